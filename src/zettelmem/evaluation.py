@@ -1,0 +1,118 @@
+"""Retrieval benchmarks on LoCoMo, with the protocol of its README (R@k by question)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from zettelmem.importers import locomo
+from zettelmem.memory import Memory
+from zettelmem.models import NewNote
+
+KS = (1, 5, 10, 20)
+
+
+def locomo_notes(samples: Sequence[dict[str, Any]], scope: str | None = None) -> list[NewNote]:
+    """The protocol's memories: one per turn, scoped by conversation, dated by session."""
+    out = []
+    for sample in samples:
+        for turn in locomo.turns(sample):
+            source = f"locomo:{turn.sample_id}/{turn.dia_id}"
+            out.append(
+                NewNote(
+                    content=turn.content,
+                    scope=scope or turn.sample_id,
+                    source=source,
+                    event_at=turn.event_at,
+                    dedupe_key=source,
+                )
+            )
+    return out
+
+
+def _evidence(raw: Any) -> list[str]:
+    items = raw if isinstance(raw, list) else [raw]
+    out: list[str] = []
+    for item in items:
+        out.extend(part for part in re.split(r"[;,\s]+", str(item)) if part)
+    return list(dict.fromkeys(out))
+
+
+def questions(sample: dict[str, Any]) -> list[dict[str, Any]]:
+    """Questions of categories 1-4 that have evidence."""
+    out = []
+    for qa in sample.get("qa", []):
+        category = int(qa.get("category", 0))
+        evidence = _evidence(qa.get("evidence", []))
+        if category in (1, 2, 3, 4) and evidence:
+            out.append({"question": qa["question"], "category": category, "evidence": evidence})
+    return out
+
+
+def run_locomo(
+    path: Path,
+    k: int = 10,
+    embedder: str | None = None,
+    fusion: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Import into a temporary home and score every question; returns the report."""
+    samples = locomo.load(path)
+    with tempfile.TemporaryDirectory(prefix="mem-bench-") as tmp:
+        memory = Memory(home=tmp, embedder=embedder)
+        try:
+            notes = locomo_notes(samples)
+            started = time.perf_counter()
+            memory.remember_many(notes)
+            ingest_s = time.perf_counter() - started
+            if progress:
+                progress(f"imported {len(notes)} turns in {ingest_s:.1f}s")
+            report = _score(memory, samples, max(max(KS), k), fusion)
+        finally:
+            memory.close()
+    report["ingest_per_s"] = round(len(notes) / ingest_s, 1) if ingest_s else None
+    report["notes"] = len(notes)
+    return report
+
+
+def _score(
+    memory: Memory, samples: Sequence[dict[str, Any]], depth: int, fusion: str | None
+) -> dict[str, Any]:
+    recalls: dict[int, list[float]] = defaultdict(list)
+    by_cat: dict[int, list[float]] = defaultdict(list)
+    latencies: list[float] = []
+    for sample in samples:
+        scope = str(sample["sample_id"])
+        for qa in questions(sample):
+            started = time.perf_counter()
+            hits = memory.recall(qa["question"], k=depth, filters=memory.filters(scope=scope),
+                                 fusion=fusion)
+            latencies.append((time.perf_counter() - started) * 1000)
+            ranked = [h.note.source.rsplit("/", 1)[-1] for h in hits]
+            gold = set(qa["evidence"])
+            for cut in set(KS) | {10}:
+                recalls[cut].append(len(gold & set(ranked[:cut])) / len(gold))
+            by_cat[qa["category"]].append(len(gold & set(ranked[:10])) / len(gold))
+    report: dict[str, Any] = {f"R@{cut}": _mean(recalls[cut]) for cut in KS}
+    report["by_category"] = {str(c): {"R@10": _mean(v), "questions": len(v)}
+                             for c, v in sorted(by_cat.items())}
+    report["questions"] = len(recalls[10])
+    report["recall_ms"] = {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95)}
+    return report
+
+
+def _mean(values: list[float]) -> float:
+    return round(statistics.fmean(values), 4) if values else 0.0
+
+
+def _pct(values: list[float], pct: int) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))], 2)

@@ -1,0 +1,1 @@
+"""Importers: one module per format, each turning a file into prepared notes."""

@@ -1,0 +1,81 @@
+"""LoCoMo conversations (``locomo10.json`` format): one note per dialog turn."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from zettelmem.errors import InvalidInput
+from zettelmem.timeutil import STORED_FORMAT
+
+_SESSION = re.compile(r"^session_(\d+)$")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One dialog turn, ready to become a note."""
+
+    sample_id: str
+    dia_id: str
+    content: str
+    event_at: str | None
+    session: int
+
+
+def parse_locomo_date(text: str) -> str | None:
+    """'1:56 pm on 8 May, 2023' -> '2023-05-08T13:56:00' (None when unparseable)."""
+    cleaned = re.sub(r"\s+", " ", text.strip())
+    for fmt in ("%I:%M %p on %d %B, %Y", "%I:%M %p on %d %b, %Y", "%d %B, %Y", "%d %B %Y"):
+        try:
+            return datetime.strptime(cleaned, fmt).strftime(STORED_FORMAT)
+        except ValueError:
+            continue
+    return None
+
+
+def turn_text(turn: dict[str, Any]) -> str:
+    """'<speaker>: <text>' plus the shared photo's caption, as the protocol says."""
+    text = f"{turn.get('speaker', '?')}: {turn.get('text', '')}".strip()
+    caption = turn.get("blip_caption")
+    if caption:
+        text += f" [shares a photo: {caption}]"
+    return text
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    """Read and shape-check a LoCoMo file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not UTF-8 text; pass a LoCoMo JSON file") from None
+    except ValueError as exc:
+        raise InvalidInput(f"{path} is not valid JSON ({exc}); pass a LoCoMo JSON file") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not all(
+        isinstance(s, dict) and "sample_id" in s and isinstance(s.get("conversation"), dict)
+        for s in data
+    ):
+        raise InvalidInput(
+            f"{path} is not in LoCoMo format (a list of records with sample_id and conversation)"
+        )
+    return data
+
+
+def turns(sample: dict[str, Any]) -> Iterator[Turn]:
+    """Every turn of one conversation, session by session, in order."""
+    conv = sample["conversation"]
+    sessions = sorted(
+        (int(m.group(1)), key) for key in conv if (m := _SESSION.match(key))
+    )
+    for number, key in sessions:
+        when = parse_locomo_date(str(conv.get(f"{key}_date_time", "")))
+        for turn in conv[key] or []:
+            if not isinstance(turn, dict) or not turn.get("dia_id"):
+                continue
+            yield Turn(str(sample["sample_id"]), str(turn["dia_id"]), turn_text(turn), when, number)

@@ -1,0 +1,323 @@
+"""The core both front doors call: remember, recall, forget, list, stats, reindex.
+
+It owns write ordering: validate, build derived fields, embed, then one
+record transaction (note + ops), then the indexes catch up from the ops log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from zettelmem.config import Settings, load_settings, prepare_home, resolve_home
+from zettelmem.embeddings import Embedder, get_embedder, identity
+from zettelmem.errors import EmbedderMismatch, InvalidInput
+from zettelmem.models import STATUSES, Filters, Hit, NewNote, Note
+from zettelmem.ranking import fuse
+from zettelmem.store.derived import DerivedIndexes
+from zettelmem.store.records import Records
+from zettelmem.timeutil import parse_when
+from zettelmem.zettel import keywords
+
+log = logging.getLogger("zettelmem")
+
+MAX_CONTENT_CHARS = 65_536
+MAX_K = 1000
+DEFAULT_SCOPE = "default"
+SCOPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
+TAG_PATTERN = re.compile(r"^[\w][\w.:/+-]{0,63}$", re.UNICODE)
+# How many candidates each retriever hands to fusion, at least.
+CANDIDATES = 50
+
+
+@dataclass
+class ImportSummary:
+    """What a bulk write did."""
+
+    read: int = 0
+    added: int = 0
+    skipped: int = 0
+    ids: list[str] = field(default_factory=list)
+
+
+def validate_content(text: str) -> str:
+    if not text or not text.strip():
+        raise InvalidInput("the note is empty; pass some text (or `-` to read it from stdin)")
+    if len(text) > MAX_CONTENT_CHARS:
+        raise InvalidInput(
+            f"the note has {len(text)} characters, over the limit of {MAX_CONTENT_CHARS}; "
+            "split it into smaller notes"
+        )
+    if "\x00" in text:
+        raise InvalidInput("the note contains a NUL character; remove it and try again")
+    return text.strip()
+
+
+def validate_scope(scope: str) -> str:
+    if not SCOPE_PATTERN.match(scope or ""):
+        raise InvalidInput(
+            f"invalid scope {scope!r}; use 1-128 characters from letters, digits and ._:@/- "
+            "starting with a letter or digit"
+        )
+    return scope
+
+
+def validate_tag(tag: str) -> str:
+    if not TAG_PATTERN.match(tag or ""):
+        raise InvalidInput(
+            f"invalid tag {tag!r}; use 1-64 letters, digits or ._:/+- starting with a letter "
+            "or digit"
+        )
+    return tag
+
+
+def validate_k(k: int) -> int:
+    if k < 1 or k > MAX_K:
+        raise InvalidInput(f"-k must be between 1 and {MAX_K}, got {k}")
+    return k
+
+
+class Memory:
+    """One home's memory. Not thread-safe; open one per thread or process."""
+
+    def __init__(
+        self,
+        home: str | Path | None = None,
+        embedder: Embedder | str | None = None,
+        settings: Settings | None = None,
+        reindexing: bool = False,
+    ) -> None:
+        self.home = prepare_home(resolve_home(home))
+        self.settings = settings or load_settings(self.home)
+        spec = embedder if embedder is not None else str(self.settings.get("embedder"))
+        self.embedder = get_embedder(spec) if isinstance(spec, str) else spec
+        self.records = Records(self.home / "notes.db")
+        if not reindexing:
+            self._check_embedder()
+        self.indexes = DerivedIndexes(
+            self.home, self.records, self.embedder.dims, identity(self.embedder)
+        )
+
+    def _check_embedder(self) -> None:
+        stored = self.records.get_meta("embedder")
+        current = identity(self.embedder)
+        if stored is None or (stored != current and self.records.count() == 0):
+            self.records.set_meta("embedder", current)
+        elif stored != current:
+            raise EmbedderMismatch(
+                f"this home's vectors were made by {stored}, but the embedder is now {current}; "
+                "run `mem reindex` to re-embed every note (or switch the embedder back)"
+            )
+
+    def close(self) -> None:
+        self.indexes.flush()
+        self.records.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes -------------------------------------------------------------
+
+    def prepare(
+        self,
+        content: str,
+        *,
+        tags: Sequence[str] = (),
+        scope: str | None = None,
+        source: str = "cli",
+        event_at: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> NewNote:
+        """Validate one note's fields and build its derived ones (no I/O)."""
+        return self.complete(
+            NewNote(
+                content=content,
+                scope=scope or DEFAULT_SCOPE,
+                source=source or "cli",
+                event_at=parse_when(event_at, "event time") if event_at else None,
+                tags=tuple(tags),
+                dedupe_key=dedupe_key,
+            )
+        )
+
+    def complete(self, new: NewNote) -> NewNote:
+        """Validate a note from any front door or importer and fill its derived fields."""
+        text = validate_content(new.content)
+        dedupe_key = new.dedupe_key or (
+            "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        )
+        return replace(
+            new,
+            content=text,
+            scope=validate_scope(new.scope),
+            tags=tuple(dict.fromkeys(validate_tag(t) for t in new.tags)),
+            keywords=new.keywords or keywords(text),
+            dedupe_key=dedupe_key,
+        )
+
+    def remember(self, content: str, **kwargs: object) -> tuple[Note, bool]:
+        """Store one note; returns it and whether it was new (False: already stored)."""
+        new = self.prepare(content, **kwargs)  # type: ignore[arg-type]
+        [(note, created)] = self._store([new])
+        self.indexes.catch_up()
+        return note, created
+
+    def remember_many(self, notes: Iterable[NewNote], batch_size: int = 128) -> ImportSummary:
+        """Store prepared notes in batches: one transaction per batch."""
+        summary = ImportSummary()
+        for batch in _batched((self.complete(n) for n in notes), batch_size):
+            summary.read += len(batch)
+            for note, created in self._store(batch):
+                if created:
+                    summary.added += 1
+                    summary.ids.append(note.id)
+                else:
+                    summary.skipped += 1
+        self.indexes.catch_up()
+        return summary
+
+    def _store(self, batch: Sequence[NewNote]) -> list[tuple[Note, bool]]:
+        vectors = self.embedder.embed([_embed_text(n) for n in batch])
+        return self.records.insert_notes(batch, vectors)
+
+    def forget(self, ids: Sequence[str]) -> list[Note]:
+        """Remove notes from the record and every index; unknown ids fail before anything."""
+        self.records.get_many(ids)
+        removed = self.records.delete_notes(list(dict.fromkeys(ids)))
+        self.indexes.catch_up(force_save=True)
+        self.records.checkpoint()
+        return removed
+
+    # -- reads --------------------------------------------------------------
+
+    def get(self, note_id: str) -> Note:
+        return self.records.get(note_id)
+
+    def list(self, scope: str | None = None, limit: int = 50, offset: int = 0) -> list[Note]:
+        if scope is not None:
+            validate_scope(scope)
+        if limit < 1:
+            raise InvalidInput(f"--limit must be at least 1, got {limit}")
+        return self.records.list_notes(scope, limit, offset)
+
+    def stats(self) -> dict[str, object]:
+        out = self.records.stats()
+        out["home"] = str(self.home)
+        out["embedder"] = identity(self.embedder)
+        out["indexed"] = {"text": self.indexes.text.count(), "vectors": len(self.indexes.vectors)}
+        return out
+
+    def filters(
+        self,
+        scope: str | None = None,
+        tags: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        include_superseded: bool = False,
+    ) -> Filters:
+        """Validated filters; a date-only ``until`` covers that whole day."""
+        until_norm = parse_when(until, "--until date") if until else None
+        if until and until_norm and len(until.strip()) == 10:
+            until_norm = until_norm[:10] + "T23:59:59"
+        return Filters(
+            scope=validate_scope(scope) if scope is not None else None,
+            tags=tuple(validate_tag(t) for t in tags),
+            since=parse_when(since, "--since date") if since else None,
+            until=until_norm,
+            statuses=("active", "superseded") if include_superseded else ("active",),
+        )
+
+    def recall(
+        self, query: str, k: int = 10, filters: Filters | None = None, fusion: str | None = None
+    ) -> list[Hit]:
+        """Hybrid search: BM25 and vectors, filtered, fused; best first."""
+        if not query or not query.strip():
+            raise InvalidInput("the query is empty; pass some words to search for")
+        validate_k(k)
+        filters = filters or Filters()
+        self.indexes.catch_up()
+        pool = max(CANDIDATES, 3 * k)
+        bm25 = self.indexes.text.search(query, filters, pool)
+        qvec = self.embedder.embed([query])[0]
+        vec = self.indexes.vectors.search(qvec, pool, self._allowed(filters))
+        fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))[:k]
+        notes = self.records.by_labels([label for label, _ in fused])
+        return [
+            Hit(note=notes[label], score=parts["final"], scores=_parts(parts))
+            for label, parts in fused
+            if label in notes
+        ]
+
+    def _allowed(self, filters: Filters) -> set[int] | None:
+        if filters.scope is None and not filters.tags and not filters.since and not filters.until:
+            if set(filters.statuses) >= set(STATUSES):
+                return None
+            hidden = self.records.matching_labels(
+                Filters(statuses=tuple(s for s in STATUSES if s not in filters.statuses))
+            )
+            return None if not hidden else self.indexes.vectors.labels - hidden
+        return self.records.matching_labels(filters)
+
+    def forget_matching(self, query: str, filters: Filters, k: int = 100_000) -> list[Note]:
+        """Forget every note that contains all the query's words (`forget --query`)."""
+        if not query or not query.strip():
+            raise InvalidInput("the query is empty; pass the words the notes to forget contain")
+        self.indexes.catch_up()
+        found = self.indexes.text.search(query, filters, k, conjunction=True)
+        notes = self.records.by_labels([label for label, _ in found])
+        return self.forget([notes[label].id for label, _ in found if label in notes])
+
+    # -- maintenance ---------------------------------------------------------
+
+    def reindex(self) -> dict[str, int]:
+        """Re-embed if the embedder changed, then rebuild every derived index."""
+        stored = self.records.get_meta("embedder")
+        current = identity(self.embedder)
+        reembedded = 0
+        if stored != current:
+            reembedded = self._reembed()
+            self.records.set_meta("embedder", current)
+        self.indexes.rebuild()
+        return {"notes": self.records.count(), "reembedded": reembedded}
+
+    def _reembed(self) -> int:
+        count = 0
+        batch: list[Note] = []
+        for note, _ in self.records.iter_notes():
+            batch.append(note)
+            if len(batch) >= 256:
+                count += self._reembed_batch(batch)
+                batch = []
+        return count + (self._reembed_batch(batch) if batch else 0)
+
+    def _reembed_batch(self, notes: list[Note]) -> int:
+        vectors = self.embedder.embed([_embed_text(n) for n in notes])
+        self.records.set_embeddings([n.label for n in notes], vectors)
+        return len(notes)
+
+
+def _embed_text(note: Note | NewNote) -> str:
+    return note.content if not note.context else f"{note.content}\n{note.context}"
+
+
+def _parts(parts: dict[str, float]) -> dict[str, float]:
+    return {name: round(parts[name], 6) for name in ("bm25", "vector", "final") if name in parts}
+
+
+def _batched(items: Iterable[NewNote], size: int) -> Iterator[list[NewNote]]:
+    batch: list[NewNote] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+

@@ -1,0 +1,75 @@
+"""Frozen dataclasses that travel between the layers inside the package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STATUSES = ("active", "superseded", "quarantined")
+
+
+@dataclass(frozen=True)
+class Note:
+    """One memory as the record holds it (see DESIGN.md section 1)."""
+
+    id: str
+    content: str
+    created_at: str
+    event_at: str | None
+    scope: str
+    source: str
+    keywords: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    context: str = ""
+    status: str = "active"
+    label: int = 0  # integer key shared with the vector index; never reused
+
+    def indexed_text(self) -> str:
+        """The text the BM25 index and the embedder see for this note."""
+        parts = [self.content]
+        if self.context:
+            parts.append(self.context)
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class NewNote:
+    """What a write asks the record to store (id and label are assigned there)."""
+
+    content: str
+    scope: str
+    source: str
+    event_at: str | None = None
+    keywords: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    context: str = ""
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions every retriever applies before ranking."""
+
+    scope: str | None = None
+    tags: tuple[str, ...] = ()
+    since: str | None = None  # ISO-8601, inclusive, compared with event_at
+    until: str | None = None
+    statuses: tuple[str, ...] = ("active",)
+
+    @property
+    def is_default(self) -> bool:
+        return (
+            self.scope is None
+            and not self.tags
+            and self.since is None
+            and self.until is None
+            and self.statuses == ("active",)
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked result with the parts its score was made of."""
+
+    note: Note
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)

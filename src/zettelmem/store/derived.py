@@ -1,0 +1,210 @@
+"""Keeps the derived indexes (BM25, vectors) in step with the record by replaying its ops log.
+
+Each index remembers the last op sequence it applied. Catching up takes a
+file lock on the home so that processes sharing it (a running server, CLI
+calls) take turns writing the on-disk indexes; reads need no lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock
+
+from zettelmem.store.records import Op, Records
+from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
+from zettelmem.store.vector_index import VectorIndex
+
+log = logging.getLogger("zettelmem")
+
+# Save the vector graph once the file on disk lags this many ops behind;
+# a process that opens the home replays at most this many from the record.
+VECTOR_SAVE_LAG = 256
+
+
+@dataclass
+class IndexState:
+    """What the on-disk indexes hold: the last op applied to each, and their makers."""
+
+    text_seq: int = 0
+    text_schema: str = ""
+    vector_seq: int = 0
+    embedder: str = ""
+
+
+class DerivedIndexes:
+    """The BM25 and vector indexes of one home, and their catch-up from the ops log."""
+
+    def __init__(self, home: Path, records: Records, dims: int, embedder: str) -> None:
+        self.home = home
+        self.records = records
+        self.dims = dims
+        self.embedder = embedder
+        self.lock = FileLock(str(home / "index.lock"))
+        self.text_dir = home / "text"
+        self.vector_path = home / "vectors.hnsw"
+        self.state_path = home / "indexes.json"
+        self.vector_seq = 0  # last op applied to the in-memory vector index
+        with self.lock:
+            self._open()
+
+    # -- state file ---------------------------------------------------------
+
+    def _read_state(self) -> IndexState:
+        try:
+            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
+            return IndexState(**{k: raw[k] for k in asdict(IndexState()) if k in raw})
+        except (OSError, ValueError, TypeError):
+            return IndexState()
+
+    def _write_state(self, state: IndexState) -> None:
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(state)), encoding="utf-8")
+        os.replace(tmp, self.state_path)
+
+    # -- opening ------------------------------------------------------------
+
+    def _open(self) -> None:
+        state = self._read_state()
+        self.text = self._open_text(state)
+        self.vectors = self._open_vectors(state)
+        self._write_state(state)
+
+    def _open_text(self, state: IndexState) -> TextIndex:
+        if state.text_schema != TEXT_SCHEMA and self.text_dir.exists():
+            TextIndex.wipe(self.text_dir)
+            state.text_seq = 0
+        try:
+            text = TextIndex(self.text_dir)
+        except CorruptIndex as exc:
+            log.warning("text index in %s was unreadable (%s); rebuilding it", self.text_dir, exc)
+            TextIndex.wipe(self.text_dir)
+            text = TextIndex(self.text_dir)
+            state.text_seq = 0
+        if state.text_seq == 0 and text.count() > 0:
+            with text.writing() as writer:
+                writer.clear()
+        state.text_schema = TEXT_SCHEMA
+        return text
+
+    def _open_vectors(self, state: IndexState) -> VectorIndex:
+        if state.embedder == self.embedder and state.vector_seq > 0:
+            try:
+                vectors = VectorIndex.load(self.vector_path, self.dims)
+                self.vector_seq = state.vector_seq
+                return vectors
+            except (OSError, RuntimeError, ValueError) as exc:
+                log.warning("vector index %s was unreadable (%s); rebuilding it", self.vector_path, exc)
+        self.vector_seq = 0
+        state.vector_seq = 0
+        state.embedder = self.embedder
+        return VectorIndex(self.dims)
+
+    # -- catching up --------------------------------------------------------
+
+    def catch_up(self, force_save: bool = False) -> None:
+        """Apply every op the indexes have not seen yet (no-op when up to date)."""
+        head = self.records.ops_head()
+        state_hint = self._read_state()
+        if head == self.vector_seq and head == state_hint.text_seq and not force_save:
+            self.text.reload()
+            return
+        with self.lock:
+            state = self._read_state()
+            if state.text_seq < head:
+                self._apply_text(self.records.ops_since(state.text_seq, head))
+                state.text_seq = head
+            else:
+                self.text.reload()
+            if self.vector_seq < head:
+                if self.vector_seq == 0:
+                    self._rebuild_vectors()
+                else:
+                    self._apply_vectors(self.records.ops_since(self.vector_seq, head))
+                self.vector_seq = head
+            if state.vector_seq < self.vector_seq and (
+                force_save or self.vector_seq - state.vector_seq >= VECTOR_SAVE_LAG
+            ):
+                self.vectors.save(self.vector_path)
+                state.vector_seq = self.vector_seq
+                state.embedder = self.embedder
+            self._write_state(state)
+
+    def flush(self) -> None:
+        """Save the vector index if the copy on disk lags behind this process."""
+        state = self._read_state()
+        if state.vector_seq < self.vector_seq:
+            self.catch_up(force_save=True)
+
+    def _apply_text(self, ops: list[Op]) -> None:
+        upserts, deletes = self._coalesce(ops)
+        notes = self.records.by_labels(upserts)
+        deletes.extend(label for label in upserts if label not in notes)
+        with self.text.writing() as writer:
+            for label in deletes:
+                writer.delete(label)
+            writer.upsert_many([notes[label] for label in upserts if label in notes])
+
+    def _apply_vectors(self, ops: list[Op]) -> None:
+        upserts, deletes = self._coalesce(ops)
+        vectors = self.records.vectors(upserts)
+        deletes.extend(label for label in upserts if label not in vectors)
+        self.vectors.delete(deletes)
+        present = [label for label in upserts if label in vectors]
+        if present:
+            self.vectors.upsert(present, np.stack([vectors[label] for label in present]))
+
+    @staticmethod
+    def _coalesce(ops: Iterable[Op]) -> tuple[list[int], list[int]]:
+        final: dict[int, str] = {}
+        for op in ops:
+            final[op.label] = op.op
+        upserts = [label for label, kind in final.items() if kind == "upsert"]
+        deletes = [label for label, kind in final.items() if kind == "delete"]
+        return upserts, deletes
+
+    # -- rebuilding ---------------------------------------------------------
+
+    def _rebuild_vectors(self) -> None:
+        self.vectors = VectorIndex(self.dims, capacity=max(1024, self.records.count() + 64))
+        labels: list[int] = []
+        batch: list[np.ndarray] = []
+        for note, vector in self.records.iter_notes():
+            if vector is None or vector.shape[0] != self.dims:
+                continue
+            labels.append(note.label)
+            batch.append(vector)
+            if len(labels) >= 2048:
+                self.vectors.upsert(labels, np.stack(batch))
+                labels, batch = [], []
+        if labels:
+            self.vectors.upsert(labels, np.stack(batch))
+
+    def rebuild(self) -> None:
+        """Drop both indexes and rebuild them from the record (``mem reindex``)."""
+        with self.lock:
+            head = self.records.ops_head()
+            TextIndex.wipe(self.text_dir)
+            self.text = TextIndex(self.text_dir)
+            with self.text.writing() as writer:
+                writer.clear()
+                batch = []
+                for note, _ in self.records.iter_notes():
+                    batch.append(note)
+                    if len(batch) >= 1000:
+                        writer.upsert_many(batch)
+                        batch = []
+                writer.upsert_many(batch)
+            self._rebuild_vectors()
+            self.vector_seq = head
+            self.vectors.save(self.vector_path)
+            self._write_state(
+                IndexState(text_seq=head, text_schema=TEXT_SCHEMA, vector_seq=head,
+                           embedder=self.embedder)
+            )

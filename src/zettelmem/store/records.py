@@ -1,0 +1,414 @@
+"""The canonical record: notes, links, history, the ops log and meta in SQLite (WAL)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zettelmem.errors import HomeError, NotFound
+from zettelmem.ids import new_id
+from zettelmem.models import Filters, NewNote, Note
+from zettelmem.timeutil import now_iso
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE notes (
+        label INTEGER PRIMARY KEY AUTOINCREMENT,  -- vector-index key, never reused
+        id TEXT NOT NULL UNIQUE,
+        content TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        event_at TEXT,
+        scope TEXT NOT NULL,
+        source TEXT NOT NULL,
+        keywords TEXT NOT NULL DEFAULT '[]',
+        tags TEXT NOT NULL DEFAULT '[]',
+        context TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'active',
+        dedupe_key TEXT,
+        embedding BLOB
+    );
+    CREATE UNIQUE INDEX notes_dedupe ON notes(scope, dedupe_key) WHERE dedupe_key IS NOT NULL;
+    CREATE INDEX notes_scope ON notes(scope, event_at);
+    CREATE TABLE note_tags (
+        label INTEGER NOT NULL REFERENCES notes(label) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (tag, label)
+    );
+    CREATE TABLE links (
+        src TEXT NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+        dst TEXT NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        weight REAL NOT NULL DEFAULT 1.0,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (src, dst, kind)
+    );
+    CREATE INDEX links_dst ON links(dst);
+    CREATE TABLE history (
+        change_id TEXT PRIMARY KEY,
+        note_id TEXT NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+        field TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL,
+        reverted_by TEXT
+    );
+    CREATE INDEX history_note ON history(note_id);
+    -- Only ids, never content: forgetting a note must not leave its text here.
+    CREATE TABLE ops (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        op TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),
+        label INTEGER NOT NULL,
+        note_id TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
+]
+
+_NOTE_COLUMNS = (
+    "label, id, content, created_at, event_at, scope, source, keywords, tags, context, status"
+)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One entry of the ops log."""
+
+    seq: int
+    op: str
+    label: int
+    note_id: str
+
+
+def _row_to_note(row: sqlite3.Row) -> Note:
+    return Note(
+        label=row["label"],
+        id=row["id"],
+        content=row["content"],
+        created_at=row["created_at"],
+        event_at=row["event_at"],
+        scope=row["scope"],
+        source=row["source"],
+        keywords=tuple(json.loads(row["keywords"])),
+        tags=tuple(json.loads(row["tags"])),
+        context=row["context"],
+        status=row["status"],
+    )
+
+
+class Records:
+    """The SQLite record. Every write is one transaction that also appends to ops."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, timeout=60.0, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise HomeError(
+                f"cannot open {path} ({exc}); check the home directory's permissions"
+            ) from None
+        self.db.row_factory = sqlite3.Row
+        self._configure()
+        self._migrate()
+
+    def _configure(self) -> None:
+        try:
+            self.db.execute("PRAGMA busy_timeout = 60000")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = FULL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            # Overwrite deleted content with zeros: forgotten text must not linger.
+            self.db.execute("PRAGMA secure_delete = ON")
+        except sqlite3.DatabaseError as exc:
+            raise HomeError(
+                f"{self.path} is not a usable SQLite database ({exc}); move it away and "
+                "re-import, or point --home elsewhere"
+            ) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            has_meta = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+            ).fetchone()
+            version = 0
+            if has_meta:
+                row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise HomeError(
+                    f"{self.path} was written by a newer zettelmem (schema {version}); upgrade "
+                    "zettelmem to open it"
+                )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in _split_sql(_MIGRATIONS[number]):
+                    db.execute(statement)
+            if version < SCHEMA_VERSION:
+                db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+
+    # -- meta ---------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- writes -------------------------------------------------------------
+
+    def insert_notes(
+        self, notes: Sequence[NewNote], embeddings: np.ndarray
+    ) -> list[tuple[Note, bool]]:
+        """Store notes in one transaction; returns (note, created) pairs.
+
+        A note whose (scope, dedupe_key) is already stored is not written
+        again: the stored note comes back with created=False.
+        """
+        out: list[tuple[Note, bool]] = []
+        with self.transaction() as db:
+            for new, vector in zip(notes, embeddings):
+                existing = self._find_duplicate(new)
+                if existing is not None:
+                    out.append((existing, False))
+                    continue
+                out.append((self._insert_one(db, new, vector), True))
+        return out
+
+    def _find_duplicate(self, new: NewNote) -> Note | None:
+        if new.dedupe_key is None:
+            return None
+        row = self.db.execute(
+            f"SELECT {_NOTE_COLUMNS} FROM notes WHERE scope=? AND dedupe_key=?",
+            (new.scope, new.dedupe_key),
+        ).fetchone()
+        return None if row is None else _row_to_note(row)
+
+    def _insert_one(self, db: sqlite3.Connection, new: NewNote, vector: np.ndarray) -> Note:
+        note_id, created = new_id(), now_iso()
+        cursor = db.execute(
+            "INSERT INTO notes(id, content, created_at, event_at, scope, source, keywords, tags,"
+            " context, dedupe_key, embedding) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                note_id,
+                new.content,
+                created,
+                new.event_at,
+                new.scope,
+                new.source,
+                json.dumps(list(new.keywords)),
+                json.dumps(list(new.tags)),
+                new.context,
+                new.dedupe_key,
+                np.asarray(vector, dtype=np.float32).tobytes(),
+            ),
+        )
+        label = int(cursor.lastrowid or 0)
+        db.executemany(
+            "INSERT OR IGNORE INTO note_tags(label, tag) VALUES (?, ?)",
+            [(label, tag) for tag in new.tags],
+        )
+        self._append_op(db, "upsert", label, note_id)
+        return Note(
+            label=label,
+            id=note_id,
+            content=new.content,
+            created_at=created,
+            event_at=new.event_at,
+            scope=new.scope,
+            source=new.source,
+            keywords=new.keywords,
+            tags=new.tags,
+            context=new.context,
+        )
+
+    @staticmethod
+    def _append_op(db: sqlite3.Connection, op: str, label: int, note_id: str) -> None:
+        db.execute(
+            "INSERT INTO ops(op, label, note_id, at) VALUES (?,?,?,?)",
+            (op, label, note_id, now_iso()),
+        )
+
+    def delete_notes(self, ids: Sequence[str]) -> list[Note]:
+        """Remove notes with their links, tags and history; returns what was removed."""
+        notes = self.get_many(ids)
+        with self.transaction() as db:
+            for note in notes:
+                db.execute("DELETE FROM notes WHERE label=?", (note.label,))
+                self._append_op(db, "delete", note.label, note.id)
+        return notes
+
+    def set_embeddings(self, labels: Sequence[int], vectors: np.ndarray) -> None:
+        """Replace stored vectors (re-embedding); every changed note goes to the ops log."""
+        with self.transaction() as db:
+            for label, vector in zip(labels, vectors):
+                row = db.execute("SELECT id FROM notes WHERE label=?", (label,)).fetchone()
+                if row is None:
+                    continue
+                db.execute(
+                    "UPDATE notes SET embedding=? WHERE label=?",
+                    (np.asarray(vector, dtype=np.float32).tobytes(), label),
+                )
+                self._append_op(db, "upsert", label, row[0])
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file (after forgetting, so no copy lingers)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- reads --------------------------------------------------------------
+
+    def get(self, note_id: str) -> Note:
+        row = self.db.execute(
+            f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id=?", (note_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no note with id {note_id!r}; run `mem recall` or `mem list` to find ids")
+        return _row_to_note(row)
+
+    def get_many(self, ids: Sequence[str]) -> list[Note]:
+        """Notes for ids, in the given order; any unknown id raises NotFound."""
+        return [self.get(note_id) for note_id in ids]
+
+    def by_labels(self, labels: Sequence[int]) -> dict[int, Note]:
+        out: dict[int, Note] = {}
+        for chunk in _chunks(list(labels), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT {_NOTE_COLUMNS} FROM notes WHERE label IN ({marks})", chunk
+            ).fetchall()
+            out.update({row["label"]: _row_to_note(row) for row in rows})
+        return out
+
+    def vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        for chunk in _chunks(list(labels), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT label, embedding FROM notes WHERE label IN ({marks})", chunk
+            ).fetchall()
+            out.update({r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows if r[1]})
+        return out
+
+    def iter_notes(self, batch: int = 1000) -> Iterator[tuple[Note, np.ndarray | None]]:
+        """Every note with its stored vector, in label order (for rebuilds)."""
+        last = 0
+        while True:
+            rows = self.db.execute(
+                f"SELECT {_NOTE_COLUMNS}, embedding FROM notes WHERE label > ? "
+                "ORDER BY label LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                blob = row["embedding"]
+                vector = np.frombuffer(blob, dtype=np.float32) if blob else None
+                yield _row_to_note(row), vector
+            last = rows[-1]["label"]
+
+    def list_notes(self, scope: str | None, limit: int, offset: int = 0) -> list[Note]:
+        where, args = ("WHERE scope=?", [scope]) if scope else ("", [])
+        rows = self.db.execute(
+            f"SELECT {_NOTE_COLUMNS} FROM notes {where} ORDER BY label DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return [_row_to_note(row) for row in rows]
+
+    def count(self, scope: str | None = None) -> int:
+        if scope:
+            return int(self.db.execute("SELECT COUNT(*) FROM notes WHERE scope=?", (scope,)).fetchone()[0])
+        return int(self.db.execute("SELECT COUNT(*) FROM notes").fetchone()[0])
+
+    def stats(self) -> dict[str, object]:
+        db = self.db
+        by_status = dict(db.execute("SELECT status, COUNT(*) FROM notes GROUP BY status").fetchall())
+        by_scope = dict(
+            db.execute("SELECT scope, COUNT(*) FROM notes GROUP BY scope ORDER BY 2 DESC").fetchall()
+        )
+        return {
+            "notes": self.count(),
+            "by_status": by_status,
+            "scopes": by_scope,
+            "links": int(db.execute("SELECT COUNT(*) FROM links").fetchone()[0]),
+            "history": int(db.execute("SELECT COUNT(*) FROM history").fetchone()[0]),
+            "ops_head": self.ops_head(),
+        }
+
+    def matching_labels(self, filters: Filters) -> set[int]:
+        """Labels of notes that pass the filters (for the vector search)."""
+        clauses, args = _filter_sql(filters)
+        sql = "SELECT label FROM notes"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        return {row[0] for row in self.db.execute(sql, args)}
+
+    # -- ops log ------------------------------------------------------------
+
+    def ops_head(self) -> int:
+        row = self.db.execute("SELECT MAX(seq) FROM ops").fetchone()
+        return int(row[0] or 0)
+
+    def ops_since(self, seq: int, upto: int | None = None) -> list[Op]:
+        sql, args = "SELECT seq, op, label, note_id FROM ops WHERE seq > ?", [seq]
+        if upto is not None:
+            sql += " AND seq <= ?"
+            args.append(upto)
+        rows = self.db.execute(sql + " ORDER BY seq", args).fetchall()
+        return [Op(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+    if filters.scope is not None:
+        clauses.append("scope = ?")
+        args.append(filters.scope)
+    if filters.statuses:
+        clauses.append(f"status IN ({','.join('?' * len(filters.statuses))})")
+        args.extend(filters.statuses)
+    if filters.since is not None:
+        clauses.append("COALESCE(event_at, created_at) >= ?")
+        args.append(filters.since)
+    if filters.until is not None:
+        clauses.append("COALESCE(event_at, created_at) <= ?")
+        args.append(filters.until)
+    for tag in filters.tags:
+        clauses.append("label IN (SELECT label FROM note_tags WHERE tag = ?)")
+        args.append(tag)
+    return clauses, args
+
+
+def _split_sql(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

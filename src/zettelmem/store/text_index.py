@@ -1,0 +1,151 @@
+"""The BM25 index (tantivy, English stemming): receives note text, answers keyword queries."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from zettelmem.models import Filters, Note
+from zettelmem.timeutil import human_date, to_epoch
+
+# Bump when the schema or the analysis changes: the index is then rebuilt.
+TEXT_SCHEMA = "text-v1"
+
+_QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class CorruptIndex(Exception):
+    """The index directory cannot be opened; the caller rebuilds it from the record."""
+
+
+def _schema() -> Any:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("label", stored=True, indexed=True, fast=True)
+    builder.add_text_field("text", tokenizer_name="en_stem")
+    builder.add_text_field("when", tokenizer_name="en_stem")
+    builder.add_text_field("scope", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("tags", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("status", tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("ts", indexed=True, fast=True)
+    return builder.build()
+
+
+class TextIndex:
+    """A tantivy index in one directory. Writers are short-lived so processes can share it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.schema = _schema()
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.index = tantivy.Index(self.schema, path=str(directory), reuse=True)
+            self.index.reload()
+        except (ValueError, OSError) as exc:
+            raise CorruptIndex(str(exc)) from None
+
+    @staticmethod
+    def wipe(directory: Path) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    @contextmanager
+    def writing(self) -> Iterator[TextWriter]:
+        """A writer for one batch; committed on success, rolled back on error."""
+        writer = self.index.writer(heap_size=30_000_000, num_threads=1)
+        try:
+            yield TextWriter(writer, self.schema)
+        except BaseException:
+            writer.rollback()
+            raise
+        writer.commit()
+        writer.wait_merging_threads()
+        self.index.reload()
+
+    def reload(self) -> None:
+        self.index.reload()
+
+    def count(self) -> int:
+        return int(self.index.searcher().num_docs)
+
+    def search(
+        self, query: str, filters: Filters, limit: int, conjunction: bool = False
+    ) -> list[tuple[int, float]]:
+        """(label, bm25) pairs, best first, for notes that pass the filters.
+
+        ``conjunction`` requires every query word to match (after stemming).
+        """
+        words = [w.lower() for w in _QUERY_WORD.findall(query)]
+        if not words:
+            return []
+        text_query = self.index.parse_query(
+            " ".join(words),
+            ["text"] if conjunction else ["text", "when"],
+            field_boosts={"when": 0.5},
+            conjunction_by_default=conjunction,
+        )
+        parts = [(tantivy.Occur.Must, text_query)]
+        parts.extend((tantivy.Occur.Must, q) for q in self._filter_queries(filters))
+        searcher = self.index.searcher()
+        result = searcher.search(tantivy.Query.boolean_query(parts), limit=limit, count=False)
+        if not result.hits:
+            return []
+        addresses = [address for _, address in result.hits]
+        labels = searcher.fast_field_values("label", addresses)
+        return [(int(label), float(score)) for (score, _), label in zip(result.hits, labels)]
+
+    def _filter_queries(self, filters: Filters) -> list[Any]:
+        schema, out = self.schema, []
+        if filters.scope is not None:
+            out.append(tantivy.Query.term_query(schema, "scope", filters.scope))
+        for tag in filters.tags:
+            out.append(tantivy.Query.term_query(schema, "tags", tag))
+        if filters.statuses:
+            out.append(tantivy.Query.term_set_query(schema, "status", list(filters.statuses)))
+        if filters.since is not None or filters.until is not None:
+            out.append(
+                tantivy.Query.range_query(
+                    schema,
+                    "ts",
+                    tantivy.FieldType.Integer,
+                    to_epoch(filters.since) if filters.since else None,
+                    to_epoch(filters.until) if filters.until else None,
+                )
+            )
+        return out
+
+
+class TextWriter:
+    """Upserts and deletes by label inside one commit."""
+
+    def __init__(self, writer: Any, schema: Any) -> None:
+        self._writer = writer
+        self._schema = schema
+
+    def delete(self, label: int) -> None:
+        self._writer.delete_documents_by_term("label", label)
+
+    def upsert(self, note: Note) -> None:
+        self.delete(note.label)
+        moment = note.event_at or note.created_at
+        doc = tantivy.Document(
+            label=note.label,
+            text=note.indexed_text(),
+            when=human_date(moment),
+            scope=note.scope,
+            tags=list(note.tags),
+            status=note.status,
+            ts=to_epoch(moment),
+        )
+        self._writer.add_document(doc)
+
+    def upsert_many(self, notes: Sequence[Note]) -> None:
+        for note in notes:
+            self.upsert(note)
+
+    def clear(self) -> None:
+        self._writer.delete_all_documents()
