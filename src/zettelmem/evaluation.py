@@ -13,27 +13,8 @@ from typing import Any
 
 from zettelmem.importers import locomo
 from zettelmem.memory import Memory
-from zettelmem.models import NewNote
 
 KS = (1, 5, 10, 20)
-
-
-def locomo_notes(samples: Sequence[dict[str, Any]], scope: str | None = None) -> list[NewNote]:
-    """The protocol's memories: one per turn, scoped by conversation, dated by session."""
-    out = []
-    for sample in samples:
-        for turn in locomo.turns(sample):
-            source = f"locomo:{turn.sample_id}/{turn.dia_id}"
-            out.append(
-                NewNote(
-                    content=turn.content,
-                    scope=scope or turn.sample_id,
-                    source=source,
-                    event_at=turn.event_at,
-                    dedupe_key=source,
-                )
-            )
-    return out
 
 
 def _evidence(raw: Any) -> list[str]:
@@ -67,13 +48,13 @@ def run_locomo(
     with tempfile.TemporaryDirectory(prefix="mem-bench-") as tmp:
         memory = Memory(home=tmp, embedder=embedder)
         try:
-            notes = locomo_notes(samples)
+            notes = locomo.notes(samples)
             started = time.perf_counter()
             memory.remember_many(notes)
             ingest_s = time.perf_counter() - started
             if progress:
                 progress(f"imported {len(notes)} turns in {ingest_s:.1f}s")
-            report = _score(memory, samples, max(max(KS), k), fusion)
+            report = _score(memory, samples, k, fusion)
         finally:
             memory.close()
     report["ingest_per_s"] = round(len(notes) / ingest_s, 1) if ingest_s else None
@@ -82,8 +63,10 @@ def run_locomo(
 
 
 def _score(
-    memory: Memory, samples: Sequence[dict[str, Any]], depth: int, fusion: str | None
+    memory: Memory, samples: Sequence[dict[str, Any]], k: int, fusion: str | None
 ) -> dict[str, Any]:
+    cuts = sorted(set(KS) | {k})
+    depth = max(cuts)
     recalls: dict[int, list[float]] = defaultdict(list)
     by_cat: dict[int, list[float]] = defaultdict(list)
     latencies: list[float] = []
@@ -96,13 +79,13 @@ def _score(
             latencies.append((time.perf_counter() - started) * 1000)
             ranked = [h.note.source.rsplit("/", 1)[-1] for h in hits]
             gold = set(qa["evidence"])
-            for cut in set(KS) | {10}:
+            for cut in cuts:
                 recalls[cut].append(len(gold & set(ranked[:cut])) / len(gold))
             by_cat[qa["category"]].append(len(gold & set(ranked[:10])) / len(gold))
-    report: dict[str, Any] = {f"R@{cut}": _mean(recalls[cut]) for cut in KS}
+    report: dict[str, Any] = {f"R@{cut}": _mean(recalls[cut]) for cut in cuts}
     report["by_category"] = {str(c): {"R@10": _mean(v), "questions": len(v)}
                              for c, v in sorted(by_cat.items())}
-    report["questions"] = len(recalls[10])
+    report["questions"] = len(recalls[k])
     report["recall_ms"] = {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95)}
     return report
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from zettelmem import importers
 from zettelmem.config import Settings, load_settings, prepare_home, resolve_home
 from zettelmem.embeddings import Embedder, get_embedder, identity
 from zettelmem.errors import EmbedderMismatch, InvalidInput
@@ -183,6 +184,16 @@ class Memory:
         self.indexes.catch_up()
         return summary
 
+    def import_file(
+        self, path: Path, fmt: str = "auto", scope: str | None = None
+    ) -> tuple[str, ImportSummary]:
+        """Import a file; every note is validated before the first one is written."""
+        if scope is not None:
+            validate_scope(scope)
+        fmt, raw = importers.read(path, fmt, scope=scope)
+        notes = [self.complete(note) for note in raw]
+        return fmt, self.remember_many(notes)
+
     def _store(self, batch: Sequence[NewNote]) -> list[tuple[Note, bool]]:
         vectors = self.embedder.embed([_embed_text(n) for n in batch])
         return self.records.insert_notes(batch, vectors)
@@ -265,14 +276,22 @@ class Memory:
             return None if not hidden else self.indexes.vectors.labels - hidden
         return self.records.matching_labels(filters)
 
-    def forget_matching(self, query: str, filters: Filters, k: int = 100_000) -> list[Note]:
-        """Forget every note that contains all the query's words (`forget --query`)."""
+    def forget_preview(self, query: str, filters: Filters, k: int = 100_000) -> list[Note]:
+        """The notes `forget_matching` would remove, without removing them."""
+        return self._matching(query, filters, k)
+
+    def _matching(self, query: str, filters: Filters, k: int) -> list[Note]:
         if not query or not query.strip():
             raise InvalidInput("the query is empty; pass the words the notes to forget contain")
         self.indexes.catch_up()
         found = self.indexes.text.search(query, filters, k, conjunction=True)
         notes = self.records.by_labels([label for label, _ in found])
-        return self.forget([notes[label].id for label, _ in found if label in notes])
+        return [notes[label] for label, _ in found if label in notes]
+
+    def forget_matching(self, query: str, filters: Filters, k: int = 100_000) -> list[Note]:
+        """Forget every note that contains all the query's words (`forget --query`)."""
+        notes = self._matching(query, filters, k)
+        return self.forget([note.id for note in notes]) if notes else []
 
     # -- maintenance ---------------------------------------------------------
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from zettelmem.errors import InvalidInput
+from zettelmem.models import NewNote
 from zettelmem.timeutil import STORED_FORMAT
 
 _SESSION = re.compile(r"^session_(\d+)$")
@@ -79,3 +80,31 @@ def turns(sample: dict[str, Any]) -> Iterator[Turn]:
             if not isinstance(turn, dict) or not turn.get("dia_id"):
                 continue
             yield Turn(str(sample["sample_id"]), str(turn["dia_id"]), turn_text(turn), when, number)
+
+
+def notes(samples: list[dict[str, Any]], scope: str | None = None) -> list[NewNote]:
+    """The protocol's memories: one per turn, scoped by conversation, dated by session."""
+    out = []
+    for sample in samples:
+        for turn in turns(sample):
+            source = f"locomo:{turn.sample_id}/{turn.dia_id}"
+            out.append(
+                NewNote(
+                    content=turn.content,
+                    scope=scope or turn.sample_id,
+                    source=source,
+                    event_at=turn.event_at,
+                    dedupe_key=source,
+                )
+            )
+    return out
+
+
+def looks_like(path: Path) -> bool:
+    """Content sniffing: a JSON list whose first record has sample_id and conversation."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096).decode("utf-8", errors="ignore")
+    except OSError:
+        return False
+    return '"sample_id"' in head or ('"conversation"' in head and '"qa"' in head)

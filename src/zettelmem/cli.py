@@ -1,0 +1,321 @@
+"""The `mem` shell CLI: parse, call Memory, render. No SQL, ranking or index code here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import BaseModel
+
+from zettelmem import __version__
+from zettelmem.config import resolve_home
+from zettelmem.errors import InvalidInput, MemError
+from zettelmem.memory import Memory, validate_k
+from zettelmem.render import hit_out, note_block, note_line, note_out
+from zettelmem.schemas import ForgetOut, ImportOut, NotesOut, RecallOut
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _StderrWarnings(logging.Handler):
+    """Warnings from the core, one line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"Warning: {record.getMessage()}", err=True)
+
+
+def _setup_logging() -> None:
+    log = logging.getLogger("zettelmem")
+    if not any(isinstance(h, _StderrWarnings) for h in log.handlers):
+        log.addHandler(_StderrWarnings(level=logging.WARNING))
+    log.setLevel(logging.WARNING)
+    log.propagate = False
+
+
+@contextmanager
+def _memory(ctx: click.Context, **kwargs: Any) -> Iterator[Memory]:
+    memory = Memory(home=ctx.obj["home"], **kwargs)
+    try:
+        yield memory
+    finally:
+        memory.close()
+
+
+def _emit(model: BaseModel) -> None:
+    click.echo(model.model_dump_json(indent=2))
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
+
+
+class MemGroup(click.Group):
+    """Translates the core's errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MemError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=MemGroup)
+@click.option(
+    "--home",
+    type=click.Path(file_okay=True, dir_okay=True, path_type=Path),
+    help="Memory home directory (default: $MEM_HOME, else the platform data dir).",
+)
+@click.version_option(__version__, prog_name="mem")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None) -> None:
+    """zettelmem: a local-first memory for AI agents and the people who use them."""
+    _setup_logging()
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home
+
+
+def _read_text(text: str) -> str:
+    if text != "-":
+        return text
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"stdin is not valid UTF-8 (byte {exc.start}); convert it, e.g. with iconv -t utf-8"
+        ) from None
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--tag", "tags", multiple=True, help="Tag the note (repeatable).")
+@click.option("--scope", help="Namespace: a user, agent, project or conversation.")
+@click.option("--source", default="cli", show_default=True, help="Where the memory came from.")
+@click.option("--at", "event_at", help="When it happened (ISO-8601).")
+@json_option
+@click.pass_context
+def remember(
+    ctx: click.Context,
+    text: str,
+    tags: tuple[str, ...],
+    scope: str | None,
+    source: str,
+    event_at: str | None,
+    as_json: bool,
+) -> None:
+    """Store TEXT as a note (`-` reads it from stdin); prints the new id."""
+    content = _read_text(text)
+    with _memory(ctx) as memory:
+        note, created = memory.remember(
+            content, tags=tags, scope=scope, source=source, event_at=event_at
+        )
+    if not created:
+        click.echo(f"already remembered as {note.id}", err=True)
+    if as_json:
+        _emit(note_out(note))
+    else:
+        click.echo(note.id)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "k", default=10, show_default=True, help="How many hits.")
+@click.option("--scope", help="Only notes in this scope.")
+@click.option("--tag", "tags", multiple=True, help="Only notes with this tag (repeatable).")
+@click.option("--since", help="Only notes that happened on or after this date (ISO-8601).")
+@click.option("--until", help="Only notes that happened on or before this date (ISO-8601).")
+@click.option("--fusion", type=click.Choice(["weighted", "rrf"]), hidden=True)
+@json_option
+@click.pass_context
+def recall(
+    ctx: click.Context,
+    query: str,
+    k: int,
+    scope: str | None,
+    tags: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    fusion: str | None,
+    as_json: bool,
+) -> None:
+    """Find the notes that best match QUERY (BM25 + vectors, fused)."""
+    validate_k(k)
+    with _memory(ctx) as memory:
+        filters = memory.filters(scope=scope, tags=tags, since=since, until=until)
+        hits = memory.recall(query, k=k, filters=filters, fusion=fusion)
+    if as_json:
+        _emit(RecallOut(query=query, hits=[hit_out(h) for h in hits]))
+        return
+    if not hits:
+        click.echo("no matching notes", err=True)
+    for rank, hit in enumerate(hits, 1):
+        click.echo(f"{rank:>2}. {hit.score:.3f}  {note_line(hit.note)}")
+
+
+@cli.command()
+@click.argument("ids", nargs=-1)
+@click.option("--query", help="Forget every note that contains all of these words.")
+@click.option("--scope", help="With --query: only in this scope.")
+@click.option("--yes", is_flag=True, help="Confirm a --query forget.")
+@json_option
+@click.pass_context
+def forget(
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    query: str | None,
+    scope: str | None,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Remove notes by ID, or every note matching --query, from every index."""
+    if bool(ids) == bool(query):
+        raise InvalidInput("pass note ids or --query WORDS (not both, not neither)")
+    with _memory(ctx) as memory:
+        if query:
+            filters = memory.filters(scope=scope)
+            if not yes:
+                matches = memory.forget_preview(query, filters)
+                for note in matches:
+                    click.echo(note_line(note), err=True)
+                raise InvalidInput(
+                    f"--query would forget {len(matches)} note(s); add --yes to confirm"
+                )
+            removed = memory.forget_matching(query, filters)
+        else:
+            removed = memory.forget(list(ids))
+    if as_json:
+        _emit(ForgetOut(forgotten=[n.id for n in removed]))
+    else:
+        click.echo(f"forgot {len(removed)} note(s)")
+
+
+@cli.command()
+@click.argument("note_id")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, note_id: str, as_json: bool) -> None:
+    """Print one note with all its fields."""
+    with _memory(ctx) as memory:
+        note = memory.get(note_id)
+    if as_json:
+        _emit(note_out(note))
+    else:
+        click.echo(note_block(note))
+
+
+@cli.command(name="list")
+@click.option("--scope", help="Only notes in this scope.")
+@click.option("--limit", default=50, show_default=True, help="How many notes, newest first.")
+@json_option
+@click.pass_context
+def list_(ctx: click.Context, scope: str | None, limit: int, as_json: bool) -> None:
+    """List notes, newest first."""
+    with _memory(ctx) as memory:
+        notes = memory.list(scope=scope, limit=limit)
+    if as_json:
+        _emit(NotesOut(notes=[note_out(n) for n in notes]))
+        return
+    for note in notes:
+        click.echo(note_line(note))
+
+
+@cli.command()
+@json_option
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts of notes, scopes, links and what the indexes hold."""
+    with _memory(ctx) as memory:
+        data = memory.stats()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        click.echo(f"{key}: {json.dumps(value) if isinstance(value, dict) else value}")
+
+
+@cli.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild every derived index from the record (re-embedding if the embedder changed)."""
+    with _memory(ctx, reindexing=True) as memory:
+        result = memory.reindex()
+    click.echo(f"reindexed {result['notes']} notes ({result['reembedded']} re-embedded)")
+
+
+@cli.command()
+@click.pass_context
+def path(ctx: click.Context) -> None:
+    """Print the home directory in use."""
+    click.echo(str(resolve_home(ctx.obj["home"])))
+
+
+@cli.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", "locomo"]), default="auto", show_default=True
+)
+@click.option("--scope", help="Put every note in this scope (default: per conversation).")
+@json_option
+@click.pass_context
+def import_(ctx: click.Context, file: Path, fmt: str, scope: str | None, as_json: bool) -> None:
+    """Import a chat log FILE; importing the same file again adds nothing."""
+    with _memory(ctx) as memory:
+        fmt, summary = memory.import_file(file, fmt, scope=scope)
+    out = ImportOut(
+        file=str(file), format=fmt, read=summary.read, added=summary.added, skipped=summary.skipped
+    )
+    if as_json:
+        _emit(out)
+    else:
+        click.echo(
+            f"read {out.read}, added {out.added}, skipped {out.skipped} already stored"
+        )
+
+
+@cli.group()
+def bench() -> None:
+    """Retrieval benchmarks."""
+
+
+@bench.command(name="locomo")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-k", "k", default=10, show_default=True, help="Depth for the headline recall.")
+@click.option("--embedder", help="Embedder spec to use instead of the configured one.")
+@click.option("--fusion", type=click.Choice(["weighted", "rrf"]), help="Fusion method.")
+@json_option
+def bench_locomo(
+    file: Path, k: int, embedder: str | None, fusion: str | None, as_json: bool
+) -> None:
+    """Recall@k on a LoCoMo file, imported into a temporary home."""
+    from zettelmem.evaluation import KS, run_locomo
+
+    validate_k(k)
+    progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    report = run_locomo(file, k=k, embedder=embedder, fusion=fusion, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    cuts = sorted(set(KS) | {k})
+    click.echo(" | ".join(f"R@{c} {report[f'R@{c}']:.3f}" for c in cuts if f"R@{c}" in report))
+    for cat, row in report["by_category"].items():
+        click.echo(f"category {cat}: R@10 {row['R@10']:.3f} ({row['questions']} questions)")
+    click.echo(
+        f"{report['questions']} questions, {report['notes']} notes, ingest "
+        f"{report['ingest_per_s']}/s, recall p50 {report['recall_ms']['p50']} ms, "
+        f"p95 {report['recall_ms']['p95']} ms"
+    )
+
+
+def main() -> None:
+    cli(prog_name="mem")
+
+
+if __name__ == "__main__":
+    main()

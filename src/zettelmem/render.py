@@ -1,0 +1,51 @@
+"""Turning core objects into boundary models and human text (shared by CLI and server)."""
+
+from __future__ import annotations
+
+from zettelmem.models import Hit, Note
+from zettelmem.schemas import HitOut, NoteOut
+
+
+def note_out(note: Note) -> NoteOut:
+    return NoteOut(
+        id=note.id,
+        content=note.content,
+        scope=note.scope,
+        source=note.source,
+        created_at=note.created_at,
+        event_at=note.event_at,
+        keywords=list(note.keywords),
+        tags=list(note.tags),
+        context=note.context,
+        status=note.status,
+    )
+
+
+def hit_out(hit: Hit) -> HitOut:
+    return HitOut(**note_out(hit.note).model_dump(), score=round(hit.score, 6), scores=hit.scores)
+
+
+def note_line(note: Note, width: int = 100) -> str:
+    """One line for lists: id, when, scope, the start of the content."""
+    when = (note.event_at or note.created_at)[:10]
+    text = " ".join(note.content.split())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return f"{note.id}  {when}  [{note.scope}]  {text}"
+
+
+def note_block(note: Note) -> str:
+    """Every field of a note, for `mem show`."""
+    rows = [
+        ("id", note.id),
+        ("scope", note.scope),
+        ("source", note.source),
+        ("status", note.status),
+        ("created", note.created_at),
+        ("event", note.event_at or "-"),
+        ("tags", ", ".join(note.tags) or "-"),
+        ("keywords", ", ".join(note.keywords) or "-"),
+        ("context", note.context or "-"),
+    ]
+    head = "\n".join(f"{name:>9}: {value}" for name, value in rows)
+    return f"{head}\n\n{note.content}"
