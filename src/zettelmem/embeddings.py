@@ -87,8 +87,15 @@ class OnnxEmbedder:
     """A BERT-style ONNX sentence encoder with mean pooling, loaded on first use."""
 
     def __init__(
-        self, name: str, model_path: Path, tokenizer_path: Path, dims: int, max_tokens: int = 256
+        self,
+        name: str,
+        model_path: Path,
+        tokenizer_path: Path,
+        dims: int,
+        max_tokens: int = 256,
+        batch_size: int = 32,
     ) -> None:
+        self._batch_size = batch_size
         self._name = name
         self._model_path = model_path
         self._tokenizer_path = tokenizer_path
@@ -128,8 +135,9 @@ class OnnxEmbedder:
             )
             self._inputs = {i.name for i in self._session.get_inputs()}
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         self._load()
+        batch_size = batch_size or self._batch_size
         out = np.zeros((len(texts), self._dims), dtype=np.float32)
         # Sorting by length keeps padding (wasted compute) small inside a batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -269,7 +277,9 @@ class _MiniLM(OnnxEmbedder):
     """The default embedder; its quantized model is prepared on first use."""
 
     def __init__(self, source: Path, vocab: Path) -> None:
-        super().__init__("all-MiniLM-L6-v2-q8", source, vocab, 384)
+        # One text per run: dynamic quantization scales activations per batch, so
+        # batching would make a text's vector depend on its batch mates.
+        super().__init__("all-MiniLM-L6-v2-q8", source, vocab, 384, batch_size=1)
         self._source = source
 
     def _load(self) -> None:

@@ -140,7 +140,7 @@ class Memory:
         return self.complete(
             NewNote(
                 content=content,
-                scope=scope or DEFAULT_SCOPE,
+                scope=DEFAULT_SCOPE if scope is None else scope,
                 source=source or "cli",
                 event_at=parse_when(event_at, "event time") if event_at else None,
                 tags=tuple(tags),

@@ -1,0 +1,56 @@
+"""LoCoMo import (protocol of ../shared/locomo/README.md) and the retrieval quality bar."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from zettelmem.importers import locomo
+from zettelmem.memory import Memory
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "locomo" / "locomo_dev.json"
+EXAMPLE = ROOT / "examples" / "chat.locomo.json"
+
+
+def test_dates_parse_to_stored_format() -> None:
+    assert locomo.parse_locomo_date("1:56 pm on 8 May, 2023") == "2023-05-08T13:56:00"
+    assert locomo.parse_locomo_date("10:04 am on 19 January, 2024") == "2024-01-19T10:04:00"
+    assert locomo.parse_locomo_date("someday") is None
+
+
+def test_example_import_follows_the_protocol(tmp_path: Path) -> None:
+    sample = json.loads(EXAMPLE.read_text())[0]
+    with Memory(home=tmp_path / "h", embedder="hashing") as mem:
+        fmt, summary = mem.import_file(EXAMPLE)
+        turns = sum(len(v) for k, v in sample["conversation"].items() if k[-1].isdigit())
+        assert fmt == "locomo" and summary.added == turns == mem.records.count()
+        notes = {n.source: n for n in mem.list(limit=1000)}
+        cat = notes["locomo:maya-tom/D1:8"]
+        assert cat.content == (
+            "Tom: Please do. Also, I adopted a cat last week, her name is Pixel. "
+            "[shares a photo: a grey cat sleeping on a laptop keyboard]"
+        )
+        assert cat.event_at == "2024-06-04T18:10:00" and cat.scope == "maya-tom"
+        _, again = mem.import_file(EXAMPLE)
+        assert again.added == 0 and again.skipped == turns
+        _, scoped = mem.import_file(EXAMPLE, scope="other")
+        assert scoped.added == turns and mem.records.count("other") == turns
+
+
+needs_dev = pytest.mark.skipif(
+    not DEV.exists(), reason=f"LoCoMo dev split not found at {DEV} (it ships beside the repo)"
+)
+
+
+@needs_dev
+@pytest.mark.slow
+def test_locomo_dev_quality_bar() -> None:
+    from zettelmem.evaluation import run_locomo
+
+    report = run_locomo(DEV)
+    assert report["questions"] == 760
+    assert report["R@10"] >= 0.65, report
+    assert report["R@1"] <= report["R@5"] <= report["R@10"] <= report["R@20"]

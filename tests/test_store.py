@@ -1,0 +1,197 @@
+"""The record, the derived indexes and their catch-up, on real SQLite, tantivy and hnswlib."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zettelmem.errors import EmbedderMismatch, InvalidInput, NotFound
+from zettelmem.memory import Memory
+from zettelmem.models import Filters, NewNote
+from zettelmem.store.records import SCHEMA_VERSION, Records
+from zettelmem.store.vector_index import EXACT_LIMIT, VectorIndex
+
+
+@pytest.fixture
+def memory(tmp_path: Path):
+    with Memory(home=tmp_path / "home", embedder="hashing") as mem:
+        yield mem
+
+
+def _vec(dims: int = 8, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(dims).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_record_insert_dedupe_ops_and_delete(tmp_path: Path) -> None:
+    records = Records(tmp_path / "notes.db")
+    assert records.get_meta("schema_version") == str(SCHEMA_VERSION)
+    new = NewNote(content="hello", scope="s", source="t", tags=("a",), dedupe_key="k1")
+    [(note, created)] = records.insert_notes([new], np.stack([_vec()]))
+    [(again, created_again)] = records.insert_notes([new], np.stack([_vec()]))
+    assert created and not created_again and again.id == note.id
+    assert records.ops_head() == 1
+    assert records.matching_labels(Filters(tags=("a",))) == {note.label}
+    assert records.matching_labels(Filters(tags=("b",))) == set()
+    records.delete_notes([note.id])
+    assert [op.op for op in records.ops_since(0)] == ["upsert", "delete"]
+    with pytest.raises(NotFound):
+        records.get(note.id)
+    # labels are never reused, even after the highest one is deleted
+    [(later, _)] = records.insert_notes(
+        [NewNote(content="x", scope="s", source="t")], np.stack([_vec()])
+    )
+    assert later.label > note.label
+    records.close()
+
+
+def test_ops_log_never_holds_content(tmp_path: Path) -> None:
+    records = Records(tmp_path / "notes.db")
+    records.insert_notes([NewNote(content="secret words", scope="s", source="t")], np.stack([_vec()]))
+    rows = records.db.execute("SELECT * FROM ops").fetchall()
+    assert rows and all("secret" not in str(tuple(row)) for row in rows)
+    records.close()
+
+
+def test_vector_index_exact_and_graph_paths_agree(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    n = EXACT_LIMIT + 500
+    vectors = rng.standard_normal((n, 16)).astype(np.float32)
+    index = VectorIndex(16)
+    index.upsert(list(range(1, n + 1)), vectors)
+    query = vectors[42]
+    graph = index.search(query, 5)
+    exact = index.search(query, 5, allowed=set(range(1, 200)))
+    assert graph[0][0] == 43 and exact[0][0] == 43
+    wide = index.search(query, 5, allowed=set(range(1, n + 1, 2)) | {43})
+    assert wide[0][0] == 43 and all(label % 2 == 1 for label, _ in wide)
+    index.save(tmp_path / "v.hnsw")
+    loaded = VectorIndex.load(tmp_path / "v.hnsw", 16)
+    assert loaded.search(query, 5) == graph
+    loaded.delete([43])
+    assert 43 not in {label for label, _ in loaded.search(query, 5)}
+    assert len(loaded) == n - 1
+
+
+def test_recall_filters_by_scope_tag_time_and_status(memory: Memory) -> None:
+    memory.remember("alpha report about rivers", scope="work", tags=["geo"], event_at="2024-01-05")
+    memory.remember("alpha notes about rivers", scope="home", event_at="2024-03-05")
+    memory.remember("alpha rivers in spring", scope="work", event_at="2024-06-01")
+
+    def contents(**kw: object) -> set[str]:
+        hits = memory.recall("alpha rivers", k=10, filters=memory.filters(**kw))  # type: ignore[arg-type]
+        return {h.note.content for h in hits}
+
+    assert contents(scope="home") == {"alpha notes about rivers"}
+    assert contents(tags=["geo"]) == {"alpha report about rivers"}
+    assert contents(since="2024-03-01", until="2024-03-31") == {"alpha notes about rivers"}
+    assert contents(until="2024-01-05") == {"alpha report about rivers"}
+    assert len(contents()) == 3
+    label = memory.records.get(memory.list(scope="home")[0].id).label
+    memory.records.db.execute("UPDATE notes SET status='superseded' WHERE label=?", (label,))
+    memory.records.db.execute(
+        "INSERT INTO ops(op, label, note_id, at) VALUES ('upsert', ?, 'x', 'now')", (label,)
+    )
+    assert "alpha notes about rivers" not in contents()
+    assert "alpha notes about rivers" in contents(include_superseded=True)
+
+
+def test_hits_carry_score_parts_and_provenance(memory: Memory) -> None:
+    memory.remember("the heron nests by the canal", source="import:birds.txt#3")
+    [hit] = memory.recall("heron canal", k=1)
+    assert hit.note.source == "import:birds.txt#3"
+    assert set(hit.scores) == {"bm25", "vector", "final"}
+    assert hit.score == hit.scores["final"] > 0
+
+
+def test_second_instance_sees_writes_without_reopening(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Memory(home=home, embedder="hashing") as writer, Memory(home=home, embedder="hashing") as reader:
+        assert reader.recall("zebra", k=5) == []
+        writer.remember("a zebra crossed the road")
+        assert [h.note.content for h in reader.recall("zebra", k=5)] == ["a zebra crossed the road"]
+        writer.forget([writer.list()[0].id])
+        assert reader.recall("zebra", k=5) == []
+
+
+def test_forget_removes_from_record_indexes_links_and_history(memory: Memory) -> None:
+    keep, _ = memory.remember("keep this ordinary sentence")
+    gone, _ = memory.remember("platypus secret plan")
+    db = memory.records.db
+    db.execute(
+        "INSERT INTO links(src, dst, kind, created_at) VALUES (?, ?, 'related', 'now')",
+        (keep.id, gone.id),
+    )
+    db.execute(
+        "INSERT INTO history(change_id, note_id, field, before, after, at) "
+        "VALUES ('c1', ?, 'tags', '[]', '[\"x\"]', 'now')",
+        (gone.id,),
+    )
+    memory.forget([gone.id])
+    assert db.execute("SELECT COUNT(*) FROM links").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 0
+    assert memory.indexes.text.search("platypus", Filters(), 10) == []
+    assert gone.label not in memory.indexes.vectors.labels
+    assert all(h.note.id != gone.id for h in memory.recall("platypus secret plan", k=10))
+    raw = (memory.home / "notes.db").read_bytes()
+    assert b"platypus" not in raw
+
+
+def test_forget_with_an_unknown_id_forgets_nothing(memory: Memory) -> None:
+    note, _ = memory.remember("one note")
+    with pytest.raises(NotFound):
+        memory.forget([note.id, "nope"])
+    assert memory.get(note.id).content == "one note"
+
+
+def test_rebuilt_indexes_answer_exactly_as_before(memory: Memory) -> None:
+    for i in range(60):
+        memory.remember(f"note {i} about topic{i % 7} and shared words", scope=f"s{i % 3}")
+    queries = ["topic3 shared", "note 12", "words about topic5"]
+    before = [[(h.note.id, h.scores) for h in memory.recall(q, k=10)] for q in queries]
+    memory.reindex()
+    after = [[(h.note.id, h.scores) for h in memory.recall(q, k=10)] for q in queries]
+    assert before == after
+
+
+def test_corrupt_vector_file_is_rebuilt_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    home = tmp_path / "home"
+    with Memory(home=home, embedder="hashing") as mem:
+        for i in range(300):  # enough to make the vector file be saved
+            mem.remember(f"entry number {i} mentions kiwi{i}")
+        mem.indexes.flush()
+    (home / "vectors.hnsw").write_bytes(b"garbage")
+    with caplog.at_level(logging.WARNING, logger="zettelmem"), Memory(home=home, embedder="hashing") as mem:
+        top = mem.recall("entry number 123 mentions kiwi123", k=1)[0]
+        assert top.note.content == "entry number 123 mentions kiwi123"
+        assert top.scores.get("vector", 0) > 0.99
+    assert any("vector index" in r.getMessage() for r in caplog.records)
+
+
+def test_switching_embedder_requires_reindex_which_reembeds(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Memory(home=home, embedder="hashing:64") as mem:
+        mem.remember("otters hold hands while sleeping")
+    with pytest.raises(EmbedderMismatch, match="mem reindex"):
+        Memory(home=home, embedder="hashing:128")
+    with Memory(home=home, embedder="hashing:128", reindexing=True) as mem:
+        assert mem.reindex() == {"notes": 1, "reembedded": 1}
+    with Memory(home=home, embedder="hashing:128") as mem:
+        [hit] = mem.recall("otters hold hands while sleeping", k=1)
+        assert hit.scores["vector"] > 0.99
+        assert mem.records.vectors([hit.note.label])[hit.note.label].shape == (128,)
+
+
+def test_remember_validates_before_writing(memory: Memory) -> None:
+    for bad in ["", "   ", "x" * 70_000, "nul\x00byte"]:
+        with pytest.raises(InvalidInput):
+            memory.remember(bad)
+    for scope in ["", "has space", "-dash", "a" * 200, "semi;colon"]:
+        with pytest.raises(InvalidInput):
+            memory.remember("fine text", scope=scope)
+    assert memory.records.count() == 0 and memory.records.ops_head() == 0
