@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from zettelmem.cli import cli
 
 LocomoTurn = tuple[str, str, str | None]  # (speaker, text, blip_caption or None)
+LocomoSessions = Sequence[tuple[str, Sequence[LocomoTurn]]]  # (session date text, turns)
 
 
 @pytest.fixture
@@ -75,9 +76,7 @@ def mem(home: Path, offline_env: None) -> MemCli:
     return MemCli(home)
 
 
-def _locomo_record(
-    sample_id: str, sessions: Sequence[tuple[str, Sequence[LocomoTurn]]]
-) -> dict[str, Any]:
+def _locomo_record(sample_id: str, sessions: LocomoSessions) -> dict[str, Any]:
     """One LoCoMo record: sessions of (date text, turns), dia_ids D<session>:<turn>."""
     conversation: dict[str, Any] = {"speaker_a": "Caroline", "speaker_b": "Melanie"}
     for number, (date, turns) in enumerate(sessions, 1):
@@ -91,9 +90,6 @@ def _locomo_record(
             rows.append(row)
         conversation[f"session_{number}"] = rows
     return {"sample_id": sample_id, "conversation": conversation, "qa": []}
-
-
-LocomoSessions = Sequence[tuple[str, Sequence[LocomoTurn]]]
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
+from zettelmem.models import Note
 from zettelmem.store.records import Op, Records
 from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
 from zettelmem.store.vector_index import VectorIndex
@@ -80,12 +81,17 @@ class DerivedIndexes:
         if state.text_schema != TEXT_SCHEMA and self.text_dir.exists():
             TextIndex.wipe(self.text_dir)
             state.text_seq = 0
+        missing = not (self.text_dir / "meta.json").is_file()
         try:
             text = TextIndex(self.text_dir)
         except CorruptIndex as exc:
             log.warning("text index in %s was unreadable (%s); rebuilding it", self.text_dir, exc)
             TextIndex.wipe(self.text_dir)
             text = TextIndex(self.text_dir)
+            state.text_seq = 0
+        if missing and state.text_seq > 0:
+            # The state says ops were applied, but the index is gone: replay them all.
+            log.warning("text index in %s was missing; rebuilding it", self.text_dir)
             state.text_seq = 0
         if state.text_seq == 0 and text.count() > 0:
             with text.writing() as writer:
@@ -118,8 +124,8 @@ class DerivedIndexes:
         with self.lock:
             state = self._read_state()
             if state.text_seq < head:
-                self._apply_text(self.records.ops_since(state.text_seq, head))
-                state.text_seq = head
+                ops = self.records.ops_since(state.text_seq, head)
+                state.text_seq = self._apply_text(ops, head)
             else:
                 self.text.reload()
             if self.vector_seq < head:
@@ -142,14 +148,37 @@ class DerivedIndexes:
         if state.vector_seq < self.vector_seq:
             self.catch_up(force_save=True)
 
-    def _apply_text(self, ops: list[Op]) -> None:
+    def _apply_text(self, ops: list[Op], head: int) -> int:
+        """Apply ops to the BM25 index; returns the op sequence it now reflects."""
         upserts, deletes = self._coalesce(ops)
+        if deletes:
+            # tantivy keeps deleted documents in its BM25 statistics and term dictionary
+            # until a segment merge we cannot trigger from Python: scores would drift from
+            # a rebuilt index's (invariant 1) and forgotten words would stay on disk
+            # (invariant 4). Forgetting is rare, so refill the index instead.
+            return self._refill_text()
         notes = self.records.by_labels(upserts)
         deletes.extend(label for label in upserts if label not in notes)
         with self.text.writing() as writer:
             for label in deletes:
                 writer.delete(label)
             writer.upsert_many([notes[label] for label in upserts if label in notes])
+        return head
+
+    def _refill_text(self) -> int:
+        """Replace the BM25 index's content with one snapshot of the record; returns its op."""
+        with self.records.snapshot():
+            head = self.records.ops_head()
+            with self.text.writing() as writer:
+                writer.clear()
+                batch: list[Note] = []
+                for note, _ in self.records.iter_notes():
+                    batch.append(note)
+                    if len(batch) >= 1000:
+                        writer.upsert_many(batch)
+                        batch = []
+                writer.upsert_many(batch)
+        return head
 
     def _apply_vectors(self, ops: list[Op]) -> None:
         upserts, deletes = self._coalesce(ops)
@@ -192,19 +221,11 @@ class DerivedIndexes:
             head = self.records.ops_head()
             TextIndex.wipe(self.text_dir)
             self.text = TextIndex(self.text_dir)
-            with self.text.writing() as writer:
-                writer.clear()
-                batch = []
-                for note, _ in self.records.iter_notes():
-                    batch.append(note)
-                    if len(batch) >= 1000:
-                        writer.upsert_many(batch)
-                        batch = []
-                writer.upsert_many(batch)
+            text_seq = self._refill_text()
             self._rebuild_vectors()
             self.vector_seq = head
             self.vectors.save(self.vector_path)
             self._write_state(
-                IndexState(text_seq=head, text_schema=TEXT_SCHEMA, vector_seq=head,
+                IndexState(text_seq=text_seq, text_schema=TEXT_SCHEMA, vector_seq=head,
                            embedder=self.embedder)
             )

@@ -42,8 +42,8 @@ class TextIndex:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.schema = _schema()
-        directory.mkdir(parents=True, exist_ok=True)
         try:
+            directory.mkdir(parents=True, exist_ok=True)
             self.index = tantivy.Index(self.schema, path=str(directory), reuse=True)
             self.index.reload()
         except (ValueError, OSError) as exc:
@@ -51,7 +51,10 @@ class TextIndex:
 
     @staticmethod
     def wipe(directory: Path) -> None:
-        shutil.rmtree(directory, ignore_errors=True)
+        if directory.is_symlink() or directory.is_file():
+            directory.unlink()
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
 
     @contextmanager
     def writing(self) -> Iterator[TextWriter]:

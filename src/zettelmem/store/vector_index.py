@@ -59,9 +59,9 @@ class VectorIndex:
     def upsert(self, labels: Sequence[int], vectors: np.ndarray) -> None:
         if not len(labels):
             return
-        revive = [label for label in labels if label not in self._live and self._known(label)]
-        for label in revive:
-            self._index.unmark_deleted(label)
+        # add_items revives a deleted label by itself. A label that is present but not
+        # live (labels file older than the graph after a crash between their saves) is
+        # simply overwritten; unmark_deleted would raise on it.
         needed = self._index.get_current_count() + len(labels)
         if needed > self._index.get_max_elements():
             self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
@@ -70,7 +70,7 @@ class VectorIndex:
 
     def delete(self, labels: Sequence[int]) -> None:
         """Remove labels; their vectors are overwritten first so no copy lingers on disk."""
-        gone = [label for label in labels if label in self._live]
+        gone = [label for label in labels if label in self._live or self._known(label)]
         if not gone:
             return
         noise = np.random.default_rng().standard_normal((len(gone), self.dims)).astype(np.float32)
@@ -101,9 +101,14 @@ class VectorIndex:
         fraction = len(candidates) / max(1, len(self._live))
         self._index.set_ef(int(min(2000, max(100, 2 * k) / max(fraction, 0.05))))
         filt = None if allowed is None else candidates.__contains__
-        labels, distances = self._index.knn_query(
-            np.asarray(query, dtype=np.float32).reshape(1, -1), k=k, filter=filt
-        )
+        try:
+            labels, distances = self._index.knn_query(
+                np.asarray(query, dtype=np.float32).reshape(1, -1), k=k, filter=filt
+            )
+        except RuntimeError:
+            # hnswlib cannot always walk to k results (k near the live count, deleted
+            # nodes in the graph); the exact scan can.
+            return self._exact(query, k, candidates)
         return [(int(lab), 1.0 - float(dist)) for lab, dist in zip(labels[0], distances[0])]
 
     def _exact(self, query: np.ndarray, k: int, candidates: set[int]) -> list[tuple[int, float]]:

@@ -1,0 +1,413 @@
+"""The `mem` CLI end to end: every command on a real home (SQLite, tantivy, hnswlib) in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import MemCli
+from zettelmem.cli import cli
+from zettelmem.memory import Memory
+
+pytestmark = pytest.mark.usefixtures("offline_env")
+
+ID = re.compile(r"^[0-9a-z]{16}$")
+# What README promises for each hit of `recall --json`.
+HIT_KEYS = {
+    "id", "content", "score", "scores", "scope", "source", "event_at", "tags",
+    "keywords", "context", "status", "created_at",
+}  # fmt: skip
+
+
+def _ids(hits: list[dict]) -> list[str]:
+    return [h["id"] for h in hits]
+
+
+# -- remember ---------------------------------------------------------------------------
+
+
+def test_remember_prints_the_new_id_and_stores_the_text(mem) -> None:
+    out = mem.ok("remember", "  Caroline adopted a greyhound named Biscuit  ").stdout
+    note_id = out.strip()
+    assert ID.match(note_id) and out == note_id + "\n"
+    note = mem.json("show", note_id)
+    assert note["content"] == "Caroline adopted a greyhound named Biscuit"
+    assert note["scope"] == "default" and note["source"] == "cli"
+    assert note["event_at"] is None and note["tags"] == [] and note["status"] == "active"
+    assert mem.top_id("greyhound") == note_id
+
+
+def test_remember_dash_reads_stdin_verbatim_utf8(mem) -> None:
+    text = "Melanie said: café crème, naïve 日本語 ✓\nsecond line stays"
+    note_id = mem.ok("remember", "-", input=(text + "\n").encode("utf-8")).stdout.strip()
+    assert mem.json("show", note_id)["content"] == text
+    assert mem.top_id("crème") == note_id
+
+
+def test_remember_json_prints_the_note_with_every_option(mem) -> None:
+    note = mem.json(
+        "remember", "Trip to Lisbon booked", "--tag", "travel", "--tag", "plans",
+        "--tag", "travel", "--scope", "user:ana@example.org", "--source", "import:notes.txt#3",
+        "--at", "2024-05-01T10:30:00+02:00",
+    )  # fmt: skip
+    assert ID.match(note["id"])
+    assert note["content"] == "Trip to Lisbon booked"
+    assert note["tags"] == ["travel", "plans"]
+    assert note["scope"] == "user:ana@example.org"
+    assert note["source"] == "import:notes.txt#3"
+    assert note["event_at"] == "2024-05-01T08:30:00"  # aware times are stored in UTC
+    assert "lisbon" in note["keywords"]
+    assert mem.json("show", note["id"]) == note
+
+
+def test_remember_date_only_at(mem) -> None:
+    assert mem.json("remember", "dated note", "--at", "2023-05-08")["event_at"] == (
+        "2023-05-08T00:00:00"
+    )
+
+
+def test_remembering_the_same_text_in_a_scope_returns_the_stored_note(mem) -> None:
+    first = mem.remember("the same memory twice")
+    again = mem.ok("remember", "the same memory twice")
+    assert again.stdout.strip() == first
+    assert first in again.stderr and "already" in again.stderr
+    assert mem.json("stats")["notes"] == 1
+    other = mem.remember("the same memory twice", "--scope", "elsewhere")
+    assert other != first and mem.json("stats")["notes"] == 2
+
+
+# -- recall -----------------------------------------------------------------------------
+
+
+DIARY = {
+    "jan": ("diary: skiing in the alps", "2024-01-10", "work", ["sport"]),
+    "feb": ("diary: pottery class started", "2024-02-15T12:00:00", "work", ["hobby"]),
+    "mar": ("diary: spring garden planted", "2024-03-20", "home", ["hobby", "garden"]),
+    "apr": ("diary: marathon training", "2024-04-02", "home", ["sport"]),
+    "may": ("diary: pottery exhibition", "2024-05-30", "home", ["hobby"]),
+}
+
+
+@pytest.fixture(scope="module")
+def diary_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """Five dated notes in two scopes, with tags, all containing 'diary'; built once, read only."""
+    home = tmp_path_factory.mktemp("diary") / "home"
+    ids = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEM_EMBEDDER", "hashing")
+        driver = MemCli(home)
+        for key, (text, at, scope, tags) in DIARY.items():
+            options = ["--at", at, "--scope", scope]
+            for tag in tags:
+                options += ["--tag", tag]
+            ids[key] = driver.remember(text, *options)
+    return home, ids
+
+
+@pytest.fixture
+def diary(diary_home, mem) -> dict[str, str]:
+    """Points the ``mem`` driver at the diary home and returns its note ids."""
+    mem.home = diary_home[0]
+    return diary_home[1]
+
+
+def test_recall_json_has_the_documented_shape(mem, diary) -> None:
+    out = mem.json("recall", "pottery class")
+    assert set(out) == {"query", "hits"} and out["query"] == "pottery class"
+    hits = out["hits"]
+    assert hits and hits[0]["id"] == diary["feb"]
+    for hit in hits:
+        assert set(hit) == HIT_KEYS
+        assert set(hit["scores"]) <= {"bm25", "vector", "final"} and "final" in hit["scores"]
+        assert hit["score"] == pytest.approx(hit["scores"]["final"])
+        assert isinstance(hit["tags"], list)
+    assert {"bm25", "vector"} <= set(hits[0]["scores"])
+    assert hits[0]["scope"] == "work" and hits[0]["source"] == "cli"
+    assert hits[0]["event_at"] == "2024-02-15T12:00:00" and hits[0]["tags"] == ["hobby"]
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_recall_human_output_and_no_hits(mem, diary) -> None:
+    lines = mem.ok("recall", "marathon").stdout.splitlines()
+    assert lines[0].startswith(" 1. ") and diary["apr"] in lines[0] and "marathon" in lines[0]
+    empty = mem.ok("recall", "anything", "--scope", "nobody-here")
+    assert empty.stdout == "" and "no matching notes" in empty.stderr
+
+
+def test_recall_k_caps_the_hits(mem, diary) -> None:
+    assert len(mem.json("recall", "diary")["hits"]) == 5
+    assert len(mem.json("recall", "diary", "-k", "2")["hits"]) == 2
+    assert len(mem.json("recall", "diary", "-k", "1")["hits"]) == 1
+
+
+def test_recall_k_up_to_the_number_of_notes_after_forgetting(mem, write_locomo) -> None:
+    turns = [("Caroline", f"pebble{i:03d} on the beach", None) for i in range(300)]
+    mem.json("import", str(write_locomo({"beach": [("8 May, 2023", turns)]})))
+    ids = _ids(mem.json("list", "--limit", "300")["notes"])
+    mem.ok("forget", *ids[:100])  # deleted nodes stay in the HNSW graph
+    hits = mem.json("recall", "beach", "-k", "100")["hits"]
+    assert len(hits) == 100 and not set(_ids(hits)) & set(ids[:100])
+    everything = mem.json("recall", "pebble on the beach", "-k", "1000")["hits"]
+    assert sorted(_ids(everything)) == sorted(ids[100:])
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--scope", "work"], {"jan", "feb"}),
+        (["--scope", "home"], {"mar", "apr", "may"}),
+        (["--tag", "hobby"], {"feb", "mar", "may"}),
+        (["--tag", "hobby", "--tag", "garden"], {"mar"}),
+        (["--since", "2024-03-20"], {"mar", "apr", "may"}),
+        (["--until", "2024-02-15"], {"jan", "feb"}),  # a date-only --until covers the day
+        (["--until", "2024-02-15T11:59:59"], {"jan"}),
+        (["--since", "2024-02-01", "--until", "2024-04-30"], {"feb", "mar", "apr"}),
+        (["--since", "2024-02-01", "--until", "2024-04-30", "--scope", "home"], {"mar", "apr"}),
+        (["--since", "2024-01-01T00:00:00Z", "--tag", "sport"], {"jan", "apr"}),
+        (["--since", "2025-01-01"], set()),
+    ],
+)
+def test_recall_filters_filter(mem, diary, options, expected) -> None:
+    # Every note contains "diary", so without filters all five come back (see -k test);
+    # with them, exactly the notes that pass must come back, from both retrievers.
+    hits = mem.json("recall", "diary", "-k", "50", *options)["hits"]
+    assert set(_ids(hits)) == {diary[key] for key in expected}
+
+
+# -- forget -----------------------------------------------------------------------------
+
+
+def test_forget_by_ids_removes_the_notes_everywhere(mem, home) -> None:
+    keep = mem.remember("keep the zanzibar recipe")
+    gone = [mem.remember("forget the quixotic password"), mem.remember("forget the xylograph")]
+    assert mem.json("forget", *gone) == {"forgotten": gone}
+    assert mem.json("stats")["notes"] == 1
+    for note_id in gone:
+        result = mem("show", note_id)
+        assert result.exit_code != 0 and result.stderr.startswith("Error: ")
+    for word in ("quixotic", "xylograph"):
+        assert gone[0] not in _ids(mem.json("recall", word)["hits"])
+        assert gone[1] not in _ids(mem.json("recall", word)["hits"])
+    assert _ids(mem.json("recall", "zanzibar")["hits"]) == [keep]
+    # Invariant 4: the record keeps no copy of the forgotten text (secure_delete + checkpoint).
+    for path in home.glob("notes.db*"):
+        data = path.read_bytes()
+        assert b"quixotic" not in data and b"xylograph" not in data, path.name
+    human = mem.ok("forget", keep)
+    assert human.stdout.strip() == "forgot 1 note(s)"
+
+
+def test_forget_leaves_no_trace_in_the_bm25_index(mem, write_locomo) -> None:
+    words = ("zanzibar", "xylograph", "quokka")
+    turns = [("Caroline", f"the {word} is here", None) for word in words]
+    mem.json("import", str(write_locomo({"s1": [("8 May, 2023", turns)]})))  # one segment
+    by_word = {n["content"].split()[2]: n["id"] for n in mem.json("list")["notes"]}
+    mem.ok("forget", by_word["xylograph"])
+    with Memory(mem.home) as memory:
+        searcher = memory.indexes.text.index.searcher()
+        # Invariant 4: the term and its statistics are gone, not just hidden by a tombstone.
+        assert searcher.doc_freq("text", "xylograph") == 0
+        assert searcher.doc_freq("text", "zanzibar") == 1
+        assert searcher.num_docs == 2
+
+
+def test_forget_query_refuses_without_yes_and_forgets_with_it(mem) -> None:
+    red = [mem.remember("red apple pie"), mem.remember("Red apples in a tart")]
+    other_scope = mem.remember("red apple juice", "--scope", "kitchen")
+    green = mem.remember("green apple")
+    refused = mem("forget", "--query", "red apple")
+    assert refused.exit_code != 0
+    lines = refused.stderr.splitlines()
+    assert lines[-1].startswith("Error: ") and "--yes" in lines[-1] and "3 note" in lines[-1]
+    assert sum(any(i in line for line in lines[:-1]) for i in [*red, other_scope]) == 3
+    assert mem.json("stats")["notes"] == 4
+    forgotten = mem.json("forget", "--query", "red apple", "--scope", "default", "--yes")
+    assert sorted(forgotten["forgotten"]) == sorted(red)
+    left = _ids(mem.json("list")["notes"])
+    assert sorted(left) == sorted([other_scope, green])
+    assert mem.json("forget", "--query", "nothing matches this", "--yes") == {"forgotten": []}
+
+
+# -- show, list, stats ------------------------------------------------------------------
+
+
+def test_show_prints_every_field(mem) -> None:
+    note_id = mem.remember("a note to show", "--tag", "t1", "--scope", "proj", "--at", "2024-01-02")
+    block = mem.ok("show", note_id).stdout
+    for expected in (note_id, "proj", "cli", "2024-01-02T00:00:00", "t1", "a note to show"):
+        assert expected in block
+    assert block.rstrip().endswith("a note to show")
+
+
+def test_list_newest_first_with_scope_and_limit(mem) -> None:
+    ids = [mem.remember(f"note number {i}", "--scope", "a" if i % 2 else "b") for i in range(5)]
+    assert _ids(mem.json("list")["notes"]) == ids[::-1]
+    assert set(mem.json("list")) == {"notes"}
+    assert _ids(mem.json("list", "--scope", "a")["notes"]) == [ids[3], ids[1]]
+    assert _ids(mem.json("list", "--limit", "2")["notes"]) == [ids[4], ids[3]]
+    human = mem.ok("list", "--limit", "1").stdout.splitlines()
+    assert len(human) == 1 and ids[4] in human[0] and "[b]" in human[0]
+
+
+def test_stats_counts_notes_scopes_and_indexes(mem) -> None:
+    assert mem.json("stats")["notes"] == 0
+    for i in range(3):
+        mem.remember(f"stat note {i}", "--scope", "x" if i else "y")
+    mem.ok("recall", "stat")  # indexes catch up on read
+    stats = mem.json("stats")
+    assert stats["notes"] == 3 and stats["scopes"] == {"x": 2, "y": 1}
+    assert stats["ops_head"] == 3 and stats["embedder"] == "hashing:256"
+    assert stats["indexed"] == {"text": 3, "vectors": 3}
+    assert "notes: 3" in mem.ok("stats").stdout
+
+
+# -- reindex ----------------------------------------------------------------------------
+
+TOPICS = [
+    "coffee", "tea", "river", "mountain", "guitar", "piano", "garden", "novel", "paris", "tokyo",
+    "dog", "cat",
+]  # fmt: skip
+QUERIES = [*TOPICS, "coffee river", "guitar in paris", "a dog and a cat", "unrelatedword"]
+
+
+def _varied_home(mem, write_locomo, count: int = 40) -> list[str]:
+    """``count`` notes in two scopes with overlapping words (imported: one command)."""
+    turns = []
+    for i in range(count):
+        words = " ".join(TOPICS[(i * k) % len(TOPICS)] for k in (1, 3, 7))
+        turns.append(("Caroline" if i % 3 else "Melanie", f"{words} uniq{i:03d}", None))
+    path = write_locomo(
+        {"alpha": [("8 May, 2023", turns[::2])], "beta": [("9 May, 2023", turns[1::2])]}
+    )
+    assert mem.json("import", str(path))["added"] == count
+    notes = mem.json("list", "--limit", "500")["notes"]
+    by_word = {n["content"].split()[-1]: n["id"] for n in notes}
+    return [by_word[f"uniq{i:03d}"] for i in range(count)]
+
+
+def _recall_all(mem, *options: str) -> list[list[tuple[str, dict[str, float]]]]:
+    return [
+        [(h["id"], h["scores"]) for h in mem.json("recall", q, "-k", "15", *options)["hits"]]
+        for q in QUERIES
+    ]
+
+
+def test_reindex_answers_exactly_as_before(mem, write_locomo) -> None:
+    ids = _varied_home(mem, write_locomo)
+    # Deletions leave tombstones in tantivy that skew BM25 statistics unless dropped.
+    mem.ok("forget", *ids[::5])
+    before = _recall_all(mem), _recall_all(mem, "--scope", "beta")
+    assert all(hits for hits in before[0][:-1])
+    result = mem.ok("reindex")
+    assert result.stdout.strip() == "reindexed 32 notes (0 re-embedded)"
+    after = _recall_all(mem), _recall_all(mem, "--scope", "beta")
+    assert after == before  # same ids, same order, same score parts
+
+
+# -- path -------------------------------------------------------------------------------
+
+
+def test_path_prefers_home_option_over_mem_home(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env_home, opt_home = tmp_path / "from-env", tmp_path / "from-option"
+    env = {"MEM_HOME": str(env_home)}
+    both = runner.invoke(cli, ["--home", str(opt_home), "path"], env=env)
+    assert both.exit_code == 0 and both.stdout.strip() == str(opt_home)
+    env_only = runner.invoke(cli, ["path"], env=env)
+    assert env_only.exit_code == 0 and env_only.stdout.strip() == str(env_home)
+    # MEM_HOME is really used by the other commands, not just printed.
+    runner.invoke(cli, ["remember", "lives in the env home"], env=env, catch_exceptions=False)
+    assert (env_home / "notes.db").exists() and not opt_home.exists()
+
+
+# -- import -----------------------------------------------------------------------------
+
+SESSIONS = {
+    "conv-7": [
+        (
+            "1:56 pm on 8 May, 2023",
+            [
+                ("Caroline", "I went to a LGBTQ support group yesterday.", None),
+                ("Melanie", "That sounds brave! Look at what I painted.", "a painting of a sunset"),
+            ],
+        ),
+        (
+            "10:04 am on 19 January, 2024",
+            [("Caroline", "My adoption papers came through!", None)],
+        ),
+    ]
+}
+
+
+def test_import_locomo_follows_the_protocol(mem, write_locomo) -> None:
+    path = write_locomo(SESSIONS)
+    out = mem.json("import", str(path), "--format", "locomo")
+    assert out == {"file": str(path), "format": "locomo", "read": 3, "added": 3, "skipped": 0}
+    notes = {n["source"]: n for n in mem.json("list")["notes"]}
+    assert set(notes) == {"locomo:conv-7/D1:1", "locomo:conv-7/D1:2", "locomo:conv-7/D2:1"}
+    photo = notes["locomo:conv-7/D1:2"]
+    assert photo["content"] == (
+        "Melanie: That sounds brave! Look at what I painted. "
+        "[shares a photo: a painting of a sunset]"
+    )
+    assert notes["locomo:conv-7/D1:1"]["content"] == (
+        "Caroline: I went to a LGBTQ support group yesterday."
+    )
+    assert photo["event_at"] == "2023-05-08T13:56:00"
+    assert notes["locomo:conv-7/D1:1"]["event_at"] == "2023-05-08T13:56:00"
+    assert notes["locomo:conv-7/D2:1"]["event_at"] == "2024-01-19T10:04:00"
+    assert {n["scope"] for n in notes.values()} == {"conv-7"}
+    assert mem.top_id("sunset painting") == photo["id"]
+    adoption = notes["locomo:conv-7/D2:1"]["id"]
+    assert mem.top_id("adoption papers", "--since", "2024-01-01") == adoption
+
+    again = mem.json("import", str(path), "--format", "locomo")
+    assert (again["added"], again["skipped"]) == (0, 3)
+    assert mem.json("stats")["notes"] == 3
+    assert mem.ok("import", str(path)).stdout.strip() == "read 3, added 0, skipped 3 already stored"
+
+
+def test_import_locomo_with_scope_and_auto_format(mem, write_locomo) -> None:
+    path = write_locomo(SESSIONS)
+    out = mem.json("import", str(path), "--scope", "team-a")
+    assert out["format"] == "locomo" and out["added"] == 3
+    notes = mem.json("list", "--scope", "team-a")["notes"]
+    assert len(notes) == 3
+    assert {n["source"] for n in notes} == {
+        "locomo:conv-7/D1:1", "locomo:conv-7/D1:2", "locomo:conv-7/D2:1"
+    }  # fmt: skip
+    assert mem.json("list", "--scope", "conv-7")["notes"] == []
+    assert mem.json("import", str(path), "--scope", "team-a")["added"] == 0
+
+
+# -- the console entry, as a real process -----------------------------------------------
+
+
+def _run(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "MEM_EMBEDDER": "hashing"}
+    return subprocess.run(
+        [sys.executable, "-m", "zettelmem", *args],
+        input=input, capture_output=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_python_dash_m_entry_point(tmp_path: Path) -> None:
+    home = str(tmp_path / "proc-home")
+    version = _run("--version")
+    assert version.returncode == 0 and version.stdout.decode().startswith("mem, version")
+    stored = _run("--home", home, "remember", "-", input=b"piped through a real process\n")
+    assert stored.returncode == 0, stored.stderr
+    note_id = stored.stdout.decode().strip()
+    found = _run("--home", home, "recall", "piped process", "--json")
+    assert found.returncode == 0 and json.loads(found.stdout)["hits"][0]["id"] == note_id
+    bad = _run("--home", home, "recall", "x", "-k", "0")
+    assert bad.returncode == 2 and bad.stdout == b""
+    assert bad.stderr.decode().splitlines() == ["Error: -k must be between 1 and 1000, got 0"]
