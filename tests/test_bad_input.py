@@ -258,7 +258,7 @@ def _vectors_deleted(home: Path) -> None:
 
 
 def _vector_labels_garbage(home: Path) -> None:
-    _garbage(home / "vectors.hnsw.labels.npy")
+    _garbage(home / "vectors.hnsw.npz")
 
 
 @pytest.mark.parametrize(

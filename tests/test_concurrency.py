@@ -147,13 +147,6 @@ def test_two_processes_writing_at_once_lose_nothing(two_writers_home: Path) -> N
     assert stats["ops_head"] == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ranking: a note that is the only BM25 match can lose to, or tie with, notes that "
-    "only the vector side returned: min-max fusion maps an all-equal vector list to 1.0 and "
-    "a lone BM25 hit to 1.0, ties go to the lower label, and HNSW (ef=100) misses the true "
-    "nearest hashing vectors; so `recall WORD -k 1` misses the note holding WORD",
-)
 def test_each_unique_word_recalls_its_note_first(two_writers_home: Path) -> None:
     with Memory(two_writers_home) as memory:
         missed = [
@@ -186,11 +179,8 @@ def test_reindex_after_concurrent_writes_answers_as_before(two_writers_home: Pat
     assert rebuilt.stdout.decode().strip() == "reindexed 400 notes (0 re-embedded)"
     # A filtered recall scans vectors exactly, so both retrievers must answer as before.
     assert _answers(two_writers_home, "--scope", "default") == scoped_before
-    if _answers(two_writers_home) != unscoped_before:
-        pytest.xfail(
-            "unfiltered recall walks the HNSW graph, which is approximate and differs after a "
-            "rebuild, so `mem reindex` changes its answers (DESIGN invariant 1 says it must not)"
-        )
+    # Below EXACT_LIMIT vectors are scanned exactly, so unfiltered recall must match too.
+    assert _answers(two_writers_home) == unscoped_before
 
 
 # -- (b) a reader sees other processes' writes without reopening ----------------------------
@@ -286,7 +276,7 @@ def test_crash_between_vector_graph_and_labels_save(home: Path) -> None:
     """A save replaces the graph file, then its labels file; a crash between leaves a new
     graph beside old labels (and the old state). Replaying the ops log must mend that,
     including forgets the graph has not seen."""
-    labels_file, state_file = home / "vectors.hnsw.labels.npy", home / "indexes.json"
+    labels_file, state_file = home / "vectors.hnsw.npz", home / "indexes.json"
 
     def remember(prefix: str) -> list[str]:
         with Memory(home) as memory:  # closing saves the vector files

@@ -22,7 +22,7 @@ from zettelmem.ranking import fuse
 from zettelmem.store.derived import DerivedIndexes
 from zettelmem.store.records import Records
 from zettelmem.timeutil import parse_when
-from zettelmem.zettel import keywords
+from zettelmem.zettel import STOPWORDS, keywords
 
 log = logging.getLogger("zettelmem")
 
@@ -255,7 +255,8 @@ class Memory:
         filters = filters or Filters()
         self.indexes.catch_up()
         pool = max(CANDIDATES, 3 * k)
-        bm25 = self.indexes.text.search(query, filters, pool)
+        # Question words and fillers ("what", "did", "when") match almost every note.
+        bm25 = self.indexes.text.search(query, filters, pool, ignore=STOPWORDS)
         qvec = self.embedder.embed([query])[0]
         vec = self.indexes.vectors.search(qvec, pool, self._allowed(filters))
         fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))[:k]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 RRF_K = 60
 # Weight of BM25 in weighted fusion (vectors get the rest); see README "Benchmarks".
-BM25_WEIGHT = 0.5
+BM25_WEIGHT = 0.6
 
 Ranked = Sequence[tuple[int, float]]
 
@@ -46,8 +46,10 @@ def _normalised(ranked: Ranked) -> dict[int, float]:
     scores = [score for _, score in ranked]
     low, high = min(scores), max(scores)
     span = high - low
-    if span <= 1e-12:
-        return {label: 1.0 for label, _ in ranked}
+    if span <= 1e-9:
+        # A list that does not tell its items apart carries no preference; a lone
+        # item is the retriever's clear first choice.
+        return {label: (1.0 if len(ranked) == 1 else 0.0) for label, _ in ranked}
     return {label: (score - low) / span for label, score in ranked}
 
 

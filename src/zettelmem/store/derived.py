@@ -150,7 +150,7 @@ class DerivedIndexes:
 
     def _apply_text(self, ops: list[Op], head: int) -> int:
         """Apply ops to the BM25 index; returns the op sequence it now reflects."""
-        upserts, deletes = self._coalesce(ops)
+        upserts, _, deletes = self._coalesce(ops)
         if deletes:
             # tantivy keeps deleted documents in its BM25 statistics and term dictionary
             # until a segment merge we cannot trigger from Python: scores would drift from
@@ -181,8 +181,8 @@ class DerivedIndexes:
         return head
 
     def _apply_vectors(self, ops: list[Op]) -> None:
-        upserts, deletes = self._coalesce(ops)
-        vectors = self.records.vectors(upserts)
+        _, upserts, deletes = self._coalesce(ops)
+        vectors = self.records.context_vectors(upserts)
         deletes.extend(label for label in upserts if label not in vectors)
         self.vectors.delete(deletes)
         present = [label for label in upserts if label in vectors]
@@ -190,30 +190,29 @@ class DerivedIndexes:
             self.vectors.upsert(present, np.stack([vectors[label] for label in present]))
 
     @staticmethod
-    def _coalesce(ops: Iterable[Op]) -> tuple[list[int], list[int]]:
-        final: dict[int, str] = {}
+    def _coalesce(ops: Iterable[Op]) -> tuple[list[int], list[int], list[int]]:
+        """(labels whose text changed, labels whose vector changed, labels deleted).
+
+        Labels are never reused, so a delete is final whatever came before it.
+        """
+        kinds: dict[int, set[str]] = {}
         for op in ops:
-            final[op.label] = op.op
-        upserts = [label for label, kind in final.items() if kind == "upsert"]
-        deletes = [label for label, kind in final.items() if kind == "delete"]
-        return upserts, deletes
+            kinds.setdefault(op.label, set()).add(op.op)
+        deletes = [label for label, seen in kinds.items() if "delete" in seen]
+        live = {label: seen for label, seen in kinds.items() if "delete" not in seen}
+        text = [label for label, seen in live.items() if "upsert" in seen]
+        return text, list(live), deletes
 
     # -- rebuilding ---------------------------------------------------------
 
     def _rebuild_vectors(self) -> None:
         self.vectors = VectorIndex(self.dims, capacity=max(1024, self.records.count() + 64))
-        labels: list[int] = []
-        batch: list[np.ndarray] = []
-        for note, vector in self.records.iter_notes():
-            if vector is None or vector.shape[0] != self.dims:
-                continue
-            labels.append(note.label)
-            batch.append(vector)
-            if len(labels) >= 2048:
-                self.vectors.upsert(labels, np.stack(batch))
-                labels, batch = [], []
-        if labels:
-            self.vectors.upsert(labels, np.stack(batch))
+        labels = [note.label for note, _ in self.records.iter_notes()]
+        for start in range(0, len(labels), 2048):
+            vectors = self.records.context_vectors(labels[start : start + 2048])
+            present = [label for label, v in vectors.items() if v.shape[0] == self.dims]
+            if present:
+                self.vectors.upsert(present, np.stack([vectors[label] for label in present]))
 
     def rebuild(self) -> None:
         """Drop both indexes and rebuild them from the record (``mem reindex``)."""

@@ -14,6 +14,14 @@ import numpy as np
 from zettelmem.errors import HomeError, NotFound
 from zettelmem.ids import new_id
 from zettelmem.models import Filters, NewNote, Note
+from zettelmem.store.threads import (
+    CONTEXT_DEPTH,
+    bridge_gap,
+    context_vectors,
+    followers,
+    link_to_previous,
+    thread_of,
+)
 from zettelmem.timeutil import now_iso
 
 SCHEMA_VERSION = 1
@@ -35,8 +43,10 @@ _MIGRATIONS: list[str] = [
         context TEXT NOT NULL DEFAULT '',
         status TEXT NOT NULL DEFAULT 'active',
         dedupe_key TEXT,
+        thread TEXT,  -- the conversation or file it came from (see store/threads.py)
         embedding BLOB
     );
+    CREATE INDEX notes_thread ON notes(scope, thread, label) WHERE thread IS NOT NULL;
     CREATE UNIQUE INDEX notes_dedupe ON notes(scope, dedupe_key) WHERE dedupe_key IS NOT NULL;
     CREATE INDEX notes_scope ON notes(scope, event_at);
     CREATE TABLE note_tags (
@@ -67,7 +77,8 @@ _MIGRATIONS: list[str] = [
     -- Only ids, never content: forgetting a note must not leave its text here.
     CREATE TABLE ops (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        op TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),
+        -- upsert: text and vector changed, revector: only the context vector, delete
+        op TEXT NOT NULL CHECK (op IN ('upsert', 'revector', 'delete')),
         label INTEGER NOT NULL,
         note_id TEXT NOT NULL,
         at TEXT NOT NULL
@@ -224,7 +235,7 @@ class Records:
         note_id, created = new_id(), now_iso()
         cursor = db.execute(
             "INSERT INTO notes(id, content, created_at, event_at, scope, source, keywords, tags,"
-            " context, dedupe_key, embedding) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " context, dedupe_key, thread, embedding) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 note_id,
                 new.content,
@@ -236,10 +247,14 @@ class Records:
                 json.dumps(list(new.tags)),
                 new.context,
                 new.dedupe_key,
+                thread_of(new.source),
                 np.asarray(vector, dtype=np.float32).tobytes(),
             ),
         )
         label = int(cursor.lastrowid or 0)
+        link_to_previous(
+            db, note_id, label, new.scope, thread_of(new.source), new.event_at, created
+        )
         db.executemany(
             "INSERT OR IGNORE INTO note_tags(label, tag) VALUES (?, ?)",
             [(label, tag) for tag in new.tags],
@@ -268,10 +283,16 @@ class Records:
     def delete_notes(self, ids: Sequence[str]) -> list[Note]:
         """Remove notes with their links, tags and history; returns what was removed."""
         notes = self.get_many(ids)
+        gone = {note.id for note in notes}
         with self.transaction() as db:
+            touched = [f for f in followers(db, gone, CONTEXT_DEPTH) if f[1] not in gone]
             for note in notes:
+                bridge_gap(db, note.id, now_iso())
                 db.execute("DELETE FROM notes WHERE label=?", (note.label,))
                 self._append_op(db, "delete", note.label, note.id)
+            # Their context vectors mixed in a forgotten note: derive them again.
+            for label, note_id in touched:
+                self._append_op(db, "revector", label, note_id)
         return notes
 
     def set_embeddings(self, labels: Sequence[int], vectors: np.ndarray) -> None:
@@ -285,7 +306,9 @@ class Records:
                     "UPDATE notes SET embedding=? WHERE label=?",
                     (np.asarray(vector, dtype=np.float32).tobytes(), label),
                 )
-                self._append_op(db, "upsert", label, row[0])
+                self._append_op(db, "revector", label, row[0])
+                for f_label, f_id in followers(db, [row[0]], CONTEXT_DEPTH):
+                    self._append_op(db, "revector", f_label, f_id)
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (after forgetting, so no copy lingers)."""
@@ -314,6 +337,10 @@ class Records:
             ).fetchall()
             out.update({row["label"]: _row_to_note(row) for row in rows})
         return out
+
+    def context_vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
+        """The vectors the vector index holds: own vector mixed with the notes followed."""
+        return context_vectors(self.db, labels)
 
     def vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
         out: dict[int, np.ndarray] = {}

@@ -76,13 +76,20 @@ class TextIndex:
         return int(self.index.searcher().num_docs)
 
     def search(
-        self, query: str, filters: Filters, limit: int, conjunction: bool = False
+        self,
+        query: str,
+        filters: Filters,
+        limit: int,
+        conjunction: bool = False,
+        ignore: frozenset[str] = frozenset(),
     ) -> list[tuple[int, float]]:
         """(label, bm25) pairs, best first, for notes that pass the filters.
 
         ``conjunction`` requires every query word to match (after stemming).
+        Words in ``ignore`` are dropped from the query unless nothing else is left.
         """
         words = [w.lower() for w in _QUERY_WORD.findall(query)]
+        words = [w for w in words if w not in ignore] or words
         if not words:
             return []
         text_query = self.index.parse_query(

@@ -1,0 +1,141 @@
+"""Conversation threads in the record: `follows` links between consecutive notes.
+
+A note that carries a thread key (its source without the last `/part` or
+`#part`: the conversation or file it came from) follows the newest earlier
+note of the same scope and thread when the two happened close in time. The
+vector index embeds a note together with the notes it follows (see
+`context_vectors`): in a dialog, a reply is only understood with the turns
+before it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import numpy as np
+
+# Two notes of one thread further apart than this are different sessions.
+SESSION_GAP_S = 6 * 3600
+# Weight of the note itself, then of the note it follows, then of that one's.
+CONTEXT_WEIGHTS = (1.0, 0.5, 0.25)
+CONTEXT_DEPTH = len(CONTEXT_WEIGHTS) - 1
+
+
+def thread_of(source: str) -> str | None:
+    """'locomo:conv-26/D1:3' -> 'locomo:conv-26'; 'notes.txt#4' -> 'notes.txt'; 'cli' -> None."""
+    cut = max(source.rfind("/"), source.rfind("#"))
+    return source[:cut] if cut > 0 else None
+
+
+def _close_in_time(before: str | None, after: str | None) -> bool:
+    if before is None or after is None:
+        return before is None and after is None
+    fmt = "%Y-%m-%dT%H:%M:%S"
+    gap = datetime.strptime(after, fmt) - datetime.strptime(before, fmt)
+    return abs(gap.total_seconds()) <= SESSION_GAP_S
+
+
+def link_to_previous(
+    db: sqlite3.Connection, note_id: str, label: int, scope: str, thread: str | None,
+    event_at: str | None, created_at: str,
+) -> None:
+    """Add `note -> previous note` (kind follows) when the thread continues."""
+    if thread is None:
+        return
+    row = db.execute(
+        "SELECT id, event_at FROM notes WHERE scope=? AND thread=? AND label<? "
+        "ORDER BY label DESC LIMIT 1",
+        (scope, thread, label),
+    ).fetchone()
+    if row is not None and _close_in_time(row[1], event_at):
+        db.execute(
+            "INSERT OR IGNORE INTO links(src, dst, kind, weight, created_at) "
+            "VALUES (?, ?, 'follows', 1.0, ?)",
+            (note_id, row[0], created_at),
+        )
+
+
+def followers(db: sqlite3.Connection, note_ids: Iterable[str], depth: int) -> list[tuple[int, str]]:
+    """(label, id) of the notes that follow these within `depth` hops, nearest first."""
+    out: list[tuple[int, str]] = []
+    frontier = list(note_ids)
+    seen = set(frontier)
+    for _ in range(depth):
+        if not frontier:
+            break
+        marks = ",".join("?" * len(frontier))
+        rows = db.execute(
+            f"SELECT n.label, n.id FROM links l JOIN notes n ON n.id = l.src "
+            f"WHERE l.kind='follows' AND l.dst IN ({marks})",
+            frontier,
+        ).fetchall()
+        frontier = [r[1] for r in rows if r[1] not in seen]
+        seen.update(frontier)
+        out.extend((int(r[0]), str(r[1])) for r in rows if r[1] in frontier)
+    return out
+
+
+def bridge_gap(db: sqlite3.Connection, note_id: str, created_at: str) -> None:
+    """Before a note goes: its followers follow its predecessor instead."""
+    prev = db.execute(
+        "SELECT dst FROM links WHERE src=? AND kind='follows'", (note_id,)
+    ).fetchone()
+    if prev is None:
+        return
+    for (follower,) in db.execute(
+        "SELECT src FROM links WHERE dst=? AND kind='follows'", (note_id,)
+    ).fetchall():
+        db.execute(
+            "INSERT OR IGNORE INTO links(src, dst, kind, weight, created_at) "
+            "VALUES (?, ?, 'follows', 1.0, ?)",
+            (follower, prev[0], created_at),
+        )
+
+
+def _previous(db: sqlite3.Connection, labels: Sequence[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for start in range(0, len(labels), 500):
+        chunk = list(labels[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT a.label, b.label FROM links l JOIN notes a ON a.id = l.src "
+            f"JOIN notes b ON b.id = l.dst WHERE l.kind='follows' AND a.label IN ({marks})",
+            chunk,
+        ).fetchall()
+        out.update({int(r[0]): int(r[1]) for r in rows})
+    return out
+
+
+def _own_vectors(db: sqlite3.Connection, labels: Iterable[int]) -> dict[int, np.ndarray]:
+    wanted = list(labels)
+    out: dict[int, np.ndarray] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT label, embedding FROM notes WHERE label IN ({marks})", chunk
+        ).fetchall()
+        out.update({int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows if r[1]})
+    return out
+
+
+def context_vectors(db: sqlite3.Connection, labels: Sequence[int]) -> dict[int, np.ndarray]:
+    """Each note's own vector plus, with decaying weights, those of the notes it follows."""
+    chains: dict[int, list[int]] = {label: [label] for label in labels}
+    step = {label: label for label in labels}
+    for _ in CONTEXT_WEIGHTS[1:]:
+        prev = _previous(db, list(set(step.values())))
+        step = {label: prev[cur] for label, cur in step.items() if cur in prev}
+        for label, cur in step.items():
+            chains[label].append(cur)
+    own = _own_vectors(db, {x for chain in chains.values() for x in chain})
+    out: dict[int, np.ndarray] = {}
+    for label, chain in chains.items():
+        if label not in own:
+            continue
+        mixed = sum(w * own[x] for w, x in zip(CONTEXT_WEIGHTS, chain) if x in own)
+        vector = np.asarray(mixed, dtype=np.float32)
+        out[label] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+    return out
