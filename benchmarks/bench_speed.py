@@ -22,15 +22,54 @@ from zettelmem.memory import Memory
 from zettelmem.models import NewNote
 
 PEOPLE = ["Ana", "Ben", "Chloe", "Dev", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas"]
-VERBS = ["visited", "booked", "cooked", "painted", "fixed", "read about", "argued about",
-         "planned", "photographed", "forgot", "recommended", "sold", "borrowed", "learned"]
-THINGS = ["a ramen place in Osaka", "the old bicycle", "a sourdough starter", "the garden shed",
-          "a jazz record", "the quarterly budget", "a hiking trail near Zermatt", "the new laptop",
-          "a pottery wheel", "grandma's recipe book", "the chess club", "a vintage camera",
-          "the marathon plan", "a Rust compiler bug", "the wedding playlist", "a kayak"]
-TAILS = ["last weekend", "after work", "with friends", "on a rainy Tuesday", "for the first time",
-         "again, sadly", "because the kids asked", "and loved it", "before the trip",
-         "while travelling", "to relax", "with mixed results"]
+VERBS = [
+    "visited",
+    "booked",
+    "cooked",
+    "painted",
+    "fixed",
+    "read about",
+    "argued about",
+    "planned",
+    "photographed",
+    "forgot",
+    "recommended",
+    "sold",
+    "borrowed",
+    "learned",
+]
+THINGS = [
+    "a ramen place in Osaka",
+    "the old bicycle",
+    "a sourdough starter",
+    "the garden shed",
+    "a jazz record",
+    "the quarterly budget",
+    "a hiking trail near Zermatt",
+    "the new laptop",
+    "a pottery wheel",
+    "grandma's recipe book",
+    "the chess club",
+    "a vintage camera",
+    "the marathon plan",
+    "a Rust compiler bug",
+    "the wedding playlist",
+    "a kayak",
+]
+TAILS = [
+    "last weekend",
+    "after work",
+    "with friends",
+    "on a rainy Tuesday",
+    "for the first time",
+    "again, sadly",
+    "because the kids asked",
+    "and loved it",
+    "before the trip",
+    "while travelling",
+    "to relax",
+    "with mixed results",
+]
 
 
 def corpus(n: int, seed: int = 7) -> list[str]:
@@ -66,8 +105,10 @@ def bench_single(embedder: str, n: int) -> float:
 def bench_bulk(embedder: str, n: int) -> float:
     with tempfile.TemporaryDirectory() as home, Memory(home=home, embedder=embedder) as mem:
         mem.embedder.embed(["warm up"])
-        notes = [NewNote(content=t, scope="bench", source=f"bench#{i}")
-                 for i, t in enumerate(corpus(n, seed=5))]
+        notes = [
+            NewNote(content=t, scope="bench", source=f"bench#{i}")
+            for i, t in enumerate(corpus(n, seed=5))
+        ]
         started = time.perf_counter()
         mem.remember_many(notes)
         return n / (time.perf_counter() - started)
@@ -75,8 +116,10 @@ def bench_bulk(embedder: str, n: int) -> float:
 
 def build_home(home: str, embedder: str, size: int) -> None:
     with Memory(home=home, embedder=embedder) as mem:
-        notes = [NewNote(content=t, scope=f"user{i % 4}", source=f"bench#{i}")
-                 for i, t in enumerate(corpus(size))]
+        notes = [
+            NewNote(content=t, scope=f"user{i % 4}", source=f"bench#{i}")
+            for i, t in enumerate(corpus(size))
+        ]
         mem.remember_many(notes, batch_size=512)
 
 
@@ -99,16 +142,19 @@ def bench_cold_start(home: str, embedder: str, runs: int) -> tuple[float, float]
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([*cmd, "recall", "jazz record", "-k", "5"], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [*cmd, "recall", "jazz record", "-k", "5"], env=env, check=True, capture_output=True
+        )
         times.append(time.perf_counter() - started)
     return statistics.median(times), _pct(times, 95)
 
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
-    return (f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def main() -> None:
@@ -127,22 +173,29 @@ def main() -> None:
     print(f"| `remember`, one call per note (200 notes) | {single:.0f} |")
     print(f"| bulk import, `remember_many` (1,000 notes) | {bulk:.0f} |\n")
 
-    print("| notes | recall p50 ms | recall p95 ms | scoped p50 ms | scoped p95 ms | "
-          "`mem recall` cold start median s | p95 s |")
+    print(
+        "| notes | recall p50 ms | recall p95 ms | scoped p50 ms | scoped p95 ms | "
+        "`mem recall` cold start median s | p95 s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for size in sizes:
         with tempfile.TemporaryDirectory() as home:
             build_home(home, args.embedder, size)
-            runs = [bench_recall(home, args.embedder, args.queries, False) for _ in range(args.runs)]
-            scoped = [bench_recall(home, args.embedder, args.queries, True)
-                      for _ in range(args.runs)]
+            runs = [
+                bench_recall(home, args.embedder, args.queries, False) for _ in range(args.runs)
+            ]
+            scoped = [
+                bench_recall(home, args.embedder, args.queries, True) for _ in range(args.runs)
+            ]
             cold = bench_cold_start(home, args.embedder, max(5, 3 * args.runs))
             p50 = statistics.median(r[0] for r in runs)
             p95 = statistics.median(r[1] for r in runs)
             s50 = statistics.median(r[0] for r in scoped)
             s95 = statistics.median(r[1] for r in scoped)
-            print(f"| {size:,} | {p50:.1f} | {p95:.1f} | {s50:.1f} | {s95:.1f} | "
-                  f"{cold[0]:.2f} | {cold[1]:.2f} |")
+            print(
+                f"| {size:,} | {p50:.1f} | {p95:.1f} | {s50:.1f} | {s95:.1f} | "
+                f"{cold[0]:.2f} | {cold[1]:.2f} |"
+            )
 
 
 if __name__ == "__main__":

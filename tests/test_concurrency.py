@@ -108,7 +108,7 @@ def _assert_every_note_recallable(home: Path, expected: int | None = None) -> in
         assert stats["notes"] == expected
     with Memory(home) as memory:
         memory.recall("catch up")
-        notes = memory.list(limit=1_000_000)
+        notes = memory.list_notes(limit=1_000_000)
         assert len(notes) == stats["notes"]
         live = memory.indexes.vectors.labels
         for note in notes:
@@ -137,7 +137,7 @@ def two_writers_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_two_processes_writing_at_once_lose_nothing(two_writers_home: Path) -> None:
     _assert_every_note_recallable(two_writers_home, expected=400)
     with Memory(two_writers_home) as memory:
-        contents = {n.content for n in memory.list(limit=1000)}
+        contents = {n.content for n in memory.list_notes(limit=1000)}
         stats = memory.stats()
     assert contents == {
         f"{prefix}{i:04d} was written by the {prefix} process"
@@ -151,7 +151,7 @@ def test_each_unique_word_recalls_its_note_first(two_writers_home: Path) -> None
     with Memory(two_writers_home) as memory:
         missed = [
             note.content.split()[0]
-            for note in memory.list(limit=1000)
+            for note in memory.list_notes(limit=1000)
             if memory.recall(note.content.split()[0], k=1)[0].note.id != note.id
         ]
     assert missed == []
@@ -240,7 +240,7 @@ def test_killed_import_loop_leaves_a_home_that_answers_for_every_committed_note(
     # Transactions are whole: the notes are a prefix of what the loop wrote, cut at a
     # transaction boundary (batches of 40 notes, 16 per transaction).
     with Memory(home) as memory:
-        stored = sorted(n.content.split()[0] for n in memory.list(limit=1_000_000))
+        stored = sorted(n.content.split()[0] for n in memory.list_notes(limit=1_000_000))
     assert stored == [f"crash{i // 40:05d}n{i % 40:02d}" for i in range(committed)]
     assert committed % 40 in (0, 16, 32)
     # The home keeps working: a later write and a rebuild both succeed.

@@ -10,13 +10,26 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "zettelmem"
 # Lower number = lower layer. A module may import modules of a lower layer,
 # or of its own layer inside the same subpackage.
 LAYERS = {
-    "errors": -1, "ids": 0, "models": 0, "timeutil": 0, "schemas": 0,
-    "config": 1, "embeddings": 1, "ranking": 1, "zettel": 1, "llm": 1, "guard": 1,
+    "errors": -1,
+    "ids": 0,
+    "models": 0,
+    "timeutil": 0,
+    "schemas": 0,
+    "config": 1,
+    "embeddings": 1,
+    "ranking": 1,
+    "zettel": 1,
+    "llm": 1,
+    "guard": 1,
     "importers": 1,
     "store": 2,
-    "memory": 3, "render": 3,
+    "memory": 3,
+    "render": 3,
     "evaluation": 4,
-    "cli": 5, "server": 5, "__main__": 6, "__init__": 0,
+    "cli": 5,
+    "server": 5,
+    "__main__": 6,
+    "__init__": 0,
 }
 
 
@@ -37,7 +50,9 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "zettelmem":
             found.update(f"zettelmem.{a.name}" for a in node.names if a.name != "__version__")
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zettelmem"):
+        elif (
+            isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zettelmem")
+        ):
             found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("zettelmem"))

@@ -27,7 +27,7 @@ def test_example_import_follows_the_protocol(tmp_path: Path) -> None:
         fmt, summary = mem.import_file(EXAMPLE)
         turns = sum(len(v) for k, v in sample["conversation"].items() if k[-1].isdigit())
         assert fmt == "locomo" and summary.added == turns == mem.records.count()
-        notes = {n.source: n for n in mem.list(limit=1000)}
+        notes = {n.source: n for n in mem.list_notes(limit=1000)}
         cat = notes["locomo:maya-tom/D1:8"]
         assert cat.content == (
             "Tom: Please do. Also, I adopted a cat last week, her name is Pixel. "

@@ -50,7 +50,9 @@ def test_record_insert_dedupe_ops_and_delete(tmp_path: Path) -> None:
 
 def test_ops_log_never_holds_content(tmp_path: Path) -> None:
     records = Records(tmp_path / "notes.db")
-    records.insert_notes([NewNote(content="secret words", scope="s", source="t")], np.stack([_vec()]))
+    records.insert_notes(
+        [NewNote(content="secret words", scope="s", source="t")], np.stack([_vec()])
+    )
     rows = records.db.execute("SELECT * FROM ops").fetchall()
     assert rows and all("secret" not in str(tuple(row)) for row in rows)
     records.close()
@@ -90,7 +92,7 @@ def test_recall_filters_by_scope_tag_time_and_status(memory: Memory) -> None:
     assert contents(since="2024-03-01", until="2024-03-31") == {"alpha notes about rivers"}
     assert contents(until="2024-01-05") == {"alpha report about rivers"}
     assert len(contents()) == 3
-    label = memory.records.get(memory.list(scope="home")[0].id).label
+    label = memory.records.get(memory.list_notes(scope="home")[0].id).label
     memory.records.db.execute("UPDATE notes SET status='superseded' WHERE label=?", (label,))
     memory.records.db.execute(
         "INSERT INTO ops(op, label, note_id, at) VALUES ('upsert', ?, 'x', 'now')", (label,)
@@ -109,11 +111,14 @@ def test_hits_carry_score_parts_and_provenance(memory: Memory) -> None:
 
 def test_second_instance_sees_writes_without_reopening(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    with Memory(home=home, embedder="hashing") as writer, Memory(home=home, embedder="hashing") as reader:
+    with (
+        Memory(home=home, embedder="hashing") as writer,
+        Memory(home=home, embedder="hashing") as reader,
+    ):
         assert reader.recall("zebra", k=5) == []
         writer.remember("a zebra crossed the road")
         assert [h.note.content for h in reader.recall("zebra", k=5)] == ["a zebra crossed the road"]
-        writer.forget([writer.list()[0].id])
+        writer.forget([writer.list_notes()[0].id])
         assert reader.recall("zebra", k=5) == []
 
 
@@ -166,7 +171,10 @@ def test_corrupt_vector_file_is_rebuilt_with_a_warning(
             mem.remember(f"entry number {i} mentions kiwi{i}")
         mem.indexes.flush()
     (home / "vectors.hnsw").write_bytes(b"garbage")
-    with caplog.at_level(logging.WARNING, logger="zettelmem"), Memory(home=home, embedder="hashing") as mem:
+    with (
+        caplog.at_level(logging.WARNING, logger="zettelmem"),
+        Memory(home=home, embedder="hashing") as mem,
+    ):
         top = mem.recall("entry number 123 mentions kiwi123", k=1)[0]
         assert top.note.content == "entry number 123 mentions kiwi123"
         assert top.scores.get("vector", 0) > 0.99

@@ -1,4 +1,4 @@
-"""Conversation threads: `follows` links on write, context vectors, and forgetting inside a thread."""
+"""Conversation threads: follows links on write, context vectors, forgetting inside a thread."""
 
 from __future__ import annotations
 
@@ -48,9 +48,11 @@ def test_consecutive_turns_of_a_session_follow_each_other(memory: Memory) -> Non
 def test_index_holds_own_vector_mixed_with_the_turns_before(memory: Memory) -> None:
     when = "2024-01-01T10:00:00"
     memory.remember_many([_turn(i, when) for i in range(4)])
-    notes = sorted(memory.list(limit=10), key=lambda n: n.label)
+    notes = sorted(memory.list_notes(limit=10), key=lambda n: n.label)
     own = memory.records.vectors([n.label for n in notes])
-    expected = sum(w * own[n.label] for w, n in zip(CONTEXT_WEIGHTS, [notes[3], notes[2], notes[1]]))
+    expected = sum(
+        w * own[n.label] for w, n in zip(CONTEXT_WEIGHTS, [notes[3], notes[2], notes[1]])
+    )
     expected = expected / np.linalg.norm(expected)
     [(label, similarity)] = memory.indexes.vectors.search(expected, 1)
     assert label == notes[3].label and similarity > 0.9999
@@ -62,7 +64,7 @@ def test_forgetting_a_turn_leaves_the_thread_as_if_it_was_never_there(tmp_path: 
             Memory(home=tmp_path / "b", embedder="hashing:512") as never:  # fmt: skip
         full.remember_many([_turn(i, when) for i in range(5)])
         never.remember_many([_turn(i, when) for i in range(5) if i != 2])
-        [gone] = [n for n in full.list(limit=10) if "word2" in n.content]
+        [gone] = [n for n in full.list_notes(limit=10) if "word2" in n.content]
         full.forget([gone.id])
         assert _follows(full) == _follows(never) == {("1", "0"), ("3", "1"), ("4", "3")}
         query = full.embedder.embed(["turn 4 says word4"])[0]

@@ -218,7 +218,7 @@ def show(ctx: click.Context, note_id: str, as_json: bool) -> None:
 def list_(ctx: click.Context, scope: str | None, limit: int, as_json: bool) -> None:
     """List notes, newest first."""
     with _memory(ctx) as memory:
-        notes = memory.list(scope=scope, limit=limit)
+        notes = memory.list_notes(scope=scope, limit=limit)
     if as_json:
         _emit(NotesOut(notes=[note_out(n) for n in notes]))
         return
@@ -274,9 +274,7 @@ def import_(ctx: click.Context, file: Path, fmt: str, scope: str | None, as_json
     if as_json:
         _emit(out)
     else:
-        click.echo(
-            f"read {out.read}, added {out.added}, skipped {out.skipped} already stored"
-        )
+        click.echo(f"read {out.read}, added {out.added}, skipped {out.skipped} already stored")
 
 
 @cli.group()

@@ -45,7 +45,8 @@ def identity(embedder: Embedder) -> str:
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32)
+    out: np.ndarray = (matrix / norms).astype(np.float32)
+    return out
 
 
 class HashingEmbedder:
@@ -161,8 +162,9 @@ class OnnxEmbedder:
 
 def _load_tokenizer(path: Path, max_tokens: int) -> Any:
     from tokenizers import Tokenizer
-    from tokenizers.implementations import BertWordPieceTokenizer
+    from tokenizers.implementations import BertWordPieceTokenizer  # type: ignore[attr-defined]
 
+    tokenizer: Any
     if path.suffix == ".txt":
         tokenizer = BertWordPieceTokenizer(str(path), lowercase=True)
     else:
@@ -266,8 +268,10 @@ def _quantized(source: Path) -> Path:
         ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
         logging.getLogger("root").setLevel(logging.ERROR)  # the quantizer's advice is noise here
         quantize_dynamic(
-            Path(tmp) / "float.onnx", Path(tmp) / "q8.onnx",
-            weight_type=QuantType.QInt8, per_channel=True,
+            Path(tmp) / "float.onnx",
+            Path(tmp) / "q8.onnx",
+            weight_type=QuantType.QInt8,
+            per_channel=True,
         )
         os.replace(Path(tmp) / "q8.onnx", target)
     return target
@@ -304,9 +308,7 @@ def _minilm() -> OnnxEmbedder:
 def _onnx_dir(folder: str) -> OnnxEmbedder:
     path = Path(folder).expanduser()
     if not (path / "model.onnx").exists() or not (path / "tokenizer.json").exists():
-        raise ConfigError(
-            f"onnx embedder folder {path} must hold model.onnx and tokenizer.json"
-        )
+        raise ConfigError(f"onnx embedder folder {path} must hold model.onnx and tokenizer.json")
     dims = int(os.environ.get("MEM_EMBEDDER_DIMS", "384"))
     return OnnxEmbedder(f"onnx:{path.name}", path / "model.onnx", path / "tokenizer.json", dims)
 

@@ -74,8 +74,9 @@ def _score(
         scope = str(sample["sample_id"])
         for qa in questions(sample):
             started = time.perf_counter()
-            hits = memory.recall(qa["question"], k=depth, filters=memory.filters(scope=scope),
-                                 fusion=fusion)
+            hits = memory.recall(
+                qa["question"], k=depth, filters=memory.filters(scope=scope), fusion=fusion
+            )
             latencies.append((time.perf_counter() - started) * 1000)
             ranked = [h.note.source.rsplit("/", 1)[-1] for h in hits]
             gold = set(qa["evidence"])
@@ -83,8 +84,9 @@ def _score(
                 recalls[cut].append(len(gold & set(ranked[:cut])) / len(gold))
             by_cat[qa["category"]].append(len(gold & set(ranked[:10])) / len(gold))
     report: dict[str, Any] = {f"R@{cut}": _mean(recalls[cut]) for cut in cuts}
-    report["by_category"] = {str(c): {"R@10": _mean(v), "questions": len(v)}
-                             for c, v in sorted(by_cat.items())}
+    report["by_category"] = {
+        str(c): {"R@10": _mean(v), "questions": len(v)} for c, v in sorted(by_cat.items())
+    }
     report["questions"] = len(recalls[k])
     report["recall_ms"] = {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95)}
     return report

@@ -211,7 +211,7 @@ class Memory:
     def get(self, note_id: str) -> Note:
         return self.records.get(note_id)
 
-    def list(self, scope: str | None = None, limit: int = 50, offset: int = 0) -> list[Note]:
+    def list_notes(self, scope: str | None = None, limit: int = 50, offset: int = 0) -> list[Note]:
         if scope is not None:
             validate_scope(scope)
         if limit < 1:
@@ -340,4 +340,3 @@ def _batched(items: Iterable[NewNote], size: int) -> Iterator[list[NewNote]]:
             batch = []
     if batch:
         yield batch
-

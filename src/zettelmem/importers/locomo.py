@@ -71,9 +71,7 @@ def load(path: Path) -> list[dict[str, Any]]:
 def turns(sample: dict[str, Any]) -> Iterator[Turn]:
     """Every turn of one conversation, session by session, in order."""
     conv = sample["conversation"]
-    sessions = sorted(
-        (int(m.group(1)), key) for key in conv if (m := _SESSION.match(key))
-    )
+    sessions = sorted((int(m.group(1)), key) for key in conv if (m := _SESSION.match(key)))
     for number, key in sessions:
         when = parse_locomo_date(str(conv.get(f"{key}_date_time", "")))
         for turn in conv[key] or []:

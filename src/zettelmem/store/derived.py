@@ -106,7 +106,9 @@ class DerivedIndexes:
                 self.vector_seq = state.vector_seq
                 return vectors
             except (OSError, RuntimeError, ValueError) as exc:
-                log.warning("vector index %s was unreadable (%s); rebuilding it", self.vector_path, exc)
+                log.warning(
+                    "vector index %s was unreadable (%s); rebuilding it", self.vector_path, exc
+                )
         self.vector_seq = 0
         state.vector_seq = 0
         state.embedder = self.embedder
@@ -225,6 +227,10 @@ class DerivedIndexes:
             self.vector_seq = head
             self.vectors.save(self.vector_path)
             self._write_state(
-                IndexState(text_seq=text_seq, text_schema=TEXT_SCHEMA, vector_seq=head,
-                           embedder=self.embedder)
+                IndexState(
+                    text_seq=text_seq,
+                    text_schema=TEXT_SCHEMA,
+                    vector_seq=head,
+                    embedder=self.embedder,
+                )
             )

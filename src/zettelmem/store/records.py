@@ -43,9 +43,15 @@ _MIGRATIONS: list[str] = [
         context TEXT NOT NULL DEFAULT '',
         status TEXT NOT NULL DEFAULT 'active',
         dedupe_key TEXT,
-        thread TEXT,  -- the conversation or file it came from (see store/threads.py)
-        embedding BLOB
+        thread TEXT  -- the conversation or file it came from (see store/threads.py)
     );
+    -- Kept apart so that scans of notes stay small.
+    CREATE TABLE embeddings (
+        label INTEGER PRIMARY KEY REFERENCES notes(label) ON DELETE CASCADE,
+        vector BLOB NOT NULL
+    );
+    CREATE INDEX notes_status ON notes(status);
+    CREATE INDEX notes_when ON notes(COALESCE(event_at, created_at));
     CREATE INDEX notes_thread ON notes(scope, thread, label) WHERE thread IS NOT NULL;
     CREATE UNIQUE INDEX notes_dedupe ON notes(scope, dedupe_key) WHERE dedupe_key IS NOT NULL;
     CREATE INDEX notes_scope ON notes(scope, event_at);
@@ -235,7 +241,7 @@ class Records:
         note_id, created = new_id(), now_iso()
         cursor = db.execute(
             "INSERT INTO notes(id, content, created_at, event_at, scope, source, keywords, tags,"
-            " context, dedupe_key, thread, embedding) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " context, dedupe_key, thread) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 note_id,
                 new.content,
@@ -248,10 +254,13 @@ class Records:
                 new.context,
                 new.dedupe_key,
                 thread_of(new.source),
-                np.asarray(vector, dtype=np.float32).tobytes(),
             ),
         )
         label = int(cursor.lastrowid or 0)
+        db.execute(
+            "INSERT INTO embeddings(label, vector) VALUES (?, ?)",
+            (label, np.asarray(vector, dtype=np.float32).tobytes()),
+        )
         link_to_previous(
             db, note_id, label, new.scope, thread_of(new.source), new.event_at, created
         )
@@ -303,8 +312,8 @@ class Records:
                 if row is None:
                     continue
                 db.execute(
-                    "UPDATE notes SET embedding=? WHERE label=?",
-                    (np.asarray(vector, dtype=np.float32).tobytes(), label),
+                    "INSERT OR REPLACE INTO embeddings(label, vector) VALUES (?, ?)",
+                    (label, np.asarray(vector, dtype=np.float32).tobytes()),
                 )
                 self._append_op(db, "revector", label, row[0])
                 for f_label, f_id in followers(db, [row[0]], CONTEXT_DEPTH):
@@ -321,7 +330,9 @@ class Records:
             f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id=?", (note_id,)
         ).fetchone()
         if row is None:
-            raise NotFound(f"no note with id {note_id!r}; run `mem recall` or `mem list` to find ids")
+            raise NotFound(
+                f"no note with id {note_id!r}; run `mem recall` or `mem list` to find ids"
+            )
         return _row_to_note(row)
 
     def get_many(self, ids: Sequence[str]) -> list[Note]:
@@ -347,7 +358,7 @@ class Records:
         for chunk in _chunks(list(labels), 500):
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(
-                f"SELECT label, embedding FROM notes WHERE label IN ({marks})", chunk
+                f"SELECT label, vector FROM embeddings WHERE label IN ({marks})", chunk
             ).fetchall()
             out.update({r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows if r[1]})
         return out
@@ -357,8 +368,8 @@ class Records:
         last = 0
         while True:
             rows = self.db.execute(
-                f"SELECT {_NOTE_COLUMNS}, embedding FROM notes WHERE label > ? "
-                "ORDER BY label LIMIT ?",
+                f"SELECT {_NOTE_COLUMNS}, e.vector AS embedding FROM notes "
+                "LEFT JOIN embeddings e USING (label) WHERE label > ? ORDER BY label LIMIT ?",
                 (last, batch),
             ).fetchall()
             if not rows:
@@ -379,14 +390,20 @@ class Records:
 
     def count(self, scope: str | None = None) -> int:
         if scope:
-            return int(self.db.execute("SELECT COUNT(*) FROM notes WHERE scope=?", (scope,)).fetchone()[0])
+            return int(
+                self.db.execute("SELECT COUNT(*) FROM notes WHERE scope=?", (scope,)).fetchone()[0]
+            )
         return int(self.db.execute("SELECT COUNT(*) FROM notes").fetchone()[0])
 
     def stats(self) -> dict[str, object]:
         db = self.db
-        by_status = dict(db.execute("SELECT status, COUNT(*) FROM notes GROUP BY status").fetchall())
+        by_status = dict(
+            db.execute("SELECT status, COUNT(*) FROM notes GROUP BY status").fetchall()
+        )
         by_scope = dict(
-            db.execute("SELECT scope, COUNT(*) FROM notes GROUP BY scope ORDER BY 2 DESC").fetchall()
+            db.execute(
+                "SELECT scope, COUNT(*) FROM notes GROUP BY scope ORDER BY 2 DESC"
+            ).fetchall()
         )
         return {
             "notes": self.count(),

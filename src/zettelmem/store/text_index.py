@@ -106,7 +106,11 @@ class TextIndex:
             return []
         addresses = [address for _, address in result.hits]
         labels = searcher.fast_field_values("label", addresses)
-        return [(int(label), float(score)) for (score, _), label in zip(result.hits, labels)]
+        return [
+            (int(label), float(score))
+            for (score, _), label in zip(result.hits, labels)
+            if label is not None
+        ]
 
     def _filter_queries(self, filters: Filters) -> list[Any]:
         schema, out = self.schema, []

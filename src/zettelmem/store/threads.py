@@ -38,8 +38,13 @@ def _close_in_time(before: str | None, after: str | None) -> bool:
 
 
 def link_to_previous(
-    db: sqlite3.Connection, note_id: str, label: int, scope: str, thread: str | None,
-    event_at: str | None, created_at: str,
+    db: sqlite3.Connection,
+    note_id: str,
+    label: int,
+    scope: str,
+    thread: str | None,
+    event_at: str | None,
+    created_at: str,
 ) -> None:
     """Add `note -> previous note` (kind follows) when the thread continues."""
     if thread is None:
@@ -79,9 +84,7 @@ def followers(db: sqlite3.Connection, note_ids: Iterable[str], depth: int) -> li
 
 def bridge_gap(db: sqlite3.Connection, note_id: str, created_at: str) -> None:
     """Before a note goes: its followers follow its predecessor instead."""
-    prev = db.execute(
-        "SELECT dst FROM links WHERE src=? AND kind='follows'", (note_id,)
-    ).fetchone()
+    prev = db.execute("SELECT dst FROM links WHERE src=? AND kind='follows'", (note_id,)).fetchone()
     if prev is None:
         return
     for (follower,) in db.execute(
@@ -115,7 +118,7 @@ def _own_vectors(db: sqlite3.Connection, labels: Iterable[int]) -> dict[int, np.
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
         rows = db.execute(
-            f"SELECT label, embedding FROM notes WHERE label IN ({marks})", chunk
+            f"SELECT label, vector FROM embeddings WHERE label IN ({marks})", chunk
         ).fetchall()
         out.update({int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows if r[1]})
     return out

@@ -24,7 +24,8 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, vectors.shape[-1])
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return vectors / norms
+    out: np.ndarray = vectors / norms
+    return out
 
 
 class VectorIndex:
@@ -164,7 +165,9 @@ class VectorIndex:
     def _exact(self, q: np.ndarray, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         if rows is None:
             rows = np.arange(len(self._row))
-        sims = self._matrix[rows] @ q
+            sims = self._matrix[: len(rows)] @ q  # a view: no copy of the matrix
+        else:
+            sims = self._matrix[rows] @ q
         top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
         # Ties break by label so that equal indexes give equal answers.
         order = sorted(top, key=lambda i: (-float(sims[i]), int(self._labels[rows[i]])))
@@ -180,8 +183,12 @@ class VectorIndex:
             labels, distances = self._graph.knn_query(q.reshape(1, -1), k=k, filter=filt)
         except RuntimeError:
             # hnswlib cannot always walk to k results (deleted nodes); the scan can.
-            rows = None if allowed is None else np.fromiter(
-                (self._row[label] for label in allowed if label in self._row), dtype=np.int64
+            rows = (
+                None
+                if allowed is None
+                else np.fromiter(
+                    (self._row[label] for label in allowed if label in self._row), dtype=np.int64
+                )
             )
             return self._exact(q, k, rows)
         return [(int(lab), 1.0 - float(dist)) for lab, dist in zip(labels[0], distances[0])]
