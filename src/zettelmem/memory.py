@@ -256,7 +256,10 @@ class Memory:
         self.indexes.catch_up()
         pool = max(CANDIDATES, 3 * k)
         # Question words and fillers ("what", "did", "when") match almost every note.
-        bm25 = self.indexes.text.search(query, filters, pool, ignore=STOPWORDS)
+        only, exclude = self._label_filters(filters)
+        bm25 = self.indexes.text.search(
+            query, filters, pool, ignore=STOPWORDS, only=only, exclude=exclude
+        )
         qvec = self.embedder.embed([query])[0]
         vec = self.indexes.vectors.search(qvec, pool, self._allowed(filters))
         fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))[:k]
@@ -266,6 +269,18 @@ class Memory:
             for label, parts in fused
             if label in notes
         ]
+
+    def _label_filters(self, filters: Filters) -> tuple[set[int] | None, set[int]]:
+        """The record's mutable filters (tags, status) as label sets for the BM25 index."""
+        everything = tuple(STATUSES)
+        only = (
+            self.records.matching_labels(Filters(tags=filters.tags, statuses=everything))
+            if filters.tags
+            else None
+        )
+        hidden = tuple(s for s in STATUSES if s not in filters.statuses)
+        exclude = self.records.matching_labels(Filters(statuses=hidden)) if hidden else set()
+        return only, exclude
 
     def _allowed(self, filters: Filters) -> set[int] | None:
         if filters.scope is None and not filters.tags and not filters.since and not filters.until:
@@ -285,7 +300,10 @@ class Memory:
         if not query or not query.strip():
             raise InvalidInput("the query is empty; pass the words the notes to forget contain")
         self.indexes.catch_up()
-        found = self.indexes.text.search(query, filters, k, conjunction=True)
+        only, exclude = self._label_filters(filters)
+        found = self.indexes.text.search(
+            query, filters, k, conjunction=True, only=only, exclude=exclude
+        )
         notes = self.records.by_labels([label for label, _ in found])
         return [notes[label] for label, _ in found if label in notes]
 

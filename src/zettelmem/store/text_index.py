@@ -14,8 +14,12 @@ import tantivy
 from zettelmem.models import Filters, Note
 from zettelmem.timeutil import human_date, to_epoch
 
+# Only fields that never change once a note is written live here (content, date,
+# scope): tantivy keeps replaced documents in its statistics until a merge, so a
+# document that is re-added would make scores drift from a rebuilt index's.
+# Mutable fields (tags, status) filter through label sets from the record.
 # Bump when the schema or the analysis changes: the index is then rebuilt.
-TEXT_SCHEMA = "text-v1"
+TEXT_SCHEMA = "text-v2"
 
 _QUERY_WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -30,8 +34,6 @@ def _schema() -> Any:
     builder.add_text_field("text", tokenizer_name="en_stem")
     builder.add_text_field("when", tokenizer_name="en_stem")
     builder.add_text_field("scope", tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("tags", tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("status", tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("ts", indexed=True, fast=True)
     return builder.build()
 
@@ -82,11 +84,14 @@ class TextIndex:
         limit: int,
         conjunction: bool = False,
         ignore: frozenset[str] = frozenset(),
+        only: set[int] | None = None,
+        exclude: set[int] | None = None,
     ) -> list[tuple[int, float]]:
         """(label, bm25) pairs, best first, for notes that pass the filters.
 
         ``conjunction`` requires every query word to match (after stemming).
         Words in ``ignore`` are dropped from the query unless nothing else is left.
+        ``only`` / ``exclude`` restrict the labels (the record's tag and status filters).
         """
         words = [w.lower() for w in _QUERY_WORD.findall(query)]
         words = [w for w in words if w not in ignore] or words
@@ -100,6 +105,12 @@ class TextIndex:
         )
         parts = [(tantivy.Occur.Must, text_query)]
         parts.extend((tantivy.Occur.Must, q) for q in self._filter_queries(filters))
+        if only is not None:
+            if not only:
+                return []
+            parts.append((tantivy.Occur.Must, self._labels_query(only)))
+        if exclude:
+            parts.append((tantivy.Occur.MustNot, self._labels_query(exclude)))
         searcher = self.index.searcher()
         result = searcher.search(tantivy.Query.boolean_query(parts), limit=limit, count=False)
         if not result.hits:
@@ -116,10 +127,6 @@ class TextIndex:
         schema, out = self.schema, []
         if filters.scope is not None:
             out.append(tantivy.Query.term_query(schema, "scope", filters.scope))
-        for tag in filters.tags:
-            out.append(tantivy.Query.term_query(schema, "tags", tag))
-        if filters.statuses:
-            out.append(tantivy.Query.term_set_query(schema, "status", list(filters.statuses)))
         if filters.since is not None or filters.until is not None:
             out.append(
                 tantivy.Query.range_query(
@@ -131,6 +138,10 @@ class TextIndex:
                 )
             )
         return out
+
+
+    def _labels_query(self, labels: set[int]) -> Any:
+        return tantivy.Query.term_set_query(self.schema, "label", sorted(labels))
 
 
 class TextWriter:
@@ -151,8 +162,6 @@ class TextWriter:
             text=note.indexed_text(),
             when=human_date(moment),
             scope=note.scope,
-            tags=list(note.tags),
-            status=note.status,
             ts=to_epoch(moment),
         )
         self._writer.add_document(doc)
