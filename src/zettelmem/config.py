@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,127 @@ CONFIG_FILE = "config.json"
 DEFAULTS: dict[str, Any] = {
     "embedder": "minilm",
     "fusion": "weighted",
+    "llm": "none",
+    "llm_model": "",
+    "llm_base_url": "",
+    "llm_timeout": 30,
+    "llm_max_calls_per_write": 1,
+    "guard": "flag",
 }
+
+# Where a setting's value came from, as `mem config` shows it.
+DEFAULT_SOURCE = "default"
+FILE_SOURCE = CONFIG_FILE
+ENV_SOURCE = "environment"
+
+_SECRET_WORDS = ("key", "token", "secret", "password")
+# API keys pasted as a value (Anthropic sk-ant-..., OpenAI sk-...).
+_SECRET_VALUE = re.compile(r"^\s*sk-[A-Za-z0-9_-]{8,}")
+
+
+def env_var(key: str) -> str:
+    """The variable that overrides a setting for one process: ``MEM_<KEY>``."""
+    return f"MEM_{key.upper()}"
+
+
+def _choice(*allowed: str) -> Callable[[object], Any]:
+    def coerce(value: object) -> str:
+        text = str(value).strip().lower()
+        if isinstance(value, str) and text in allowed:
+            return text
+        raise ValueError(f"one of {', '.join(allowed)}")
+
+    return coerce
+
+
+def _text(empty_ok: bool, hint: str) -> Callable[[object], Any]:
+    def coerce(value: object) -> str:
+        if not isinstance(value, str) or (not empty_ok and not value.strip()):
+            raise ValueError(hint)
+        if "\n" in value or "\x00" in value:
+            raise ValueError(f"{hint}, on one line")
+        return value.strip()
+
+    return coerce
+
+
+def _url(value: object) -> str:
+    text = _text(True, 'an http(s) URL, or "" for the default')(value)
+    if text and not re.match(r"^https?://[^\s/]+", text):
+        raise ValueError('an http(s) URL such as http://localhost:11434/v1, or "" for the default')
+    return str(text)
+
+
+def _number(low: float, high: float, integer: bool) -> Callable[[object], Any]:
+    kind = "a whole number" if integer else "a number"
+    hint = f"{kind} from {low:g} to {high:g}"
+
+    def coerce(value: object) -> int | float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(hint)
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(hint) from None
+        if not math.isfinite(number) or not low <= number <= high:
+            raise ValueError(hint)
+        if number.is_integer():
+            return int(number)
+        if integer:
+            raise ValueError(hint)
+        return number
+
+    return coerce
+
+
+# How each setting's value is checked and coerced; ValueError names what is allowed.
+_RULES: dict[str, Callable[[object], Any]] = {
+    "embedder": _text(False, "an embedder spec such as minilm, hashing:256 or onnx:<folder>"),
+    "fusion": _choice("weighted", "rrf"),
+    "llm": _choice("none", "anthropic", "openai"),
+    "llm_model": _text(True, 'a model name, or "" for the backend\'s default'),
+    "llm_base_url": _url,
+    "llm_timeout": _number(0.1, 600, integer=False),
+    "llm_max_calls_per_write": _number(0, 100, integer=True),
+    "guard": _choice("off", "flag", "quarantine"),
+}
+
+
+def looks_secret(key: str) -> bool:
+    """True for names like ``api_key``, ``token``, ``client_secret``, ``password``.
+
+    Known settings are never secrets (``check_key`` accepts them first), so a
+    future ``llm_max_tokens`` stays settable.
+    """
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def check_key(key: str) -> str:
+    """The setting's name, or ConfigError for a secret-looking or unknown one."""
+    if key in DEFAULTS:
+        return key
+    if looks_secret(key):
+        raise ConfigError(
+            f"{key!r} looks like a secret, and secrets are never stored in {CONFIG_FILE}; "
+            "set it in the environment instead (ANTHROPIC_API_KEY or OPENAI_API_KEY)"
+        )
+    raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}")
+
+
+def validate_setting(key: str, value: object, origin: str = "") -> Any:
+    """The value coerced to the setting's type, or a one-line ConfigError."""
+    check_key(key)
+    where = f" (from {origin})" if origin else ""
+    if isinstance(value, str) and _SECRET_VALUE.match(value):
+        raise ConfigError(
+            f"the value for {key}{where} looks like an API key; keys are never stored in "
+            f"{CONFIG_FILE}: set ANTHROPIC_API_KEY or OPENAI_API_KEY in the environment"
+        )
+    try:
+        return _RULES[key](value)
+    except ValueError as exc:
+        raise ConfigError(f"invalid value {value!r} for {key}{where}; use {exc}") from None
 
 
 def default_home() -> Path:
@@ -63,27 +187,79 @@ class Settings:
     """Settings read from ``config.json`` in the home, then the environment."""
 
     values: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
+    # key -> "config.json" or "environment (MEM_...)"; absent means the default.
+    sources: dict[str, str] = field(default_factory=dict)
 
     def get(self, key: str) -> Any:
         if key not in DEFAULTS:
             raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}")
         return self.values.get(key, DEFAULTS[key])
 
+    def source(self, key: str) -> str:
+        self.get(key)
+        return self.sources.get(key, DEFAULT_SOURCE)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """The JSON object in ``config.json`` (empty when there is no file)."""
+    if not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read {path} ({exc}); fix or delete the file to go back to defaults"
+        ) from None
+    if not isinstance(stored, dict):
+        raise ConfigError(f"{path} must hold a JSON object; fix or delete it")
+    return stored
+
 
 def load_settings(home: Path) -> Settings:
-    """Read the home's settings; ``MEM_EMBEDDER`` overrides the embedder."""
-    values = dict(DEFAULTS)
+    """Read the home's settings; ``MEM_<KEY>`` (e.g. ``MEM_EMBEDDER``) overrides a setting.
+
+    ``MEM_NO_LLM=1`` turns the LLM off. Unknown keys in the file are ignored.
+    """
+    settings = Settings()
     path = home / CONFIG_FILE
-    if path.exists():
-        try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"cannot read {path} ({exc}); fix or delete the file to go back to defaults"
-            ) from None
-        if not isinstance(stored, dict):
-            raise ConfigError(f"{path} must hold a JSON object; fix or delete it")
-        values.update({k: v for k, v in stored.items() if k in DEFAULTS})
-    if os.environ.get("MEM_EMBEDDER"):
-        values["embedder"] = os.environ["MEM_EMBEDDER"]
-    return Settings(values)
+    for key, value in _read_config(path).items():
+        if key in DEFAULTS:
+            settings.values[key] = validate_setting(key, value, str(path))
+            settings.sources[key] = FILE_SOURCE
+    for key in DEFAULTS:
+        name = env_var(key)
+        if os.environ.get(name):
+            settings.values[key] = validate_setting(key, os.environ[name], name)
+            settings.sources[key] = f"{ENV_SOURCE} ({name})"
+    if os.environ.get("MEM_NO_LLM", "").strip().lower() in {"1", "true", "yes", "on"}:
+        settings.values["llm"] = "none"
+        settings.sources["llm"] = f"{ENV_SOURCE} (MEM_NO_LLM)"
+    return settings
+
+
+def save_setting(home: Path, key: str, value: object) -> Any:
+    """Validate ``value``, store it in the home's ``config.json`` atomically, return it.
+
+    Other settings in the file are kept; anything secret-looking is dropped.
+    """
+    coerced = validate_setting(key, value)
+    prepare_home(home)
+    path = home / CONFIG_FILE
+    stored = {k: v for k, v in _read_config(path).items() if k in DEFAULTS or not looks_secret(k)}
+    stored[key] = coerced
+    text = json.dumps(stored, indent=2, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=home)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            if path.exists():  # keep the file's permissions; a new one stays private (0600)
+                os.chmod(tmp, path.stat().st_mode & 0o777)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(
+            f"cannot write {path} ({exc.strerror}); check the home's permissions"
+        ) from None
+    return coerced

@@ -40,3 +40,10 @@ class ConfigError(MemError):
     """A setting is missing, unknown or invalid."""
 
     exit_code = 2
+
+
+class LLMError(MemError):
+    """An LLM call failed (network, rate limit, refusal, output that does not validate).
+
+    Callers catch it and fall back to the offline heuristics with a warning.
+    """
