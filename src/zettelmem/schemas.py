@@ -46,3 +46,19 @@ class ImportOut(BaseModel):
     read: int
     added: int
     skipped: int
+
+
+class LinkOut(BaseModel):
+    """A typed, weighted edge from one note to another."""
+
+    src: str
+    dst: str
+    kind: str
+    weight: float = 1.0
+
+
+class RememberOut(NoteOut):
+    """What the MCP `remember` tool returns: the stored note, whether it is new, its links."""
+
+    created: bool
+    links: list[LinkOut] = Field(default_factory=list)

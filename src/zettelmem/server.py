@@ -1,0 +1,552 @@
+"""The MCP front door: the core's verbs as MCP tools and resources, over stdio or HTTP.
+
+A thin adapter (DESIGN.md section 3): take a tool's arguments, call `Memory`
+on the one thread that owns it, render with the same models as `mem --json`,
+and turn the core's errors into tool errors that say what to do next.
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import ipaddress
+import json
+import re
+import socket
+import sqlite3
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types import ToolAnnotations
+from pydantic import Field
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from zettelmem import __version__
+from zettelmem.errors import InvalidInput, MemError, NotFound
+from zettelmem.memory import MAX_K, Memory, validate_scope
+from zettelmem.models import Note
+from zettelmem.render import hit_out, note_line, note_out
+from zettelmem.schemas import ForgetOut, NoteOut, RecallOut, RememberOut
+
+T = TypeVar("T")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+MAX_REQUEST_BYTES = 1024 * 1024
+ALL_SCOPES = "*"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+# How many would-be-forgotten notes a refused `forget` lists.
+PREVIEW_LINES = 50
+
+INSTRUCTIONS = (
+    "zettelmem is the user's long-term memory, shared with their other tools. Call `recall` "
+    "before answering anything that may depend on earlier conversations (names, preferences, "
+    "past events, decisions); call `remember` to keep a durable fact, one self-contained "
+    "statement per call. Note ids from `recall` work with `get_note` and `forget`."
+)
+
+# The core's messages speak CLI; a model calls tools with arguments instead.
+_CLI_WORDS = (
+    ("run `mem recall` or `mem list` to find ids", "call recall to find ids"),
+    ("(or `-` to read it from stdin)", ""),
+    ("-k must", "k must"),
+    ("--since date", "since"),
+    ("--until date", "until"),
+)
+
+
+def tool_message(exc: MemError) -> str:
+    """The core's one-line message, phrased for a model calling tools."""
+    text = str(exc)
+    for cli_words, tool_words in _CLI_WORDS:
+        text = text.replace(cli_words, tool_words)
+    if isinstance(exc, NotFound) and "recall" not in text:
+        text += "; call recall to find ids"
+    return " ".join(text.split())
+
+
+class Core:
+    """Owns one Memory on one dedicated thread: every call runs there, one at a time.
+
+    The core is synchronous and not thread-safe, and its SQLite connection belongs
+    to the thread that opened it. So calls are queued to this thread (never the
+    event loop's), which serializes concurrent clients in arrival order.
+    """
+
+    def __init__(self, memory: Memory | Callable[[], Memory]) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zettelmem-core")
+        self._lock = threading.Lock()
+        self._owned = not isinstance(memory, Memory)
+        self.memory = self._thread.submit(self._adopt, memory).result()
+
+    def _adopt(self, memory: Memory | Callable[[], Memory]) -> Memory:
+        if not isinstance(memory, Memory):
+            return memory()
+        try:
+            memory.list_notes(limit=1)
+        except sqlite3.ProgrammingError:
+            # Opened on another thread (SQLite's check_same_thread): open a twin on
+            # this one. It shares every write with the original through the ops log.
+            self._owned = True
+            return Memory(memory.home, embedder=memory.embedder, settings=memory.settings)
+        return memory
+
+    def _locked(self, fn: Callable[[Memory], T]) -> T:
+        with self._lock:
+            return fn(self.memory)
+
+    async def run(self, fn: Callable[[Memory], T]) -> T:
+        """Run fn(memory) on the core thread without blocking the event loop."""
+        future = self._thread.submit(self._locked, fn)
+        return await anyio.to_thread.run_sync(future.result, abandon_on_cancel=True)
+
+    async def tool(self, fn: Callable[[Memory], T]) -> T:
+        """`run`, with the core's errors turned into tool errors the model can act on."""
+        try:
+            return await self.run(fn)
+        except MemError as exc:
+            raise ToolError(tool_message(exc)) from None
+
+    async def resource(self, fn: Callable[[Memory], T]) -> T:
+        try:
+            return await self.run(fn)
+        except NotFound as exc:
+            raise ResourceNotFoundError(tool_message(exc)) from None
+        except MemError as exc:
+            raise ResourceError(tool_message(exc)) from None
+
+    def close(self) -> None:
+        """Flush and close the memory if this core opened it; stop the thread."""
+        if self._owned:
+            self._thread.submit(self._locked, Memory.close).result()
+        self._thread.shutdown(wait=True)
+
+
+class MemoryServer(MCPServer[Any]):
+    """An MCPServer whose tools call one Memory through its Core."""
+
+    def __init__(self, core: Core, default_scope: str | None) -> None:
+        super().__init__(
+            "zettelmem", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+        )
+        self.core = core
+        self.default_scope = default_scope
+
+    def scope(self, scope: str | None) -> str | None:
+        """A call's scope: its own, else the connection's default; `*` means every scope."""
+        chosen = scope if scope is not None else self.default_scope
+        return None if chosen == ALL_SCOPES else chosen
+
+    def close(self) -> None:
+        self.core.close()
+
+
+def build_server(
+    memory: Memory | Callable[[], Memory], default_scope: str | None = None
+) -> MemoryServer:
+    """The MCP server over one memory (or a factory, called on the core thread).
+
+    ``default_scope`` is where `remember` writes and what `recall` and
+    `forget --query` search when a call names no scope.
+    """
+    if default_scope is not None:
+        validate_scope(default_scope)
+    server = MemoryServer(Core(memory), default_scope)
+    for add in (_add_remember, _add_recall, _add_forget, _add_get_note, _add_resources):
+        add(server)
+    return server
+
+
+# -- tools ------------------------------------------------------------------
+
+Tags = Annotated[
+    list[str] | None,
+    Field(description="Labels such as `preference` or `project:x`: 1-64 letters, digits or ._:/+-"),
+]
+ScopeArg = Annotated[
+    str | None,
+    Field(
+        description="Namespace (a user, agent, project or conversation). Omit to use this "
+        "connection's default scope."
+    ),
+]
+
+
+def _add_tool(
+    server: MemoryServer,
+    fn: Callable[..., Any],
+    title: str,
+    *,
+    read_only: bool = False,
+    destructive: bool = False,
+    idempotent: bool = False,
+) -> None:
+    """Register fn with its docstring unwrapped (one line per paragraph) and its hints."""
+    paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
+    annotations = ToolAnnotations(
+        title=title, read_only_hint=read_only, destructive_hint=destructive,
+        idempotent_hint=idempotent, open_world_hint=False,
+    )  # fmt: skip
+    server.add_tool(
+        fn, description="\n\n".join(" ".join(p.split()) for p in paragraphs),
+        annotations=annotations,
+    )  # fmt: skip
+
+
+def _client_source(ctx: Context[Any, Any]) -> str:
+    """`mcp:<client name>`, the provenance DESIGN.md names for notes from MCP."""
+    params = ctx.request_context.session.client_params
+    name = params.client_info.name if params is not None else ""
+    name = re.sub(r"[^\w.-]+", "-", name).strip("-")[:64]
+    return f"mcp:{name}" if name else "mcp"
+
+
+def _add_remember(server: MemoryServer) -> None:
+    async def remember(
+        content: Annotated[
+            str,
+            Field(
+                description="The memory, verbatim and self-contained: who, what, when "
+                "(1 to 65,536 characters)."
+            ),
+        ],
+        ctx: Context[Any, Any],
+        tags: Tags = None,
+        scope: ScopeArg = None,
+        source: Annotated[
+            str | None,
+            Field(description="Where it came from, e.g. `chat:2024-05-01`. Default: this client."),
+        ] = None,
+        event_at: Annotated[
+            str | None,
+            Field(description="When it happened, ISO-8601 (`2024-05-01` or `2024-05-01T13:45`)."),
+        ] = None,
+    ) -> RememberOut:
+        """Store one memory for later conversations.
+
+        Call it when the user shares a durable fact, preference, decision, plan or
+        event worth recalling later: one self-contained statement per call. Returns
+        the stored note (id, keywords, tags, context, ...), `created` (false when the
+        same text was already stored in that scope: you get the stored note back,
+        nothing is duplicated) and its `links` to other notes.
+        """
+        kwargs = {
+            "tags": tags or (),
+            "scope": scope if scope is not None else server.default_scope,
+            "source": source or _client_source(ctx),
+            "event_at": event_at,
+        }
+        note, created = await server.core.tool(lambda m: m.remember(content, **kwargs))
+        # TODO(Memory.links): return the links the write made once the core exposes them.
+        return RememberOut(**note_out(note).model_dump(), created=created, links=[])
+
+    _add_tool(server, remember, "Remember", idempotent=True)
+
+
+def _add_recall(server: MemoryServer) -> None:
+    async def recall(
+        query: Annotated[str, Field(description="What to look for, in plain words.")],
+        k: Annotated[int, Field(ge=1, le=MAX_K, description="How many hits, best first.")] = 10,
+        scope: Annotated[
+            str | None,
+            Field(
+                description="Only this scope; omit for this connection's default scope "
+                "(every scope when it has none); `*` searches every scope."
+            ),
+        ] = None,
+        tags: Annotated[
+            list[str] | None, Field(description="Only notes with all of these tags.")
+        ] = None,
+        since: Annotated[
+            str | None, Field(description="Only notes that happened on or after (ISO-8601).")
+        ] = None,
+        until: Annotated[
+            str | None,
+            Field(description="Only notes that happened on or before (ISO-8601; a date: all day)."),
+        ] = None,
+        include_superseded: Annotated[
+            bool, Field(description="Also return notes a newer note superseded.")
+        ] = False,
+    ) -> RecallOut:
+        """Search long-term memory.
+
+        Call it before answering anything that may depend on earlier conversations
+        (names, preferences, past events, decisions), and before `remember` to avoid
+        storing a fact twice. Keyword and meaning search, fused, best first. Returns
+        `hits`: each note's id, content, score (0-1) with its parts, scope, source,
+        event_at (when it happened), tags, context and status. An empty list means
+        nothing matched.
+        """
+
+        def search(m: Memory) -> RecallOut:
+            filters = m.filters(
+                scope=server.scope(scope),
+                tags=tags or (),
+                since=since,
+                until=until,
+                include_superseded=include_superseded,
+            )
+            hits = m.recall(query, k=k, filters=filters)
+            return RecallOut(query=query, hits=[hit_out(h) for h in hits])
+
+        return await server.core.tool(search)
+
+    _add_tool(server, recall, "Recall", read_only=True, idempotent=True)
+
+
+def _refusal(query: str, matches: Sequence[Note]) -> ToolError:
+    lines = [note_line(n) for n in matches[:PREVIEW_LINES]]
+    if len(matches) > PREVIEW_LINES:
+        lines.append(f"... and {len(matches) - PREVIEW_LINES} more")
+    return ToolError(
+        f"nothing was forgotten: query {query!r} matches {len(matches)} note(s), listed below. "
+        "Check the list (with the user if in doubt), then call forget again with the same "
+        "query and confirm=true, or pass only the ids to remove.\n" + "\n".join(lines)
+    )
+
+
+def _add_forget(server: MemoryServer) -> None:
+    async def forget(
+        ids: Annotated[
+            list[str] | None, Field(description="Ids of the notes to delete (from recall).")
+        ] = None,
+        query: Annotated[
+            str | None,
+            Field(description="Delete every note containing all of these words instead."),
+        ] = None,
+        scope: Annotated[
+            str | None,
+            Field(description="With query: only this scope (default: the connection's)."),
+        ] = None,
+        confirm: Annotated[
+            bool, Field(description="Required with query, after checking the list.")
+        ] = False,
+    ) -> ForgetOut:
+        """Permanently delete notes from memory and every index; this cannot be undone.
+
+        Pass `ids` to delete exactly those notes. Or pass `query` to delete every
+        note containing all its words: without confirm=true nothing is deleted and
+        the error lists the notes that would go; check them, then call again with
+        the same query and confirm=true. Returns the ids forgotten.
+        """
+        if bool(ids) == bool(query):
+            raise ToolError("pass `ids` (from recall) or `query`, not both and not neither")
+        if ids:
+            chosen = list(ids)
+            removed = await server.core.tool(lambda m: m.forget(chosen))
+            return ForgetOut(forgotten=[n.id for n in removed])
+
+        def by_query(m: Memory) -> list[Note]:
+            assert query is not None
+            filters = m.filters(scope=server.scope(scope))
+            if confirm:
+                return m.forget_matching(query, filters)
+            matches = m.forget_preview(query, filters)
+            if matches:
+                raise _refusal(query, matches)
+            return []
+
+        return ForgetOut(forgotten=[n.id for n in await server.core.tool(by_query)])
+
+    _add_tool(server, forget, "Forget", destructive=True)
+
+
+def _add_get_note(server: MemoryServer) -> None:
+    async def get_note(
+        id: Annotated[str, Field(description="The note's id, from recall or remember.")],
+    ) -> NoteOut:
+        """Fetch one note with all its fields by id. Returns the note."""
+        return note_out(await server.core.tool(lambda m: m.get(id)))
+
+    _add_tool(server, get_note, "Get note", read_only=True, idempotent=True)
+
+
+def _add_resources(server: MemoryServer) -> None:
+    async def stats() -> str:
+        data = await server.core.resource(lambda m: m.stats())
+        return json.dumps(data, indent=2)
+
+    async def note(id: str) -> str:
+        found = await server.core.resource(lambda m: m.get(id))
+        return note_out(found).model_dump_json(indent=2)
+
+    server.resource(
+        "memory://stats",
+        name="stats",
+        description="Counts of notes by status and scope, links, and what the indexes hold.",
+        mime_type="application/json",
+    )(stats)
+    server.resource(
+        "memory://notes/{id}",
+        name="note",
+        description="One note with all its fields, as JSON.",
+        mime_type="application/json",
+    )(note)
+
+
+# -- HTTP -------------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to serve beyond this machine without a token."""
+    if not is_loopback(host) and not token:
+        raise InvalidInput(
+            f"refusing to serve on {host}, which other machines can reach, without a token; "
+            "set MEM_TOKEN (or pass --token) so clients must send Authorization: Bearer <token>, "
+            "or bind 127.0.0.1"
+        )
+
+
+def _host_name(host: str) -> str:
+    bare = host.strip("[]")
+    return f"[{bare}]" if ":" in bare else bare
+
+
+def transport_security(host: str, allowed_hosts: Sequence[str] = ()) -> TransportSecuritySettings:
+    """Host and Origin allow-lists against DNS rebinding: loopback, the bind address, extras."""
+    names = list(LOOPBACK_NAMES)
+    if host.strip("[]") not in ("0.0.0.0", "::", ""):
+        names.append(_host_name(host))
+    names.extend(_host_name(h) for h in allowed_hosts)
+    hosts = [form for name in dict.fromkeys(names) for form in (name, f"{name}:*")]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=[f"{scheme}://{h}" for scheme in ("http", "https") for h in hosts],
+    )
+
+
+class BearerAuth:
+    """Requires `Authorization: Bearer <token>` on every HTTP request (constant-time compare)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token.encode("utf-8")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self._authorized(scope):
+            response = PlainTextResponse(
+                "missing or wrong bearer token; send Authorization: Bearer <token>",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="zettelmem"'},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        given = b""
+        for name, value in scope["headers"]:
+            if name.lower() == b"authorization":
+                given = value
+        scheme, _, token = given.partition(b" ")
+        # Compare even on a wrong scheme, so timing says nothing about the token.
+        same = hmac.compare_digest(token.strip(), self.token)
+        return same and scheme.lower() == b"bearer"
+
+
+def http_app(
+    server: MemoryServer,
+    *,
+    host: str = DEFAULT_HOST,
+    token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> ASGIApp:
+    """The streamable HTTP app at `/mcp`, with the token, Host/Origin and size checks."""
+    check_bind(host, token)
+    app: ASGIApp = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        max_request_body_size=max_request_bytes,
+        transport_security=transport_security(host, allowed_hosts),
+        host=host,
+    )
+    return BearerAuth(app, token) if token else app
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host.strip("[]"), port, type=socket.SOCK_STREAM
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise InvalidInput(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port (0: any)"
+        ) from None
+    return sock
+
+
+def serve_http(
+    server: MemoryServer,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+) -> None:
+    """Serve streamable HTTP until interrupted; the URL goes to stderr."""
+    import uvicorn
+
+    app = http_app(server, host=host, token=token, allowed_hosts=allowed_hosts)
+    sock = _listen(host, port)
+    url = f"http://{_host_name(host)}:{sock.getsockname()[1]}/mcp"
+    sys.stderr.write(f"zettelmem: serving MCP (streamable HTTP) at {url}\n")
+    sys.stderr.flush()
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve(
+    home: str | Path | None,
+    *,
+    http: bool = False,
+    host: str | None = None,
+    port: int | None = None,
+    scope: str | None = None,
+    token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+) -> None:
+    """`mem serve`: stdio (nothing but protocol on stdout) or streamable HTTP."""
+    if not http and (host is not None or port is not None or allowed_hosts):
+        raise InvalidInput("--host, --port and --allow-host need --http")
+    if http:
+        check_bind(host or DEFAULT_HOST, token)
+    server = build_server(lambda: Memory(home), default_scope=scope)
+    try:
+        if http:
+            serve_http(
+                server,
+                host=host or DEFAULT_HOST,
+                port=DEFAULT_PORT if port is None else port,
+                token=token,
+                allowed_hosts=allowed_hosts,
+            )
+        else:
+            anyio.run(server.run_stdio_async)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

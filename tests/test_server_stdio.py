@@ -1,0 +1,150 @@
+"""`mem serve` over stdio, in a real subprocess, driven by the SDK's stdio client.
+
+A hundred notes recalled each by its unique word, nothing but protocol on
+stdout, and a server and CLI processes on one home seeing each other's writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import string
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp_types import CallToolResult
+
+pytestmark = pytest.mark.usefixtures("offline_env")
+
+
+def server_params(home: Path, *args: str, **env: str) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "zettelmem", "--home", str(home), "serve", *args],
+        env={"MEM_EMBEDDER": "hashing", **env},
+    )
+
+
+def data(result: CallToolResult) -> Any:
+    assert not result.is_error, result.content
+    return result.structured_content
+
+
+def unique_words(count: int) -> list[str]:
+    rng = random.Random(4)
+    words: set[str] = set()
+    while len(words) < count:
+        words.add("".join(rng.choice(string.ascii_lowercase) for _ in range(9)))
+    return sorted(words)
+
+
+def mem(home: Path, *args: str) -> Any:
+    """A separate `mem` process on the same home; returns its --json output."""
+    out = subprocess.run(
+        [sys.executable, "-m", "zettelmem", "--home", str(home), *args, "--json"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "MEM_EMBEDDER": "hashing"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_stdio_client_remembers_100_notes_and_recalls_each(home: Path) -> None:
+    words = unique_words(100)
+    themes = ["the garden", "a train trip", "the budget", "a birthday", "the new job"]
+
+    async def main() -> None:
+        env_scope = "proj-x"  # the default scope comes from MEM_SCOPE here
+        async with Client(server_params(home, MEM_SCOPE=env_scope)) as client:
+            ids = {}
+            for i, word in enumerate(words):
+                content = f"Note {i} about {themes[i % len(themes)]}, codeword {word}."
+                note = data(await client.call_tool("remember", {"content": content}))
+                assert note["scope"] == env_scope and note["created"]
+                ids[word] = note["id"]
+            for word in words:
+                hits = data(await client.call_tool("recall", {"query": word, "k": 3}))["hits"]
+                assert hits and hits[0]["id"] == ids[word], word
+            stats = json.loads((await client.read_resource("memory://stats")).contents[0].text)  # type: ignore[union-attr]
+            assert stats["notes"] == 100 and stats["scopes"] == {env_scope: 100}
+
+    anyio.run(main)
+
+
+def test_server_and_cli_processes_share_one_home(home: Path) -> None:
+    async def main() -> None:
+        async with Client(server_params(home)) as client:
+            # CLI writes, the running server sees it at once.
+            cli_id = mem(home, "remember", "the spare key hides under the blue flowerpot")["id"]
+            hits = data(await client.call_tool("recall", {"query": "spare key flowerpot"}))["hits"]
+            assert hits and hits[0]["id"] == cli_id
+            # The server writes, a fresh CLI process sees it.
+            args = {"content": "the wifi password is on the fridge"}
+            server_id = data(await client.call_tool("remember", args))["id"]
+            listed = mem(home, "recall", "wifi password fridge")["hits"]
+            assert listed and listed[0]["id"] == server_id
+            # A forget in the CLI is seen by the server, and the other way round.
+            mem(home, "forget", cli_id)
+            text = (await client.call_tool("get_note", {"id": cli_id})).content[0]
+            assert "no note with id" in getattr(text, "text", "")
+            data(await client.call_tool("forget", {"ids": [server_id]}))
+            assert mem(home, "list")["notes"] == []
+
+    anyio.run(main)
+
+
+def _rpc(method: str, params: dict[str, Any], msg_id: int | None = None) -> bytes:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+    if msg_id is not None:
+        message["id"] = msg_id
+    return (json.dumps(message) + "\n").encode()
+
+
+def test_stdio_stdout_carries_nothing_but_protocol(home: Path) -> None:
+    hello = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    }
+    requests = [
+        ("initialize", hello),
+        ("tools/list", {}),
+        ("tools/call", {"name": "remember", "arguments": {"content": "raw stdio note"}}),
+        ("tools/call", {"name": "get_note", "arguments": {"id": "nope"}}),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zettelmem", "--home", str(home), "serve", "--scope", "s1"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "MEM_EMBEDDER": "hashing"},
+    )  # fmt: skip
+    assert proc.stdin and proc.stdout
+    lines: list[bytes] = []
+    try:
+        for msg_id, (method, params) in enumerate(requests, 1):
+            proc.stdin.write(_rpc(method, params, msg_id))
+            if method == "initialize":
+                proc.stdin.write(_rpc("notifications/initialized", {}))
+            proc.stdin.flush()
+            lines.append(proc.stdout.readline())  # one response per request, in order
+        proc.stdin.close()
+        lines.extend(proc.stdout.read().splitlines())  # anything printed on the way out
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    messages = [json.loads(line) for line in lines if line.strip()]  # every line is JSON-RPC
+    assert all(m["jsonrpc"] == "2.0" for m in messages)
+    by_id = {m["id"]: m for m in messages}
+    assert list(by_id) == [1, 2, 3, 4]
+    assert by_id[1]["result"]["serverInfo"]["name"] == "zettelmem"
+    assert {t["name"] for t in by_id[2]["result"]["tools"]} >= {"remember", "recall"}
+    note = by_id[3]["result"]["structuredContent"]
+    assert note["scope"] == "s1" and note["source"] == "mcp:raw"  # --scope; the client's name
+    assert by_id[4]["result"]["isError"] is True
