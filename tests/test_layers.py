@@ -15,6 +15,7 @@ LAYERS = {
     "models": 0,
     "timeutil": 0,
     "schemas": 0,
+    "__init__": 0,
     "config": 1,
     "embeddings": 1,
     "ranking": 1,
@@ -23,13 +24,14 @@ LAYERS = {
     "guard": 1,
     "importers": 1,
     "store": 2,
-    "memory": 3,
+    "linking": 3,
+    "graphrank": 3,
     "render": 3,
-    "evaluation": 4,
-    "cli": 5,
-    "server": 5,
-    "__main__": 6,
-    "__init__": 0,
+    "memory": 4,
+    "evaluation": 5,
+    "server": 6,
+    "cli": 7,
+    "__main__": 8,
 }
 
 

@@ -277,6 +277,78 @@ def import_(ctx: click.Context, file: Path, fmt: str, scope: str | None, as_json
         click.echo(f"read {out.read}, added {out.added}, skipped {out.skipped} already stored")
 
 
+def _config_json(ctx: click.Context, as_json: bool) -> bool:
+    """`--json` given to `mem config` applies to its subcommands too."""
+    parent = ctx.parent.params if ctx.parent else {}
+    return as_json or bool(parent.get("as_json"))
+
+
+@cli.group(name="config", invoke_without_command=True)
+@json_option
+@click.pass_context
+def config_group(ctx: click.Context, as_json: bool) -> None:
+    """Show every setting, its value and its source (default, config.json, environment)."""
+    from zettelmem.config import DEFAULTS, load_settings
+
+    if ctx.invoked_subcommand is not None:
+        return
+    home = resolve_home(ctx.obj["home"])
+    settings = load_settings(home)
+    rows = {key: {"value": settings.get(key), "source": settings.source(key)} for key in DEFAULTS}
+    if as_json:
+        click.echo(json.dumps({"home": str(home), "settings": rows}, indent=2))
+        return
+    for key, row in rows.items():
+        value = json.dumps(row["value"]) if row["value"] == "" else str(row["value"])
+        click.echo(f"{key:<24} {value:<24} {row['source']}")
+
+
+@config_group.command(name="get")
+@click.argument("key")
+@json_option
+@click.pass_context
+def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
+    """Print the value of setting KEY."""
+    from zettelmem.config import check_key, load_settings
+
+    check_key(key)
+    settings = load_settings(resolve_home(ctx.obj["home"]))
+    if _config_json(ctx, as_json):
+        out = {"key": key, "value": settings.get(key), "source": settings.source(key)}
+        click.echo(json.dumps(out, indent=2))
+    else:
+        click.echo(str(settings.get(key)))
+
+
+@config_group.command(name="set")
+@click.argument("key")
+@click.argument("value")
+@json_option
+@click.pass_context
+def config_set(ctx: click.Context, key: str, value: str, as_json: bool) -> None:
+    """Store VALUE for setting KEY in the home's config.json (never secrets)."""
+    import os
+
+    from zettelmem.config import CONFIG_FILE, env_var, load_settings, save_setting
+    from zettelmem.errors import ConfigError
+    from zettelmem.llm import get_llm
+
+    home = resolve_home(ctx.obj["home"])
+    stored = save_setting(home, key, value)
+    if os.environ.get(env_var(key)):
+        click.echo(f"Warning: {env_var(key)} is set and overrides this value here", err=True)
+    if key.startswith("llm"):
+        try:
+            get_llm(load_settings(home))
+        except ConfigError as exc:
+            click.echo(f"Warning: {exc}", err=True)
+    if _config_json(ctx, as_json):
+        out = {"key": key, "value": stored, "source": CONFIG_FILE, "file": str(home / CONFIG_FILE)}
+        click.echo(json.dumps(out, indent=2))
+    else:
+        click.echo(f"{key} = {stored}")
+
+
 @cli.group()
 def bench() -> None:
     """Retrieval benchmarks."""
@@ -308,6 +380,39 @@ def bench_locomo(
         f"{report['questions']} questions, {report['notes']} notes, ingest "
         f"{report['ingest_per_s']}/s, recall p50 {report['recall_ms']['p50']} ms, "
         f"p95 {report['recall_ms']['p95']} ms"
+    )
+
+
+@cli.command()
+@click.option("--http", "use_http", is_flag=True, help="Serve streamable HTTP at /mcp, not stdio.")
+@click.option("--host", help="With --http: address to bind (default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="With --http: port (default 8765).")
+@click.option("--scope", envvar="MEM_SCOPE", help="Default scope for this server's calls.")
+@click.option("--token", envvar="MEM_TOKEN", help="With --http: require this bearer token.")
+@click.option(
+    "--allow-host", "allow_hosts", multiple=True, help="With --http: another Host name to accept."
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    use_http: bool,
+    host: str | None,
+    port: int | None,
+    scope: str | None,
+    token: str | None,
+    allow_hosts: tuple[str, ...],
+) -> None:
+    """Run the MCP server: stdio by default, or streamable HTTP with --http."""
+    from zettelmem import server
+
+    server.serve(
+        ctx.obj["home"],
+        http=use_http,
+        host=host,
+        port=port,
+        scope=scope,
+        token=token,
+        allowed_hosts=allow_hosts,
     )
 
 

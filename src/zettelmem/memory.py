@@ -13,16 +13,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from zettelmem import importers
+from zettelmem import graphrank, importers
 from zettelmem.config import Settings, load_settings, prepare_home, resolve_home
 from zettelmem.embeddings import Embedder, get_embedder, identity
 from zettelmem.errors import EmbedderMismatch, InvalidInput
+from zettelmem.ids import new_id
+from zettelmem.linking import Linker
 from zettelmem.models import STATUSES, Filters, Hit, NewNote, Note
 from zettelmem.ranking import fuse
 from zettelmem.store.derived import DerivedIndexes
-from zettelmem.store.records import Records
+from zettelmem.store.records import Records, WriteOutcome
 from zettelmem.timeutil import parse_when
-from zettelmem.zettel import STOPWORDS, keywords
+from zettelmem.zettel import STOPWORDS
 
 log = logging.getLogger("zettelmem")
 
@@ -102,6 +104,8 @@ class Memory:
         self.indexes = DerivedIndexes(
             self.home, self.records, self.embedder.dims, identity(self.embedder)
         )
+        self.linker = Linker(self.records, self.indexes, self.embedder)
+        self.last_write: WriteOutcome | None = None
 
     def _check_embedder(self) -> None:
         stored = self.records.get_meta("embedder")
@@ -159,7 +163,6 @@ class Memory:
             content=text,
             scope=validate_scope(new.scope),
             tags=tuple(dict.fromkeys(validate_tag(t) for t in new.tags)),
-            keywords=new.keywords or keywords(text),
             dedupe_key=dedupe_key,
         )
 
@@ -195,8 +198,17 @@ class Memory:
         return fmt, self.remember_many(notes)
 
     def _store(self, batch: Sequence[NewNote]) -> list[tuple[Note, bool]]:
-        vectors = self.embedder.embed([_embed_text(n) for n in batch])
-        return self.records.insert_notes(batch, vectors)
+        """One write: plan the Zettelkasten step for the new notes, then one transaction."""
+        self.indexes.catch_up()  # earlier batches must be findable as neighbours
+        known = self.records.duplicates(batch)
+        fresh = [replace(n, id=n.id or new_id()) for n in batch if n.dedupe_key not in known]
+        vectors = self.embedder.embed([_embed_text(n) for n in fresh])
+        notes, links, changes = self.linker.plan(fresh, vectors)
+        outcome = self.records.write(notes, vectors, links, changes)
+        self.last_write = outcome
+        by_key = {note.dedupe_key: pair for note, pair in zip(notes, outcome.notes)}
+        return [known[n.dedupe_key] if n.dedupe_key in known else by_key[n.dedupe_key]
+                for n in batch]  # fmt: skip
 
     def forget(self, ids: Sequence[str]) -> list[Note]:
         """Remove notes from the record and every index; unknown ids fail before anything."""
@@ -246,27 +258,38 @@ class Memory:
         )
 
     def recall(
-        self, query: str, k: int = 10, filters: Filters | None = None, fusion: str | None = None
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        fusion: str | None = None,
+        graph: bool = True,
     ) -> list[Hit]:
-        """Hybrid search: BM25 and vectors, filtered, fused; best first."""
+        """Hybrid search: BM25 and vectors, filtered and fused, then spread along links."""
         if not query or not query.strip():
             raise InvalidInput("the query is empty; pass some words to search for")
         validate_k(k)
         filters = filters or Filters()
         self.indexes.catch_up()
         pool = max(CANDIDATES, 3 * k)
-        # Question words and fillers ("what", "did", "when") match almost every note.
         only, exclude = self._label_filters(filters)
+        # Question words and fillers ("what", "did", "when") match almost every note.
         bm25 = self.indexes.text.search(
             query, filters, pool, ignore=STOPWORDS, only=only, exclude=exclude
         )
         qvec = self.embedder.embed([query])[0]
         vec = self.indexes.vectors.search(qvec, pool, self._allowed(filters))
-        fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))[:k]
-        notes = self.records.by_labels([label for label, _ in fused])
+        fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))
+        if graph:
+            ranked = graphrank.spread(
+                self.records, fused, k, lambda labels: self.records.passing(labels, filters)
+            )
+        else:
+            ranked = [(label, parts, None) for label, parts in fused[:k]]
+        notes = self.records.by_labels([label for label, _, _ in ranked])
         return [
-            Hit(note=notes[label], score=parts["final"], scores=_parts(parts))
-            for label, parts in fused
+            Hit(note=notes[label], score=parts["final"], scores=_parts(parts), via=via)
+            for label, parts, via in ranked
             if label in notes
         ]
 
@@ -342,11 +365,13 @@ class Memory:
 
 
 def _embed_text(note: Note | NewNote) -> str:
-    return note.content if not note.context else f"{note.content}\n{note.context}"
+    # Content only: it never changes, so evolving tags or context never stales a vector.
+    return note.content
 
 
 def _parts(parts: dict[str, float]) -> dict[str, float]:
-    return {name: round(parts[name], 6) for name in ("bm25", "vector", "final") if name in parts}
+    names = ("bm25", "vector", "graph", "final")
+    return {name: round(parts[name], 6) for name in names if name in parts}
 
 
 def _batched(items: Iterable[NewNote], size: int) -> Iterator[list[NewNote]]:

@@ -33,7 +33,7 @@ class Note:
 
 @dataclass(frozen=True)
 class NewNote:
-    """What a write asks the record to store (id and label are assigned there)."""
+    """What a write asks the record to store (the label is assigned there)."""
 
     content: str
     scope: str
@@ -43,6 +43,7 @@ class NewNote:
     tags: tuple[str, ...] = ()
     context: str = ""
     dedupe_key: str | None = None
+    id: str | None = None  # assigned by the core before the write, so links can name it
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,29 @@ class Hit:
     note: Note
     score: float
     scores: dict[str, float] = field(default_factory=dict)
+    via: Link | None = None  # the link that brought a note in through the graph
+
+
+@dataclass(frozen=True)
+class Link:
+    """A typed, weighted edge from one note to another."""
+
+    src: str
+    dst: str
+    kind: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to a note's derived field, or to a link weight ('link:<dst>:<kind>')."""
+
+    note_id: str
+    field: str
+    before: str
+    after: str
+    reason: str
+    change_id: str = ""
+    at: str = ""
+    reverted_by: str | None = None
+    cause: str = ""  # the id of the note whose write planned it, if any

@@ -1,223 +1,206 @@
-"""Note construction: the derived fields (keywords, tags, context) built on write."""
+"""Zettelkasten construction without an LLM: keywords, tags, context, links and evolution.
+
+Pure functions over data the core hands in (texts, vectors, neighbours); the
+core does the I/O. With an LLM configured, `zettel_llm` replaces the
+keywords, tags and context built here.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+import numpy as np
+
+from zettelmem.models import Change, Link
+from zettelmem.timeutil import human_date
 
 STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "aren't",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "can't",
-        "cannot",
-        "could",
-        "couldn't",
-        "did",
-        "didn't",
-        "do",
-        "does",
-        "doesn't",
-        "doing",
-        "don't",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "get",
-        "got",
-        "had",
-        "hadn't",
-        "has",
-        "hasn't",
-        "have",
-        "haven't",
-        "having",
-        "he",
-        "he'd",
-        "he'll",
-        "he's",
-        "her",
-        "here",
-        "here's",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "how's",
-        "i",
-        "i'd",
-        "i'll",
-        "i'm",
-        "i've",
-        "if",
-        "in",
-        "into",
-        "is",
-        "isn't",
-        "it",
-        "it's",
-        "its",
-        "itself",
-        "just",
-        "let's",
-        "like",
-        "me",
-        "more",
-        "most",
-        "mustn't",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "ought",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "really",
-        "same",
-        "shan't",
-        "she",
-        "she'd",
-        "she'll",
-        "she's",
-        "should",
-        "shouldn't",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "that's",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "there's",
-        "these",
-        "they",
-        "they'd",
-        "they'll",
-        "they're",
-        "they've",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "wasn't",
-        "we",
-        "we'd",
-        "we'll",
-        "we're",
-        "we've",
-        "were",
-        "weren't",
-        "what",
-        "what's",
-        "when",
-        "when's",
-        "where",
-        "where's",
-        "which",
-        "while",
-        "who",
-        "who's",
-        "whom",
-        "why",
-        "why's",
-        "will",
-        "with",
-        "won't",
-        "would",
-        "wouldn't",
-        "yeah",
-        "yes",
-        "you",
-        "you'd",
-        "you'll",
-        "you're",
-        "you've",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "oh",
-        "wow",
-        "hey",
-        "thanks",
-        "thank",
-        "great",
-        "good",
-        "glad",
-        "sure",
-        "one",
-        "much",
-        "many",
-        "well",
-        "lot",
-        "lots",
-        "thing",
-        "things",
-    ]
+    (Path(__file__).parent / "data" / "stopwords.txt").read_text(encoding="utf-8").split()
 )
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+")
+_SPEAKER = re.compile(r"^([A-Z][\w.'’ -]{0,40}?):\s")
+
+# Topic tags a note can get offline: each is described in words and matched
+# against the note's own vector.
+TOPICS: dict[str, str] = {
+    "family": "family, parents, children, kids, siblings, relatives, grandparents",
+    "work": "job, career, work, office, colleagues, boss, business, projects",
+    "health": "health, illness, doctor, hospital, injury, therapy, mental health",
+    "fitness": "exercise, running, gym, training, yoga, workout, marathon",
+    "travel": "travel, trip, vacation, flight, abroad, visiting another country",
+    "food": "food, cooking, recipe, restaurant, meal, baking, dinner",
+    "music": "music, songs, concert, guitar, piano, band, singing",
+    "art": "art, painting, drawing, pottery, sculpture, crafts, creativity",
+    "photography": "photography, camera, photos, pictures",
+    "sports": "sports, football, basketball, tennis, match, team, competition",
+    "pets": "pets, dog, cat, puppy, animals",
+    "education": "school, study, university, class, course, learning, exam",
+    "money": "money, finance, budget, savings, salary, shopping, buying",
+    "relationships": "friends, friendship, dating, partner, marriage, love",
+    "home": "house, apartment, moving home, garden, furniture, rent",
+    "technology": "technology, computer, software, phone, code, app, internet",
+    "events": "party, wedding, birthday, celebration, festival, ceremony",
+    "feelings": "feelings, emotions, happy, sad, stressed, anxious, proud, grateful",
+    "nature": "nature, hiking, camping, outdoors, beach, mountains, forest",
+    "community": "community, volunteering, activism, support group, charity, advocacy",
+    "reading": "books, reading, novels, writing, poetry, stories",
+    "goals": "plans, goals, dreams, ambitions, future, hopes",
+    "identity": "identity, gender, transgender, lgbtq, coming out, self-acceptance",
+    "games": "video games, board games, playing, gaming",
+}
+TOPIC_MIN_COS = 0.30  # MiniLM cosine above which a topic counts
+MAX_TAGS = 6
+LINK_MIN_COS = 0.45  # own-vector cosine a `related` neighbour needs
+MAX_LINKS = 4
+EVOLVE_MIN_COS = 0.55  # a neighbour this close may take the new note's topic tags
+MAX_EVOLVED = 3
+STRENGTHEN = 0.1  # added to a link between two notes a new note links to
 
 
-def keywords(text: str, limit: int = 8) -> tuple[str, ...]:
-    """The most frequent content words, in order of first appearance on ties."""
-    words = [w.lower().strip("'-") for w in _WORD.findall(text)]
-    counts = Counter(w for w in words if w not in STOPWORDS and len(w) > 2)
-    ranked = sorted(counts, key=lambda w: (-counts[w], words.index(w)))
-    return tuple(ranked[:limit])
+@dataclass(frozen=True)
+class Neighbour:
+    """A note near the one being written, as the core found it."""
+
+    id: str
+    label: int
+    cos: float  # own-vector cosine with the new note
+    tags: tuple[str, ...]
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class Derived:
+    keywords: tuple[str, ...]
+    tags: tuple[str, ...]
+    context: str
+
+
+def words(text: str) -> list[str]:
+    return [w.lower().strip("'’-") for w in _TOKEN.findall(text)]
+
+
+def keywords(
+    text: str, idf: Callable[[str], float] | None = None, limit: int = 6
+) -> tuple[str, ...]:
+    """Key phrases: runs of up to three content words, scored by rarity, diversified."""
+    body = _SPEAKER.sub("", text, count=1)
+    weight = idf or (lambda _w: 1.0)
+    phrases: Counter[str] = Counter()
+    for run in _content_runs(body):
+        for size in (1, 2, 3):
+            for start in range(0, len(run) - size + 1):
+                phrases[" ".join(run[start : start + size])] += 1
+
+    def score(phrase: str) -> float:
+        parts = phrase.split()
+        rarity = sum(weight(w) for w in parts) / len(parts)
+        return rarity * (1 + 0.25 * (len(parts) - 1)) * (1 + 0.2 * (phrases[phrase] - 1))
+
+    scored = sorted(phrases, key=lambda p: (-score(p), p))
+    chosen: list[str] = []
+    covered: set[str] = set()
+    for phrase in scored:
+        parts = set(phrase.split())
+        if parts <= covered:
+            continue  # diversity: nothing new in it
+        chosen.append(phrase)
+        covered |= parts
+        if len(chosen) >= limit:
+            break
+    return tuple(chosen)
+
+
+def _content_runs(text: str) -> list[list[str]]:
+    runs: list[list[str]] = [[]]
+    for token in words(text):
+        if token in STOPWORDS or len(token) < 3 or token.isdigit():
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(token)
+    return [run for run in runs if run]
+
+
+def speaker_of(text: str) -> str | None:
+    match = _SPEAKER.match(text)
+    return match.group(1).strip() if match else None
+
+
+def context_line(text: str, event_at: str | None, kws: Sequence[str]) -> str:
+    """Who, when, what in one line: 'Caroline, 8 May 2023: support group, adoption'."""
+    who = speaker_of(text)
+    when = " ".join(human_date(event_at).split()[:3]) if event_at else None
+    head = ", ".join(part for part in (who, when) if part)
+    what = ", ".join(kws[:3])
+    return f"{head}: {what}" if head and what else (head or what)
+
+
+def topic_tags(vector: np.ndarray, topic_vectors: dict[str, np.ndarray]) -> list[str]:
+    """Up to two topics whose description is close to the note."""
+    sims = sorted(((float(vector @ v), t) for t, v in topic_vectors.items()), reverse=True)
+    return [topic for cos, topic in sims[:2] if cos >= TOPIC_MIN_COS]
+
+
+def neighbour_tags(neighbours: Sequence[Neighbour]) -> list[str]:
+    """Tags that close neighbours agree on (votes weighted by similarity)."""
+    votes: dict[str, float] = {}
+    for n in neighbours:
+        for tag in n.tags:
+            votes[tag] = votes.get(tag, 0.0) + n.cos
+    return [tag for tag, vote in sorted(votes.items(), key=lambda kv: -kv[1]) if vote >= 1.0]
+
+
+def derive(
+    text: str,
+    event_at: str | None,
+    given_tags: Sequence[str],
+    vector: np.ndarray,
+    topic_vectors: dict[str, np.ndarray],
+    neighbours: Sequence[Neighbour],
+    idf: Callable[[str], float] | None = None,
+) -> Derived:
+    kws = keywords(text, idf)
+    tags = list(dict.fromkeys([*given_tags, *topic_tags(vector, topic_vectors),
+                               *neighbour_tags(neighbours)]))  # fmt: skip
+    return Derived(
+        kws, tuple(tags[: max(MAX_TAGS, len(given_tags))]), context_line(text, event_at, kws)
+    )
+
+
+def plan_links(note_id: str, neighbours: Sequence[Neighbour]) -> list[Link]:
+    """Two-way `related` links to the closest neighbours, weighted by similarity."""
+    out: list[Link] = []
+    for n in sorted(neighbours, key=lambda n: -n.cos)[:MAX_LINKS]:
+        if n.cos < LINK_MIN_COS or n.id == note_id:
+            continue
+        weight = round(float(n.cos), 4)
+        out.append(Link(note_id, n.id, "related", weight))
+        out.append(Link(n.id, note_id, "related", weight))
+    return out
+
+
+def plan_evolution(
+    note_id: str, new_tags: Sequence[str], neighbours: Sequence[Neighbour], topics: Sequence[str]
+) -> list[Change]:
+    """Close neighbours take the new note's topic tags they lack (never their content)."""
+    out: list[Change] = []
+    offered = [t for t in new_tags if t in topics]
+    for n in sorted(neighbours, key=lambda n: -n.cos)[:MAX_EVOLVED]:
+        if n.cos < EVOLVE_MIN_COS or n.id == note_id:
+            continue
+        added = [t for t in offered if t not in n.tags][: max(0, MAX_TAGS - len(n.tags))]
+        if added:
+            reason = f"evolved by {note_id}: shares its topics"
+            after = _tags_json([*n.tags, *added])
+            out.append(Change(n.id, "tags", _tags_json(n.tags), after, reason, cause=note_id))
+    return out
+
+
+def _tags_json(tags: Sequence[str]) -> str:
+    import json
+
+    return json.dumps(list(tags))

@@ -13,7 +13,15 @@ import numpy as np
 
 from zettelmem.errors import HomeError, NotFound
 from zettelmem.ids import new_id
-from zettelmem.models import Filters, NewNote, Note
+from zettelmem.models import Change, Filters, Link, NewNote, Note
+from zettelmem.store.links import (
+    apply_change,
+    history_of,
+    insert_links,
+    links_of,
+    neighbours_by_link,
+    revert,
+)
 from zettelmem.store.threads import (
     CONTEXT_DEPTH,
     bridge_gap,
@@ -95,6 +103,15 @@ _MIGRATIONS: list[str] = [
 _NOTE_COLUMNS = (
     "label, id, content, created_at, event_at, scope, source, keywords, tags, context, status"
 )
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What one write stored."""
+
+    notes: list[tuple[Note, bool]]
+    links: list[Link]
+    changes: list[Change]
 
 
 @dataclass(frozen=True)
@@ -213,10 +230,21 @@ class Records:
     def insert_notes(
         self, notes: Sequence[NewNote], embeddings: np.ndarray
     ) -> list[tuple[Note, bool]]:
-        """Store notes in one transaction; returns (note, created) pairs.
+        """Store notes in one transaction; returns (note, created) pairs."""
+        return self.write(notes, embeddings).notes
+
+    def write(
+        self,
+        notes: Sequence[NewNote],
+        embeddings: np.ndarray,
+        links: Sequence[Link] = (),
+        changes: Sequence[Change] = (),
+    ) -> WriteOutcome:
+        """Notes, their links and the changes they cause to others, in one transaction.
 
         A note whose (scope, dedupe_key) is already stored is not written
-        again: the stored note comes back with created=False.
+        again: the stored note comes back with created=False, and links and
+        changes planned by it are dropped.
         """
         out: list[tuple[Note, bool]] = []
         with self.transaction() as db:
@@ -226,6 +254,85 @@ class Records:
                     out.append((existing, False))
                     continue
                 out.append((self._insert_one(db, new, vector), True))
+            made = {note.id for note, created in out if created}
+            planned = {new.id for new in notes if new.id}
+            dropped = planned - made
+            stored = insert_links(
+                db, [x for x in links if x.src not in dropped and x.dst not in dropped]
+            )
+            logged = [
+                c for c in (apply_change(db, ch) for ch in changes if ch.cause not in dropped)
+                if c is not None
+            ]  # fmt: skip
+        return WriteOutcome(out, stored, logged)
+
+    def links_of(self, note_id: str) -> list[Link]:
+        return links_of(self.db, note_id)
+
+    def adjacent(self, ids: Sequence[str], kinds: Sequence[str]) -> list[Link]:
+        """Links of these kinds that start or end at one of these notes."""
+        out: list[Link] = []
+        marks_k = ",".join("?" * len(kinds))
+        for start in range(0, len(ids), 400):
+            chunk = list(ids[start : start + 400])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT src, dst, kind, weight FROM links WHERE kind IN ({marks_k}) "
+                f"AND (src IN ({marks}) OR dst IN ({marks}))",
+                [*kinds, *chunk, *chunk],
+            ).fetchall()
+            out.extend(Link(r[0], r[1], r[2], float(r[3])) for r in rows)
+        return out
+
+    def labels_of(self, ids: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT id, label FROM notes WHERE id IN ({marks})", chunk
+            ).fetchall()
+            out.update({r[0]: int(r[1]) for r in rows})
+        return out
+
+    def passing(self, labels: Sequence[int], filters: Filters) -> set[int]:
+        """The labels among these that pass the filters."""
+        clauses, args = _filter_sql(filters)
+        out: set[int] = set()
+        for start in range(0, len(labels), 500):
+            chunk = list(labels[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            where = " AND ".join([f"label IN ({marks})", *clauses])
+            out.update(r[0] for r in self.db.execute(
+                f"SELECT label FROM notes WHERE {where}", [*chunk, *args]))  # fmt: skip
+        return out
+
+    def outgoing(self, ids: Sequence[str], kinds: Sequence[str]) -> list[Link]:
+        return neighbours_by_link(self.db, ids, kinds)
+
+    def add_links(self, links: Sequence[Link]) -> list[Link]:
+        with self.transaction() as db:
+            return insert_links(db, links)
+
+    def apply_changes(self, changes: Sequence[Change]) -> list[Change]:
+        with self.transaction() as db:
+            return [c for c in (apply_change(db, ch) for ch in changes) if c is not None]
+
+    def history(self, note_id: str) -> list[Change]:
+        self.get(note_id)
+        return history_of(self.db, note_id)
+
+    def revert(self, change_id: str) -> Change:
+        with self.transaction() as db:
+            return revert(db, change_id)
+
+    def duplicates(self, notes: Sequence[NewNote]) -> dict[str | None, tuple[Note, bool]]:
+        """Notes of the batch that are stored already, by dedupe key (as (note, False))."""
+        out: dict[str | None, tuple[Note, bool]] = {}
+        for new in notes:
+            found = self._find_duplicate(new)
+            if found is not None:
+                out[new.dedupe_key] = (found, False)
         return out
 
     def _find_duplicate(self, new: NewNote) -> Note | None:
@@ -238,7 +345,7 @@ class Records:
         return None if row is None else _row_to_note(row)
 
     def _insert_one(self, db: sqlite3.Connection, new: NewNote, vector: np.ndarray) -> Note:
-        note_id, created = new_id(), now_iso()
+        note_id, created = new.id or new_id(), now_iso()
         cursor = db.execute(
             "INSERT INTO notes(id, content, created_at, event_at, scope, source, keywords, tags,"
             " context, dedupe_key, thread) VALUES (?,?,?,?,?,?,?,?,?,?,?)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,13 @@ from zettelmem.timeutil import human_date, to_epoch
 TEXT_SCHEMA = "text-v2"
 
 _QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+# The same analysis as tantivy's en_stem, to look words up in the index.
+_STEMMER = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.lowercase())
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
 
 
 class CorruptIndex(Exception):
@@ -71,6 +79,16 @@ class TextIndex:
         writer.wait_merging_threads()
         self.index.reload()
 
+    def idf(self, word: str) -> float:
+        """BM25's inverse document frequency of a word (stemmed), from the live index."""
+        searcher = self.index.searcher()
+        total = int(searcher.num_docs)
+        terms = _STEMMER.analyze(word)
+        if not terms or total == 0:
+            return 1.0
+        df = int(searcher.doc_freq("text", terms[0]))
+        return float(math.log(1.0 + (total - df + 0.5) / (df + 0.5)))
+
     def reload(self) -> None:
         self.index.reload()
 
@@ -111,17 +129,32 @@ class TextIndex:
             parts.append((tantivy.Occur.Must, self._labels_query(only)))
         if exclude:
             parts.append((tantivy.Occur.MustNot, self._labels_query(exclude)))
+        return self._ranked(tantivy.Query.boolean_query(parts), limit)
+
+    def _ranked(self, query: Any, limit: int) -> list[tuple[int, float]]:
+        """Top hits with ties broken by label, whatever the segment layout.
+
+        tantivy orders equal scores by document address, which a rebuild
+        changes; fetching past the cut while the last score still ties keeps
+        a rebuilt index's answer identical.
+        """
         searcher = self.index.searcher()
-        result = searcher.search(tantivy.Query.boolean_query(parts), limit=limit, count=False)
-        if not result.hits:
+        fetch = limit + 8
+        while True:
+            result = searcher.search(query, limit=fetch, count=False)
+            hits = result.hits
+            if len(hits) < fetch or hits[-1][0] != hits[min(limit, len(hits)) - 1][0]:
+                break
+            fetch *= 2
+        if not hits:
             return []
-        addresses = [address for _, address in result.hits]
-        labels = searcher.fast_field_values("label", addresses)
-        return [
-            (int(label), float(score))
-            for (score, _), label in zip(result.hits, labels)
-            if label is not None
-        ]
+        labels = searcher.fast_field_values("label", [address for _, address in hits])
+        ranked = sorted(
+            ((int(label), float(score)) for (score, _), label in zip(hits, labels)
+             if label is not None),
+            key=lambda item: (-item[1], item[0]),
+        )  # fmt: skip
+        return ranked[:limit]
 
     def _filter_queries(self, filters: Filters) -> list[Any]:
         schema, out = self.schema, []
@@ -138,7 +171,6 @@ class TextIndex:
                 )
             )
         return out
-
 
     def _labels_query(self, labels: set[int]) -> Any:
         return tantivy.Query.term_set_query(self.schema, "label", sorted(labels))

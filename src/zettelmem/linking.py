@@ -1,0 +1,116 @@
+"""The write path's Zettelkasten step: find each new note's neighbours, then plan its
+derived fields, its links and the evolution of its neighbours (zettel.py decides)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+
+from zettelmem import zettel
+from zettelmem.embeddings import Embedder
+from zettelmem.models import Change, Filters, Link, NewNote, Note
+from zettelmem.ranking import fuse
+from zettelmem.store.derived import DerivedIndexes
+from zettelmem.store.records import Records
+from zettelmem.store.threads import SESSION_GAP_S, thread_of
+from zettelmem.timeutil import to_epoch
+
+CANDIDATES = 8  # per retriever, when looking for a new note's neighbours
+
+_topic_cache: dict[str, dict[str, np.ndarray]] = {}
+
+
+def topic_vectors(embedder: Embedder) -> dict[str, np.ndarray]:
+    """The topic descriptions embedded once per process and embedder."""
+    key = f"{embedder.name}:{embedder.dims}"
+    if key not in _topic_cache:
+        names = list(zettel.TOPICS)
+        vectors = embedder.embed([zettel.TOPICS[n] for n in names])
+        _topic_cache[key] = dict(zip(names, vectors))
+    return _topic_cache[key]
+
+
+def _same_session(a: NewNote | Note, b: NewNote | Note) -> bool:
+    """Two turns of one conversation session: `follows` already ties them."""
+    thread = thread_of(a.source)
+    if thread is None or thread != thread_of(b.source) or not a.event_at or not b.event_at:
+        return False
+    return abs(_epoch(a.event_at) - _epoch(b.event_at)) <= SESSION_GAP_S
+
+
+@lru_cache(maxsize=4096)
+def _epoch(stored: str) -> int:
+    return to_epoch(stored)
+
+
+class Linker:
+    """Plans what a batch of new notes adds to the graph, before the write."""
+
+    def __init__(self, records: Records, indexes: DerivedIndexes, embedder: Embedder) -> None:
+        self.records = records
+        self.indexes = indexes
+        self.embedder = embedder
+        self._scope_labels: dict[str, set[int]] = {}
+
+    def plan(
+        self, batch: Sequence[NewNote], vectors: np.ndarray
+    ) -> tuple[list[NewNote], list[Link], list[Change]]:
+        topics = topic_vectors(self.embedder)
+        self._scope_labels = {}
+        notes: list[NewNote] = []
+        links: list[Link] = []
+        changes: list[Change] = []
+        for i, (new, vector) in enumerate(zip(batch, vectors)):
+            near = self._neighbours(new, vector, notes, vectors[:i])
+            derived = zettel.derive(new.content, new.event_at, new.tags, vector, topics, near,
+                                    self.indexes.text.idf)  # fmt: skip
+            new = replace(
+                new,
+                keywords=new.keywords or derived.keywords,
+                tags=derived.tags,
+                context=new.context or derived.context,
+            )
+            assert new.id is not None
+            links.extend(zettel.plan_links(new.id, near))
+            changes.extend(zettel.plan_evolution(new.id, new.tags, near, list(zettel.TOPICS)))
+            notes.append(new)
+        return notes, links, changes
+
+    def _neighbours(
+        self, new: NewNote, vector: np.ndarray, earlier: Sequence[NewNote], earlier_vecs: np.ndarray
+    ) -> list[zettel.Neighbour]:
+        found = self._stored_neighbours(new, vector)
+        if len(earlier):
+            sims = np.asarray(earlier_vecs) @ vector
+            for other, cos in zip(earlier, sims):
+                if cos < zettel.LINK_MIN_COS or other.scope != new.scope or not other.id:
+                    continue
+                if not _same_session(new, other):
+                    found.append(zettel.Neighbour(other.id, 0, float(cos), other.tags))
+        return sorted(found, key=lambda n: -n.cos)[: zettel.MAX_LINKS + 2]
+
+    def _stored_neighbours(self, new: NewNote, vector: np.ndarray) -> list[zettel.Neighbour]:
+        scope = Filters(scope=new.scope)
+        if new.scope not in self._scope_labels:
+            self._scope_labels[new.scope] = self.records.matching_labels(scope)
+        allowed = self._scope_labels[new.scope]
+        if not allowed:
+            return []
+        bm25 = self.indexes.text.search(new.content, scope, CANDIDATES, ignore=zettel.STOPWORDS)
+        vec = self.indexes.vectors.search(vector, CANDIDATES, allowed)
+        labels = [label for label, _ in fuse(bm25, vec)[:CANDIDATES]]
+        notes = self.records.by_labels(labels)
+        own = self.records.vectors(labels)
+        out = []
+        for label in labels:
+            note = notes.get(label)
+            if note is None or label not in own or note.status != "active":
+                continue
+            if _same_session(new, note):
+                continue
+            out.append(zettel.Neighbour(note.id, label, float(vector @ own[label]), note.tags,
+                                        note.context))  # fmt: skip
+        return out

@@ -1,0 +1,155 @@
+"""Links, the history of derived-field changes, and reverting them, in the record."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from zettelmem.errors import InvalidInput, NotFound
+from zettelmem.ids import new_id
+from zettelmem.models import Change, Link
+from zettelmem.timeutil import now_iso
+
+LINK_KINDS = ("related", "follows", "supersedes", "derived_from", "mentions")
+NOTE_FIELDS = ("tags", "context", "keywords", "status")
+
+
+def existing(db: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
+    wanted = list(set(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(r[0] for r in db.execute(f"SELECT id FROM notes WHERE id IN ({marks})", chunk))
+    return found
+
+
+def insert_links(db: sqlite3.Connection, links: Sequence[Link]) -> list[Link]:
+    """Store links whose two ends exist (never a dangling id); returns those stored."""
+    alive = existing(db, [x for link in links for x in (link.src, link.dst)])
+    stored = []
+    for link in links:
+        if link.src in alive and link.dst in alive and link.src != link.dst:
+            db.execute(
+                "INSERT INTO links(src, dst, kind, weight, created_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(src, dst, kind) DO UPDATE SET weight=MAX(weight, excluded.weight)",
+                (link.src, link.dst, link.kind, link.weight, now_iso()),
+            )
+            stored.append(link)
+    return stored
+
+
+def links_of(db: sqlite3.Connection, note_id: str) -> list[Link]:
+    """Every link from or to a note, strongest first."""
+    rows = db.execute(
+        "SELECT src, dst, kind, weight FROM links WHERE src=? OR dst=? "
+        "ORDER BY weight DESC, kind, src, dst",
+        (note_id, note_id),
+    ).fetchall()
+    return [Link(r[0], r[1], r[2], float(r[3])) for r in rows]
+
+
+def neighbours_by_link(
+    db: sqlite3.Connection, ids: Sequence[str], kinds: Sequence[str]
+) -> list[Link]:
+    """Outgoing links of these notes (to live notes) of the given kinds."""
+    out: list[Link] = []
+    marks_k = ",".join("?" * len(kinds))
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT src, dst, kind, weight FROM links WHERE src IN ({marks}) "
+            f"AND kind IN ({marks_k})",
+            [*chunk, *kinds],
+        ).fetchall()
+        out.extend(Link(r[0], r[1], r[2], float(r[3])) for r in rows)
+    return out
+
+
+def _current(db: sqlite3.Connection, note_id: str, field: str) -> str:
+    if field.startswith("link:"):
+        _, dst, kind = field.split(":", 2)
+        row = db.execute(
+            "SELECT weight FROM links WHERE src=? AND dst=? AND kind=?", (note_id, dst, kind)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"link {note_id} -> {dst} ({kind}) no longer exists")
+        return json.dumps(float(row[0]))
+    if field not in NOTE_FIELDS:
+        raise InvalidInput(f"cannot change field {field!r}; derived fields are {NOTE_FIELDS}")
+    row = db.execute(f"SELECT {field} FROM notes WHERE id=?", (note_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no note with id {note_id!r}")
+    return str(row[0])
+
+
+def _set(db: sqlite3.Connection, note_id: str, field: str, value: str) -> int:
+    """Write a field; returns the note's label (for the ops log)."""
+    label = int(db.execute("SELECT label FROM notes WHERE id=?", (note_id,)).fetchone()[0])
+    if field.startswith("link:"):
+        _, dst, kind = field.split(":", 2)
+        db.execute(
+            "UPDATE links SET weight=? WHERE src=? AND dst=? AND kind=?",
+            (float(json.loads(value)), note_id, dst, kind),
+        )
+        return label
+    db.execute(f"UPDATE notes SET {field}=? WHERE id=?", (value, note_id))
+    if field == "tags":
+        db.execute("DELETE FROM note_tags WHERE label=?", (label,))
+        db.executemany(
+            "INSERT OR IGNORE INTO note_tags(label, tag) VALUES (?, ?)",
+            [(label, tag) for tag in json.loads(value)],
+        )
+    return label
+
+
+def apply_change(db: sqlite3.Connection, change: Change) -> Change | None:
+    """Apply one change and log it with before/after; None when it changes nothing."""
+    if not existing(db, [change.note_id]):
+        return None
+    before = _current(db, change.note_id, change.field)
+    if before == change.after:
+        return None
+    _set(db, change.note_id, change.field, change.after)
+    logged = Change(change.note_id, change.field, before, change.after, change.reason,
+                    change_id=new_id(), at=now_iso())  # fmt: skip
+    db.execute(
+        "INSERT INTO history(change_id, note_id, field, before, after, reason, at) "
+        "VALUES (?,?,?,?,?,?,?)",
+        (logged.change_id, logged.note_id, logged.field, logged.before, logged.after,
+         logged.reason, logged.at),
+    )  # fmt: skip
+    return logged
+
+
+def history_of(db: sqlite3.Connection, note_id: str) -> list[Change]:
+    rows = db.execute(
+        "SELECT change_id, note_id, field, before, after, reason, at, reverted_by FROM history "
+        "WHERE note_id=? ORDER BY at, change_id",
+        (note_id,),
+    ).fetchall()
+    return [Change(r[1], r[2], r[3], r[4], r[5], r[0], r[6], r[7]) for r in rows]
+
+
+def revert(db: sqlite3.Connection, change_id: str) -> Change:
+    """Undo one change, if the field still holds what the change wrote."""
+    row = db.execute(
+        "SELECT note_id, field, before, after, reverted_by FROM history WHERE change_id=?",
+        (change_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no change with id {change_id!r}; run `mem history NOTE_ID` to list them")
+    note_id, field, before, after, reverted_by = row
+    if reverted_by:
+        raise InvalidInput(f"change {change_id} was already reverted by {reverted_by}")
+    if _current(db, note_id, field) != after:
+        raise InvalidInput(
+            f"{field} of {note_id} changed again after {change_id}; revert the later changes "
+            "first (see `mem history`)"
+        )
+    undo = apply_change(db, Change(note_id, field, after, before, f"revert of {change_id}"))
+    assert undo is not None
+    db.execute("UPDATE history SET reverted_by=? WHERE change_id=?", (undo.change_id, change_id))
+    return undo
