@@ -26,6 +26,7 @@ LAYERS = {
     "store": 2,
     "linking": 3,
     "graphrank": 3,
+    "reflect": 3,
     "render": 3,
     "memory": 4,
     "evaluation": 5,

@@ -13,15 +13,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from zettelmem import graphrank, importers
+import networkx as nx
+import numpy as np
+
+from zettelmem import graphrank, importers, reflect
 from zettelmem.config import Settings, load_settings, prepare_home, resolve_home
 from zettelmem.embeddings import Embedder, get_embedder, identity
 from zettelmem.errors import EmbedderMismatch, InvalidInput
 from zettelmem.ids import new_id
 from zettelmem.linking import Linker
-from zettelmem.models import STATUSES, Filters, Hit, NewNote, Note
+from zettelmem.llm import LLM, BoundedLLM, get_llm
+from zettelmem.models import STATUSES, Change, Filters, Hit, Link, NewNote, Note
 from zettelmem.ranking import fuse
+from zettelmem.reflect import ReflectResult
 from zettelmem.store.derived import DerivedIndexes
+from zettelmem.store.graph import load_graph
+from zettelmem.store.links import LINK_KINDS
 from zettelmem.store.records import Records, WriteOutcome
 from zettelmem.timeutil import parse_when
 from zettelmem.zettel import STOPWORDS
@@ -93,7 +100,9 @@ class Memory:
         embedder: Embedder | str | None = None,
         settings: Settings | None = None,
         reindexing: bool = False,
+        llm: LLM | None | bool = None,
     ) -> None:
+        """``llm``: an LLM to use, False for none (``--no-llm``), None for the configured one."""
         self.home = prepare_home(resolve_home(home))
         self.settings = settings or load_settings(self.home)
         spec = embedder if embedder is not None else str(self.settings.get("embedder"))
@@ -104,6 +113,8 @@ class Memory:
         self.indexes = DerivedIndexes(
             self.home, self.records, self.embedder.dims, identity(self.embedder)
         )
+        self._llm_choice = llm
+        self._llm: LLM | None = None
         self.linker = Linker(self.records, self.indexes, self.embedder)
         self.last_write: WriteOutcome | None = None
 
@@ -334,6 +345,92 @@ class Memory:
         """Forget every note that contains all the query's words (`forget --query`)."""
         notes = self._matching(query, filters, k)
         return self.forget([note.id for note in notes]) if notes else []
+
+    # -- the note graph --------------------------------------------------------
+
+    @property
+    def llm(self) -> LLM | None:
+        """The LLM for this memory (built on first use), or None offline."""
+        if self._llm_choice is False:
+            return None
+        if self._llm is None:
+            choice = self._llm_choice
+            self._llm = choice if choice not in (None, True) else get_llm(self.settings)  # type: ignore[assignment]
+        return self._llm
+
+    def links(self, note_id: str) -> list[Link]:
+        self.records.get(note_id)
+        return self.records.links_of(note_id)
+
+    def link(self, src: str, dst: str, kind: str, weight: float = 1.0) -> Link:
+        """Link two notes by hand; `supersedes` also marks the older note superseded."""
+        if kind not in LINK_KINDS:
+            raise InvalidInput(f"unknown link kind {kind!r}; use one of: {', '.join(LINK_KINDS)}")
+        if src == dst:
+            raise InvalidInput("a note cannot link to itself; pass two different ids")
+        if not 0.0 < weight <= 1.0:
+            raise InvalidInput(f"link weight must be in (0, 1], got {weight}")
+        self.records.get_many([src, dst])
+        links = [Link(src, dst, kind, weight)]
+        if kind == "related":
+            links.append(Link(dst, src, kind, weight))
+        changes = []
+        if kind == "supersedes":
+            changes.append(Change(dst, "status", "active", "superseded", f"superseded by {src}"))
+        self.records.write([], np.zeros((0, self.embedder.dims)), links, changes)
+        return links[0]
+
+    def history(self, note_id: str) -> list[Change]:
+        return self.records.history(note_id)
+
+    def revert(self, change_id: str) -> Change:
+        return self.records.revert(change_id)
+
+    def graph(self, scope: str | None = None) -> nx.MultiDiGraph:
+        if scope is not None:
+            validate_scope(scope)
+        return load_graph(self.records, scope)
+
+    def reflect(self, topic: str | None = None, scope: str | None = None) -> ReflectResult:
+        """Write (or update) insight notes for clusters of related notes; see reflect.py."""
+        if scope is not None:
+            validate_scope(scope)
+        self.indexes.catch_up()
+        result = ReflectResult()
+        llm = BoundedLLM(self.llm, reflect.MAX_CLUSTERS) if self.llm else None
+        for cluster_scope, members in self._clusters(topic, scope):
+            member_ids = [m.id for m in members]
+            previous = reflect.previous_insight(self.records, cluster_scope, member_ids, topic)
+            if previous and reflect.sources_of(self.records, previous.id) == set(member_ids):
+                result.unchanged.append(previous)
+                continue
+            vectors = self.records.vectors([m.label for m in members])
+            title, body = reflect.digest(members, vectors, self.indexes.text.idf)
+            title, body = reflect.synthesize(llm, title, body, members)
+            note, links, changes = reflect.plan_insight(
+                new_id(), body, title, cluster_scope, members, previous, topic
+            )
+            outcome = self.records.write([note], self.embedder.embed([body]), links, changes)
+            stored, created = outcome.notes[0]
+            if created:
+                (result.updated if previous else result.created).append(stored)
+        self.indexes.catch_up()
+        return result
+
+    def _clusters(self, topic: str | None, scope: str | None) -> list[tuple[str, list[Note]]]:
+        if topic:
+            hits = self.recall(topic, k=reflect.MAX_MEMBERS, filters=self.filters(scope=scope),
+                               graph=False)  # fmt: skip
+            by_scope: dict[str, list[Note]] = {}
+            for hit in hits:
+                if hit.note.source != reflect.INSIGHT_SOURCE and hit.scores.get("bm25"):
+                    by_scope.setdefault(hit.note.scope, []).append(hit.note)
+            return [(s, notes) for s, notes in by_scope.items() if len(notes) >= 2]
+        out = []
+        for ids in reflect.communities(self.records, scope):
+            notes = self.records.get_many(ids[: reflect.MAX_MEMBERS])
+            out.append((notes[0].scope, notes))
+        return out
 
     # -- maintenance ---------------------------------------------------------
 

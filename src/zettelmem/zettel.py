@@ -125,6 +125,11 @@ def _content_runs(text: str) -> list[list[str]]:
     return [run for run in runs if run]
 
 
+def strip_speaker(text: str) -> str:
+    """The text without a leading 'Name: ' (a dialog turn's speaker)."""
+    return _SPEAKER.sub("", text, count=1)
+
+
 def speaker_of(text: str) -> str | None:
     match = _SPEAKER.match(text)
     return match.group(1).strip() if match else None
