@@ -22,7 +22,7 @@ ID = re.compile(r"^[0-9a-z]{16}$")
 # What README promises for each hit of `recall --json`.
 HIT_KEYS = {
     "id", "content", "score", "scores", "scope", "source", "event_at", "tags",
-    "keywords", "context", "status", "created_at",
+    "keywords", "context", "status", "created_at", "via",
 }  # fmt: skip
 
 

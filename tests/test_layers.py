@@ -31,6 +31,8 @@ LAYERS = {
     "memory": 4,
     "evaluation": 5,
     "server": 6,
+    "clikit": 6.2,
+    "cli_graph": 6.5,
     "cli": 7,
     "__main__": 8,
 }

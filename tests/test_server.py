@@ -33,7 +33,7 @@ from zettelmem.server import (
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 
-TOOLS = {"remember", "recall", "forget", "get_note"}
+TOOLS = {"remember", "recall", "forget", "get_note", "reflect", "link"}
 NOTES = [
     ("Tom's cat is called Whiskers and hates the vacuum cleaner", ["pets"], "2024-03-02"),
     ("Alice prefers oat milk in her coffee", ["preference"], "2024-04-10"),

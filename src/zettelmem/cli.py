@@ -3,56 +3,20 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from pydantic import BaseModel
 
 from zettelmem import __version__
+from zettelmem.cli_graph import GRAPH_COMMANDS
+from zettelmem.clikit import _emit, _memory, json_option, setup_logging
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
-from zettelmem.memory import Memory, validate_k
+from zettelmem.memory import validate_k
 from zettelmem.render import hit_out, note_block, note_line, note_out
 from zettelmem.schemas import ForgetOut, ImportOut, NotesOut, RecallOut
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _StderrWarnings(logging.Handler):
-    """Warnings from the core, one line each on stderr."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"Warning: {record.getMessage()}", err=True)
-
-
-def _setup_logging() -> None:
-    log = logging.getLogger("zettelmem")
-    if not any(isinstance(h, _StderrWarnings) for h in log.handlers):
-        log.addHandler(_StderrWarnings(level=logging.WARNING))
-    log.setLevel(logging.WARNING)
-    log.propagate = False
-
-
-@contextmanager
-def _memory(ctx: click.Context, **kwargs: Any) -> Iterator[Memory]:
-    memory = Memory(home=ctx.obj["home"], **kwargs)
-    try:
-        yield memory
-    finally:
-        memory.close()
-
-
-def _emit(model: BaseModel) -> None:
-    click.echo(model.model_dump_json(indent=2))
-
-
-def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
 
 
 class MemGroup(click.Group):
@@ -76,7 +40,7 @@ class MemGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None) -> None:
     """zettelmem: a local-first memory for AI agents and the people who use them."""
-    _setup_logging()
+    setup_logging()
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
 
@@ -414,6 +378,10 @@ def serve(
         token=token,
         allowed_hosts=allow_hosts,
     )
+
+
+for _command in GRAPH_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zettelmem.models import Hit, Note
-from zettelmem.schemas import HitOut, NoteOut
+from zettelmem.models import Change, Hit, Link, Note
+from zettelmem.schemas import ChangeOut, HitOut, LinkOut, NoteOut
 
 
 def note_out(note: Note) -> NoteOut:
@@ -21,8 +21,25 @@ def note_out(note: Note) -> NoteOut:
     )
 
 
+def link_out(link: Link) -> LinkOut:
+    return LinkOut(src=link.src, dst=link.dst, kind=link.kind, weight=round(link.weight, 6))
+
+
+def change_out(change: Change) -> ChangeOut:
+    return ChangeOut(
+        change_id=change.change_id, note_id=change.note_id, field=change.field,
+        before=change.before, after=change.after, reason=change.reason, at=change.at,
+        reverted_by=change.reverted_by,
+    )  # fmt: skip
+
+
 def hit_out(hit: Hit) -> HitOut:
-    return HitOut(**note_out(hit.note).model_dump(), score=round(hit.score, 6), scores=hit.scores)
+    return HitOut(
+        **note_out(hit.note).model_dump(),
+        score=round(hit.score, 6),
+        scores=hit.scores,
+        via=link_out(hit.via) if hit.via else None,
+    )
 
 
 def note_line(note: Note, width: int = 100) -> str:

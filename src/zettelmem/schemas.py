@@ -25,6 +25,9 @@ class HitOut(NoteOut):
 
     score: float
     scores: dict[str, float]
+    via: LinkOut | None = Field(
+        default=None, description="The link that brought this note in through the graph."
+    )
 
 
 class RecallOut(BaseModel):
@@ -62,3 +65,37 @@ class RememberOut(NoteOut):
 
     created: bool
     links: list[LinkOut] = Field(default_factory=list)
+    evolved: list[str] = Field(
+        default_factory=list, description="Ids of neighbours whose tags this note evolved."
+    )
+
+
+class LinksOut(BaseModel):
+    id: str
+    links: list[LinkOut]
+
+
+class ChangeOut(BaseModel):
+    """One logged change to a note's derived field (or a link weight)."""
+
+    change_id: str
+    note_id: str
+    field: str
+    before: str
+    after: str
+    reason: str
+    at: str
+    reverted_by: str | None = None
+
+
+class HistoryOut(BaseModel):
+    id: str
+    changes: list[ChangeOut]
+
+
+class ReflectOut(BaseModel):
+    """What reflect did: insight notes created, new versions written, clusters unchanged."""
+
+    created: list[NoteOut]
+    updated: list[NoteOut]
+    unchanged: list[str]

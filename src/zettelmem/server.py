@@ -35,8 +35,8 @@ from zettelmem import __version__
 from zettelmem.errors import InvalidInput, MemError, NotFound
 from zettelmem.memory import MAX_K, Memory, validate_scope
 from zettelmem.models import Note
-from zettelmem.render import hit_out, note_line, note_out
-from zettelmem.schemas import ForgetOut, NoteOut, RecallOut, RememberOut
+from zettelmem.render import hit_out, link_out, note_line, note_out
+from zettelmem.schemas import ForgetOut, LinkOut, NoteOut, RecallOut, ReflectOut, RememberOut
 
 T = TypeVar("T")
 
@@ -162,7 +162,9 @@ def build_server(
     if default_scope is not None:
         validate_scope(default_scope)
     server = MemoryServer(Core(memory), default_scope)
-    for add in (_add_remember, _add_recall, _add_forget, _add_get_note, _add_resources):
+    adders = (_add_remember, _add_recall, _add_forget, _add_get_note, _add_reflect, _add_link,
+              _add_resources)  # fmt: skip
+    for add in adders:
         add(server)
     return server
 
@@ -238,7 +240,8 @@ def _add_remember(server: MemoryServer) -> None:
         event worth recalling later: one self-contained statement per call. Returns
         the stored note (id, keywords, tags, context, ...), `created` (false when the
         same text was already stored in that scope: you get the stored note back,
-        nothing is duplicated) and its `links` to other notes.
+        nothing is duplicated), the `links` it made to other notes, and the ids of
+        neighbours whose tags it `evolved`.
         """
         kwargs = {
             "tags": tags or (),
@@ -246,9 +249,16 @@ def _add_remember(server: MemoryServer) -> None:
             "source": source or _client_source(ctx),
             "event_at": event_at,
         }
-        note, created = await server.core.tool(lambda m: m.remember(content, **kwargs))
-        # TODO(Memory.links): return the links the write made once the core exposes them.
-        return RememberOut(**note_out(note).model_dump(), created=created, links=[])
+
+        def write(m: Memory) -> RememberOut:
+            note, created = m.remember(content, **kwargs)
+            made = m.last_write if created else None
+            links = [link_out(x) for x in made.links if note.id == x.src] if made else []
+            evolved = sorted({c.note_id for c in made.changes}) if made else []
+            return RememberOut(**note_out(note).model_dump(), created=created, links=links,
+                               evolved=evolved)  # fmt: skip
+
+        return await server.core.tool(write)
 
     _add_tool(server, remember, "Remember", idempotent=True)
 
@@ -369,6 +379,62 @@ def _add_get_note(server: MemoryServer) -> None:
         return note_out(await server.core.tool(lambda m: m.get(id)))
 
     _add_tool(server, get_note, "Get note", read_only=True, idempotent=True)
+
+
+def _add_reflect(server: MemoryServer) -> None:
+    async def reflect(
+        topic: Annotated[
+            str | None,
+            Field(
+                description="Consolidate notes about this topic. Omit to consolidate every "
+                "cluster of linked notes."
+            ),
+        ] = None,
+        scope: ScopeArg = None,
+    ) -> ReflectOut:
+        """Consolidate related memories into insight notes and store them.
+
+        Call it after many memories accumulated, or to get an overview of a topic.
+        Insights are notes themselves (tag `insight`, linked `derived_from` their
+        sources) and show up in recall. Running it again does not duplicate: a
+        changed cluster gets a new insight that supersedes the old one. Returns the
+        insights `created`, `updated` and the ids of those `unchanged`.
+        """
+        where = scope if scope is not None else server.default_scope
+
+        def run(m: Memory) -> ReflectOut:
+            result = m.reflect(topic, where)
+            return ReflectOut(
+                created=[note_out(n) for n in result.created],
+                updated=[note_out(n) for n in result.updated],
+                unchanged=[n.id for n in result.unchanged],
+            )
+
+        return await server.core.tool(run)
+
+    _add_tool(server, reflect, "Reflect")
+
+
+def _add_link(server: MemoryServer) -> None:
+    async def link(
+        from_id: Annotated[str, Field(description="The note the link starts from.")],
+        to_id: Annotated[str, Field(description="The note it points to.")],
+        kind: Annotated[
+            str,
+            Field(
+                description="related (two-way), supersedes (from_id replaces to_id, which "
+                "stops showing in recall), derived_from, follows or mentions."
+            ),
+        ] = "related",
+    ) -> LinkOut:
+        """Link two notes you know are connected; recall then brings one in with the other.
+
+        Use `supersedes` when a new memory corrects or replaces an older one. Returns
+        the link.
+        """
+        return link_out(await server.core.tool(lambda m: m.link(from_id, to_id, kind)))
+
+    _add_tool(server, link, "Link")
 
 
 def _add_resources(server: MemoryServer) -> None:

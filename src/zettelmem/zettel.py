@@ -114,7 +114,19 @@ def keywords(
     return tuple(chosen)
 
 
+_BREAK = re.compile(r"[.!?,;:()\[\]\"“”…—–]+")
+
+
 def _content_runs(text: str) -> list[list[str]]:
+    """Runs of content words, broken at stop words and punctuation."""
+    runs: list[list[str]] = [[]]
+    for piece in _BREAK.split(text):
+        runs.append([])
+        runs.extend(_runs_in(piece))
+    return [run for run in runs if run]
+
+
+def _runs_in(text: str) -> list[list[str]]:
     runs: list[list[str]] = [[]]
     for token in words(text):
         if token in STOPWORDS or len(token) < 3 or token.isdigit():
