@@ -20,6 +20,7 @@ LAYERS = {
     "embeddings": 1,
     "ranking": 1,
     "zettel": 1,
+    "zettel_llm": 1.5,
     "llm": 1,
     "guard": 1,
     "importers": 1,

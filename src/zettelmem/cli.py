@@ -95,6 +95,9 @@ def remember(
 @click.option("--tag", "tags", multiple=True, help="Only notes with this tag (repeatable).")
 @click.option("--since", help="Only notes that happened on or after this date (ISO-8601).")
 @click.option("--until", help="Only notes that happened on or before this date (ISO-8601).")
+@click.option("--include-superseded", is_flag=True, help="Also notes a newer note replaced.")
+@click.option("--as-of", help="Answer as the memory stood on this date (ISO-8601).")
+@click.option("--no-graph", is_flag=True, help="Skip spreading along links.")
 @click.option("--fusion", type=click.Choice(["weighted", "rrf"]), hidden=True)
 @json_option
 @click.pass_context
@@ -106,14 +109,18 @@ def recall(
     tags: tuple[str, ...],
     since: str | None,
     until: str | None,
+    include_superseded: bool,
+    as_of: str | None,
+    no_graph: bool,
     fusion: str | None,
     as_json: bool,
 ) -> None:
-    """Find the notes that best match QUERY (BM25 + vectors, fused)."""
+    """Find the notes that best match QUERY (BM25 + vectors fused, spread along links)."""
     validate_k(k)
     with _memory(ctx) as memory:
-        filters = memory.filters(scope=scope, tags=tags, since=since, until=until)
-        hits = memory.recall(query, k=k, filters=filters, fusion=fusion)
+        filters = memory.filters(scope=scope, tags=tags, since=since, until=until,
+                                 include_superseded=include_superseded, as_of=as_of)  # fmt: skip
+        hits = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
     if as_json:
         _emit(RecallOut(query=query, hits=[hit_out(h) for h in hits]))
         return
@@ -226,11 +233,14 @@ def path(ctx: click.Context) -> None:
     "--format", "fmt", type=click.Choice(["auto", "locomo"]), default="auto", show_default=True
 )
 @click.option("--scope", help="Put every note in this scope (default: per conversation).")
+@click.option("--no-llm", is_flag=True, help="Build notes offline even if an LLM is configured.")
 @json_option
 @click.pass_context
-def import_(ctx: click.Context, file: Path, fmt: str, scope: str | None, as_json: bool) -> None:
+def import_(
+    ctx: click.Context, file: Path, fmt: str, scope: str | None, no_llm: bool, as_json: bool
+) -> None:
     """Import a chat log FILE; importing the same file again adds nothing."""
-    with _memory(ctx) as memory:
+    with _memory(ctx, llm=False if no_llm else None) as memory:
         fmt, summary = memory.import_file(file, fmt, scope=scope)
     out = ImportOut(
         file=str(file), format=fmt, read=summary.read, added=summary.added, skipped=summary.skipped

@@ -9,8 +9,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from zettelmem import zettel
+from zettelmem import zettel, zettel_llm
 from zettelmem.embeddings import Embedder
+from zettelmem.llm import LLM, BoundedLLM
 from zettelmem.models import Change, Filters, Link, NewNote, Note
 from zettelmem.ranking import fuse
 from zettelmem.store.derived import DerivedIndexes
@@ -56,8 +57,17 @@ class Linker:
         self._scope_labels: dict[str, set[int]] = {}
 
     def plan(
-        self, batch: Sequence[NewNote], vectors: np.ndarray
+        self,
+        batch: Sequence[NewNote],
+        vectors: np.ndarray,
+        llm: LLM | None = None,
+        llm_calls: int = 1,
     ) -> tuple[list[NewNote], list[Link], list[Change]]:
+        """The batch's notes with derived fields, their links, and the changes they cause.
+
+        With an LLM, each note gets at most ``llm_calls`` calls; a failed call falls
+        back to the offline construction for that note (a note is never lost).
+        """
         topics = topic_vectors(self.embedder)
         self._scope_labels = {}
         notes: list[NewNote] = []
@@ -65,19 +75,47 @@ class Linker:
         changes: list[Change] = []
         for i, (new, vector) in enumerate(zip(batch, vectors)):
             near = self._neighbours(new, vector, notes, vectors[:i])
-            derived = zettel.derive(new.content, new.event_at, new.tags, vector, topics, near,
-                                    self.indexes.text.idf)  # fmt: skip
-            new = replace(
-                new,
-                keywords=new.keywords or derived.keywords,
-                tags=derived.tags,
-                context=new.context or derived.context,
-            )
-            assert new.id is not None
-            links.extend(zettel.plan_links(new.id, near))
-            changes.extend(zettel.plan_evolution(new.id, new.tags, near, list(zettel.TOPICS)))
+            fields = None
+            if llm is not None:
+                fields = zettel_llm.ask(
+                    BoundedLLM(llm, llm_calls), new.content, new.event_at, near,
+                    [n.content for n in near],
+                )  # fmt: skip
+            new, made, caused = self._construct(new, vector, topics, near, fields)
+            links.extend(made)
+            changes.extend(caused)
             notes.append(new)
         return notes, links, changes
+
+    def _construct(
+        self,
+        new: NewNote,
+        vector: np.ndarray,
+        topics: dict[str, np.ndarray],
+        near: list[zettel.Neighbour],
+        fields: zettel_llm.NoteFields | None,
+    ) -> tuple[NewNote, list[Link], list[Change]]:
+        assert new.id is not None
+        note_id = new.id
+        replaced: tuple[list[Link], list[Change]] = ([], [])
+        if fields is not None:
+            limit = max(zettel.MAX_TAGS, len(new.tags))
+            tags = tuple(dict.fromkeys([*new.tags, *fields.tags]))[:limit]
+            new = replace(new, keywords=new.keywords or tuple(fields.keywords), tags=tags,
+                          context=new.context or fields.context)  # fmt: skip
+            for index in fields.supersedes[:1]:
+                replaced = zettel.supersede(note_id, near[index - 1].id, "the LLM judged it newer")
+        else:
+            derived = zettel.derive(
+                new.content, new.event_at, new.tags, vector, topics, near, self.indexes.text.idf
+            )
+            new = replace(new, keywords=new.keywords or derived.keywords, tags=derived.tags,
+                          context=new.context or derived.context)  # fmt: skip
+            standalone = thread_of(new.source) is None
+            replaced = zettel.plan_supersede(note_id, new.content, standalone, near)
+        links = zettel.plan_links(note_id, near) + replaced[0]
+        changes = zettel.plan_evolution(note_id, new.tags, near, list(zettel.TOPICS)) + replaced[1]
+        return new, links, changes
 
     def _neighbours(
         self, new: NewNote, vector: np.ndarray, earlier: Sequence[NewNote], earlier_vecs: np.ndarray
@@ -89,7 +127,9 @@ class Linker:
                 if cos < zettel.LINK_MIN_COS or other.scope != new.scope or not other.id:
                     continue
                 if not _same_session(new, other):
-                    found.append(zettel.Neighbour(other.id, 0, float(cos), other.tags))
+                    alone = thread_of(other.source) is None
+                    found.append(zettel.Neighbour(other.id, 0, float(cos), other.tags,
+                                                  other.context, other.content, alone))  # fmt: skip
         return sorted(found, key=lambda n: -n.cos)[: zettel.MAX_LINKS + 2]
 
     def _stored_neighbours(self, new: NewNote, vector: np.ndarray) -> list[zettel.Neighbour]:
@@ -112,5 +152,6 @@ class Linker:
             if _same_session(new, note):
                 continue
             out.append(zettel.Neighbour(note.id, label, float(vector @ own[label]), note.tags,
-                                        note.context))  # fmt: skip
+                                        note.context, note.content,
+                                        thread_of(note.source) is None))  # fmt: skip
         return out

@@ -214,7 +214,8 @@ class Memory:
         known = self.records.duplicates(batch)
         fresh = [replace(n, id=n.id or new_id()) for n in batch if n.dedupe_key not in known]
         vectors = self.embedder.embed([_embed_text(n) for n in fresh])
-        notes, links, changes = self.linker.plan(fresh, vectors)
+        calls = int(self.settings.get("llm_max_calls_per_write"))
+        notes, links, changes = self.linker.plan(fresh, vectors, self.llm, calls)
         outcome = self.records.write(notes, vectors, links, changes)
         self.last_write = outcome
         by_key = {note.dedupe_key: pair for note, pair in zip(notes, outcome.notes)}
@@ -255,11 +256,24 @@ class Memory:
         since: str | None = None,
         until: str | None = None,
         include_superseded: bool = False,
+        as_of: str | None = None,
     ) -> Filters:
-        """Validated filters; a date-only ``until`` covers that whole day."""
-        until_norm = parse_when(until, "--until date") if until else None
-        if until and until_norm and len(until.strip()) == 10:
-            until_norm = until_norm[:10] + "T23:59:59"
+        """Validated filters; a date-only ``until`` or ``as_of`` covers that whole day.
+
+        ``as_of`` answers as the memory stood then: notes from after it are
+        hidden, and a note superseded only later counts as current.
+        """
+        until_norm = _end_of_day(until, "--until date")
+        if as_of is not None:
+            moment = _end_of_day(as_of, "--as-of date")
+            return Filters(
+                scope=validate_scope(scope) if scope is not None else None,
+                tags=tuple(validate_tag(t) for t in tags),
+                since=parse_when(since, "--since date") if since else None,
+                until=min(x for x in (until_norm, moment) if x),
+                statuses=("active", "superseded"),
+                as_of=moment,
+            )
         return Filters(
             scope=validate_scope(scope) if scope is not None else None,
             tags=tuple(validate_tag(t) for t in tags),
@@ -293,7 +307,7 @@ class Memory:
         fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))
         if graph:
             ranked = graphrank.spread(
-                self.records, fused, k, lambda labels: self.records.passing(labels, filters)
+                self.records, fused, k, lambda labels: self._passing(labels, filters)
             )
         else:
             ranked = [(label, parts, None) for label, parts in fused[:k]]
@@ -303,6 +317,12 @@ class Memory:
             for label, parts, via in ranked
             if label in notes
         ]
+
+    def _passing(self, labels: list[int], filters: Filters) -> set[int]:
+        passing = self.records.passing(labels, filters)
+        if filters.as_of is not None:
+            passing -= self.records.superseded_by(filters.as_of)
+        return passing
 
     def _label_filters(self, filters: Filters) -> tuple[set[int] | None, set[int]]:
         """The record's mutable filters (tags, status) as label sets for the BM25 index."""
@@ -314,9 +334,17 @@ class Memory:
         )
         hidden = tuple(s for s in STATUSES if s not in filters.statuses)
         exclude = self.records.matching_labels(Filters(statuses=hidden)) if hidden else set()
+        if filters.as_of is not None:
+            exclude |= self.records.superseded_by(filters.as_of)
         return only, exclude
 
     def _allowed(self, filters: Filters) -> set[int] | None:
+        allowed = self._allowed_now(filters)
+        if filters.as_of is None or allowed is None:
+            return allowed
+        return allowed - self.records.superseded_by(filters.as_of)
+
+    def _allowed_now(self, filters: Filters) -> set[int] | None:
         if filters.scope is None and not filters.tags and not filters.since and not filters.until:
             if set(filters.statuses) >= set(STATUSES):
                 return None
@@ -459,6 +487,13 @@ class Memory:
         vectors = self.embedder.embed([_embed_text(n) for n in notes])
         self.records.set_embeddings([n.label for n in notes], vectors)
         return len(notes)
+
+
+def _end_of_day(text: str | None, what: str) -> str | None:
+    if not text:
+        return None
+    moment = parse_when(text, what)
+    return moment[:10] + "T23:59:59" if len(text.strip()) == 10 else moment
 
 
 def _embed_text(note: Note | NewNote) -> str:

@@ -55,6 +55,7 @@ class Filters:
     since: str | None = None  # ISO-8601, inclusive, compared with event_at
     until: str | None = None
     statuses: tuple[str, ...] = ("active",)
+    as_of: str | None = None  # the store as it stood then: later notes and supersedings unseen
 
     @property
     def is_default(self) -> bool:

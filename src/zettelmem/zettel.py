@@ -58,7 +58,12 @@ LINK_MIN_COS = 0.45  # own-vector cosine a `related` neighbour needs
 MAX_LINKS = 4
 EVOLVE_MIN_COS = 0.55  # a neighbour this close may take the new note's topic tags
 MAX_EVOLVED = 3
-STRENGTHEN = 0.1  # added to a link between two notes a new note links to
+SUPERSEDE_MIN_COS = 0.75  # with an update cue ("now", "no longer", ...)
+_UPDATE_CUE = re.compile(
+    r"\b(now|no longer|any ?more|moved|switched|changed|instead|actually|correction|"
+    r"updated?|these days|from now on)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class Neighbour:
     cos: float  # own-vector cosine with the new note
     tags: tuple[str, ...]
     context: str = ""
+    content: str = ""
+    standalone: bool = False  # not a turn of a conversation thread (a fact that can change)
 
 
 @dataclass(frozen=True)
@@ -221,3 +228,28 @@ def _tags_json(tags: Sequence[str]) -> str:
     import json
 
     return json.dumps(list(tags))
+
+
+def plan_supersede(
+    note_id: str, text: str, standalone: bool, neighbours: Sequence[Neighbour]
+) -> tuple[list[Link], list[Change]]:
+    """A standalone note close to a standalone fact, with an update cue, replaces it.
+
+    Conversation turns are records of what was said and never supersede each other.
+    """
+    if not standalone:
+        return [], []
+    cue = bool(_UPDATE_CUE.search(text))
+    for n in sorted(neighbours, key=lambda n: -n.cos):
+        if not n.standalone or n.id == note_id:
+            continue
+        # Without a cue, two close statements are as likely two facts as an update.
+        if cue and n.cos >= SUPERSEDE_MIN_COS:
+            return supersede(note_id, n.id, "an update of the same fact")
+    return [], []
+
+
+def supersede(note_id: str, old_id: str, why: str) -> tuple[list[Link], list[Change]]:
+    change = Change(old_id, "status", "active", "superseded", f"superseded by {note_id}: {why}",
+                    cause=note_id)  # fmt: skip
+    return [Link(note_id, old_id, "supersedes", 1.0)], [change]

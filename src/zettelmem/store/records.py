@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,7 +147,11 @@ class Records:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.db = sqlite3.connect(path, timeout=60.0, isolation_level=None)
+            # check_same_thread=False: a server hands one Memory to a worker thread;
+            # callers serialise access (Memory is not thread-safe).
+            self.db = sqlite3.connect(
+                path, timeout=60.0, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.OperationalError as exc:
             raise HomeError(
                 f"cannot open {path} ({exc}); check the home directory's permissions"
@@ -158,7 +163,7 @@ class Records:
     def _configure(self) -> None:
         try:
             self.db.execute("PRAGMA busy_timeout = 60000")
-            self.db.execute("PRAGMA journal_mode = WAL")
+            self._enter_wal()
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA foreign_keys = ON")
             # Overwrite deleted content with zeros: forgotten text must not linger.
@@ -168,6 +173,19 @@ class Records:
                 f"{self.path} is not a usable SQLite database ({exc}); move it away and "
                 "re-import, or point --home elsewhere"
             ) from None
+
+    def _enter_wal(self) -> None:
+        """Switch to WAL; two processes creating one home at once may be told 'locked'
+        without SQLite's busy handler being called, so wait and retry."""
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self.db.close()
@@ -283,6 +301,16 @@ class Records:
             ).fetchall()
             out.extend(Link(r[0], r[1], r[2], float(r[3])) for r in rows)
         return out
+
+    def superseded_by(self, moment: str) -> set[int]:
+        """Labels of notes a note from no later than ``moment`` supersedes."""
+        rows = self.db.execute(
+            "SELECT old.label FROM links l JOIN notes new ON new.id = l.src "
+            "JOIN notes old ON old.id = l.dst WHERE l.kind = 'supersedes' "
+            "AND COALESCE(new.event_at, new.created_at) <= ?",
+            (moment,),
+        ).fetchall()
+        return {int(r[0]) for r in rows}
 
     def labels_of(self, ids: Sequence[str]) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -1,0 +1,68 @@
+"""Note construction with an LLM: one structured call per note builds its keywords, tags
+and context, and names the neighbours it updates. Any failure falls back to zettel.py."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from zettelmem import zettel
+from zettelmem.errors import LLMError
+from zettelmem.llm import LLM
+
+log = logging.getLogger("zettelmem")
+
+_TAG_CHARS = re.compile(r"[^\w.:/+-]+")
+
+SYSTEM = (
+    "You index an AI agent's long-term memory as a Zettelkasten. For the new note, write "
+    "its key phrases, a few topic tags and a one-line context (who, when, what), and say "
+    "which of the numbered neighbouring notes it updates, that is states a newer value of "
+    "the same fact. Only use what the notes say."
+)
+
+
+class NoteFields(BaseModel):
+    """What the LLM returns for one note."""
+
+    keywords: list[str] = Field(max_length=8, description="Key phrases, most important first")
+    tags: list[str] = Field(max_length=6, description="Short lowercase topic tags")
+    context: str = Field(max_length=300, description="One line: who, when, what")
+    supersedes: list[int] = Field(
+        default_factory=list,
+        description="Numbers of neighbouring notes whose fact this note replaces (often none)",
+    )
+
+
+def clean_tag(tag: str) -> str:
+    """An LLM's tag in the tag alphabet: lowercase, spaces to dashes, 64 characters at most."""
+    text = _TAG_CHARS.sub("-", tag.strip().lower()).strip("-._:/+")
+    return text[:64]
+
+
+def ask(
+    llm: LLM,
+    text: str,
+    event_at: str | None,
+    neighbours: Sequence[zettel.Neighbour],
+    neighbour_texts: Sequence[str],
+) -> NoteFields | None:
+    """The LLM's fields for a note, or None (with a warning) when the call fails."""
+    listing = "\n".join(f"{i}. {t}" for i, t in enumerate(neighbour_texts, 1)) or "(none)"
+    prompt = (
+        f"New note (happened {event_at or 'at an unknown time'}):\n{text}\n\n"
+        f"Neighbouring notes:\n{listing}"
+    )
+    try:
+        fields = llm.structured(SYSTEM, prompt, NoteFields)
+    except LLMError as exc:
+        log.warning("LLM note construction failed (%s); using the offline construction", exc)
+        return None
+    fields.tags = [t for t in (clean_tag(t) for t in fields.tags) if t]
+    fields.keywords = [k.strip().lower() for k in fields.keywords if k.strip()]
+    fields.context = " ".join(fields.context.split())
+    fields.supersedes = [i for i in fields.supersedes if 1 <= i <= len(neighbours)]
+    return fields
