@@ -333,16 +333,19 @@ def bench() -> None:
 @click.option("-k", "k", default=10, show_default=True, help="Depth for the headline recall.")
 @click.option("--embedder", help="Embedder spec to use instead of the configured one.")
 @click.option("--fusion", type=click.Choice(["weighted", "rrf"]), help="Fusion method.")
+@click.option("--no-graph", is_flag=True, help="Recall without spreading along links.")
 @json_option
 def bench_locomo(
-    file: Path, k: int, embedder: str | None, fusion: str | None, as_json: bool
+    file: Path, k: int, embedder: str | None, fusion: str | None, no_graph: bool, as_json: bool
 ) -> None:
     """Recall@k on a LoCoMo file, imported into a temporary home."""
     from zettelmem.evaluation import KS, run_locomo
 
     validate_k(k)
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
-    report = run_locomo(file, k=k, embedder=embedder, fusion=fusion, progress=progress)
+    report = run_locomo(
+        file, k=k, embedder=embedder, fusion=fusion, progress=progress, graph=not no_graph
+    )
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -350,6 +353,14 @@ def bench_locomo(
     click.echo(" | ".join(f"R@{c} {report[f'R@{c}']:.3f}" for c in cuts if f"R@{c}" in report))
     for cat, row in report["by_category"].items():
         click.echo(f"category {cat}: R@10 {row['R@10']:.3f} ({row['questions']} questions)")
+    if "without_graph" in report:
+        plain = report["without_graph"]
+        by_cat = ", ".join(f"{c}: {r['R@10']:.3f}" for c, r in plain["by_category"].items())
+        click.echo(
+            "without graph: "
+            + " | ".join(f"R@{c} {plain[f'R@{c}']:.3f}" for c in cuts if f"R@{c}" in plain)
+            + f" (R@10 by category {by_cat})"
+        )
     click.echo(
         f"{report['questions']} questions, {report['notes']} notes, ingest "
         f"{report['ingest_per_s']}/s, recall p50 {report['recall_ms']['p50']} ms, "

@@ -47,7 +47,7 @@ def run_locomo(
     """Import into a temporary home and score every question; returns the report."""
     samples = locomo.load(path)
     with tempfile.TemporaryDirectory(prefix="mem-bench-") as tmp:
-        memory = Memory(home=tmp, embedder=embedder)
+        memory = Memory(home=tmp, embedder=embedder, llm=False)  # the protocol: no LLM
         try:
             notes = locomo.notes(samples)
             started = time.perf_counter()
@@ -56,6 +56,12 @@ def run_locomo(
             if progress:
                 progress(f"imported {len(notes)} turns in {ingest_s:.1f}s")
             report = _score(memory, samples, k, fusion, graph)
+            if graph:
+                plain = _score(memory, samples, k, fusion, False)
+                report["without_graph"] = {
+                    key: plain[key] for key in (*(f"R@{c}" for c in sorted(set(KS) | {k})),
+                                                "by_category")
+                }  # fmt: skip
         finally:
             memory.close()
     report["ingest_per_s"] = round(len(notes) / ingest_s, 1) if ingest_s else None
