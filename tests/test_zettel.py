@@ -13,10 +13,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from zettelmem import zettel
+from zettelmem import graphrank, zettel
 from zettelmem.errors import InvalidInput, NotFound
 from zettelmem.memory import Memory
 from zettelmem.models import Filters, Hit, Link, NewNote, Note
@@ -49,7 +48,9 @@ def semantic(tmp_path: Path) -> Iterator[Memory]:
 
 def _links(memory: Memory, kind: str | None = None) -> list[Link]:
     sql = "SELECT src, dst, kind, weight FROM links"
-    rows = memory.records.db.execute(sql + (" WHERE kind=?" if kind else ""), (kind,) if kind else ())
+    rows = memory.records.db.execute(
+        sql + (" WHERE kind=?" if kind else ""), (kind,) if kind else ()
+    )
     return [Link(r[0], r[1], r[2], float(r[3])) for r in rows]
 
 
@@ -60,11 +61,10 @@ def _dangling(memory: Memory) -> list[tuple[str, str, str]]:
     ).fetchall()
 
 
-def _counts(memory: Memory) -> tuple[int, int, int, int]:
+def _counts(memory: Memory) -> tuple[object, ...]:
     """(notes, links, history, ops head): what a write that adds nothing leaves alone."""
     stats = memory.stats()
-    return (int(stats["notes"]), int(stats["links"]), int(stats["history"]),  # type: ignore[call-overload]
-            int(stats["ops_head"]))  # type: ignore[call-overload]  # fmt: skip
+    return tuple(stats[key] for key in ("notes", "links", "history", "ops_head"))
 
 
 # -- 1. note construction ------------------------------------------------------------------
@@ -187,23 +187,27 @@ def test_related_links_are_two_way_and_weighted_by_cosine(memory: Memory) -> Non
     assert cos >= LINK_MIN_COS
     assert related[(a.id, b.id)] == related[(b.id, a.id)] == pytest.approx(cos, abs=1e-3)
     assert memory.links(c.id) == []
-    assert set(memory.links(a.id)) == {Link(a.id, b.id, "related", related[(a.id, b.id)]),
-                                       Link(b.id, a.id, "related", related[(a.id, b.id)])}  # fmt: skip
+    weight = related[(a.id, b.id)]
+    expected = {Link(a.id, b.id, "related", weight), Link(b.id, a.id, "related", weight)}
+    assert set(memory.links(a.id)) == expected
 
 
 def test_a_new_note_links_to_at_most_max_links_neighbours_the_closest(memory: Memory) -> None:
-    stored = [memory.remember(f"{ZEBRA} {w}")[0] for w in
-              ["today", "again", "sadly", "truly", "mostly", "hourly"]]  # fmt: skip
+    stored = [
+        memory.remember(f"{ZEBRA} {w}")[0]
+        for w in ["today", "again", "sadly", "truly", "mostly", "hourly"]
+    ]
     new, _ = memory.remember(f"{ZEBRA} daily")
     assert memory.last_write is not None
     out = [x for x in memory.last_write.links if x.src == new.id and x.kind == "related"]
-    assert 1 <= len(out) <= MAX_LINKS
+    assert len(out) == MAX_LINKS  # six close neighbours, only the closest four
     own = memory.records.vectors([n.label for n in [*stored, new]])
     cos = {n.id: float(own[n.label] @ own[new.label]) for n in stored}
     linked = {x.dst for x in out}
-    assert min(cos[i] for i in linked) >= max(
-        (cos[i] for i in cos if i not in linked), default=-1.0
-    ) - 1e-6
+    assert (
+        min(cos[i] for i in linked)
+        >= max((cos[i] for i in cos if i not in linked), default=-1.0) - 1e-6
+    )
 
 
 def test_links_never_cross_scopes_never_loop_and_never_dangle(memory: Memory) -> None:
@@ -212,8 +216,12 @@ def test_links_never_cross_scopes_never_loop_and_never_dangle(memory: Memory) ->
     memory.remember(ZEBRA, scope="b")  # the same text in another scope is another note
     memory.remember(ZEBRA2, scope="b")
     when = "2024-01-01T10:00:00"
-    memory.remember_many([NewNote(f"{ZEBRA} turn {i}", scope=s, source="chat:c1/" + str(i),
-                                  event_at=when) for i, s in enumerate("aabab")])  # fmt: skip
+    memory.remember_many(
+        [
+            NewNote(f"{ZEBRA} turn {i}", scope=s, source="chat:c1/" + str(i), event_at=when)
+            for i, s in enumerate("aabab")
+        ]
+    )
     rows = memory.records.db.execute(
         "SELECT l.kind, a.scope, b.scope FROM links l JOIN notes a ON a.id=l.src "
         "JOIN notes b ON b.id=l.dst"
@@ -227,12 +235,20 @@ def test_links_never_cross_scopes_never_loop_and_never_dangle(memory: Memory) ->
 
 def test_consecutive_turns_of_a_session_follow_each_other(memory: Memory) -> None:
     day, later, next_day = "2024-01-01T10:00:00", "2024-01-01T11:00:00", "2024-01-05T10:00:00"
-    turns = [("s", "chat:c1/1", day), ("s", "chat:c1/2", day), ("t", "chat:c1/3", day),
-             ("s", "chat:c1/4", later), ("s", "chat:c2/5", later), ("s", "chat:c1/6", next_day)]
+    turns = [
+        ("s", "chat:c1/1", day),
+        ("s", "chat:c1/2", day),
+        ("t", "chat:c1/3", day),
+        ("s", "chat:c1/4", later),
+        ("s", "chat:c2/5", later),
+        ("s", "chat:c1/6", next_day),
+    ]
     summary = memory.remember_many(
-        [NewNote(f"turn {i} about word{i}", scope=scope, source=src, event_at=at)
-         for i, (scope, src, at) in enumerate(turns, 1)]
-    )  # fmt: skip
+        [
+            NewNote(f"turn {i} about word{i}", scope=scope, source=src, event_at=at)
+            for i, (scope, src, at) in enumerate(turns, 1)
+        ]
+    )
     ids = dict(zip(range(1, 7), summary.ids))
     follows = {(x.src, x.dst) for x in _links(memory, "follows")}
     # 2 follows 1; 3 is in another scope; 4 follows 2; 5 is another thread; 6 a new session.
@@ -289,9 +305,12 @@ def test_forgetting_leaves_no_dangling_links_or_history(memory: Memory) -> None:
             "SELECT 1 FROM links WHERE src=? OR dst=?", (note_id, note_id)
         ).fetchall()
         assert hits == []
-        assert memory.records.db.execute(
-            "SELECT 1 FROM history WHERE note_id=?", (note_id,)
-        ).fetchall() == []
+        assert (
+            memory.records.db.execute(
+                "SELECT 1 FROM history WHERE note_id=?", (note_id,)
+            ).fetchall()
+            == []
+        )
     # The thread closes over the gap: part 2 follows part 0 now.
     follows = {(x.src, x.dst) for x in _links(memory, "follows")}
     assert (summary.ids[2], summary.ids[0]) in follows
@@ -301,8 +320,10 @@ def test_forgetting_leaves_no_dangling_links_or_history(memory: Memory) -> None:
 
 
 def test_plan_evolution_gives_topic_tags_to_at_most_max_evolved_closest_neighbours() -> None:
-    near = [Neighbour(f"n{i}", i, cos, ("music",)) for i, cos in
-            enumerate([0.6, 0.9, 0.7, 0.8, 0.65, 0.3])]  # fmt: skip
+    near = [
+        Neighbour(f"n{i}", i, cos, ("music",))
+        for i, cos in enumerate([0.6, 0.9, 0.7, 0.8, 0.65, 0.3])
+    ]
     changes = plan_evolution("new", ["mine", "music", "events"], near, list(TOPICS))
     assert [c.note_id for c in changes] == ["n1", "n3", "n2"][:MAX_EVOLVED]
     for c in changes:
@@ -339,8 +360,10 @@ def _evolved_by(memory: Memory, cause: str) -> dict[str, list]:
 
 
 def test_a_close_new_note_evolves_the_tags_of_its_closest_neighbours(memory: Memory) -> None:
-    stored = [memory.remember(f"{MUSIC} {w}")[0] for w in
-              ["tonight", "yesterday", "weekly", "outdoors", "loudly"]]  # fmt: skip
+    stored = [
+        memory.remember(f"{MUSIC} {w}")[0]
+        for w in ["tonight", "yesterday", "weekly", "outdoors", "loudly"]
+    ]
     assert all(n.tags == ("music",) for n in stored), [n.tags for n in stored]
     new, _ = memory.remember(f"{MUSIC} with party wedding birthday celebration")
     assert "music" in new.tags and "events" in new.tags
@@ -394,8 +417,9 @@ def test_evolution_with_the_real_embedder_and_related_sentences(semantic: Memory
 def _evolve(memory: Memory, note_id: str, cause: str, tags: list[str]) -> str:
     """One evolution of a stored note planned by zettel, applied by the record."""
     note = memory.get(note_id)
-    planned = plan_evolution(cause, tags, [Neighbour(note.id, note.label, 0.9, note.tags)],
-                             list(TOPICS))  # fmt: skip
+    planned = plan_evolution(
+        cause, tags, [Neighbour(note.id, note.label, 0.9, note.tags)], list(TOPICS)
+    )
     [logged] = memory.records.apply_changes(planned)
     return logged.change_id
 
@@ -451,10 +475,12 @@ def test_revert_refuses_when_the_field_changed_again(memory: Memory) -> None:
 )
 def test_two_notes_of_one_batch_evolving_one_neighbour_keep_both_tags(memory: Memory) -> None:
     old, _ = memory.remember(f"{MUSIC} tonight")
-    memory.remember_many([
-        NewNote(f"{MUSIC} tonight with party wedding birthday celebration", "default", "cli"),
-        NewNote(f"{MUSIC} tonight with food cooking recipe dinner", "default", "cli"),
-    ])  # fmt: skip
+    memory.remember_many(
+        [
+            NewNote(f"{MUSIC} tonight with party wedding birthday celebration", "default", "cli"),
+            NewNote(f"{MUSIC} tonight with food cooking recipe dinner", "default", "cli"),
+        ]
+    )
     changes = [c for c in memory.history(old.id) if c.field == "tags"]
     assert len(changes) == 2
     for c in changes:  # evolution only ever adds tags
@@ -500,8 +526,10 @@ def test_graph_recall_brings_linked_notes_with_a_graph_part_and_via(
     assert b.id in found
     assert found[b.id].scores["graph"] > 0
     assert found[b.id].via == Link(a.id, b.id, "related", 1.0)
-    seeds = {h.note.id for h in memory.recall(QUERY, k=10, filters=memory.filters(scope="default"),
-                                              graph=False)}  # fmt: skip
+    seeds = {
+        h.note.id
+        for h in memory.recall(QUERY, k=10, filters=memory.filters(scope="default"), graph=False)
+    }
     for hit in hits:
         if hit.via is not None:
             assert hit.via.dst == hit.note.id and hit.via.src in seeds
@@ -530,12 +558,37 @@ def test_filters_apply_to_notes_the_graph_brings(
     anywhere = _by_id(memory.recall(QUERY, k=6))
     assert anywhere[c.id].via == Link(a.id, c.id, "related", 1.0)
     assert d.id not in anywhere
-    with_old = _by_id(memory.recall(QUERY, k=6, filters=memory.filters(
-        scope="default", include_superseded=True)))  # fmt: skip
+    with_old = _by_id(
+        memory.recall(QUERY, k=6, filters=memory.filters(scope="default", include_superseded=True))
+    )
     assert with_old[d.id].via == Link(a.id, d.id, "related", 1.0)
     assert with_old[d.id].note.status == "superseded"
     tagged = memory.recall(QUERY, k=6, filters=memory.filters(tags=["road"]))
     assert [h.note.id for h in tagged] == [a.id]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: graphrank.spread lets a one-way link (follows, supersedes, derived_from, "
+    "mentions) spread only from its src when both ends are seeds, so the strong hit never "
+    "spreads to the turn that follows it; the weak turn spreads into the strong hit instead",
+)
+def test_a_strong_hit_spreads_along_one_way_links_both_ways(memory: Memory) -> None:
+    when = "2024-01-01T10:00:00"
+    first, second = memory.remember_many(
+        [
+            NewNote("penguins waddle across the icy beach", "default", "chat:c/1", event_at=when),
+            NewNote("lighthouse keeper polishes brass lamps", "default", "chat:c/2", event_at=when),
+        ]
+    ).ids
+    assert memory.links(second) == [Link(second, first, "follows", 1.0)]
+    hits = _by_id(memory.recall("penguins waddle icy beach", k=5))
+    top = hits[first]
+    assert max(hits.values(), key=lambda h: h.score) is top
+    follower = hits[second]
+    assert follower.via is not None and follower.via.src == first
+    flow = graphrank.KIND_FLOW["follows"] * top.scores["final"]
+    assert follower.scores["graph"] >= flow * 0.99
 
 
 def _answers(memory: Memory) -> list[object]:
@@ -551,10 +604,9 @@ def test_graph_recall_answers_the_same_after_reindex(
     memory: Memory, graph_notes: dict[str, Note], tmp_path: Path
 ) -> None:
     before = _answers(memory)
-    assert any(via is not None for answer in before for _, _, via in answer)  # type: ignore[attr-defined]
+    assert any(via is not None for answer in before for _, _, via in answer)
     memory.reindex()
     assert _answers(memory) == before
-    memory.close()
     with Memory(tmp_path / "home", embedder="hashing:512", llm=False) as again:
         assert _answers(again) == before
 
@@ -583,7 +635,9 @@ def test_link_validates_kind_ends_and_weight_before_writing(memory: Memory) -> N
     assert memory.links(b.id) == [Link(a.id, b.id, "mentions", 0.25)]  # one way
     memory.link(a.id, b.id, "related", 1.0)
     assert {(x.src, x.dst) for x in memory.links(a.id) if x.kind == "related"} == {
-        (a.id, b.id), (b.id, a.id)}  # fmt: skip
+        (a.id, b.id),
+        (b.id, a.id),
+    }
     with pytest.raises(NotFound):
         memory.links(UNKNOWN)
 
@@ -594,7 +648,7 @@ def test_supersedes_link_hides_the_older_note_until_reverted(memory: Memory) -> 
 
     def recalled(**filters: object) -> dict[str, Hit]:
         query = "dentist alvarez harbour street"
-        return _by_id(memory.recall(query, k=5, filters=memory.filters(**filters)))  # type: ignore[arg-type]
+        return _by_id(memory.recall(query, k=5, filters=memory.filters(**filters)))
 
     assert old.id in recalled()
     memory.link(new.id, old.id, "supersedes")
