@@ -294,10 +294,5 @@ def test_bad_graph_format_or_output_writes_no_file(
     assert list(folder.iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: click's own validation (--kind choice) prints its 3-line usage banner "
-    "before the Error line; DESIGN 5.7 wants a one-line `Error: ...`",
-)
 def test_bad_kind_is_one_error_line(mem: MemCli, notes: dict[str, str]) -> None:
     _one_error_line(mem("link", notes["a"], notes["c"], "--kind", "bogus"))

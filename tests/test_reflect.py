@@ -227,11 +227,6 @@ def test_reflect_in_one_scope(memory: Memory) -> None:
     assert {n.scope for n in everything.created} == {"default"} and len(everything.created) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: forget leaves the note's text inside insights derived from it (the digest "
-    "quotes it verbatim), so forgotten content is still recalled (DESIGN invariant 4)",
-)
 def test_forgetting_a_source_forgets_its_words_in_insights(
     memory: Memory, ids: dict[str, list[str]]
 ) -> None:

@@ -275,11 +275,6 @@ def test_a_duplicate_inside_one_batch_adds_no_links(memory: Memory) -> None:
     assert len(_links(memory, "related")) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Memory._store maps results by dedupe key, so when a batch holds the same "
-    "note twice the stored copy is reported as skipped too (added=0, skipped=2)",
-)
 def test_a_duplicate_inside_one_batch_is_counted_once(memory: Memory) -> None:
     summary = memory.remember_many(
         [NewNote(ZEBRA, "default", "cli"), NewNote(ZEBRA, "default", "cli")]
@@ -467,12 +462,6 @@ def test_revert_refuses_when_the_field_changed_again(memory: Memory) -> None:
     assert len(changes) == 4 and all(c.reverted_by for c in changes[:2])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: evolution plans a neighbour's new tags from the tags it had before the "
-    "batch, so when two notes of one batch evolve the same neighbour the second change "
-    "overwrites the first and drops the tag it added",
-)
 def test_two_notes_of_one_batch_evolving_one_neighbour_keep_both_tags(memory: Memory) -> None:
     old, _ = memory.remember(f"{MUSIC} tonight")
     memory.remember_many(
@@ -567,12 +556,6 @@ def test_filters_apply_to_notes_the_graph_brings(
     assert [h.note.id for h in tagged] == [a.id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: graphrank.spread lets a one-way link (follows, supersedes, derived_from, "
-    "mentions) spread only from its src when both ends are seeds, so the strong hit never "
-    "spreads to the turn that follows it; the weak turn spreads into the strong hit instead",
-)
 def test_a_strong_hit_spreads_along_one_way_links_both_ways(memory: Memory) -> None:
     when = "2024-01-01T10:00:00"
     first, second = memory.remember_many(

@@ -20,7 +20,7 @@ from zettelmem.schemas import ForgetOut, ImportOut, NotesOut, RecallOut
 
 
 class MemGroup(click.Group):
-    """Translates the core's errors into one line and an exit code."""
+    """Translates the core's errors, and click's usage errors, into one line and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -28,6 +28,23 @@ class MemGroup(click.Group):
         except MemError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "mem"
+            message = exc.format_message().rstrip(".")
+            click.echo(f"Error: {message}; see `{where} --help`", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 @click.group(cls=MemGroup)

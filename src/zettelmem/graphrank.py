@@ -43,10 +43,13 @@ def spread(
     seed_score = {by_label[label].id: parts["final"] for label, parts in seeds if label in by_label}
     activation: dict[str, tuple[float, Link]] = {}
     for link in records.adjacent(list(seed_score), list(KIND_FLOW)):
-        seed, other = (link.src, link.dst) if link.src in seed_score else (link.dst, link.src)
-        value = seed_score[seed] * KIND_FLOW[link.kind] * link.weight
-        if value >= MIN_ACTIVATION and value > activation.get(other, (0.0, link))[0]:
-            activation[other] = (value, Link(seed, other, link.kind, link.weight))
+        # Activation flows both ways along a link, from whichever end is a seed.
+        for seed, other in ((link.src, link.dst), (link.dst, link.src)):
+            if seed not in seed_score:
+                continue
+            value = seed_score[seed] * KIND_FLOW[link.kind] * link.weight
+            if value >= MIN_ACTIVATION and value > activation.get(other, (0.0, link))[0]:
+                activation[other] = (value, Link(seed, other, link.kind, link.weight))
     return _merge(records, ranked, activation, k, passes)
 
 

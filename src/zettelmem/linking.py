@@ -3,6 +3,7 @@ derived fields, its links and the evolution of its neighbours (zettel.py decides
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -73,8 +74,12 @@ class Linker:
         notes: list[NewNote] = []
         links: list[Link] = []
         changes: list[Change] = []
+        evolved: dict[str, tuple[str, ...]] = {}  # tags planned earlier in this batch
         for i, (new, vector) in enumerate(zip(batch, vectors)):
-            near = self._neighbours(new, vector, notes, vectors[:i])
+            near = [
+                replace(n, tags=evolved.get(n.id, n.tags))
+                for n in self._neighbours(new, vector, notes, vectors[:i])
+            ]
             fields = None
             if llm is not None:
                 fields = zettel_llm.ask(
@@ -82,6 +87,9 @@ class Linker:
                     [n.content for n in near],
                 )  # fmt: skip
             new, made, caused = self._construct(new, vector, topics, near, fields)
+            for change in caused:
+                if change.field == "tags":
+                    evolved[change.note_id] = tuple(json.loads(change.after))
             links.extend(made)
             changes.extend(caused)
             notes.append(new)

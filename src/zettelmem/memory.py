@@ -218,14 +218,19 @@ class Memory:
         notes, links, changes = self.linker.plan(fresh, vectors, self.llm, calls)
         outcome = self.records.write(notes, vectors, links, changes)
         self.last_write = outcome
-        by_key = {note.dedupe_key: pair for note, pair in zip(notes, outcome.notes)}
-        return [known[n.dedupe_key] if n.dedupe_key in known else by_key[n.dedupe_key]
-                for n in batch]  # fmt: skip
+        written = iter(outcome.notes)  # in the order of `fresh`, duplicates of it included
+        return [known[n.dedupe_key] if n.dedupe_key in known else next(written) for n in batch]
 
     def forget(self, ids: Sequence[str]) -> list[Note]:
-        """Remove notes from the record and every index; unknown ids fail before anything."""
+        """Remove notes from the record and every index; unknown ids fail before anything.
+
+        Insights derived from a forgotten note quote it, so they go too (the next
+        reflect writes them again from what is left).
+        """
         self.records.get_many(ids)
-        removed = self.records.delete_notes(list(dict.fromkeys(ids)))
+        wanted = list(dict.fromkeys(ids))
+        wanted += [i for i in self.records.derived_from(wanted) if i not in wanted]
+        removed = self.records.delete_notes(wanted)
         self.indexes.catch_up(force_save=True)
         self.records.checkpoint()
         return removed

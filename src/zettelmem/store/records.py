@@ -302,6 +302,19 @@ class Records:
             out.extend(Link(r[0], r[1], r[2], float(r[3])) for r in rows)
         return out
 
+    def derived_from(self, ids: Sequence[str]) -> list[str]:
+        """Ids of the notes (insights) linked `derived_from` any of these notes."""
+        out: list[str] = []
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT DISTINCT src FROM links WHERE kind='derived_from' AND dst IN ({marks})",
+                chunk,
+            ).fetchall()
+            out.extend(r[0] for r in rows if r[0] not in out)
+        return out
+
     def superseded_by(self, moment: str) -> set[int]:
         """Labels of notes a note from no later than ``moment`` supersedes."""
         rows = self.db.execute(
