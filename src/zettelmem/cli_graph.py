@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-import networkx as nx
 
 from zettelmem.clikit import _emit, _memory, json_option
 from zettelmem.errors import InvalidInput
@@ -121,6 +120,8 @@ def reflect(
 @click.pass_context
 def graph(ctx: click.Context, fmt: str, scope: str | None, output: Path | None) -> None:
     """Export the note graph (nodes are notes, edges are links)."""
+    import networkx as nx
+
     with _memory(ctx) as memory:
         g = memory.graph(scope)
     if fmt == "json":

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from zettelmem import graphrank, importers, reflect
@@ -27,11 +27,13 @@ from zettelmem.models import STATUSES, Change, Filters, Hit, Link, NewNote, Note
 from zettelmem.ranking import fuse
 from zettelmem.reflect import ReflectResult
 from zettelmem.store.derived import DerivedIndexes
-from zettelmem.store.graph import load_graph
 from zettelmem.store.links import LINK_KINDS
 from zettelmem.store.records import Records, WriteOutcome
 from zettelmem.timeutil import parse_when
 from zettelmem.zettel import STOPWORDS
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger("zettelmem")
 
@@ -420,6 +422,9 @@ class Memory:
         return self.records.revert(change_id)
 
     def graph(self, scope: str | None = None) -> nx.MultiDiGraph:
+        # networkx is imported here, not at start-up: it costs a CLI call ~0.1 s.
+        from zettelmem.store.graph import load_graph
+
         if scope is not None:
             validate_scope(scope)
         return load_graph(self.records, scope)

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 from pydantic import BaseModel, Field
 
@@ -51,6 +50,8 @@ class LLMInsight(BaseModel):
 
 def communities(records: Records, scope: str | None) -> list[list[str]]:
     """Groups of active, non-insight notes tied by `related` links, biggest first."""
+    import networkx as nx  # only reflect needs it; kept out of start-up
+
     graph = nx.Graph()
     sql = (
         "SELECT l.src, l.dst, l.weight FROM links l JOIN notes a ON a.id=l.src "

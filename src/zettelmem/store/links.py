@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from zettelmem.errors import InvalidInput, NotFound
 from zettelmem.ids import new_id
 from zettelmem.models import Change, Link
+from zettelmem.store.sqlutil import select_in
 from zettelmem.timeutil import now_iso
 
 LINK_KINDS = ("related", "follows", "supersedes", "derived_from", "mentions")
@@ -16,13 +17,8 @@ NOTE_FIELDS = ("tags", "context", "keywords", "status")
 
 
 def existing(db: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
-    wanted = list(set(ids))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(r[0] for r in db.execute(f"SELECT id FROM notes WHERE id IN ({marks})", chunk))
-    return found
+    rows = select_in(db, "SELECT id FROM notes WHERE id IN ({marks})", list(set(ids)))
+    return {r[0] for r in rows}
 
 
 def insert_links(db: sqlite3.Connection, links: Sequence[Link]) -> list[Link]:
@@ -54,18 +50,15 @@ def neighbours_by_link(
     db: sqlite3.Connection, ids: Sequence[str], kinds: Sequence[str]
 ) -> list[Link]:
     """Outgoing links of these notes (to live notes) of the given kinds."""
-    out: list[Link] = []
     marks_k = ",".join("?" * len(kinds))
-    for start in range(0, len(ids), 500):
-        chunk = list(ids[start : start + 500])
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute(
-            f"SELECT src, dst, kind, weight FROM links WHERE src IN ({marks}) "
-            f"AND kind IN ({marks_k})",
-            [*chunk, *kinds],
-        ).fetchall()
-        out.extend(Link(r[0], r[1], r[2], float(r[3])) for r in rows)
-    return out
+    rows = select_in(
+        db,
+        "SELECT src, dst, kind, weight FROM links WHERE src IN ({marks}) "
+        f"AND kind IN ({marks_k})",
+        ids,
+        after=kinds,
+    )
+    return [Link(r[0], r[1], r[2], float(r[3])) for r in rows]
 
 
 def _current(db: sqlite3.Connection, note_id: str, field: str) -> str:

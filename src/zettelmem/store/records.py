@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +23,14 @@ from zettelmem.store.links import (
     neighbours_by_link,
     revert,
 )
+from zettelmem.store.sqlutil import select_in
 from zettelmem.store.threads import (
     CONTEXT_DEPTH,
     bridge_gap,
     context_vectors,
     followers,
     link_to_previous,
+    own_vectors,
     thread_of,
 )
 from zettelmem.timeutil import now_iso
@@ -289,31 +291,24 @@ class Records:
 
     def adjacent(self, ids: Sequence[str], kinds: Sequence[str]) -> list[Link]:
         """Links of these kinds that start or end at one of these notes."""
-        out: list[Link] = []
         marks_k = ",".join("?" * len(kinds))
-        for start in range(0, len(ids), 400):
-            chunk = list(ids[start : start + 400])
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"SELECT src, dst, kind, weight FROM links WHERE kind IN ({marks_k}) "
-                f"AND (src IN ({marks}) OR dst IN ({marks}))",
-                [*kinds, *chunk, *chunk],
-            ).fetchall()
-            out.extend(Link(r[0], r[1], r[2], float(r[3])) for r in rows)
-        return out
+        rows = select_in(
+            self.db,
+            f"SELECT src, dst, kind, weight FROM links WHERE kind IN ({marks_k}) "
+            "AND (src IN ({marks}) OR dst IN ({marks}))",
+            ids,
+            before=kinds,
+        )
+        return [Link(r[0], r[1], r[2], float(r[3])) for r in rows]
 
     def derived_from(self, ids: Sequence[str]) -> list[str]:
         """Ids of the notes (insights) linked `derived_from` any of these notes."""
-        out: list[str] = []
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"SELECT DISTINCT src FROM links WHERE kind='derived_from' AND dst IN ({marks})",
-                chunk,
-            ).fetchall()
-            out.extend(r[0] for r in rows if r[0] not in out)
-        return out
+        rows = select_in(
+            self.db,
+            "SELECT DISTINCT src FROM links WHERE kind='derived_from' AND dst IN ({marks})",
+            ids,
+        )
+        return list(dict.fromkeys(r[0] for r in rows))
 
     def superseded_by(self, moment: str) -> set[int]:
         """Labels of notes a note from no later than ``moment`` supersedes."""
@@ -326,27 +321,15 @@ class Records:
         return {int(r[0]) for r in rows}
 
     def labels_of(self, ids: Sequence[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"SELECT id, label FROM notes WHERE id IN ({marks})", chunk
-            ).fetchall()
-            out.update({r[0]: int(r[1]) for r in rows})
-        return out
+        rows = select_in(self.db, "SELECT id, label FROM notes WHERE id IN ({marks})", ids)
+        return {r[0]: int(r[1]) for r in rows}
 
     def passing(self, labels: Sequence[int], filters: Filters) -> set[int]:
         """The labels among these that pass the filters."""
         clauses, args = _filter_sql(filters)
-        out: set[int] = set()
-        for start in range(0, len(labels), 500):
-            chunk = list(labels[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            where = " AND ".join([f"label IN ({marks})", *clauses])
-            out.update(r[0] for r in self.db.execute(
-                f"SELECT label FROM notes WHERE {where}", [*chunk, *args]))  # fmt: skip
-        return out
+        where = " AND ".join(["label IN ({marks})", *clauses])
+        rows = select_in(self.db, f"SELECT label FROM notes WHERE {where}", labels, after=args)
+        return {int(r[0]) for r in rows}
 
     def outgoing(self, ids: Sequence[str], kinds: Sequence[str]) -> list[Link]:
         return neighbours_by_link(self.db, ids, kinds)
@@ -488,28 +471,15 @@ class Records:
         return [self.get(note_id) for note_id in ids]
 
     def by_labels(self, labels: Sequence[int]) -> dict[int, Note]:
-        out: dict[int, Note] = {}
-        for chunk in _chunks(list(labels), 500):
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"SELECT {_NOTE_COLUMNS} FROM notes WHERE label IN ({marks})", chunk
-            ).fetchall()
-            out.update({row["label"]: _row_to_note(row) for row in rows})
-        return out
+        sql = f"SELECT {_NOTE_COLUMNS} FROM notes WHERE label IN ({{marks}})"
+        return {row["label"]: _row_to_note(row) for row in select_in(self.db, sql, labels)}
 
     def context_vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
         """The vectors the vector index holds: own vector mixed with the notes followed."""
         return context_vectors(self.db, labels)
 
     def vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
-        out: dict[int, np.ndarray] = {}
-        for chunk in _chunks(list(labels), 500):
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"SELECT label, vector FROM embeddings WHERE label IN ({marks})", chunk
-            ).fetchall()
-            out.update({r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows if r[1]})
-        return out
+        return own_vectors(self.db, labels)
 
     def iter_notes(self, batch: int = 1000) -> Iterator[tuple[Note, np.ndarray | None]]:
         """Every note with its stored vector, in label order (for rebuilds)."""
@@ -608,8 +578,3 @@ def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
 
 def _split_sql(script: str) -> list[str]:
     return [part.strip() for part in script.split(";") if part.strip()]
-
-
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -16,6 +16,8 @@ from datetime import datetime
 
 import numpy as np
 
+from zettelmem.store.sqlutil import select_in
+
 # Two notes of one thread further apart than this are different sessions.
 SESSION_GAP_S = 6 * 3600
 # Weight of the note itself, then of the note it follows, then of that one's.
@@ -98,30 +100,21 @@ def bridge_gap(db: sqlite3.Connection, note_id: str, created_at: str) -> None:
 
 
 def _previous(db: sqlite3.Connection, labels: Sequence[int]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for start in range(0, len(labels), 500):
-        chunk = list(labels[start : start + 500])
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute(
-            f"SELECT a.label, b.label FROM links l JOIN notes a ON a.id = l.src "
-            f"JOIN notes b ON b.id = l.dst WHERE l.kind='follows' AND a.label IN ({marks})",
-            chunk,
-        ).fetchall()
-        out.update({int(r[0]): int(r[1]) for r in rows})
-    return out
+    rows = select_in(
+        db,
+        "SELECT a.label, b.label FROM links l JOIN notes a ON a.id = l.src "
+        "JOIN notes b ON b.id = l.dst WHERE l.kind='follows' AND a.label IN ({marks})",
+        labels,
+    )
+    return {int(r[0]): int(r[1]) for r in rows}
 
 
-def _own_vectors(db: sqlite3.Connection, labels: Iterable[int]) -> dict[int, np.ndarray]:
-    wanted = list(labels)
-    out: dict[int, np.ndarray] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute(
-            f"SELECT label, vector FROM embeddings WHERE label IN ({marks})", chunk
-        ).fetchall()
-        out.update({int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows if r[1]})
-    return out
+def own_vectors(db: sqlite3.Connection, labels: Iterable[int]) -> dict[int, np.ndarray]:
+    """The vectors the embedder made for these notes' own content."""
+    rows = select_in(
+        db, "SELECT label, vector FROM embeddings WHERE label IN ({marks})", list(labels)
+    )
+    return {int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows if r[1]}
 
 
 def context_vectors(db: sqlite3.Connection, labels: Sequence[int]) -> dict[int, np.ndarray]:
@@ -133,7 +126,7 @@ def context_vectors(db: sqlite3.Connection, labels: Sequence[int]) -> dict[int, 
         step = {label: prev[cur] for label, cur in step.items() if cur in prev}
         for label, cur in step.items():
             chains[label].append(cur)
-    own = _own_vectors(db, {x for chain in chains.values() for x in chain})
+    own = own_vectors(db, {x for chain in chains.values() for x in chain})
     out: dict[int, np.ndarray] = {}
     for label, chain in chains.items():
         if label not in own:
