@@ -57,16 +57,6 @@ class Filters:
     statuses: tuple[str, ...] = ("active",)
     as_of: str | None = None  # the store as it stood then: later notes and supersedings unseen
 
-    @property
-    def is_default(self) -> bool:
-        return (
-            self.scope is None
-            and not self.tags
-            and self.since is None
-            and self.until is None
-            and self.statuses == ("active",)
-        )
-
 
 @dataclass(frozen=True)
 class Hit:

@@ -46,21 +46,6 @@ def links_of(db: sqlite3.Connection, note_id: str) -> list[Link]:
     return [Link(r[0], r[1], r[2], float(r[3])) for r in rows]
 
 
-def neighbours_by_link(
-    db: sqlite3.Connection, ids: Sequence[str], kinds: Sequence[str]
-) -> list[Link]:
-    """Outgoing links of these notes (to live notes) of the given kinds."""
-    marks_k = ",".join("?" * len(kinds))
-    rows = select_in(
-        db,
-        "SELECT src, dst, kind, weight FROM links WHERE src IN ({marks}) "
-        f"AND kind IN ({marks_k})",
-        ids,
-        after=kinds,
-    )
-    return [Link(r[0], r[1], r[2], float(r[3])) for r in rows]
-
-
 def _current(db: sqlite3.Connection, note_id: str, field: str) -> str:
     if field.startswith("link:"):
         _, dst, kind = field.split(":", 2)

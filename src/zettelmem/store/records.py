@@ -20,7 +20,6 @@ from zettelmem.store.links import (
     history_of,
     insert_links,
     links_of,
-    neighbours_by_link,
     revert,
 )
 from zettelmem.store.sqlutil import select_in
@@ -330,13 +329,6 @@ class Records:
         where = " AND ".join(["label IN ({marks})", *clauses])
         rows = select_in(self.db, f"SELECT label FROM notes WHERE {where}", labels, after=args)
         return {int(r[0]) for r in rows}
-
-    def outgoing(self, ids: Sequence[str], kinds: Sequence[str]) -> list[Link]:
-        return neighbours_by_link(self.db, ids, kinds)
-
-    def add_links(self, links: Sequence[Link]) -> list[Link]:
-        with self.transaction() as db:
-            return insert_links(db, links)
 
     def apply_changes(self, changes: Sequence[Change]) -> list[Change]:
         with self.transaction() as db:
