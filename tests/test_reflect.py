@@ -146,12 +146,6 @@ def test_the_digest_quotes_central_sentences_of_its_own_cluster(memory: Memory) 
             assert any(text.startswith(quote) for text in sources), quote
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the digest scores phrases by index-wide rarity, so its key phrases and "
-    "title are the one-note outliers ('every morning', 'rain', 'fence') rather than "
-    "what the cluster's notes share",
-)
 def test_the_digest_key_phrases_are_what_the_cluster_shares(memory: Memory) -> None:
     result = memory.reflect()
     for insight in result.created:

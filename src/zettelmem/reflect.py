@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ MIN_CLUSTER = 4
 MAX_CLUSTERS = 12
 MAX_MEMBERS = 40
 CENTRAL_SENTENCES = 3
+NO_TITLE = "related notes"
 
 
 @dataclass
@@ -75,15 +77,13 @@ def digest(notes: Sequence[Note], vectors: dict[int, np.ndarray], idf: object) -
     """(title, text) of an extractive digest of a cluster."""
     speakers = sorted({s for n in notes if (s := zettel.speaker_of(n.content))})
     names = {w for s in speakers for w in zettel.words(s)}
-    text = " ".join(zettel.strip_speaker(n.content) for n in notes)
-    phrases = [p for p in zettel.keywords(text, idf if callable(idf) else None, limit=8)
-               if not set(p.split()) & names][:5]  # fmt: skip
+    phrases = shared_phrases(notes, idf if callable(idf) else None, names)
     central = _central(notes, vectors, phrases)
     times = sorted(n.event_at or n.created_at for n in notes)
     span = (
         times[0][:10] if times[0][:10] == times[-1][:10] else f"{times[0][:10]} to {times[-1][:10]}"
     )
-    title = ", ".join(phrases[:3]) or "related notes"
+    title = ", ".join(phrases[:3]) or NO_TITLE
     quoted = " | ".join(" ".join(n.content.split())[:200] for n in central)
     who = f" Voices: {', '.join(speakers)}." if speakers else ""
     body = (
@@ -91,6 +91,40 @@ def digest(notes: Sequence[Note], vectors: dict[int, np.ndarray], idf: object) -
         f"Key phrases: {', '.join(phrases)}. Most central: {quoted}"
     )
     return title, body
+
+
+def shared_phrases(
+    notes: Sequence[Note], idf: Callable[[str], float] | None, names: set[str]
+) -> list[str]:
+    """Key phrases that at least half the notes carry (else a fifth), most widely carried first.
+
+    Rarity across the whole store alone would crown one note's outlier; what a
+    cluster is about is what its notes share.
+    """
+    texts = [zettel.strip_speaker(n.content).lower() for n in notes]
+    candidates: dict[str, float] = {}
+    for text in texts:
+        for phrase in zettel.keywords(text, idf, limit=12):
+            for word in phrase.split():
+                if word not in names:
+                    candidates.setdefault(word, idf(word) if idf else 1.0)
+            if not set(phrase.split()) & names:
+                candidates.setdefault(phrase, sum(idf(w) if idf else 1.0 for w in phrase.split()))
+    carried = {p: sum(_has(text, p) for text in texts) for p in candidates}
+    # Carried by half the notes; a loose cluster settles for a fifth.
+    shared = [p for p in candidates if carried[p] * 2 >= len(texts) and carried[p] >= 2] or [
+        p for p in candidates if carried[p] * 5 >= len(texts) and carried[p] >= 2
+    ]
+    ranked = sorted(shared, key=lambda p: (-carried[p], -len(p.split()), -candidates[p], p))
+    out: list[str] = []
+    for phrase in ranked:
+        if not any(set(phrase.split()) <= set(chosen.split()) for chosen in out):
+            out.append(phrase)
+    return out[:5]
+
+
+def _has(text: str, phrase: str) -> bool:
+    return re.search(rf"\b{re.escape(phrase)}\b", text) is not None
 
 
 def _central(
@@ -174,9 +208,10 @@ def plan_insight(
     """The insight note, its derived_from links, and the superseding of its previous version."""
     times = sorted(n.event_at or n.created_at for n in members)
     tags = [INSIGHT_TAG, *[t for t in _common_tags(members) if t != INSIGHT_TAG]][: zettel.MAX_TAGS]
+    phrases = tuple(title.split(", ")) if title != NO_TITLE else ()
     note = NewNote(
         content=body, scope=scope, source=INSIGHT_SOURCE, event_at=times[-1], tags=tuple(tags),
-        keywords=tuple(title.split(", ")), context=insight_context(topic, len(members)),
+        keywords=phrases, context=insight_context(topic, len(members)),
         dedupe_key="sha256:" + hashlib.sha256(body.encode()).hexdigest(), id=insight_id,
     )  # fmt: skip
     links = [Link(insight_id, m.id, "derived_from", 1.0) for m in members]
