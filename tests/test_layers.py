@@ -32,6 +32,7 @@ LAYERS = {
     "memory": 4,
     "evaluation": 5,
     "server": 6,
+    "server_http": 6.1,
     "clikit": 6.2,
     "cli_graph": 6.5,
     "cli": 7,

@@ -21,15 +21,8 @@ from mcp_types import CallToolResult, Implementation
 
 from zettelmem.cli import cli
 from zettelmem.memory import Memory
-from zettelmem.server import (
-    BearerAuth,
-    MemoryServer,
-    build_server,
-    check_bind,
-    is_loopback,
-    tool_message,
-    transport_security,
-)
+from zettelmem.server import MemoryServer, build_server, tool_message
+from zettelmem.server_http import BearerAuth, check_bind, is_loopback, transport_security
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 

@@ -405,9 +405,9 @@ def serve(
     allow_hosts: tuple[str, ...],
 ) -> None:
     """Run the MCP server: stdio by default, or streamable HTTP with --http."""
-    from zettelmem import server
+    from zettelmem import server_http
 
-    server.serve(
+    server_http.serve(
         ctx.obj["home"],
         http=use_http,
         host=host,
