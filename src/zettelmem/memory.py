@@ -271,22 +271,16 @@ class Memory:
         hidden, and a note superseded only later counts as current.
         """
         until_norm = _end_of_day(until, "--until date")
-        if as_of is not None:
-            moment = _end_of_day(as_of, "--as-of date")
-            return Filters(
-                scope=validate_scope(scope) if scope is not None else None,
-                tags=tuple(validate_tag(t) for t in tags),
-                since=parse_when(since, "--since date") if since else None,
-                until=min(x for x in (until_norm, moment) if x),
-                statuses=("active", "superseded"),
-                as_of=moment,
-            )
+        moment = _end_of_day(as_of, "--as-of date")
+        bounds = [x for x in (until_norm, moment) if x]
         return Filters(
             scope=validate_scope(scope) if scope is not None else None,
             tags=tuple(validate_tag(t) for t in tags),
             since=parse_when(since, "--since date") if since else None,
-            until=until_norm,
-            statuses=("active", "superseded") if include_superseded else ("active",),
+            until=min(bounds) if bounds else None,
+            # As of a date, a note superseded only later still counts as current.
+            statuses=("active", "superseded") if include_superseded or moment else ("active",),
+            as_of=moment,
         )
 
     def recall(
@@ -304,17 +298,17 @@ class Memory:
         filters = filters or Filters()
         self.indexes.catch_up()
         pool = max(CANDIDATES, 3 * k)
-        only, exclude = self._label_filters(filters)
+        only, exclude, allowed, then = self._restrictions(filters)
         # Question words and fillers ("what", "did", "when") match almost every note.
         bm25 = self.indexes.text.search(
             query, filters, pool, ignore=STOPWORDS, only=only, exclude=exclude
         )
         qvec = self.embedder.embed([query])[0]
-        vec = self.indexes.vectors.search(qvec, pool, self._allowed(filters))
+        vec = self.indexes.vectors.search(qvec, pool, allowed)
         fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))
         if graph:
             ranked = graphrank.spread(
-                self.records, fused, k, lambda labels: self._passing(labels, filters)
+                self.records, fused, k, lambda labels: self.records.passing(labels, filters) - then
             )
         else:
             ranked = [(label, parts, None) for label, parts in fused[:k]]
@@ -325,41 +319,29 @@ class Memory:
             if label in notes
         ]
 
-    def _passing(self, labels: list[int], filters: Filters) -> set[int]:
-        passing = self.records.passing(labels, filters)
-        if filters.as_of is not None:
-            passing -= self.records.superseded_by(filters.as_of)
-        return passing
+    def _restrictions(
+        self, filters: Filters
+    ) -> tuple[set[int] | None, set[int], set[int] | None, set[int]]:
+        """The record's filters as label sets, each looked up once per recall.
 
-    def _label_filters(self, filters: Filters) -> tuple[set[int] | None, set[int]]:
-        """The record's mutable filters (tags, status) as label sets for the BM25 index."""
-        everything = tuple(STATUSES)
+        Returns (only, exclude) for the BM25 index (tags, status and as-of are
+        mutable, so they never live there), the set the vector search may return
+        (None: every live vector), and the notes superseded as of ``as_of``.
+        """
         only = (
-            self.records.matching_labels(Filters(tags=filters.tags, statuses=everything))
+            self.records.matching_labels(Filters(tags=filters.tags, statuses=tuple(STATUSES)))
             if filters.tags
             else None
         )
         hidden = tuple(s for s in STATUSES if s not in filters.statuses)
         exclude = self.records.matching_labels(Filters(statuses=hidden)) if hidden else set()
-        if filters.as_of is not None:
-            exclude |= self.records.superseded_by(filters.as_of)
-        return only, exclude
-
-    def _allowed(self, filters: Filters) -> set[int] | None:
-        allowed = self._allowed_now(filters)
-        if filters.as_of is None or allowed is None:
-            return allowed
-        return allowed - self.records.superseded_by(filters.as_of)
-
-    def _allowed_now(self, filters: Filters) -> set[int] | None:
+        then = self.records.superseded_by(filters.as_of) if filters.as_of else set()
+        exclude |= then
         if filters.scope is None and not filters.tags and not filters.since and not filters.until:
-            if set(filters.statuses) >= set(STATUSES):
-                return None
-            hidden = self.records.matching_labels(
-                Filters(statuses=tuple(s for s in STATUSES if s not in filters.statuses))
-            )
-            return None if not hidden else self.indexes.vectors.labels - hidden
-        return self.records.matching_labels(filters)
+            allowed = None if not exclude else self.indexes.vectors.labels - exclude
+        else:
+            allowed = self.records.matching_labels(filters) - then
+        return only, exclude, allowed, then
 
     def forget_preview(self, query: str, filters: Filters, k: int = 100_000) -> list[Note]:
         """The notes `forget_matching` would remove, without removing them."""
@@ -369,7 +351,7 @@ class Memory:
         if not query or not query.strip():
             raise InvalidInput("the query is empty; pass the words the notes to forget contain")
         self.indexes.catch_up()
-        only, exclude = self._label_filters(filters)
+        only, exclude, _, _ = self._restrictions(filters)
         found = self.indexes.text.search(
             query, filters, k, conjunction=True, only=only, exclude=exclude
         )
