@@ -24,13 +24,13 @@ from zettelmem.ids import new_id
 from zettelmem.linking import Linker
 from zettelmem.llm import LLM, BoundedLLM, get_llm
 from zettelmem.models import STATUSES, Change, Filters, Hit, Link, NewNote, Note
-from zettelmem.ranking import fuse
+from zettelmem.ranking import fuse, prefer_speakers
 from zettelmem.reflect import ReflectResult
 from zettelmem.store.derived import DerivedIndexes
 from zettelmem.store.links import LINK_KINDS
 from zettelmem.store.records import Records, WriteOutcome
 from zettelmem.timeutil import parse_when
-from zettelmem.zettel import STOPWORDS
+from zettelmem.zettel import STOPWORDS, speaker_of
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -306,13 +306,17 @@ class Memory:
         qvec = self.embedder.embed([query])[0]
         vec = self.indexes.vectors.search(qvec, pool, allowed)
         fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))
+        pooled = self.records.by_labels([label for label, _ in fused])
+        speakers = {label: speaker_of(n.content) or "" for label, n in pooled.items()}
+        fused = prefer_speakers(fused, speakers, query)
         if graph:
             ranked = graphrank.spread(
                 self.records, fused, k, lambda labels: self.records.passing(labels, filters) - then
             )
         else:
             ranked = [(label, parts, None) for label, parts in fused[:k]]
-        notes = self.records.by_labels([label for label, _, _ in ranked])
+        missing = [label for label, _, _ in ranked if label not in pooled]
+        notes = {**pooled, **self.records.by_labels(missing)} if missing else pooled
         return [
             Hit(note=notes[label], score=parts["final"], scores=_parts(parts), via=via)
             for label, parts, via in ranked
@@ -494,7 +498,7 @@ def _embed_text(note: Note | NewNote) -> str:
 
 
 def _parts(parts: dict[str, float]) -> dict[str, float]:
-    names = ("bm25", "vector", "graph", "final")
+    names = ("bm25", "vector", "speaker", "graph", "final")
     return {name: round(parts[name], 6) for name in names if name in parts}
 
 

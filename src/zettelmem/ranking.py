@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 RRF_K = 60
@@ -59,3 +60,40 @@ def _weighted(bm25: Ranked, vector: Ranked, bm25_weight: float) -> dict[int, flo
         label: bm25_weight * b.get(label, 0.0) + (1.0 - bm25_weight) * v.get(label, 0.0)
         for label in set(b) | set(v)
     }
+
+
+# Added to a hit spoken by a person the query names ("What does Melanie do?" prefers
+# Melanie's own turns). LoCoMo dev, R@10 0.740 -> 0.752, multi-hop 0.433 -> 0.457 at
+# 0.15; 0.05-0.25 all help, so the value is not knife-edge.
+SPEAKER_BOOST = 0.15
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+def named_words(query: str) -> set[str]:
+    """The query's words, lower-cased, possessives folded ("Melanie's" -> "melanie")."""
+    return {re.sub(r"['’]s$", "", w.lower()) for w in _WORD.findall(query)}
+
+
+def prefer_speakers(
+    fused: Sequence[tuple[int, dict[str, float]]],
+    speakers: dict[int, str],
+    query: str,
+    boost: float | None = None,
+) -> list[tuple[int, dict[str, float]]]:
+    """Lift hits whose speaker the query names, with a `speaker` part; re-sorted."""
+    boost = SPEAKER_BOOST if boost is None else boost
+    words = named_words(query)
+    named = {
+        label
+        for label, who in speakers.items()
+        if who and all(part in words for part in named_words(who))
+    }
+    if not named or boost <= 0:
+        return list(fused)
+    out = [
+        (label, {**parts, "speaker": boost, "final": parts["final"] + boost})
+        if label in named
+        else (label, parts)
+        for label, parts in fused
+    ]
+    return sorted(out, key=lambda item: (-item[1]["final"], item[0]))
