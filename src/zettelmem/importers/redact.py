@@ -1,0 +1,190 @@
+"""Secrets out of imported text: keys, tokens and passwords become ``[REDACTED:<kind>]``.
+
+Each rule matches a shape with a recognisable prefix or context (``sk-ant-``,
+``AKIA``, ``Bearer``, ``password=``), never free-standing hex or words, so
+ordinary prose and code that merely names a secret pass unchanged. Where a
+context word is kept (``Bearer``, the key of an assignment, a URL's user and
+host), only the secret itself is replaced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_MARK = "[REDACTED:{}]"
+_EDGE = r"(?<![\w-])"  # a token starts where no word character or dash precedes it
+
+
+def _mark(kind: str) -> str:
+    return _MARK.format(kind)
+
+
+# Whole-match rules: (kind, needles, pattern, extra check on the match or None). A rule runs
+# only on text holding one of its needles: a substring test is far cheaper than a regex scan.
+_TOKENS: list[tuple[str, tuple[str, ...], re.Pattern[str], Callable[[str], bool] | None]] = [
+    (
+        "private_key",
+        ("PRIVATE KEY",),
+        re.compile(
+            r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----.*?(?:-----END \1-----|\Z)",
+            re.DOTALL,
+        ),
+        None,
+    ),
+    ("anthropic_key", ("sk-ant-",), re.compile(_EDGE + r"sk-ant-[A-Za-z0-9_-]{20,}"), None),
+    (
+        "openai_key",
+        ("sk-",),
+        re.compile(_EDGE + r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+        lambda s: any(c.isdigit() for c in s) and any(c.isalpha() for c in s[3:]),
+    ),
+    (
+        "stripe_key",
+        ("_live_", "_test_"),
+        re.compile(_EDGE + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"),
+        None,
+    ),
+    (
+        "aws_access_key_id",
+        ("AKIA", "ASIA"),
+        re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])"),
+        None,
+    ),
+    (
+        "github_token",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        re.compile(r"(?<!\w)(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"),
+        None,
+    ),
+    ("slack_token", ("xox",), re.compile(_EDGE + r"xox[baprs]-[A-Za-z0-9-]{10,}"), None),
+    ("google_api_key", ("AIza",), re.compile(_EDGE + r"AIza[0-9A-Za-z_-]{35}(?![\w-])"), None),
+    (
+        "jwt",
+        ("eyJ",),
+        re.compile(_EDGE + r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+        None,
+    ),
+]
+
+_AUTH = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/-]{16,}=*)")
+_URL_PASSWORD = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@?#]+:)([^\s@/?#]+)(@)")
+_ASSIGNMENT = re.compile(
+    r"(?i)(passw(?:or)?d|pwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
+    r"|token|credentials?)"  # the end of the key; the rest is found by looking back
+    r"([\"']?[ \t]*(?:=(?!=)|:(?!:))[ \t]*)"  # an optional closing quote and = or :
+    r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;()\[\]{}<>]+(?![^\s\"',;()\[\]{}<>]))"  # the value
+    r"(\(?)"  # a call: the value is code, not a secret
+)
+_KEY_START = re.compile(r"[\w.-]*\Z")
+_ASSIGNMENT_NEEDLES = ("pass", "pwd", "secret", "key", "token", "cred")
+_CODE_PREFIXES = ("$", "<", "%", "{", "os.", "process.", "env.", "self.", "config.", "settings.")
+_NOT_SECRETS = {
+    "none", "null", "nil", "true", "false", "undefined", "required", "optional", "string", "str",
+    "bytes", "int", "redacted", "hidden", "xxx", "xxxx", "****", "...",
+}  # fmt: skip
+
+_NAMES = ("pass", "pwd", "secret", "key", "token", "cred")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*$")
+
+
+def _secretish(token: str) -> bool:
+    """A credential-looking token: a digit, mixed case or a symbol (not a plain word)."""
+    return (
+        any(c.isdigit() for c in token)
+        or (any(c.isupper() for c in token) and any(c.islower() for c in token))
+        or any(not c.isalnum() for c in token)
+    )
+
+
+def _kind(key: str) -> str:
+    """The kind an assignment's key names: 'DB_PASSWORD' -> password."""
+    word = key.lower()
+    for needle, kind in (
+        ("private", "private_key"), ("secret", "secret"), ("key", "api_key"),
+        ("token", "token"), ("cred", "secret"),
+    ):  # fmt: skip
+        if needle in word:
+            return kind
+    return "password"
+
+
+def _assigned_secret(separator: str, value: str, call: str) -> bool:
+    if call:
+        return False
+    quoted = value[:1] in "\"'"
+    inner = value[1:-1] if quoted else value
+    lowered = inner.lower()
+    if not inner or inner != inner.strip() or lowered in _NOT_SECRETS:
+        return False  # `"token: " + token` is code around a string, not a quoted secret
+    if inner.startswith(_CODE_PREFIXES):
+        return False
+    if inner.startswith("[REDACTED") or set(inner) <= set("*xX.-_ "):
+        return False
+    if quoted:
+        return True
+    if len(inner) < 4 or (_IDENTIFIER.match(inner) and any(w in lowered for w in _NAMES)):
+        return False  # `api_key=api_key`: a variable passed on, not its value
+    # "password: what?" is prose; "password: hunter2" and "token=abc123" are not.
+    return ":" not in separator or _secretish(inner) or len(inner) >= 16
+
+
+def redact(text: str) -> tuple[str, int]:
+    """Text with every recognised secret replaced by ``[REDACTED:<kind>]``, and how many."""
+    total = 0
+    for kind, needles, pattern, check in _TOKENS:
+        if not any(n in text for n in needles):
+            continue
+
+        def whole(match: re.Match[str], kind: str = kind, check: object = check) -> str:
+            if callable(check) and not check(match.group(0)):
+                return match.group(0)
+            return _mark(kind)
+
+        text, total = _count(pattern, whole, text, total)
+    lowered = text.lower()
+    if "bearer" in lowered or "basic" in lowered:
+        text, total = _count(_AUTH, _auth, text, total)
+    if "://" in text:
+        text, total = _count(_URL_PASSWORD, _url, text, total)
+    if any(n in lowered for n in _ASSIGNMENT_NEEDLES):
+        text, total = _count(_ASSIGNMENT, _assignment, text, total)
+    return text, total
+
+
+def _auth(match: re.Match[str]) -> str:
+    if not _secretish(match.group(3)):
+        return match.group(0)
+    kind = "bearer_token" if match.group(1).lower() == "bearer" else "basic_auth"
+    return match.group(1) + match.group(2) + _mark(kind)
+
+
+def _url(match: re.Match[str]) -> str:
+    if match.group(2).startswith("[REDACTED"):
+        return match.group(0)
+    return match.group(1) + _mark("password") + match.group(3)
+
+
+def _assignment(match: re.Match[str]) -> str:
+    keyword, separator, value, call = match.groups()
+    head = match.string[max(0, match.start() - 80) : match.start()]
+    prefix = _KEY_START.search(head)
+    key = (prefix.group(0) if prefix else "") + keyword
+    if not _assigned_secret(separator, value, call):
+        return match.group(0)
+    quote = value[0] if value[:1] in "\"'" else ""
+    return f"{keyword}{separator}{quote}{_mark(_kind(key))}{quote}{call}"
+
+
+def _count(
+    pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str, total: int
+) -> tuple[str, int]:
+    changed = 0
+
+    def counting(match: re.Match[str]) -> str:
+        nonlocal changed
+        out = replace(match)
+        changed += out != match.group(0)
+        return out
+
+    return pattern.sub(counting, text), total + changed

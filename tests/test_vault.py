@@ -1,0 +1,164 @@
+"""`mem export`: a lossless JSONL round trip and an Obsidian vault that stays inside DEST."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zettelmem.errors import InvalidInput
+from zettelmem.importing import run_import
+from zettelmem.memory import Memory
+from zettelmem.store import portable
+from zettelmem.vault import export_jsonl, export_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "chat.locomo.json"
+QUERIES = ["cat Pixel", "what did Tom adopt", "hiking trip", "Maya's job", "photo laptop"]
+
+
+def _rows(memory: Memory) -> tuple[list[Any], list[Any], list[Any]]:
+    db = memory.records.db
+    return (list(portable.dump_notes(db, None)), list(portable.dump_links(db, None)),
+            list(portable.dump_changes(db, None)))  # fmt: skip
+
+
+def _recalls(memory: Memory) -> list[list[tuple[str, float]]]:
+    return [[(h.note.id, h.score) for h in memory.recall(q, k=8)] for q in QUERIES]
+
+
+@pytest.fixture
+def lived_in(tmp_path: Path) -> Memory:
+    """A home with a conversation, standalone facts, a superseding, a manual link,
+    an insight from reflect, and a reverted change in history."""
+    memory = Memory(home=tmp_path / "a", embedder="hashing:512")
+    memory.import_file(EXAMPLE)
+    old, _ = memory.remember("Maya works as a nurse at the city hospital", tags=["work"])
+    new, _ = memory.remember("Maya now works as a teacher, she switched jobs", tags=["work"])
+    memory.link(new.id, old.id, "supersedes")
+    memory.revert(memory.history(old.id)[0].change_id)  # undone, then done again
+    memory.link(new.id, old.id, "supersedes")
+    memory.remember("Grandma's secret recipe uses cardamom", scope="family")
+    for when in ["in May", "this spring", "all week", "near the fence"]:
+        memory.remember(f"Caroline: my garden tomatoes and basil grew tall with compost {when}")
+    memory.reflect()
+    return memory
+
+
+def test_jsonl_round_trip_gives_the_same_notes_links_history_and_recall(
+    lived_in: Memory, tmp_path: Path
+) -> None:
+    dest = tmp_path / "out" / "memory.jsonl"
+    dest.parent.mkdir()
+    result = export_jsonl(lived_in, dest)
+    notes, links, changes = _rows(lived_in)
+    assert (result.notes, result.links, result.changes) == (len(notes), len(links), len(changes))
+    assert links and changes and any(n["status"] == "superseded" for n in notes)
+    assert any(link["kind"] == "derived_from" for link in links)
+    with Memory(home=tmp_path / "b", embedder="hashing:512") as fresh:
+        report = run_import(fresh, dest)
+        assert report.format == "zettelmem-export" and report.added == len(notes)
+        assert _rows(fresh) == (notes, links, changes)
+        assert _recalls(fresh) == _recalls(lived_in)
+        again = run_import(fresh, dest)
+        assert again.added == 0 and again.skipped == len(notes)
+        assert _rows(fresh) == (notes, links, changes)
+    lived_in.close()
+
+
+def test_scoped_export_holds_only_that_scope(lived_in: Memory, tmp_path: Path) -> None:
+    dest = tmp_path / "family.jsonl"
+    result = export_jsonl(lived_in, dest, scope="family")
+    lines = [json.loads(x) for x in dest.read_text().splitlines()]
+    assert result.notes == 1 and [x["scope"] for x in lines if x["type"] == "note"] == ["family"]
+    assert lines[0]["format"] == "zettelmem-export" and lines[-1]["type"] == "end"
+    lived_in.close()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncate", "bad_json", "wrong_type", "no_header"],
+)
+def test_a_damaged_export_is_refused_before_anything_is_written(
+    lived_in: Memory, tmp_path: Path, damage: str
+) -> None:
+    dest = tmp_path / "m.jsonl"
+    export_jsonl(lived_in, dest)
+    lines = dest.read_text().splitlines()
+    if damage == "truncate":
+        lines = lines[: len(lines) // 2]
+    elif damage == "bad_json":
+        lines[3] = lines[3][:-5]
+    elif damage == "wrong_type":
+        row = json.loads(lines[2])
+        row["tags"] = "work"
+        lines[2] = json.dumps(row)
+    else:
+        lines = lines[1:]
+    dest.write_text("\n".join(lines) + "\n")
+    with Memory(home=tmp_path / "b", embedder="hashing:512") as fresh:
+        if damage == "no_header":  # no longer an export: judged as some other format
+            with pytest.raises(InvalidInput):
+                run_import(fresh, dest, fmt="locomo")
+        else:
+            with pytest.raises(InvalidInput, match=r"m\.jsonl"):
+                run_import(fresh, dest)
+        assert fresh.records.count() == 0
+    lived_in.close()
+
+
+def test_markdown_vault_has_a_file_per_note_with_front_matter_and_wikilinks(
+    lived_in: Memory, tmp_path: Path
+) -> None:
+    vault = tmp_path / "vault"
+    result = export_markdown(lived_in, vault)
+    notes, links, _ = _rows(lived_in)
+    files = sorted(vault.rglob("*.md"))
+    assert result.notes == len(notes) == len(files)
+    stems = {f.stem for f in files}
+    by_id: dict[str, str] = {}
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert text.startswith("---\nid: ")
+        front = text.split("---\n")[1]
+        note_id = json.loads(front.splitlines()[0].split(": ", 1)[1])
+        by_id[note_id] = text
+        assert f.parent.name in {"maya-tom", "default", "family"}
+        for target in (part.split("]]")[0] for part in text.split("[[")[1:]):
+            assert target in stems  # every wikilink resolves to a file of the vault
+    insight = next(n for n in notes if n["source"].startswith("reflect"))
+    assert "derived_from" in by_id[insight["id"]]
+    assert sum(t.count("[[") for t in by_id.values()) == 2 * len(links)
+    lived_in.close()
+
+
+def test_export_never_writes_through_symlinks(lived_in: Memory, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(outside / "x.jsonl")
+    with pytest.raises(InvalidInput, match="symbolic link"):
+        export_jsonl(lived_in, link)
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    os.symlink(outside, vault / "family")  # a scope folder that leads out of the vault
+    with pytest.raises(InvalidInput, match="outside"):
+        export_markdown(lived_in, vault, scope="family")
+    assert list(outside.iterdir()) == []
+    lived_in.close()
+
+
+def test_quarantined_notes_are_not_exported(lived_in: Memory, tmp_path: Path) -> None:
+    victim = lived_in.list_notes(scope="family")[0]
+    db = sqlite3.connect(lived_in.home / "notes.db")
+    db.execute("UPDATE notes SET status='quarantined' WHERE id=?", (victim.id,))
+    db.commit()
+    db.close()
+    result = export_jsonl(lived_in, tmp_path / "m.jsonl")
+    assert victim.id not in (tmp_path / "m.jsonl").read_text()
+    assert result.notes == lived_in.records.count() - 1
+    lived_in.close()
