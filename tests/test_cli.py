@@ -22,7 +22,7 @@ ID = re.compile(r"^[0-9a-z]{16}$")
 # What README promises for each hit of `recall --json`.
 HIT_KEYS = {
     "id", "content", "score", "scores", "scope", "source", "event_at", "tags",
-    "keywords", "context", "status", "created_at", "via",
+    "keywords", "context", "status", "created_at", "via", "trust", "warnings",
 }  # fmt: skip
 
 
@@ -120,12 +120,14 @@ def diary(diary_home, mem) -> dict[str, str]:
 
 def test_recall_json_has_the_documented_shape(mem, diary) -> None:
     out = mem.json("recall", "pottery class")
-    assert set(out) == {"query", "hits"} and out["query"] == "pottery class"
+    assert set(out) == {"query", "hits", "lessons"} and out["query"] == "pottery class"
+    assert out["lessons"] == []  # nothing was ever caught in this home
     hits = out["hits"]
     assert hits and hits[0]["id"] == diary["feb"]
     for hit in hits:
         assert set(hit) == HIT_KEYS
-        assert set(hit["scores"]) <= {"bm25", "vector", "final"} and "final" in hit["scores"]
+        assert set(hit["scores"]) <= {"bm25", "vector", "speaker", "graph", "final"}
+        assert "final" in hit["scores"] and 0 <= hit["trust"] <= 1
         assert hit["score"] == pytest.approx(hit["scores"]["final"])
         assert isinstance(hit["tags"], list)
     assert {"bm25", "vector"} <= set(hits[0]["scores"])
@@ -350,7 +352,9 @@ SESSIONS = {
 def test_import_locomo_follows_the_protocol(mem, write_locomo) -> None:
     path = write_locomo(SESSIONS)
     out = mem.json("import", str(path), "--format", "locomo")
-    assert out == {"file": str(path), "format": "locomo", "read": 3, "added": 3, "skipped": 0}
+    assert out == {"file": str(path), "format": "locomo", "read": 3, "added": 3, "skipped": 0,
+                   "dry_run": False, "groups": 1, "links": 0, "redacted": 0,
+                   "rejected_count": 0, "rejected": []}  # fmt: skip
     notes = {n["source"]: n for n in mem.json("list")["notes"]}
     assert set(notes) == {"locomo:conv-7/D1:1", "locomo:conv-7/D1:2", "locomo:conv-7/D2:1"}
     photo = notes["locomo:conv-7/D1:2"]

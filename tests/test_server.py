@@ -26,7 +26,7 @@ from zettelmem.server_http import BearerAuth, check_bind, is_loopback, transport
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 
-TOOLS = {"remember", "recall", "forget", "get_note", "reflect", "link"}
+TOOLS = {"remember", "recall", "forget", "get_note", "reflect", "link", "review"}
 NOTES = [
     ("Tom's cat is called Whiskers and hates the vacuum cleaner", ["pets"], "2024-03-02"),
     ("Alice prefers oat milk in her coffee", ["preference"], "2024-04-10"),

@@ -104,7 +104,8 @@ def test_streamable_http_client_calls_the_tools(served: Served) -> None:
     async def main() -> None:
         async with served.client() as client:
             names = {t.name for t in (await client.list_tools()).tools}
-            assert {"remember", "recall", "forget", "get_note", "reflect", "link"} == names
+            assert names == {"remember", "recall", "forget", "get_note", "reflect", "link",
+                             "review"}  # fmt: skip
             args = {"content": "the boiler service is due in October", "tags": ["house"]}
             note = data(await client.call_tool("remember", args))
             hits = data(await client.call_tool("recall", {"query": "boiler service"}))["hits"]

@@ -55,7 +55,7 @@ def inspect(npx: str, home: Path, *options: str) -> Any:
 def test_inspector_lists_tools_and_calls_remember_and_recall(npx: str, home: Path) -> None:
     listed = inspect(npx, home, "--method", "tools/list", "--strict")
     assert {t["name"] for t in listed["tools"]} == {
-        "remember", "recall", "forget", "get_note", "reflect", "link"
+        "remember", "recall", "forget", "get_note", "reflect", "link", "review"
     }  # fmt: skip
 
     note = inspect(

@@ -11,12 +11,14 @@ import click
 
 from zettelmem import __version__
 from zettelmem.cli_graph import GRAPH_COMMANDS
+from zettelmem.cli_guard import GUARD_COMMANDS
+from zettelmem.cli_vault import VAULT_COMMANDS
 from zettelmem.clikit import _emit, _memory, json_option, setup_logging
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
 from zettelmem.memory import validate_k
-from zettelmem.render import hit_out, note_block, note_line, note_out
-from zettelmem.schemas import ForgetOut, ImportOut, NotesOut, RecallOut
+from zettelmem.render import hit_out, lesson_out, note_block, note_line, note_out
+from zettelmem.schemas import ForgetOut, NotesOut, RecallOut
 
 
 class MemGroup(click.Group):
@@ -113,6 +115,7 @@ def remember(
 @click.option("--since", help="Only notes that happened on or after this date (ISO-8601).")
 @click.option("--until", help="Only notes that happened on or before this date (ISO-8601).")
 @click.option("--include-superseded", is_flag=True, help="Also notes a newer note replaced.")
+@click.option("--include-quarantined", is_flag=True, help="Also notes the guard quarantined.")
 @click.option("--as-of", help="Answer as the memory stood on this date (ISO-8601).")
 @click.option("--no-graph", is_flag=True, help="Skip spreading along links.")
 @click.option("--fusion", type=click.Choice(["weighted", "rrf"]), hidden=True)
@@ -127,6 +130,7 @@ def recall(
     since: str | None,
     until: str | None,
     include_superseded: bool,
+    include_quarantined: bool,
     as_of: str | None,
     no_graph: bool,
     fusion: str | None,
@@ -136,15 +140,22 @@ def recall(
     validate_k(k)
     with _memory(ctx) as memory:
         filters = memory.filters(scope=scope, tags=tags, since=since, until=until,
-                                 include_superseded=include_superseded, as_of=as_of)  # fmt: skip
+                                 include_superseded=include_superseded, as_of=as_of,
+                                 include_quarantined=include_quarantined)  # fmt: skip
         hits = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
+        lessons = [] if memory.guard_mode == "off" else memory.lessons(query, scope)
     if as_json:
-        _emit(RecallOut(query=query, hits=[hit_out(h) for h in hits]))
+        _emit(RecallOut(query=query, hits=[hit_out(h) for h in hits],
+                        lessons=[lesson_out(x) for x in lessons]))  # fmt: skip
         return
+    for lesson in lessons:
+        click.echo(f"lesson: {lesson.text}")
     if not hits:
         click.echo("no matching notes", err=True)
     for rank, hit in enumerate(hits, 1):
         click.echo(f"{rank:>2}. {hit.score:.3f}  {note_line(hit.note)}")
+        if hit.warnings:
+            click.echo(f"    trust {hit.trust:.2f}: {'; '.join(hit.warnings)}")
 
 
 @cli.command()
@@ -242,30 +253,6 @@ def reindex(ctx: click.Context) -> None:
 def path(ctx: click.Context) -> None:
     """Print the home directory in use."""
     click.echo(str(resolve_home(ctx.obj["home"])))
-
-
-@cli.command(name="import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(["auto", "locomo"]), default="auto", show_default=True
-)
-@click.option("--scope", help="Put every note in this scope (default: per conversation).")
-@click.option("--no-llm", is_flag=True, help="Build notes offline even if an LLM is configured.")
-@json_option
-@click.pass_context
-def import_(
-    ctx: click.Context, file: Path, fmt: str, scope: str | None, no_llm: bool, as_json: bool
-) -> None:
-    """Import a chat log FILE; importing the same file again adds nothing."""
-    with _memory(ctx, llm=False if no_llm else None) as memory:
-        fmt, summary = memory.import_file(file, fmt, scope=scope)
-    out = ImportOut(
-        file=str(file), format=fmt, read=summary.read, added=summary.added, skipped=summary.skipped
-    )
-    if as_json:
-        _emit(out)
-    else:
-        click.echo(f"read {out.read}, added {out.added}, skipped {out.skipped} already stored")
 
 
 def _config_json(ctx: click.Context, as_json: bool) -> bool:
@@ -385,6 +372,31 @@ def bench_locomo(
     )
 
 
+@bench.command(name="poison")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--per-kind", default=5, show_default=True, help="Attacks of each kind.")
+@click.option("--embedder", help="Embedder spec to use instead of the configured one.")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["off", "flag", "quarantine"]),
+              help="Guard modes to compare (default: all three).")  # fmt: skip
+@json_option
+def bench_poison(
+    file: Path, per_kind: int, embedder: str | None, modes: tuple[str, ...], as_json: bool
+) -> None:
+    """Inject adversarial notes into a LoCoMo file's conversations; measure the guard."""
+    from zettelmem.poisonbench import MODES, run_poison, table
+
+    if per_kind < 1:
+        raise InvalidInput("--per-kind must be at least 1")
+    progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    report = run_poison(file, per_kind=per_kind, embedder=embedder, modes=modes or MODES,
+                        progress=progress)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"{report['attacks']} attacks, {report['poison_notes']} poisoned notes")
+    click.echo(table(report))
+
+
 @cli.command()
 @click.option("--http", "use_http", is_flag=True, help="Serve streamable HTTP at /mcp, not stdio.")
 @click.option("--host", help="With --http: address to bind (default 127.0.0.1).")
@@ -394,6 +406,8 @@ def bench_locomo(
 @click.option(
     "--allow-host", "allow_hosts", multiple=True, help="With --http: another Host name to accept."
 )
+@click.option("--guard", type=click.Choice(["off", "flag", "quarantine"]),
+              help="Guard mode for this server (default: the home's `guard` setting).")  # fmt: skip
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -403,6 +417,7 @@ def serve(
     scope: str | None,
     token: str | None,
     allow_hosts: tuple[str, ...],
+    guard: str | None,
 ) -> None:
     """Run the MCP server: stdio by default, or streamable HTTP with --http."""
     from zettelmem import server_http
@@ -415,10 +430,11 @@ def serve(
         scope=scope,
         token=token,
         allowed_hosts=allow_hosts,
+        guard=guard,
     )
 
 
-for _command in GRAPH_COMMANDS:
+for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS]:
     cli.add_command(_command)
 
 

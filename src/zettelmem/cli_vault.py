@@ -92,6 +92,11 @@ def import_(
     if report.read == 0 and report.rejected_count:
         where, why = report.rejected[0]
         raise InvalidInput(f"nothing imported from {path}: {where}: {why}")
+    if report.read == 0:
+        raise InvalidInput(
+            f"nothing imported from {path}: no message or note in it has text; check the "
+            "file (or pass --format)"
+        )
     out = ImportOut(
         file=report.file, format=report.format, dry_run=report.dry_run, groups=report.groups,
         read=report.read, added=report.added, skipped=report.skipped, redacted=report.redacted,

@@ -45,5 +45,3 @@ def _emit(model: BaseModel) -> None:
 
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
-
-

@@ -19,7 +19,7 @@ import numpy as np
 
 from zettelmem import importers, vault
 from zettelmem.errors import InvalidInput
-from zettelmem.importers.units import Group, Rejected, Unit
+from zettelmem.importers.units import Group, Rejected, Unit, bytes_read
 from zettelmem.memory import Memory, validate_scope
 from zettelmem.models import Link, NewNote
 
@@ -95,6 +95,7 @@ def run_import(
             for group in dict.fromkeys(g for g, _ in batch):
                 _collect_titles(group, by_source, titles, wikilinks)
         if progress:
+            report.bytes_done = bytes_read(path)
             progress(report)
     if not dry_run:
         memory.indexes.catch_up()

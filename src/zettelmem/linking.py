@@ -10,8 +10,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from zettelmem import zettel, zettel_llm
+from zettelmem import guard, zettel, zettel_llm
 from zettelmem.embeddings import Embedder
+from zettelmem.guarding import Judge
 from zettelmem.llm import LLM, BoundedLLM
 from zettelmem.models import Change, Filters, Link, NewNote, Note
 from zettelmem.ranking import fuse
@@ -63,11 +64,15 @@ class Linker:
         vectors: np.ndarray,
         llm: LLM | None = None,
         llm_calls: int = 1,
-    ) -> tuple[list[NewNote], list[Link], list[Change]]:
-        """The batch's notes with derived fields, their links, and the changes they cause.
+        judge: Judge | None = None,
+    ) -> tuple[list[NewNote], list[Link], list[Change], list[tuple[str, guard.Verdict]]]:
+        """The batch's notes with derived fields, their links, the changes they cause,
+        and the guard's verdicts (when a judge is given).
 
         With an LLM, each note gets at most ``llm_calls`` calls; a failed call falls
-        back to the offline construction for that note (a note is never lost).
+        back to the offline construction for that note (a note is never lost). A
+        note the guard flags never rewrites another note; one it quarantines is
+        also left unlinked.
         """
         topics = topic_vectors(self.embedder)
         self._scope_labels = {}
@@ -75,6 +80,7 @@ class Linker:
         links: list[Link] = []
         changes: list[Change] = []
         evolved: dict[str, tuple[str, ...]] = {}  # tags planned earlier in this batch
+        verdicts: list[tuple[str, guard.Verdict]] = []
         for i, (new, vector) in enumerate(zip(batch, vectors)):
             near = [
                 replace(n, tags=evolved.get(n.id, n.tags))
@@ -87,13 +93,23 @@ class Linker:
                     [n.content for n in near],
                 )  # fmt: skip
             new, made, caused = self._construct(new, vector, topics, near, fields)
+            if judge is not None:
+                assert new.id is not None
+                verdict = judge(new, near)
+                if verdict.verdict != "accept" or verdict.risk > 0:
+                    verdicts.append((new.id, verdict))
+                if verdict.verdict != "accept":
+                    caused = []
+                if verdict.verdict == "quarantine":
+                    made = []
+                    new = replace(new, status="quarantined")
             for change in caused:
                 if change.field == "tags":
                     evolved[change.note_id] = tuple(json.loads(change.after))
             links.extend(made)
             changes.extend(caused)
             notes.append(new)
-        return notes, links, changes
+        return notes, links, changes, verdicts
 
     def _construct(
         self,
@@ -133,6 +149,8 @@ class Linker:
             sims = np.asarray(earlier_vecs) @ vector
             for other, cos in zip(earlier, sims):
                 if cos < zettel.LINK_MIN_COS or other.scope != new.scope or not other.id:
+                    continue
+                if other.status != "active":
                     continue
                 if not _same_session(new, other):
                     alone = thread_of(other.source) is None

@@ -20,13 +20,17 @@ from zettelmem import graphrank, importers, reflect
 from zettelmem.config import Settings, load_settings, prepare_home, resolve_home
 from zettelmem.embeddings import Embedder, get_embedder, identity
 from zettelmem.errors import EmbedderMismatch, InvalidInput
+from zettelmem.guard import MODES as GUARD_MODES
+from zettelmem.guarding import Judge, keep_lesson, lessons_for, read_time, stored_verdict
 from zettelmem.ids import new_id
 from zettelmem.linking import Linker
 from zettelmem.llm import LLM, BoundedLLM, get_llm
 from zettelmem.models import STATUSES, Change, Filters, Hit, Link, NewNote, Note
 from zettelmem.ranking import fuse, prefer_speakers
 from zettelmem.reflect import ReflectResult
+from zettelmem.store import guarded
 from zettelmem.store.derived import DerivedIndexes
+from zettelmem.store.guarded import Lesson, StoredVerdict
 from zettelmem.store.links import LINK_KINDS
 from zettelmem.store.records import Records, WriteOutcome
 from zettelmem.timeutil import parse_when
@@ -44,6 +48,8 @@ SCOPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
 TAG_PATTERN = re.compile(r"^[\w][\w.:/+-]{0,63}$", re.UNICODE)
 # How many candidates each retriever hands to fusion, at least.
 CANDIDATES = 50
+# Hits beyond k the guard's read-time check sees, so a demoted hit can leave the top k.
+READ_EXTRA = 5
 
 
 @dataclass
@@ -103,8 +109,10 @@ class Memory:
         settings: Settings | None = None,
         reindexing: bool = False,
         llm: LLM | None | bool = None,
+        guard: str | None = None,
     ) -> None:
-        """``llm``: an LLM to use, False for none (``--no-llm``), None for the configured one."""
+        """``llm``: an LLM to use, False for none (``--no-llm``), None for the configured one.
+        ``guard``: off, flag or quarantine for this instance (default: the home's setting)."""
         self.home = prepare_home(resolve_home(home))
         self.settings = settings or load_settings(self.home)
         spec = embedder if embedder is not None else str(self.settings.get("embedder"))
@@ -119,6 +127,11 @@ class Memory:
         self._llm: LLM | None = None
         self.linker = Linker(self.records, self.indexes, self.embedder)
         self.last_write: WriteOutcome | None = None
+        self.guard_mode = guard or str(self.settings.get("guard"))
+        if self.guard_mode not in GUARD_MODES:
+            raise InvalidInput(
+                f"unknown guard mode {self.guard_mode!r}; use one of: {', '.join(GUARD_MODES)}"
+            )
 
     def _check_embedder(self) -> None:
         stored = self.records.get_meta("embedder")
@@ -182,7 +195,7 @@ class Memory:
     def remember(self, content: str, **kwargs: object) -> tuple[Note, bool]:
         """Store one note; returns it and whether it was new (False: already stored)."""
         new = self.prepare(content, **kwargs)  # type: ignore[arg-type]
-        [(note, created)] = self._store([new])
+        [(note, created)] = self.store_batch([new])
         self.indexes.catch_up()
         return note, created
 
@@ -191,7 +204,7 @@ class Memory:
         summary = ImportSummary()
         for batch in _batched((self.complete(n) for n in notes), batch_size):
             summary.read += len(batch)
-            for note, created in self._store(batch):
+            for note, created in self.store_batch(batch):
                 if created:
                     summary.added += 1
                     summary.ids.append(note.id)
@@ -210,16 +223,26 @@ class Memory:
         notes = [self.complete(note) for note in raw]
         return fmt, self.remember_many(notes)
 
-    def _store(self, batch: Sequence[NewNote]) -> list[tuple[Note, bool]]:
+    def store_batch(self, batch: Sequence[NewNote]) -> list[tuple[Note, bool]]:
         """One write: plan the Zettelkasten step for the new notes, then one transaction."""
         self.indexes.catch_up()  # earlier batches must be findable as neighbours
         known = self.records.duplicates(batch)
         fresh = [replace(n, id=n.id or new_id()) for n in batch if n.dedupe_key not in known]
         vectors = self.embedder.embed([_embed_text(n) for n in fresh])
         calls = int(self.settings.get("llm_max_calls_per_write"))
-        notes, links, changes = self.linker.plan(fresh, vectors, self.llm, calls)
-        outcome = self.records.write(notes, vectors, links, changes)
+        judge = None if self.guard_mode == "off" else Judge(
+            self.records, self.guard_mode, self.llm, calls
+        )  # fmt: skip
+        notes, links, changes, verdicts = self.linker.plan(fresh, vectors, self.llm, calls, judge)
+        stored = [stored_verdict(note_id, v) for note_id, v in verdicts]
+        outcome = self.records.write(notes, vectors, links, changes, stored)
         self.last_write = outcome
+        made = {note.id: i for i, (note, created) in enumerate(outcome.notes) if created}
+        for note_id, verdict in verdicts:
+            if verdict.verdict == "quarantine" and note_id in made:
+                note = outcome.notes[made[note_id]][0]
+                keep_lesson(self.records, note.scope, note.content, verdict.reasons,
+                            vectors[[n.id for n in fresh].index(note_id)])  # fmt: skip
         written = iter(outcome.notes)  # in the order of `fresh`, duplicates of it included
         return [known[n.dedupe_key] if n.dedupe_key in known else next(written) for n in batch]
 
@@ -264,6 +287,7 @@ class Memory:
         until: str | None = None,
         include_superseded: bool = False,
         as_of: str | None = None,
+        include_quarantined: bool = False,
     ) -> Filters:
         """Validated filters; a date-only ``until`` or ``as_of`` covers that whole day.
 
@@ -273,13 +297,14 @@ class Memory:
         until_norm = _end_of_day(until, "--until date")
         moment = _end_of_day(as_of, "--as-of date")
         bounds = [x for x in (until_norm, moment) if x]
+        # As of a date, a note superseded only later still counts as current.
+        statuses = ("active", "superseded") if include_superseded or moment else ("active",)
         return Filters(
             scope=validate_scope(scope) if scope is not None else None,
             tags=tuple(validate_tag(t) for t in tags),
             since=parse_when(since, "--since date") if since else None,
             until=min(bounds) if bounds else None,
-            # As of a date, a note superseded only later still counts as current.
-            statuses=("active", "superseded") if include_superseded or moment else ("active",),
+            statuses=statuses + ("quarantined",) if include_quarantined else statuses,
             as_of=moment,
         )
 
@@ -297,7 +322,8 @@ class Memory:
         validate_k(k)
         filters = filters or Filters()
         self.indexes.catch_up()
-        pool = max(CANDIDATES, 3 * k)
+        want = k if self.guard_mode == "off" else k + READ_EXTRA
+        pool = max(CANDIDATES, 3 * want)
         only, exclude, allowed, then = self._restrictions(filters)
         # Question words and fillers ("what", "did", "when") match almost every note.
         bm25 = self.indexes.text.search(
@@ -311,17 +337,19 @@ class Memory:
         fused = prefer_speakers(fused, speakers, query)
         if graph:
             ranked = graphrank.spread(
-                self.records, fused, k, lambda labels: self.records.passing(labels, filters) - then
-            )
+                self.records, fused, want,
+                lambda labels: self.records.passing(labels, filters) - then,
+            )  # fmt: skip
         else:
-            ranked = [(label, parts, None) for label, parts in fused[:k]]
+            ranked = [(label, parts, None) for label, parts in fused[:want]]
         missing = [label for label, _, _ in ranked if label not in pooled]
         notes = {**pooled, **self.records.by_labels(missing)} if missing else pooled
-        return [
+        hits = [
             Hit(note=notes[label], score=parts["final"], scores=_parts(parts), via=via)
             for label, parts, via in ranked
             if label in notes
         ]
+        return hits if self.guard_mode == "off" else read_time(self.records, hits, k)
 
     def _restrictions(
         self, filters: Filters
@@ -366,6 +394,46 @@ class Memory:
         """Forget every note that contains all the query's words (`forget --query`)."""
         notes = self._matching(query, filters, k)
         return self.forget([note.id for note in notes]) if notes else []
+
+    # -- the guard ------------------------------------------------------------
+
+    def lessons(self, query: str, scope: str | None = None) -> list[Lesson]:
+        """The lessons (from caught poisoning attempts) relevant to a query."""
+        return lessons_for(self.records, scope, self.embedder.embed([query])[0])
+
+    def review(self, scope: str | None = None) -> list[tuple[Note, StoredVerdict]]:
+        """Flagged and quarantined notes nobody has settled, riskiest first."""
+        pending = guarded.open_verdicts(self.records.db, scope)
+        notes = {n.id: n for n in self.records.get_many([v.note_id for v in pending])}
+        return [(notes[v.note_id], v) for v in pending if v.note_id in notes]
+
+    def _pending(self, note_id: str) -> tuple[Note, StoredVerdict]:
+        note = self.records.get(note_id)
+        verdict = guarded.verdicts_of(self.records.db, [note_id]).get(note_id)
+        if verdict is None or verdict.review is not None or verdict.verdict == "accept":
+            raise InvalidInput(f"note {note_id} is not awaiting review; see `mem review`")
+        return note, verdict
+
+    def approve(self, note_id: str) -> Note:
+        """Settle a flagged or quarantined note as genuine: it becomes an ordinary note."""
+        note, _ = self._pending(note_id)
+        with self.records.transaction() as db:
+            guarded.settle(db, note_id, "approved")
+        if note.status == "quarantined":
+            self.records.apply_changes([Change(note_id, "status", "quarantined", "active",
+                                               "approved in review")])  # fmt: skip
+        return self.records.get(note_id)
+
+    def reject(self, note_id: str) -> tuple[Note, Lesson | None]:
+        """Settle a note as poison: keep a lesson from it, then forget it."""
+        note, verdict = self._pending(note_id)
+        vector = self.records.vectors([note.label]).get(note.label)
+        if vector is None:
+            vector = self.embedder.embed([note.content])[0]
+        lesson = keep_lesson(self.records, note.scope, note.content,
+                             [*verdict.reasons, "rejected in review"], vector)  # fmt: skip
+        self.forget([note_id])
+        return note, lesson
 
     # -- the note graph --------------------------------------------------------
 

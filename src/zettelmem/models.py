@@ -44,6 +44,7 @@ class NewNote:
     context: str = ""
     dedupe_key: str | None = None
     id: str | None = None  # assigned by the core before the write, so links can name it
+    status: str = "active"  # "quarantined" when the guard holds it back
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Hit:
     score: float
     scores: dict[str, float] = field(default_factory=dict)
     via: Link | None = None  # the link that brought a note in through the graph
+    trust: float = 1.0  # the guard's confidence in the note, 0-1
+    warnings: tuple[str, ...] = ()  # why trust is below 1
 
 
 @dataclass(frozen=True)

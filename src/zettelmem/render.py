@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from zettelmem.models import Change, Hit, Link, Note
-from zettelmem.schemas import ChangeOut, HitOut, LinkOut, NoteOut
+from zettelmem.schemas import ChangeOut, HitOut, LessonOut, LinkOut, NoteOut, VerdictOut
+from zettelmem.store.guarded import Lesson, StoredVerdict
 
 
 def note_out(note: Note) -> NoteOut:
@@ -39,7 +40,19 @@ def hit_out(hit: Hit) -> HitOut:
         score=round(hit.score, 6),
         scores=hit.scores,
         via=link_out(hit.via) if hit.via else None,
+        trust=round(hit.trust, 3),
+        warnings=list(hit.warnings),
     )
+
+
+def lesson_out(lesson: Lesson) -> LessonOut:
+    return LessonOut(id=lesson.id, scope=lesson.scope, text=lesson.text,
+                     created_at=lesson.created_at)  # fmt: skip
+
+
+def verdict_out(note: Note, verdict: StoredVerdict) -> VerdictOut:
+    return VerdictOut(note=note_out(note), verdict=verdict.verdict, risk=verdict.risk,
+                      reasons=list(verdict.reasons), at=verdict.at)  # fmt: skip
 
 
 def note_line(note: Note, width: int = 100) -> str:

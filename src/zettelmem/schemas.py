@@ -28,11 +28,50 @@ class HitOut(NoteOut):
     via: LinkOut | None = Field(
         default=None, description="The link that brought this note in through the graph."
     )
+    trust: float = Field(
+        default=1.0, description="The guard's confidence in this note, 0-1 (1: no doubt)."
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="Why trust is below 1: contradictions, risk signals."
+    )
+
+
+class LessonOut(BaseModel):
+    """What an earlier poisoning attempt taught: read it before acting on the hits."""
+
+    id: str
+    scope: str
+    text: str
+    created_at: str
 
 
 class RecallOut(BaseModel):
     query: str
     hits: list[HitOut]
+    lessons: list[LessonOut] = Field(
+        default_factory=list, description="Lessons from caught poisoning attempts near this query."
+    )
+
+
+class VerdictOut(BaseModel):
+    """A note the guard flagged or quarantined, awaiting review."""
+
+    note: NoteOut
+    verdict: str
+    risk: float
+    reasons: list[str]
+    at: str
+
+
+class ReviewOut(BaseModel):
+    pending: list[VerdictOut]
+
+
+class SettledOut(BaseModel):
+    id: str
+    review: str  # approved | rejected
+    note: NoteOut | None = None  # approved: the note as it now is
+    lesson: LessonOut | None = None  # rejected: the lesson kept from it
 
 
 class NotesOut(BaseModel):
@@ -43,12 +82,33 @@ class ForgetOut(BaseModel):
     forgotten: list[str]
 
 
+class RejectedOut(BaseModel):
+    """A conversation, document or line an import left out, and why."""
+
+    where: str
+    why: str
+
+
 class ImportOut(BaseModel):
     file: str
     format: str
+    dry_run: bool = False
+    groups: int = 0
     read: int
     added: int
     skipped: int
+    redacted: int = 0
+    links: int = 0
+    rejected_count: int = 0
+    rejected: list[RejectedOut] = []
+
+
+class ExportOut(BaseModel):
+    dest: str
+    format: str
+    notes: int
+    links: int
+    changes: int
 
 
 class LinkOut(BaseModel):

@@ -159,13 +159,14 @@ def serve(
     scope: str | None = None,
     token: str | None = None,
     allowed_hosts: Sequence[str] = (),
+    guard: str | None = None,
 ) -> None:
     """`mem serve`: stdio (nothing but protocol on stdout) or streamable HTTP."""
     if not http and (host is not None or port is not None or allowed_hosts):
         raise InvalidInput("--host, --port and --allow-host need --http")
     if http:
         check_bind(host or DEFAULT_HOST, token)
-    server = build_server(lambda: Memory(home), default_scope=scope)
+    server = build_server(lambda: Memory(home, guard=guard), default_scope=scope)
     try:
         if http:
             serve_http(

@@ -21,6 +21,7 @@ from zettelmem.importers.units import (
     Unit,
     chat_group,
     check_granularity,
+    note_position,
     read_head,
     require_list,
     stream_list,
@@ -83,6 +84,7 @@ def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iter
 def _lines(path: Path) -> Iterator[Record | Rejected]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, 1):
+            note_position(path, handle.tell())
             if not raw.strip():
                 continue
             try:

@@ -279,6 +279,19 @@ def require_list(
         raise InvalidInput(f"{path} does not look like {what}; {hint}")
 
 
+# Bytes of each input file read so far (by path), for an import's progress and ETA.
+_READ: dict[str, int] = {}
+
+
+def bytes_read(path: Path) -> int:
+    """How far the parsers have read into PATH (0 when unknown)."""
+    return _READ.get(str(path), 0)
+
+
+def note_position(path: Path, offset: int) -> None:
+    _READ[str(path)] = offset
+
+
 def stream_list(path: Path) -> Iterator[tuple[int, Any] | Rejected]:
     """(1-based index, item) of a JSON list, read piece by piece; a bad tail ends in a Rejected."""
     with path.open("rb") as handle:
@@ -287,6 +300,7 @@ def stream_list(path: Path) -> Iterator[tuple[int, Any] | Rejected]:
         count = 0
         try:
             for count, item in enumerate(ijson.items(handle, "item", use_float=True), 1):
+                note_position(path, handle.tell())
                 yield count, item
         except (ijson.JSONError, UnicodeDecodeError, ValueError) as exc:
             yield Rejected(ref=path.name, reason=_broken_json(exc, handle.tell(), count))

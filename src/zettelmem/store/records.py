@@ -15,6 +15,7 @@ import numpy as np
 from zettelmem.errors import HomeError, NotFound
 from zettelmem.ids import new_id
 from zettelmem.models import Change, Filters, Link, NewNote, Note
+from zettelmem.store import guarded
 from zettelmem.store.links import (
     apply_change,
     history_of,
@@ -34,7 +35,7 @@ from zettelmem.store.threads import (
 )
 from zettelmem.timeutil import now_iso
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -100,6 +101,8 @@ _MIGRATIONS: list[str] = [
         at TEXT NOT NULL
     );
     """,
+    # 2: the guard's verdicts and lessons.
+    guarded.SCHEMA,
 ]
 
 _NOTE_COLUMNS = (
@@ -258,6 +261,7 @@ class Records:
         embeddings: np.ndarray,
         links: Sequence[Link] = (),
         changes: Sequence[Change] = (),
+        verdicts: Sequence[guarded.StoredVerdict] = (),
     ) -> WriteOutcome:
         """Notes, their links and the changes they cause to others, in one transaction.
 
@@ -283,6 +287,7 @@ class Records:
                 c for c in (apply_change(db, ch) for ch in changes if ch.cause not in dropped)
                 if c is not None
             ]  # fmt: skip
+            guarded.put_verdicts(db, [v for v in verdicts if v.note_id in made])
         return WriteOutcome(out, stored, logged)
 
     def links_of(self, note_id: str) -> list[Link]:
@@ -364,7 +369,7 @@ class Records:
         note_id, created = new.id or new_id(), now_iso()
         cursor = db.execute(
             "INSERT INTO notes(id, content, created_at, event_at, scope, source, keywords, tags,"
-            " context, dedupe_key, thread) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " context, dedupe_key, thread, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 note_id,
                 new.content,
@@ -377,6 +382,7 @@ class Records:
                 new.context,
                 new.dedupe_key,
                 thread_of(new.source),
+                new.status,
             ),
         )
         label = int(cursor.lastrowid or 0)
@@ -385,7 +391,14 @@ class Records:
             (label, np.asarray(vector, dtype=np.float32).tobytes()),
         )
         link_to_previous(
-            db, note_id, label, new.scope, thread_of(new.source), new.event_at, created
+            db,
+            note_id,
+            label,
+            new.scope,
+            thread_of(new.source),
+            new.event_at,
+            created,
+            new.status,
         )
         db.executemany(
             "INSERT OR IGNORE INTO note_tags(label, tag) VALUES (?, ?)",
@@ -403,6 +416,7 @@ class Records:
             keywords=new.keywords,
             tags=new.tags,
             context=new.context,
+            status=new.status,
         )
 
     @staticmethod

@@ -47,13 +47,18 @@ def link_to_previous(
     thread: str | None,
     event_at: str | None,
     created_at: str,
+    status: str = "active",
 ) -> None:
-    """Add `note -> previous note` (kind follows) when the thread continues."""
-    if thread is None:
+    """Add `note -> previous note` (kind follows) when the thread continues.
+
+    A quarantined note stays out of its thread both ways: it follows nothing and
+    nothing follows it, so its text never mixes into another note's context vector.
+    """
+    if thread is None or status == "quarantined":
         return
     row = db.execute(
         "SELECT id, event_at FROM notes WHERE scope=? AND thread=? AND label<? "
-        "ORDER BY label DESC LIMIT 1",
+        "AND status != 'quarantined' ORDER BY label DESC LIMIT 1",
         (scope, thread, label),
     ).fetchone()
     if row is not None and _close_in_time(row[1], event_at):

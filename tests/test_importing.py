@@ -1,0 +1,204 @@
+"""`mem import` end to end: every format into a real home, idempotence, resuming after a
+crash, dry runs, wikilinks, redaction counts, rejections and progress."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zettelmem import importing
+from zettelmem.cli_vault import _Bar
+from zettelmem.importing import ImportReport, run_import
+from zettelmem.memory import Memory
+from zettelmem.store.records import Records
+
+FIXTURES = Path(__file__).parent / "fixtures"
+pytestmark = pytest.mark.usefixtures("offline_env")
+
+
+def _open(home: Path) -> Memory:
+    return Memory(home=home, embedder="hashing:256", llm=False)
+
+
+@pytest.mark.parametrize(
+    "name, fmt",
+    [
+        ("chatgpt/conversations.json", "chatgpt"),
+        ("claude/conversations.json", "claude"),
+        ("messages.jsonl", "jsonl"),
+        ("messages.json", "jsonl"),
+        ("vault", "markdown"),
+        ("notes.txt", "text"),
+    ],
+)
+def test_every_format_imports_once_and_is_recallable(tmp_path: Path, name: str, fmt: str) -> None:
+    with _open(tmp_path / "h") as memory:
+        first = run_import(memory, FIXTURES / name)
+        assert first.format == fmt and first.added == first.read > 0 and not first.rejected
+        assert memory.records.count() == first.added
+        notes = memory.list_notes(limit=1000)
+        assert all(n.source.startswith(f"{fmt}:") for n in notes)
+        probe = notes[0]
+        words = " ".join(probe.content.split()[1:6])
+        assert probe.id in [h.note.id for h in memory.recall(words, k=5)]
+        again = run_import(memory, FIXTURES / name)
+        assert (again.added, again.skipped) == (0, first.added)
+        assert memory.records.count() == first.added
+
+
+def _big_chatgpt(path: Path, conversations: int, turns: int) -> Path:
+    """A ChatGPT-shaped export: linear mappings, user and assistant alternating."""
+    out = []
+    for c in range(conversations):
+        mapping: dict[str, Any] = {"root": {"id": "root", "message": None, "parent": None,
+                                            "children": ["m0"]}}  # fmt: skip
+        for t in range(turns):
+            role = "user" if t % 2 == 0 else "assistant"
+            text = f"conversation {c} turn {t}: we talked about topic{c % 7} and item{t % 5}"
+            mapping[f"m{t}"] = {
+                "id": f"m{t}",
+                "parent": "root" if t == 0 else f"m{t - 1}",
+                "children": [] if t == turns - 1 else [f"m{t + 1}"],
+                "message": {"id": f"m{t}", "author": {"role": role},
+                            "create_time": 1_700_000_000 + c * 86_400 + t * 60,
+                            "content": {"content_type": "text", "parts": [text]}},
+            }  # fmt: skip
+        out.append({"id": f"conv-{c}", "title": f"Chat {c}", "create_time": 1_700_000_000,
+                    "mapping": mapping, "current_node": f"m{turns - 1}"})  # fmt: skip
+    path.write_text(json.dumps(out), encoding="utf-8")
+    return path
+
+
+def _state(memory: Memory) -> tuple[Any, ...]:
+    """The store's content, keyed by source (ids and clock times differ between homes)."""
+    db = memory.records.db
+    notes = sorted(tuple(r) for r in db.execute(
+        "SELECT source, content, event_at, scope, keywords, tags, context, status FROM notes"
+    ))  # fmt: skip
+    links = sorted(tuple(r) for r in db.execute(
+        "SELECT a.source, b.source, l.kind, round(l.weight, 6) FROM links l "
+        "JOIN notes a ON a.id = l.src JOIN notes b ON b.id = l.dst"
+    ))  # fmt: skip
+    changes = sorted(tuple(r) for r in db.execute(
+        "SELECT n.source, h.field, h.before, h.after FROM history h "
+        "JOIN notes n ON n.id = h.note_id"
+    ))  # fmt: skip
+    return tuple(notes), tuple(links), tuple(changes)
+
+
+@pytest.mark.parametrize("crash_at", [1, 3])
+def test_an_interrupted_import_run_again_ends_like_one_uninterrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_at: int
+) -> None:
+    export = _big_chatgpt(tmp_path / "conversations.json", conversations=24, turns=14)
+    with _open(tmp_path / "whole") as memory:
+        whole = run_import(memory, export)
+        expected = _state(memory)
+    assert whole.added == 24 * 14 and whole.added > 2 * importing.BATCH_NOTES
+
+    real_write = Records.write
+    calls = {"n": 0}
+
+    def crashing(self: Records, *args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == crash_at:
+            raise KeyboardInterrupt  # the user pressed ^C mid-transaction
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Records, "write", crashing)
+    with _open(tmp_path / "resumed") as memory, pytest.raises(KeyboardInterrupt):
+        run_import(memory, export)
+    monkeypatch.setattr(Records, "write", real_write)
+    with _open(tmp_path / "resumed") as memory:
+        partial = memory.records.count()
+        assert 0 <= partial < whole.added and partial % 14 == 0  # whole conversations only
+        resumed = run_import(memory, export)
+        assert resumed.skipped == partial and resumed.added == whole.added - partial
+        assert _state(memory) == expected
+
+
+def test_dry_run_reports_and_writes_nothing(tmp_path: Path) -> None:
+    with _open(tmp_path / "h") as memory:
+        dry = run_import(memory, FIXTURES / "claude" / "conversations.json", dry_run=True)
+        assert dry.dry_run and dry.added == dry.read > 0 and memory.records.count() == 0
+        run_import(memory, FIXTURES / "claude" / "conversations.json")
+        dry = run_import(memory, FIXTURES / "claude" / "conversations.json", dry_run=True)
+        assert (dry.added, dry.skipped) == (0, dry.read)
+
+
+def test_wikilinks_become_mentions_links_between_vault_notes(tmp_path: Path) -> None:
+    with _open(tmp_path / "h") as memory:
+        report = run_import(memory, FIXTURES / "vault")
+        assert report.links > 0
+        mentions = memory.records.db.execute(
+            "SELECT a.source, b.source FROM links l JOIN notes a ON a.id = l.src "
+            "JOIN notes b ON b.id = l.dst WHERE l.kind = 'mentions'"
+        ).fetchall()
+        assert len(mentions) == report.links
+        assert all(src != dst and dst.startswith("markdown:") for src, dst in mentions)
+        run_import(memory, FIXTURES / "vault")  # again: no link is doubled
+        assert len(memory.records.db.execute(
+            "SELECT 1 FROM links WHERE kind='mentions'").fetchall()) == len(mentions)  # fmt: skip
+
+
+def test_secrets_are_redacted_and_counted_unless_kept(tmp_path: Path) -> None:
+    export = FIXTURES / "chatgpt" / "conversations.json"
+    with _open(tmp_path / "a") as memory:
+        report = run_import(memory, export)
+        text = " ".join(n.content for n in memory.list_notes(limit=1000))
+        assert report.redacted >= 1 and "[REDACTED:" in text
+    with _open(tmp_path / "b") as memory:
+        kept = run_import(memory, export, redact_secrets=False)
+        text = " ".join(n.content for n in memory.list_notes(limit=1000))
+        assert kept.redacted == 0 and "[REDACTED:" not in text
+
+
+def test_a_truncated_export_imports_what_it_can_and_says_what_it_left(
+    tmp_path: Path, mem: Any
+) -> None:
+    done = mem.ok("import", str(FIXTURES / "bad" / "truncated.json"), "--json")
+    out = json.loads(done.stdout)
+    assert out["added"] > 0 and out["rejected_count"] == 1
+    assert "truncated" in out["rejected"][0]["why"]
+    human = mem.ok("import", str(FIXTURES / "bad" / "truncated.json"))
+    assert "1 rejected" in human.stdout and "truncated" in human.stderr
+
+
+def test_an_import_where_everything_is_rejected_fails(tmp_path: Path, mem: Any) -> None:
+    bad = tmp_path / "conversations.jsonl"
+    bad.write_text(
+        '{"role": "user", "content": ""}\n{"role": "user", "content": 3}\n', encoding="utf-8"
+    )
+    result = mem("import", str(bad), "--format", "jsonl")
+    assert result.exit_code != 0 and result.stderr.startswith("Error: nothing imported")
+    assert mem.json("stats")["notes"] == 0
+    bad.write_text('{"role": "user", "content": "hi"}\n{"oops"\n', encoding="utf-8")
+    partly = mem.json("import", str(bad), "--format", "jsonl")
+    assert (partly["added"], partly["rejected_count"]) == (1, 1)
+
+
+def test_progress_line_has_rate_and_eta(capsys: pytest.CaptureFixture[str]) -> None:
+    bar = _Bar(total_bytes=1000)
+    bar.shown = -1.0
+    report = ImportReport(file="x", read=50, bytes_done=250)
+    bar(report)
+    err = capsys.readouterr().err
+    assert "50 notes" in err and "/s" in err and "25%" in err and "ETA" in err
+
+
+def test_json_output_never_carries_progress(tmp_path: Path, mem: Any) -> None:
+    done = mem.ok("import", str(FIXTURES / "notes.txt"), "--json")
+    json.loads(done.stdout)  # exactly one JSON document
+    assert "importing:" not in done.stderr
+
+
+def test_import_accepts_a_folder_only_as_a_vault(tmp_path: Path, mem: Any) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    result = mem("import", str(folder))
+    assert result.exit_code != 0 and result.stderr.startswith("Error: ")
+    assert io.StringIO(result.stderr).read().count("\n") == 1
