@@ -202,7 +202,8 @@ _PATTERNS: tuple[tuple[str, str, float, str], ...] = (
     ("link", "puny", 0.3, r"\bxn--[\w-]+\.\w+"),
 )  # fmt: skip
 _COMPILED = tuple((s, g, w, re.compile(p, re.I)) for s, g, w, p in _PATTERNS)
-_UNTRUSTED = ("web:", "tool:", "email:", "mcp:")
+UNTRUSTED_SOURCES = ("web:", "tool:", "email:", "mcp:")
+_UNTRUSTED = UNTRUSTED_SOURCES
 UNTRUSTED_WEIGHT = 0.1
 TRIGGER_ARMED_WEIGHT = 0.3
 _CODE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_#@$%&*~|+-]*[A-Za-z0-9]")
@@ -249,6 +250,16 @@ def _codeword_signal(content: str) -> tuple[float, str] | None:
 
 def risk_signals(content: str, source: str) -> list[Signal]:
     """The signals a text raises on its own: (name, weight, reason), strongest first."""
+    out = list(_text_signals(content))
+    if source.strip().lower().startswith(_UNTRUSTED):
+        kind = source.split(":", 1)[0]
+        out.append(("untrusted", UNTRUSTED_WEIGHT, f"{LABELS['untrusted']}: {kind}"))
+    return sorted(out, key=lambda s: -s[1])
+
+
+@lru_cache(maxsize=16384)
+def _text_signals(content: str) -> tuple[Signal, ...]:
+    """The text's own signals (cached: recall judges the same notes again and again)."""
     groups: dict[tuple[str, str], tuple[float, str]] = {}
     for signal, group, weight, pattern in _COMPILED:
         match = pattern.search(content)
@@ -266,10 +277,7 @@ def risk_signals(content: str, source: str) -> list[Signal]:
         if found:
             weight = min(combine(w for w, _ in found), 0.95)
             out.append((signal, round(weight, 3), f"{label}: {', '.join(q for _, q in found[:2])}"))
-    if source.strip().lower().startswith(_UNTRUSTED):
-        kind = source.split(":", 1)[0]
-        out.append(("untrusted", UNTRUSTED_WEIGHT, f"{LABELS['untrusted']}: {kind}"))
-    return sorted(out, key=lambda s: -s[1])
+    return tuple(out)
 
 
 def signal_risk(content: str, source: str = "") -> float:
@@ -522,6 +530,7 @@ def _cue_clash(a: _Facts, b: _Facts) -> bool:
     return False
 
 
+@lru_cache(maxsize=32768)
 def contradiction(a: str, b: str) -> float:
     """How strongly two texts about the same thing disagree (0-1, offline, conservative).
 

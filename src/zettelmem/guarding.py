@@ -17,10 +17,14 @@ from zettelmem.llm import LLM
 from zettelmem.models import Hit, NewNote
 from zettelmem.store import guarded
 from zettelmem.store.records import Records
+from zettelmem.store.threads import thread_of
 from zettelmem.timeutil import now_iso
 
 log = logging.getLogger("zettelmem")
 
+# An untrusted writer quoting a conversation's participant: with the untrusted-source
+# signal this reaches guard.QUARANTINE_AT, so quarantine mode holds forged turns for review.
+IMPERSONATION_WEIGHT = 0.6
 DEMOTE = 0.5  # factor on the score of a hit the read-time check demotes
 LESSONS_K = 3
 LESSON_MIN_COS = 0.35  # a lesson this close to the query comes back with the hits
@@ -35,6 +39,7 @@ class Judge:
         self.mode = mode
         self.llm = llm
         self.calls = calls
+        self._participants: dict[str, set[str]] = {}
 
     def __call__(self, new: NewNote, near: Sequence[zettel.Neighbour]) -> guard.Verdict:
         stored = guarded.verdicts_of(self.records.db, [n.id for n in near])
@@ -44,9 +49,28 @@ class Judge:
             for n in near
         ]  # fmt: skip
         verdict = guard.consensus_check(new.content, new.source, related, self.mode)
+        forged = self._forged_quote(new)
+        if forged:
+            risk = round(guard.combine([verdict.risk, IMPERSONATION_WEIGHT]), 3)
+            verdict = guard.Verdict(guard.decide(risk, self.mode), risk, (forged, *verdict.reasons))
         if self.llm is not None and self.mode != "off" and (verdict.risk > 0 or related):
             verdict = self._with_llm(new, related, verdict)
         return verdict
+
+    def _forged_quote(self, new: NewNote) -> str | None:
+        """A reason when an untrusted writer puts a line in the mouth of a participant of
+        a conversation stored in this scope (a forged transcript turn), else None."""
+        speaker = zettel.speaker_of(new.content)
+        if speaker is None or thread_of(new.source) is not None:
+            return None
+        if not new.source.strip().lower().startswith(guard.UNTRUSTED_SOURCES):
+            return None
+        if new.scope not in self._participants:
+            self._participants[new.scope] = guarded.participants(self.records.db, new.scope)
+        if speaker.lower() not in self._participants[new.scope]:
+            return None
+        return (f"impersonation: written by {new.source.split(':', 1)[0]} as a quote of "
+                f"{speaker}, who speaks in a stored conversation")  # fmt: skip
 
     def _with_llm(
         self, new: NewNote, related: list[guard.Related], offline: guard.Verdict
@@ -93,10 +117,11 @@ def read_time(records: Records, hits: Sequence[Hit], k: int) -> list[Hit]:
 
 def keep_lesson(
     records: Records, scope: str, content: str, reasons: Sequence[str], vector: np.ndarray
-) -> guarded.Lesson | None:
-    """Distil a confirmed detection into a lesson (None when a near-identical one is kept)."""
-    if guarded.lessons_near(records.db, scope, vector, 1, LESSON_SAME_COS):
-        return None
+) -> guarded.Lesson:
+    """Distil a confirmed detection into a lesson (or the near-identical one kept already)."""
+    kept = guarded.lessons_near(records.db, scope, vector, 1, LESSON_SAME_COS)
+    if kept:
+        return kept[0][0]
     text = guard.lesson_for(content, reasons)
     signals = sorted({r.split(":")[0] for r in reasons})
     with records.transaction() as db:

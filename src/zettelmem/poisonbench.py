@@ -22,6 +22,7 @@ from zettelmem import poison
 from zettelmem.evaluation import _score
 from zettelmem.importers import locomo
 from zettelmem.memory import Memory
+from zettelmem.store import guarded
 
 MODES = ("off", "flag", "quarantine")
 SOURCE = "mcp:agent"  # where injected notes claim to come from
@@ -64,6 +65,7 @@ def _one_mode(
     memory.remember_many(locomo.notes(samples))
     clean_ids = {n.id for n in memory.list_notes(limit=1_000_000)}
     before = _score(memory, samples, 10, None, True)["R@10"]
+    honest = _honest_agent_notes(memory, samples)
     injected: dict[str, poison.Attack] = {}
     verdicts: Counter[str] = Counter()
     for attack in attacks:
@@ -90,8 +92,28 @@ def _one_mode(
         "clean_rewritten": len(rewritten),
         "clean_linked": len(linked),
         "quarantined": sum(v for k, v in verdicts.items() if k.endswith(":quarantined")),
+        "honest_notes": len(honest),
+        "honest_flagged": sum(1 for v in honest if v == "flag"),
+        "honest_quarantined": sum(1 for v in honest if v == "quarantine"),
         "pending_review": len(memory.review()),
     }
+
+
+HONEST_EVERY = 40  # one real turn in this many is also written as an agent's note
+
+
+def _honest_agent_notes(memory: Memory, samples: list[dict[str, Any]]) -> list[str]:
+    """Write real facts the way an honest agent would (its own words, through MCP):
+    '<Speaker> said that <turn>'. Returns each note's verdict (accept, flag, quarantine):
+    the guard's false positives on ordinary agent writes."""
+    out = []
+    for note in locomo.notes(samples)[::HONEST_EVERY]:
+        speaker, _, text = note.content.partition(": ")
+        written, _ = memory.remember(f"{speaker} said that {text}", scope=note.scope,
+                                     source=SOURCE, event_at=note.event_at)  # fmt: skip
+        found = guarded.verdicts_of(memory.records.db, [written.id]).get(written.id)
+        out.append(found.verdict if found else "accept")
+    return out
 
 
 def _rewritten(memory: Memory, poisoned: set[str], clean: set[str]) -> set[str]:
@@ -120,8 +142,8 @@ def table(report: dict[str, Any]) -> str:
     lines = [
         "| guard | poisoned hit @10 | cut vs off | instruction | false fact | trigger | chain "
         "| clean R@10 before | clean R@10 with poison | clean notes rewritten | clean notes "
-        "linked | quarantined |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "linked | poisoned notes quarantined | honest agent notes flagged / quarantined |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for mode, row in report["modes"].items():
         kinds = row["by_kind"]
@@ -130,6 +152,7 @@ def table(report: dict[str, Any]) -> str:
             f"| {kinds.get('instruction', 0):.2f} | {kinds.get('false_fact', 0):.2f} "
             f"| {kinds.get('trigger', 0):.2f} | {kinds.get('chain', 0):.2f} "
             f"| {row['clean_before']:.3f} | {row['clean_after']:.3f} | {row['clean_rewritten']} "
-            f"| {row['clean_linked']} | {row['quarantined']} |"
+            f"| {row['clean_linked']} | {row['quarantined']} "
+            f"| {row['honest_flagged']} / {row['honest_quarantined']} of {row['honest_notes']} |"
         )
     return "\n".join(lines)

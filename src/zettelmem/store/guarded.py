@@ -144,3 +144,13 @@ def all_lessons(db: sqlite3.Connection, scope: str | None) -> list[Lesson]:
     rows = (db.execute(sql + " WHERE scope = ? ORDER BY created_at, id", (scope,)) if scope
             else db.execute(sql + " ORDER BY created_at, id")).fetchall()  # fmt: skip
     return [Lesson(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4]) for r in rows]
+
+
+def participants(db: sqlite3.Connection, scope: str) -> set[str]:
+    """Lower-cased speakers ('Name: ...') of the conversation turns stored in a scope."""
+    rows = db.execute(
+        "SELECT DISTINCT lower(trim(substr(content, 1, instr(content, ':') - 1))) FROM notes "
+        "WHERE scope = ? AND thread IS NOT NULL AND instr(content, ':') BETWEEN 2 AND 42",
+        (scope,),
+    ).fetchall()
+    return {str(r[0]) for r in rows if r[0]}
