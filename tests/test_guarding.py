@@ -56,8 +56,8 @@ def test_quarantine_holds_an_injected_instruction_out_of_everything(tmp_path: Pa
             "garden tomatoes asked answer", k=10, filters=memory.filters(scope="s")
         )
         assert bad.id not in [h.note.id for h in hits]
-        asked = memory.recall("garden tomatoes asked answer", k=10,
-                              filters=memory.filters(scope="s", include_quarantined=True))  # fmt: skip
+        wide = memory.filters(scope="s", include_quarantined=True)
+        asked = memory.recall("garden tomatoes asked answer", k=10, filters=wide)
         assert bad.id in [h.note.id for h in asked]
         # a confirmed detection leaves a lesson, recalled beside the hits
         lessons = guarded.all_lessons(memory.records.db, "s")
@@ -99,8 +99,8 @@ def test_a_flagged_note_never_rewrites_its_neighbours(tmp_path: Path) -> None:
     for verdict in ("accept", "flag", "quarantine"):
         with _open(tmp_path / verdict, "flag") as memory:
             old, _ = memory.remember("the family dinner with grandma and the kids", scope="s")
-            new = memory.complete(NewNote("the family dinner with grandma and the kids again",
-                                          "s", "mcp:agent", tags=("family",), id="n" * 16))  # fmt: skip
+            text = "the family dinner with grandma and the kids again"
+            new = memory.complete(NewNote(text, "s", "mcp:agent", tags=("family",), id="n" * 16))
             vectors = memory.embedder.embed([new.content])
 
             def judge(note: Any, near: Any, v: str = verdict) -> guard.Verdict:
