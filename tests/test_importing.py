@@ -202,3 +202,24 @@ def test_import_accepts_a_folder_only_as_a_vault(tmp_path: Path, mem: Any) -> No
     result = mem("import", str(folder))
     assert result.exit_code != 0 and result.stderr.startswith("Error: ")
     assert io.StringIO(result.stderr).read().count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "path, args, says",
+    [
+        ("notes.txt", ["--format", "whatsapp"], "whatsapp"),
+        ("bad/latin1.txt", [], "UTF-8"),
+        ("bad/empty.json", [], "empty"),
+        ("bad/wrong_shape.json", ["--format", "chatgpt"], "ChatGPT"),
+        ("chatgpt/conversations.json", ["--granularity", "paragraph"], "paragraph"),
+        ("claude/conversations.json", ["--scope", "bad scope!"], "scope"),
+    ],
+)
+def test_bad_import_input_is_one_error_line_and_writes_nothing(
+    mem: Any, path: str, args: list[str], says: str
+) -> None:
+    result = mem("import", str(FIXTURES / path), *args)
+    assert result.exit_code != 0
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert says.lower() in result.stderr.lower()
+    assert mem.json("stats")["notes"] == 0

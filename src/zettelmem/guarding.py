@@ -98,10 +98,13 @@ def read_time(records: Records, hits: Sequence[Hit], k: int) -> list[Hit]:
     if not hits:
         return []
     stored = guarded.verdicts_of(records.db, [h.note.id for h in hits])
+    # An accepted note keeps its risk (trust 0.9 for an untrusted source) but warns only
+    # when the read-time consensus goes against it.
     views = [
         guard.HitView(h.note.id, h.note.content, h.score,
                       stored[h.note.id].risk if h.note.id in stored else 0.0,
-                      stored[h.note.id].reasons if h.note.id in stored else ())
+                      stored[h.note.id].reasons
+                      if h.note.id in stored and stored[h.note.id].verdict != "accept" else ())
         for h in hits
     ]  # fmt: skip
     judged = guard.read_check(views)
