@@ -36,6 +36,7 @@ class ExportResult:
     notes: int = 0
     links: int = 0
     changes: int = 0
+    verdicts: int = 0
 
 
 # -- JSONL --------------------------------------------------------------------
@@ -59,12 +60,13 @@ def export_jsonl(memory: Memory, dest: Path, scope: str | None = None) -> Export
                 ("note", portable.dump_notes(db, scope), "notes"),
                 ("link", portable.dump_links(db, scope), "links"),
                 ("change", portable.dump_changes(db, scope), "changes"),
+                ("verdict", portable.dump_verdicts(db, scope), "verdicts"),
             ):
                 for row in rows:
                     out.write(json.dumps({"type": kind, **row}, ensure_ascii=False) + "\n")
                     setattr(result, attr, getattr(result, attr) + 1)
             end = {"type": "end", "notes": result.notes, "links": result.links,
-                   "changes": result.changes}  # fmt: skip
+                   "changes": result.changes, "verdicts": result.verdicts}  # fmt: skip
             out.write(json.dumps(end) + "\n")
         os.replace(tmp, dest)
     except BaseException:
@@ -107,6 +109,7 @@ def restore_jsonl(
     batch: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
+    verdicts: list[dict[str, Any]] = []
 
     def flush() -> None:
         if not batch:
@@ -130,10 +133,13 @@ def restore_jsonl(
             links.append(row)
         elif kind == "change":
             changes.append(row)
+        elif kind == "verdict":
+            verdicts.append(row)
     flush()
     with memory.records.transaction() as db:
         result.links = portable.restore_links(db, links)
         result.changes = portable.restore_changes(db, changes)
+        portable.restore_verdicts(db, verdicts)
     memory.indexes.catch_up()
     return result
 
@@ -147,6 +153,8 @@ _REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
     "change": {"change_id": (str,), "note_id": (str,), "field": (str,), "at": (str,),
                "before": (str, type(None)), "after": (str, type(None)), "reason": (str,),
                "reverted_by": (str, type(None))},
+    "verdict": {"note_id": (str,), "verdict": (str,), "risk": (int, float), "reasons": (list,),
+                "at": (str,), "review": (str, type(None)), "reviewed_at": (str, type(None))},
 }  # fmt: skip
 
 
@@ -162,7 +170,7 @@ def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def check_export(path: Path) -> dict[str, int]:
     """Every line parsed and shape-checked; returns the counts. Raises on the first bad line."""
-    counts = {"note": 0, "link": 0, "change": 0}
+    counts = {"note": 0, "link": 0, "change": 0, "verdict": 0}
     ended: dict[str, Any] | None = None
     try:
         with path.open("r", encoding="utf-8") as handle:
@@ -195,7 +203,7 @@ def check_export(path: Path) -> dict[str, int]:
         if isinstance(exc, InvalidInput):
             raise
         raise InvalidInput(f"{path} has a line that is not JSON ({exc})") from None
-    want = {"note": "notes", "link": "links", "change": "changes"}
+    want = {"note": "notes", "link": "links", "change": "changes", "verdict": "verdicts"}
     if ended is None or any(ended.get(plural) != counts[k] for k, plural in want.items()):
         raise InvalidInput(
             f"{path} is truncated (no end line, or its counts differ); export it again"

@@ -23,6 +23,7 @@ NOTE_KEYS = ("id", "content", "created_at", "event_at", "scope", "source", "keyw
              "context", "status", "dedupe_key")  # fmt: skip
 LINK_KEYS = ("src", "dst", "kind", "weight", "created_at")
 CHANGE_KEYS = ("change_id", "note_id", "field", "before", "after", "reason", "at", "reverted_by")
+VERDICT_KEYS = ("note_id", "verdict", "risk", "reasons", "at", "review", "reviewed_at")
 
 
 # Quarantined notes stay in the home they were caught in: never exported.
@@ -76,6 +77,35 @@ def dump_changes(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str
     )
     for row in cursor:
         yield dict(zip(CHANGE_KEYS, row))
+
+
+def dump_verdicts(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str, Any]]:
+    """The guard's verdicts on the exported notes."""
+    where, args = _where("n", scope)
+    cursor = db.execute(
+        f"SELECT {', '.join('v.' + k for k in VERDICT_KEYS)} FROM verdicts v "
+        f"JOIN notes n ON n.id = v.note_id WHERE {where} ORDER BY n.label",
+        args,
+    )
+    for row in cursor:
+        out = dict(zip(VERDICT_KEYS, row))
+        out["reasons"] = json.loads(out["reasons"])
+        yield out
+
+
+def restore_verdicts(db: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> int:
+    alive = existing(db, [row["note_id"] for row in rows])
+    added = 0
+    for row in rows:
+        if row["note_id"] in alive:
+            values = {**row, "reasons": json.dumps(list(row["reasons"]))}
+            cursor = db.execute(
+                f"INSERT OR IGNORE INTO verdicts({', '.join(VERDICT_KEYS)}) "
+                f"VALUES ({', '.join('?' * len(VERDICT_KEYS))})",
+                tuple(values[k] for k in VERDICT_KEYS),
+            )
+            added += cursor.rowcount
+    return added
 
 
 def restore_notes(
