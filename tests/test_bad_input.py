@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from conftest import MemCli
 from zettelmem.cli import cli
-from zettelmem.memory import MAX_CONTENT_CHARS, MAX_K
+from zettelmem.validation import MAX_CONTENT_CHARS, MAX_K
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 

@@ -20,8 +20,8 @@ from zettelmem.errors import InvalidInput
 from zettelmem.importers import chatgpt, locomo, markdown
 from zettelmem.importers.redact import redact
 from zettelmem.importers.units import Group, Rejected, Unit, split_text, when
-from zettelmem.memory import TAG_PATTERN, validate_tag
 from zettelmem.store.threads import thread_of
+from zettelmem.validation import TAG_PATTERN, validate_tag
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 LISBON = "6634a1f0-5c2e-4a8e-9d0b-3f1a2b3c4d5e"

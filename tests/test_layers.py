@@ -15,6 +15,7 @@ LAYERS = {
     "models": 0,
     "timeutil": 0,
     "schemas": 0,
+    "validation": 0,
     "__init__": 0,
     "config": 1,
     "embeddings": 1,

@@ -16,9 +16,9 @@ from zettelmem.cli_vault import VAULT_COMMANDS
 from zettelmem.clikit import _emit, _memory, json_option, setup_logging
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
-from zettelmem.memory import validate_k
 from zettelmem.render import hit_out, lesson_out, note_block, note_line, note_out
 from zettelmem.schemas import ForgetOut, NotesOut, RecallOut
+from zettelmem.validation import validate_k
 
 
 class MemGroup(click.Group):

@@ -20,8 +20,9 @@ import numpy as np
 from zettelmem import importers, vault
 from zettelmem.errors import InvalidInput
 from zettelmem.importers.units import Group, Rejected, Unit, bytes_read
-from zettelmem.memory import Memory, validate_scope
+from zettelmem.memory import Memory
 from zettelmem.models import Link, NewNote
+from zettelmem.validation import validate_scope
 
 log = logging.getLogger("zettelmem")
 

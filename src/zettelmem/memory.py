@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,6 +33,13 @@ from zettelmem.store.guarded import Lesson, StoredVerdict
 from zettelmem.store.links import LINK_KINDS
 from zettelmem.store.records import Records, WriteOutcome
 from zettelmem.timeutil import parse_when
+from zettelmem.validation import (
+    DEFAULT_SCOPE,
+    validate_content,
+    validate_k,
+    validate_scope,
+    validate_tag,
+)
 from zettelmem.zettel import STOPWORDS, speaker_of
 
 if TYPE_CHECKING:
@@ -41,11 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("zettelmem")
 
-MAX_CONTENT_CHARS = 65_536
-MAX_K = 1000
-DEFAULT_SCOPE = "default"
-SCOPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
-TAG_PATTERN = re.compile(r"^[\w][\w.:/+-]{0,63}$", re.UNICODE)
 # How many candidates each retriever hands to fusion, at least.
 CANDIDATES = 50
 # Hits beyond k the guard's read-time check sees, so a demoted hit can leave the top k.
@@ -60,43 +61,6 @@ class ImportSummary:
     added: int = 0
     skipped: int = 0
     ids: list[str] = field(default_factory=list)
-
-
-def validate_content(text: str) -> str:
-    if not text or not text.strip():
-        raise InvalidInput("the note is empty; pass some text (or `-` to read it from stdin)")
-    if len(text) > MAX_CONTENT_CHARS:
-        raise InvalidInput(
-            f"the note has {len(text)} characters, over the limit of {MAX_CONTENT_CHARS}; "
-            "split it into smaller notes"
-        )
-    if "\x00" in text:
-        raise InvalidInput("the note contains a NUL character; remove it and try again")
-    return text.strip()
-
-
-def validate_scope(scope: str) -> str:
-    if not SCOPE_PATTERN.match(scope or ""):
-        raise InvalidInput(
-            f"invalid scope {scope!r}; use 1-128 characters from letters, digits and ._:@/- "
-            "starting with a letter or digit"
-        )
-    return scope
-
-
-def validate_tag(tag: str) -> str:
-    if not TAG_PATTERN.match(tag or ""):
-        raise InvalidInput(
-            f"invalid tag {tag!r}; use 1-64 letters, digits or ._:/+- starting with a letter "
-            "or digit"
-        )
-    return tag
-
-
-def validate_k(k: int) -> int:
-    if k < 1 or k > MAX_K:
-        raise InvalidInput(f"-k must be between 1 and {MAX_K}, got {k}")
-    return k
 
 
 class Memory:

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from zettelmem import __version__
 from zettelmem.errors import MemError, NotFound
-from zettelmem.memory import MAX_K, Memory, validate_scope
+from zettelmem.memory import Memory
 from zettelmem.models import Note
 from zettelmem.render import hit_out, lesson_out, link_out, note_line, note_out, verdict_out
 from zettelmem.schemas import (
@@ -37,6 +37,7 @@ from zettelmem.schemas import (
     RememberOut,
     ReviewOut,
 )
+from zettelmem.validation import MAX_K, validate_scope
 
 T = TypeVar("T")
 

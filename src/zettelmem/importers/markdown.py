@@ -29,7 +29,7 @@ from zettelmem.models import NewNote
 
 SECTION_THRESHOLD = 2000  # longer bodies are split at their # and ## headings
 SUFFIXES = (".md", ".markdown")
-# The store's tag rule (memory.TAG_PATTERN); a test keeps the two the same.
+# The store's tag rule (validation.TAG_PATTERN); a test keeps the two the same.
 TAG_PATTERN = re.compile(r"^[\w][\w.:/+-]{0,63}$", re.UNICODE)
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)

@@ -1,0 +1,50 @@
+"""What every front door checks before a note, scope, tag or k reaches the core."""
+
+from __future__ import annotations
+
+import re
+
+from zettelmem.errors import InvalidInput
+
+MAX_CONTENT_CHARS = 65_536
+MAX_K = 1000
+DEFAULT_SCOPE = "default"
+SCOPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
+TAG_PATTERN = re.compile(r"^[\w][\w.:/+-]{0,63}$", re.UNICODE)
+
+
+def validate_content(text: str) -> str:
+    if not text or not text.strip():
+        raise InvalidInput("the note is empty; pass some text (or `-` to read it from stdin)")
+    if len(text) > MAX_CONTENT_CHARS:
+        raise InvalidInput(
+            f"the note has {len(text)} characters, over the limit of {MAX_CONTENT_CHARS}; "
+            "split it into smaller notes"
+        )
+    if "\x00" in text:
+        raise InvalidInput("the note contains a NUL character; remove it and try again")
+    return text.strip()
+
+
+def validate_scope(scope: str) -> str:
+    if not SCOPE_PATTERN.match(scope or ""):
+        raise InvalidInput(
+            f"invalid scope {scope!r}; use 1-128 characters from letters, digits and ._:@/- "
+            "starting with a letter or digit"
+        )
+    return scope
+
+
+def validate_tag(tag: str) -> str:
+    if not TAG_PATTERN.match(tag or ""):
+        raise InvalidInput(
+            f"invalid tag {tag!r}; use 1-64 letters, digits or ._:/+- starting with a letter "
+            "or digit"
+        )
+    return tag
+
+
+def validate_k(k: int) -> int:
+    if k < 1 or k > MAX_K:
+        raise InvalidInput(f"-k must be between 1 and {MAX_K}, got {k}")
+    return k
