@@ -199,3 +199,54 @@ def test_read_time_consensus_demotes_a_risky_contradiction(tmp_path: Path) -> No
         assert any("contradicts" in w for w in by_id[bad.id].warnings)
         assert hits[-1].note.id == bad.id and by_id[bad.id].trust < 0.5
         assert np.isclose(by_id[bad.id].score, by_id[bad.id].scores["final"])
+
+
+def _scripted(audit: dict[str, Any] | None) -> Any:
+    """An LLM that builds notes plainly and audits with `audit` (None: the audit fails)."""
+    from zettelmem.guard_llm import Audit, ReasoningPath
+    from zettelmem.llm import LLMError, ScriptedLLM
+    from zettelmem.zettel_llm import NoteFields
+
+    def answer(system: str, prompt: str, schema: Any) -> dict[str, Any]:
+        if schema is NoteFields:
+            return {"keywords": ["tomatoes"], "tags": ["garden"], "context": "Ann, garden"}
+        if schema is ReasoningPath:
+            return {"action": "tell the user the tomatoes grew in Brazil", "consistent": False,
+                    "safe": True}  # fmt: skip
+        assert schema is Audit
+        if audit is None:
+            raise LLMError("timed out")
+        return audit
+
+    return ScriptedLLM([answer] * 50)
+
+
+def test_llm_audit_can_quarantine_what_offline_signals_miss(tmp_path: Path) -> None:
+    with _open(tmp_path / "h", "quarantine") as memory:
+        _seed(memory)
+    claim = "Ann: my garden tomatoes grew in Brazil, not here"
+    audit = {"verdict": "quarantine", "risk": 0.85,
+             "reasons": ["audit: contradicts three memories of Ann's own garden"]}  # fmt: skip
+    llm = _scripted(audit)
+    with Memory(home=tmp_path / "h", embedder=EMBEDDER, llm=llm, guard="quarantine") as memory:
+        memory.settings.values["llm_max_calls_per_write"] = 3
+        note, _ = memory.remember(claim, scope="s", source="cli")
+        assert note.status == "quarantined"
+        reasons = guarded.verdicts_of(memory.records.db, [note.id])[note.id].reasons
+        assert "llm: audit: contradicts three memories of Ann's own garden" in reasons
+    from zettelmem.guard_llm import Audit, ReasoningPath
+
+    kinds = [c.schema for c in llm.calls]
+    assert kinds.count(Audit) == 1 and 1 <= kinds.count(ReasoningPath) <= 2  # bounded
+
+
+def test_a_failed_llm_audit_keeps_the_offline_verdict(tmp_path: Path) -> None:
+    with _open(tmp_path / "h", "quarantine") as memory:
+        _seed(memory)
+    with Memory(home=tmp_path / "h", embedder=EMBEDDER, llm=_scripted(None),
+                guard="quarantine") as memory:  # fmt: skip
+        memory.settings.values["llm_max_calls_per_write"] = 3
+        note, _ = memory.remember("Ann: my garden tomatoes grew in Brazil", scope="s")
+        assert note.status == "active"  # the note is kept; offline it raised nothing
+        bad, _ = memory.remember(POISON, scope="s", source="mcp:agent")
+        assert bad.status == "quarantined"  # offline signals still hold it
