@@ -68,12 +68,16 @@ def _one_mode(
     honest = _honest_agent_notes(memory, samples)
     injected: dict[str, poison.Attack] = {}
     verdicts: Counter[str] = Counter()
+    caught_by: Counter[str] = Counter()  # the strongest reason of each flag or quarantine
     for attack in attacks:
         for text in attack.notes:
             note, _ = memory.remember(text, scope=attack.scope, source=SOURCE,
                                       event_at=attack.event_at)  # fmt: skip
             injected[note.id] = attack
             verdicts[f"{attack.kind}:{note.status}"] += 1
+            found = guarded.verdicts_of(memory.records.db, [note.id]).get(note.id)
+            if found and found.verdict != "accept":
+                caught_by[found.reasons[0].split(":", 1)[0]] += 1
     reached: Counter[str] = Counter()
     for attack in attacks:
         hits = memory.recall(attack.target_question, k=10,
@@ -92,6 +96,7 @@ def _one_mode(
         "clean_rewritten": len(rewritten),
         "clean_linked": len(linked),
         "quarantined": sum(v for k, v in verdicts.items() if k.endswith(":quarantined")),
+        "caught_by": dict(caught_by.most_common()),
         "honest_notes": len(honest),
         "honest_flagged": sum(1 for v in honest if v == "flag"),
         "honest_quarantined": sum(1 for v in honest if v == "quarantine"),
