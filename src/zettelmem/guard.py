@@ -70,6 +70,7 @@ class HitView:
     score: float
     stored_risk: float = 0.0
     stored_reasons: tuple[str, ...] = ()
+    read_risk: float | None = None  # the text's own signal risk if known (None: computed here)
 
 
 @dataclass(frozen=True)
@@ -628,7 +629,7 @@ def read_check(hits: Sequence[HitView]) -> dict[str, Judgement]:
     demoted when it also carries risk of its own.
     """
     top = list(hits)[:READ_TOP]
-    read_risk = {h.id: signal_risk(h.content) for h in hits}
+    read_risk = {h.id: signal_risk(h.content) if h.read_risk is None else h.read_risk for h in hits}
     risk = {h.id: max(min(h.stored_risk, 1.0), read_risk[h.id], 0.0) for h in hits}
     support = {h.id: max(h.score, 0.0) * (1.0 - risk[h.id]) for h in top}
     enemies = _enemies(top)

@@ -100,11 +100,14 @@ def read_time(records: Records, hits: Sequence[Hit], k: int) -> list[Hit]:
     stored = guarded.verdicts_of(records.db, [h.note.id for h in hits])
     # An accepted note keeps its risk (trust 0.9 for an untrusted source) but warns only
     # when the read-time consensus goes against it.
+    # A note checked at write has its verdict row: its text's signals were counted
+    # then, so they are not scanned again (read_risk 0); others are scanned once.
     views = [
         guard.HitView(h.note.id, h.note.content, h.score,
                       stored[h.note.id].risk if h.note.id in stored else 0.0,
                       stored[h.note.id].reasons
-                      if h.note.id in stored and stored[h.note.id].verdict != "accept" else ())
+                      if h.note.id in stored and stored[h.note.id].verdict != "accept" else (),
+                      0.0 if h.note.id in stored else None)
         for h in hits
     ]  # fmt: skip
     judged = guard.read_check(views)

@@ -96,8 +96,7 @@ class Linker:
             if judge is not None:
                 assert new.id is not None
                 verdict = judge(new, near)
-                if verdict.verdict != "accept" or verdict.risk > 0:
-                    verdicts.append((new.id, verdict))
+                verdicts.append((new.id, verdict))  # accepted ones too: the note was checked
                 if verdict.verdict != "accept":
                     caused = []
                 if verdict.verdict == "quarantine":
