@@ -25,6 +25,7 @@ LAYERS = {
     "guard_llm": 1.5,
     "poison": 1,
     "llm": 1,
+    "contradiction": 0.9,
     "guard": 1,
     "importers": 1,
     "store": 2,
