@@ -78,23 +78,13 @@ def run_import(
     )
     titles: dict[str, str] = {}  # lower-cased title -> note id
     wikilinks: list[tuple[str, str]] = []  # (note id, target title)
-    for batch in _batches(memory, units, report):
-        if dry_run:
-            known = memory.records.duplicates([n for _, n in batch])
-            report.skipped += sum(1 for _, n in batch if n.dedupe_key in known)
-            report.added += sum(1 for _, n in batch if n.dedupe_key not in known)
-        else:
-            stored = memory.store_batch([n for _, n in batch])
-            by_source: dict[str, str] = {}
-            for note, created in stored:
-                by_source[note.source] = note.id
-                if created:
-                    report.added += 1
-                    report.ids.append(note.id)
-                else:
-                    report.skipped += 1
-            for group in dict.fromkeys(g for g, _ in batch):
-                _collect_titles(group, by_source, titles, wikilinks)
+    batches = _batches(memory, units, report)
+    paired: Iterable[tuple[Batch, dict[str, np.ndarray]]] = (
+        ((b, {}) for b in batches) if dry_run
+        else memory.embedded_ahead(batches, lambda b: [n.content for _, n in b])
+    )  # fmt: skip
+    for batch, embedded in paired:
+        _write(memory, batch, embedded, dry_run, report, titles, wikilinks)
         if progress:
             report.bytes_done = bytes_read(path)
             progress(report)
@@ -102,6 +92,37 @@ def run_import(
         memory.indexes.catch_up()
         report.links = _store_wikilinks(memory, titles, wikilinks)
     return report
+
+
+Batch = list[tuple[Group, NewNote]]
+
+
+def _write(
+    memory: Memory,
+    batch: Batch,
+    embedded: dict[str, np.ndarray],
+    dry_run: bool,
+    report: ImportReport,
+    titles: dict[str, str],
+    wikilinks: list[tuple[str, str]],
+) -> None:
+    """Store one batch (or, dry, count what it would add)."""
+    if dry_run:
+        known = memory.records.duplicates([n for _, n in batch])
+        report.skipped += sum(1 for _, n in batch if n.dedupe_key in known)
+        report.added += sum(1 for _, n in batch if n.dedupe_key not in known)
+        return
+    stored = memory.store_batch([n for _, n in batch], embedded)
+    by_source: dict[str, str] = {}
+    for note, created in stored:
+        by_source[note.source] = note.id
+        if created:
+            report.added += 1
+            report.ids.append(note.id)
+        else:
+            report.skipped += 1
+    for group in dict.fromkeys(g for g, _ in batch):
+        _collect_titles(group, by_source, titles, wikilinks)
 
 
 def _batches(

@@ -146,8 +146,9 @@ class Linker:
         found = self._stored_neighbours(new, vector)
         if len(earlier):
             sims = np.asarray(earlier_vecs) @ vector
-            for other, cos in zip(earlier, sims):
-                if cos < zettel.LINK_MIN_COS or other.scope != new.scope or not other.id:
+            for i in np.flatnonzero(sims >= zettel.LINK_MIN_COS):
+                other, cos = earlier[int(i)], sims[i]
+                if other.scope != new.scope or not other.id:
                     continue
                 if other.status != "active":
                     continue

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 log = logging.getLogger("zettelmem")
+B = TypeVar("B")
 
 # How many candidates each retriever hands to fusion, at least.
 CANDIDATES = 50
@@ -164,11 +166,13 @@ class Memory:
         return note, created
 
     def remember_many(self, notes: Iterable[NewNote], batch_size: int = 128) -> ImportSummary:
-        """Store prepared notes in batches: one transaction per batch."""
+        """Store prepared notes in batches: one transaction per batch (the next batch is
+        embedded meanwhile, in a second thread)."""
         summary = ImportSummary()
-        for batch in _batched((self.complete(n) for n in notes), batch_size):
+        batches = _batched((self.complete(n) for n in notes), batch_size)
+        for batch, embedded in self.embedded_ahead(batches, lambda b: [n.content for n in b]):
             summary.read += len(batch)
-            for note, created in self.store_batch(batch):
+            for note, created in self.store_batch(batch, embedded):
                 if created:
                     summary.added += 1
                     summary.ids.append(note.id)
@@ -187,12 +191,18 @@ class Memory:
         notes = [self.complete(note) for note in raw]
         return fmt, self.remember_many(notes)
 
-    def store_batch(self, batch: Sequence[NewNote]) -> list[tuple[Note, bool]]:
-        """One write: plan the Zettelkasten step for the new notes, then one transaction."""
+    def store_batch(
+        self, batch: Sequence[NewNote], embedded: dict[str, np.ndarray] | None = None
+    ) -> list[tuple[Note, bool]]:
+        """One write: plan the Zettelkasten step for the new notes, then one transaction.
+
+        ``embedded``: vectors computed ahead (by text), e.g. while the previous batch
+        was written; texts missing from it are embedded here.
+        """
         self.indexes.catch_up()  # earlier batches must be findable as neighbours
         known = self.records.duplicates(batch)
         fresh = [replace(n, id=n.id or new_id()) for n in batch if n.dedupe_key not in known]
-        vectors = self.embedder.embed([_embed_text(n) for n in fresh])
+        vectors = self.embed_texts([_embed_text(n) for n in fresh], embedded or {})
         calls = int(self.settings.get("llm_max_calls_per_write"))
         judge = None if self.guard_mode == "off" else Judge(
             self.records, self.guard_mode, self.llm, calls
@@ -209,6 +219,36 @@ class Memory:
                             vectors[[n.id for n in fresh].index(note_id)])  # fmt: skip
         written = iter(outcome.notes)  # in the order of `fresh`, duplicates of it included
         return [known[n.dedupe_key] if n.dedupe_key in known else next(written) for n in batch]
+
+    def embedded_ahead(
+        self, batches: Iterable[B], texts_of: Callable[[B], list[str]]
+    ) -> Iterator[tuple[B, dict[str, np.ndarray]]]:
+        """Each batch with its texts' vectors, the next batch's computed while the caller
+        works on this one (the model runs outside the GIL; linking is Python)."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mem-embed") as pool:
+            it = iter(batches)
+            current = next(it, None)
+            ahead: Future[dict[str, np.ndarray]] | None = None
+            while current is not None:
+                following = next(it, None)
+                embedded = ahead.result() if ahead is not None else {}
+                ahead = (pool.submit(self._embed_unique, texts_of(following))
+                         if following is not None else None)  # fmt: skip
+                yield current, embedded
+                current = following
+
+    def _embed_unique(self, texts: list[str]) -> dict[str, np.ndarray]:
+        unique = list(dict.fromkeys(texts))
+        return dict(zip(unique, self.embedder.embed(unique))) if unique else {}
+
+    def embed_texts(self, texts: Sequence[str], embedded: dict[str, np.ndarray]) -> np.ndarray:
+        """Vectors for texts, taking those already computed (each text is embedded alone,
+        so a vector computed ahead is the one computed now)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in embedded]
+        fresh = dict(zip(missing, self.embedder.embed(missing))) if missing else {}
+        if not texts:
+            return np.zeros((0, self.embedder.dims), dtype=np.float32)
+        return np.stack([embedded[t] if t in embedded else fresh[t] for t in texts])
 
     def forget(self, ids: Sequence[str]) -> list[Note]:
         """Remove notes from the record and every index; unknown ids fail before anything.

@@ -151,9 +151,7 @@ class VectorIndex:
             rows = None
             count = len(self._row)
         else:
-            rows = np.fromiter(
-                (self._row[label] for label in allowed if label in self._row), dtype=np.int64
-            )
+            rows = self._rows_of(allowed)
             count = len(rows)
         k = min(k, count)
         if k <= 0:
@@ -162,10 +160,18 @@ class VectorIndex:
             return self._exact(q, k, rows)
         return self._approximate(q, k, allowed, count)
 
+    def _rows_of(self, allowed: set[int]) -> np.ndarray:
+        """Matrix rows of the allowed labels (vectorised: scopes hold thousands of labels)."""
+        wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+        return np.flatnonzero(np.isin(self._labels[: len(self._row)], wanted))
+
     def _exact(self, q: np.ndarray, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         if rows is None:
             rows = np.arange(len(self._row))
             sims = self._matrix[: len(rows)] @ q  # a view: no copy of the matrix
+        elif 4 * len(rows) >= len(self._row):
+            # Most rows wanted: one product over the matrix (a view) beats copying them out.
+            sims = (self._matrix[: len(self._row)] @ q)[rows]
         else:
             sims = self._matrix[rows] @ q
         top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
@@ -183,12 +189,5 @@ class VectorIndex:
             labels, distances = self._graph.knn_query(q.reshape(1, -1), k=k, filter=filt)
         except RuntimeError:
             # hnswlib cannot always walk to k results (deleted nodes); the scan can.
-            rows = (
-                None
-                if allowed is None
-                else np.fromiter(
-                    (self._row[label] for label in allowed if label in self._row), dtype=np.int64
-                )
-            )
-            return self._exact(q, k, rows)
+            return self._exact(q, k, None if allowed is None else self._rows_of(allowed))
         return [(int(lab), 1.0 - float(dist)) for lab, dist in zip(labels[0], distances[0])]
