@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,6 +26,7 @@ CONTEXT_WEIGHTS = (1.0, 0.5, 0.25)
 CONTEXT_DEPTH = len(CONTEXT_WEIGHTS) - 1
 
 
+@lru_cache(maxsize=65536)  # asked for every pair of notes a write compares
 def thread_of(source: str) -> str | None:
     """'locomo:conv-26/D1:3' -> 'locomo:conv-26'; 'notes.txt#4' -> 'notes.txt'; 'cli' -> None."""
     cut = max(source.rfind("/"), source.rfind("#"))
