@@ -68,7 +68,7 @@ def _one_mode(
     honest = _honest_agent_notes(memory, samples)
     injected: dict[str, poison.Attack] = {}
     verdicts: Counter[str] = Counter()
-    caught_by: Counter[str] = Counter()  # the strongest reason of each flag or quarantine
+    caught_by: Counter[str] = Counter()  # held notes showing each kind of reason
     for attack in attacks:
         for text in attack.notes:
             note, _ = memory.remember(text, scope=attack.scope, source=SOURCE,
@@ -77,7 +77,7 @@ def _one_mode(
             verdicts[f"{attack.kind}:{note.status}"] += 1
             found = guarded.verdicts_of(memory.records.db, [note.id]).get(note.id)
             if found and found.verdict != "accept":
-                caught_by[found.reasons[0].split(":", 1)[0]] += 1
+                caught_by.update({r.split(":", 1)[0] for r in found.reasons})
     reached: Counter[str] = Counter()
     for attack in attacks:
         hits = memory.recall(attack.target_question, k=10,
