@@ -20,7 +20,7 @@ from zettelmem.importers.units import (
     check_granularity,
     read_head,
     require_list,
-    stream_list,
+    stream_records,
     when,
 )
 
@@ -46,16 +46,10 @@ def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iter
     """One Group per conversation (InvalidInput now if the file is not a ChatGPT export)."""
     check_granularity(granularity)
     require_list(path, read_head(path), looks_like, "a ChatGPT export", _HINT)
-    return _units(path, scope, granularity, redact_secrets)
-
-
-def _units(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iterator[Unit]:
-    for entry in stream_list(path):
-        if isinstance(entry, Rejected):
-            yield entry
-            continue
-        index, record = entry
-        yield conversation(path.name, index, record, scope, granularity, redact_secrets)
+    return stream_records(
+        path, lambda name, i, record: conversation(name, i, record, scope, granularity,
+                                                   redact_secrets)
+    )  # fmt: skip
 
 
 def conversation(

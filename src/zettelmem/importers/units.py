@@ -313,3 +313,14 @@ def _broken_json(exc: Exception, offset: int, count: int) -> str:
         return f"the file is truncated at byte {offset} ({after}); export it again"
     # The parser reads 64 KiB at a time, so the offset is where reading stopped.
     return f"the file is malformed JSON near byte {offset} ({detail}; {after}); fix or re-export it"
+
+
+def stream_records(path: Path, convert: Callable[[str, int, object], Unit]) -> Iterator[Unit]:
+    """Each record of a JSON list export turned into a unit by ``convert(file name, index,
+    record)``; a damaged tail ends in a Rejected."""
+    for entry in stream_list(path):
+        if isinstance(entry, Rejected):
+            yield entry
+            continue
+        index, record = entry
+        yield convert(path.name, index, record)

@@ -93,21 +93,6 @@ def dump_verdicts(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[st
         yield out
 
 
-def restore_verdicts(db: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> int:
-    alive = existing(db, [row["note_id"] for row in rows])
-    added = 0
-    for row in rows:
-        if row["note_id"] in alive:
-            values = {**row, "reasons": json.dumps(list(row["reasons"]))}
-            cursor = db.execute(
-                f"INSERT OR IGNORE INTO verdicts({', '.join(VERDICT_KEYS)}) "
-                f"VALUES ({', '.join('?' * len(VERDICT_KEYS))})",
-                tuple(values[k] for k in VERDICT_KEYS),
-            )
-            added += cursor.rowcount
-    return added
-
-
 def restore_notes(
     db: sqlite3.Connection, rows: Sequence[dict[str, Any]], vectors: np.ndarray
 ) -> list[tuple[int, str]]:
@@ -154,31 +139,36 @@ def _same_key(db: sqlite3.Connection, row: dict[str, Any]) -> bool:
     return found is not None
 
 
-def restore_links(db: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert exported links verbatim where both ends exist; returns how many were new."""
-    alive = existing(db, [x for row in rows for x in (row["src"], row["dst"])])
+def _insert_rows(
+    db: sqlite3.Connection,
+    table: str,
+    keys: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    ends: Sequence[str],
+) -> int:
+    """INSERT OR IGNORE exported rows whose note ids (the `ends` columns) all exist."""
+    alive = existing(db, [row[end] for row in rows for end in ends])
+    sql = (f"INSERT OR IGNORE INTO {table}({', '.join(keys)}) "
+           f"VALUES ({', '.join('?' * len(keys))})")  # fmt: skip
     added = 0
     for row in rows:
-        if row["src"] in alive and row["dst"] in alive and row["kind"] in LINK_KINDS:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO links(src, dst, kind, weight, created_at) "
-                "VALUES (?,?,?,?,?)",
-                tuple(row[k] for k in LINK_KEYS),
-            )
-            added += cursor.rowcount
+        if all(row[end] in alive for end in ends):
+            added += db.execute(sql, tuple(row[k] for k in keys)).rowcount
     return added
+
+
+def restore_links(db: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Exported links, verbatim, where both ends exist; returns how many were new."""
+    known = [row for row in rows if row["kind"] in LINK_KINDS]
+    return _insert_rows(db, "links", LINK_KEYS, known, ("src", "dst"))
 
 
 def restore_changes(db: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert exported history entries of notes that exist; returns how many were new."""
-    alive = existing(db, [row["note_id"] for row in rows])
-    added = 0
-    for row in rows:
-        if row["note_id"] in alive:
-            cursor = db.execute(
-                f"INSERT OR IGNORE INTO history({', '.join(CHANGE_KEYS)}) "
-                f"VALUES ({', '.join('?' * len(CHANGE_KEYS))})",
-                tuple(row[k] for k in CHANGE_KEYS),
-            )
-            added += cursor.rowcount
-    return added
+    """Exported history entries of notes that exist; returns how many were new."""
+    return _insert_rows(db, "history", CHANGE_KEYS, rows, ("note_id",))
+
+
+def restore_verdicts(db: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Exported guard verdicts of notes that exist; returns how many were new."""
+    stored = [{**row, "reasons": json.dumps(list(row["reasons"]))} for row in rows]
+    return _insert_rows(db, "verdicts", VERDICT_KEYS, stored, ("note_id",))
