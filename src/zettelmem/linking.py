@@ -128,6 +128,7 @@ class Linker:
                           context=new.context or fields.context)  # fmt: skip
             for index in fields.supersedes[:1]:
                 replaced = zettel.supersede(note_id, near[index - 1].id, "the LLM judged it newer")
+            replaced[1].extend(zettel_llm.context_changes(note_id, fields, near))
         else:
             derived = zettel.derive(
                 new.content, new.event_at, new.tags, vector, topics, near, self.indexes.text.idf

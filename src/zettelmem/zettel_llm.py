@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from zettelmem import zettel
 from zettelmem.errors import LLMError
 from zettelmem.llm import LLM
+from zettelmem.models import Change
 
 log = logging.getLogger("zettelmem")
 
@@ -21,8 +22,17 @@ SYSTEM = (
     "You index an AI agent's long-term memory as a Zettelkasten. For the new note, write "
     "its key phrases, a few topic tags and a one-line context (who, when, what), and say "
     "which of the numbered neighbouring notes it updates, that is states a newer value of "
-    "the same fact. Only use what the notes say."
+    "the same fact. When the new note makes a neighbour clearer (who 'she' is, how a plan "
+    "turned out), you may rewrite that neighbour's one-line context; never its content. "
+    "Only use what the notes say."
 )
+
+
+class NeighbourContext(BaseModel):
+    """A neighbour's context, rewritten in the light of the new note."""
+
+    number: int = Field(description="The neighbouring note's number")
+    context: str = Field(max_length=300, description="Its new one-line context")
 
 
 class NoteFields(BaseModel):
@@ -34,6 +44,11 @@ class NoteFields(BaseModel):
     supersedes: list[int] = Field(
         default_factory=list,
         description="Numbers of neighbouring notes whose fact this note replaces (often none)",
+    )
+    neighbour_contexts: list[NeighbourContext] = Field(
+        default_factory=list,
+        max_length=3,
+        description="Neighbours whose one-line context the new note makes clearer (often none)",
     )
 
 
@@ -65,4 +80,22 @@ def ask(
     fields.keywords = [k.strip().lower() for k in fields.keywords if k.strip()]
     fields.context = " ".join(fields.context.split())
     fields.supersedes = [i for i in fields.supersedes if 1 <= i <= len(neighbours)]
+    fields.neighbour_contexts = [
+        NeighbourContext(number=c.number, context=" ".join(c.context.split()))
+        for c in fields.neighbour_contexts
+        if 1 <= c.number <= len(neighbours) and c.context.strip()
+    ]
     return fields
+
+
+def context_changes(
+    note_id: str, fields: NoteFields, neighbours: Sequence[zettel.Neighbour]
+) -> list[Change]:
+    """The neighbours' contexts the LLM rewrote, as changes (at most MAX_EVOLVED)."""
+    out: list[Change] = []
+    for item in fields.neighbour_contexts[: zettel.MAX_EVOLVED]:
+        n = neighbours[item.number - 1]
+        if item.context != n.context and n.id != note_id:
+            reason = f"evolved by {note_id}: context rewritten by the LLM"
+            out.append(Change(n.id, "context", n.context, item.context, reason, cause=note_id))
+    return out
