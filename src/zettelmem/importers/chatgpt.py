@@ -17,10 +17,7 @@ from zettelmem.importers.units import (
     Rejected,
     Unit,
     chat_group,
-    check_granularity,
-    read_head,
-    require_list,
-    stream_records,
+    read_export,
     when,
 )
 
@@ -44,24 +41,16 @@ def looks_like(head: str) -> bool:
 
 def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iterator[Unit]:
     """One Group per conversation (InvalidInput now if the file is not a ChatGPT export)."""
-    check_granularity(granularity)
-    require_list(path, read_head(path), looks_like, "a ChatGPT export", _HINT)
-    return stream_records(
-        path, lambda name, i, record: conversation(name, i, record, scope, granularity,
-                                                   redact_secrets)
+    return read_export(
+        path, granularity, looks_like, "a ChatGPT export", _HINT, ("conversation_id", "id"),
+        lambda ref, record: conversation(ref, record, scope, granularity, redact_secrets),
     )  # fmt: skip
 
 
 def conversation(
-    name: str, index: int, record: object, scope: str, granularity: str, redact_secrets: bool
+    ref: str, record: dict[str, Any], scope: str, granularity: str, redact_secrets: bool
 ) -> Unit:
     """One exported conversation as a Group, or Rejected with the reason."""
-    if not isinstance(record, dict):
-        return Rejected(f"{name}#{index}", "the record is not a JSON object")
-    conv_id = record.get("conversation_id") or record.get("id")
-    if not isinstance(conv_id, str) or not conv_id.strip():
-        return Rejected(f"{name}#{index}", "the conversation has no conversation_id or id")
-    ref = f"{name}#{conv_id}"
     mapping = record.get("mapping")
     if not isinstance(mapping, dict):
         return Rejected(ref, "the conversation has no message mapping")

@@ -11,10 +11,7 @@ from zettelmem.importers.units import (
     Rejected,
     Unit,
     chat_group,
-    check_granularity,
-    read_head,
-    require_list,
-    stream_records,
+    read_export,
     when,
 )
 
@@ -29,24 +26,16 @@ def looks_like(head: str) -> bool:
 
 def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iterator[Unit]:
     """One Group per conversation (InvalidInput now if the file is not a Claude export)."""
-    check_granularity(granularity)
-    require_list(path, read_head(path), looks_like, "a Claude.ai export", _HINT)
-    return stream_records(
-        path, lambda name, i, record: conversation(name, i, record, scope, granularity,
-                                                   redact_secrets)
+    return read_export(
+        path, granularity, looks_like, "a Claude.ai export", _HINT, ("uuid", "id"),
+        lambda ref, record: conversation(ref, record, scope, granularity, redact_secrets),
     )  # fmt: skip
 
 
 def conversation(
-    name: str, index: int, record: object, scope: str, granularity: str, redact_secrets: bool
+    ref: str, record: dict[str, Any], scope: str, granularity: str, redact_secrets: bool
 ) -> Unit:
     """One exported conversation as a Group, or Rejected with the reason."""
-    if not isinstance(record, dict):
-        return Rejected(f"{name}#{index}", "the record is not a JSON object")
-    uuid = record.get("uuid") or record.get("id")
-    if not isinstance(uuid, str) or not uuid.strip():
-        return Rejected(f"{name}#{index}", "the conversation has no uuid")
-    ref = f"{name}#{uuid}"
     chat = record.get("chat_messages")
     if not isinstance(chat, list):
         return Rejected(ref, "the conversation has no chat_messages list")

@@ -324,3 +324,29 @@ def stream_records(path: Path, convert: Callable[[str, int, object], Unit]) -> I
             continue
         index, record = entry
         yield convert(path.name, index, record)
+
+
+def read_export(
+    path: Path,
+    granularity: str,
+    looks_like: Callable[[str], bool],
+    what: str,
+    hint: str,
+    id_keys: tuple[str, ...],
+    convert: Callable[[str, dict[str, Any]], Unit],
+) -> Iterator[Unit]:
+    """A JSON list export of conversations, checked up front (InvalidInput), then streamed:
+    each record with an id (the first of ``id_keys`` it has) becomes ``convert(ref, record)``
+    with ref ``<file>#<id>``; a record that is not an object or has no id is Rejected."""
+    check_granularity(granularity)
+    require_list(path, read_head(path), looks_like, what, hint)
+
+    def one(name: str, index: int, record: object) -> Unit:
+        if not isinstance(record, dict):
+            return Rejected(f"{name}#{index}", "the record is not a JSON object")
+        found = next((record[k] for k in id_keys if record.get(k)), None)
+        if not isinstance(found, str) or not found.strip():
+            return Rejected(f"{name}#{index}", f"the conversation has no {' or '.join(id_keys)}")
+        return convert(f"{name}#{found}", record)
+
+    return stream_records(path, one)
