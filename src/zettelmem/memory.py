@@ -93,6 +93,7 @@ class Memory:
         self._llm: LLM | None = None
         self.linker = Linker(self.records, self.indexes, self.embedder)
         self.last_write: WriteOutcome | None = None
+        self._last_query: tuple[str, np.ndarray] | None = None
         self.guard_mode = guard or str(self.settings.get("guard"))
         if self.guard_mode not in GUARD_MODES:
             raise InvalidInput(
@@ -333,7 +334,7 @@ class Memory:
         bm25 = self.indexes.text.search(
             query, filters, pool, ignore=STOPWORDS, only=only, exclude=exclude
         )
-        qvec = self.embedder.embed([query])[0]
+        qvec = self._query_vector(query)
         vec = self.indexes.vectors.search(qvec, pool, allowed)
         fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))
         pooled = self.records.by_labels([label for label, _ in fused])
@@ -403,7 +404,13 @@ class Memory:
 
     def lessons(self, query: str, scope: str | None = None) -> list[Lesson]:
         """The lessons (from caught poisoning attempts) relevant to a query."""
-        return lessons_for(self.records, scope, self.embedder.embed([query])[0])
+        return lessons_for(self.records, scope, self._query_vector(query))
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        """The query's vector; the last one is kept, since recall and then lessons ask."""
+        if self._last_query is None or self._last_query[0] != query:
+            self._last_query = (query, self.embedder.embed([query])[0])
+        return self._last_query[1]
 
     def review(self, scope: str | None = None) -> list[tuple[Note, StoredVerdict]]:
         """Flagged and quarantined notes nobody has settled, riskiest first."""
