@@ -8,7 +8,8 @@ embedder keep it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,21 @@ def write_locomo(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def warnings_seen() -> Iterator[list[logging.LogRecord]]:
+    """Warnings of the zettelmem logger (the CLI may have turned its propagation off)."""
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    handler = Keep(level=logging.WARNING)
+    log = logging.getLogger("zettelmem")
+    log.addHandler(handler)
+    try:
+        yield seen
+    finally:
+        log.removeHandler(handler)

@@ -64,24 +64,6 @@ def memory(home: Path) -> Iterator[Memory]:
         yield mem
 
 
-@pytest.fixture
-def warnings_seen() -> Iterator[list[logging.LogRecord]]:
-    """Warnings of the zettelmem logger (the CLI may have turned its propagation off)."""
-    seen: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record)
-
-    handler = Keep(level=logging.WARNING)
-    log = logging.getLogger("zettelmem")
-    log.addHandler(handler)
-    try:
-        yield seen
-    finally:
-        log.removeHandler(handler)
-
-
 def _sources(memory: Memory, insight_id: str) -> set[str]:
     return {
         x.dst for x in memory.links(insight_id) if x.src == insight_id and x.kind == "derived_from"

@@ -5,7 +5,6 @@ and the offline fallback when the LLM fails."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +18,6 @@ pytestmark = pytest.mark.usefixtures("offline_env")
 EMBEDDER = "hashing:512"
 FIRST = "Melanie: she finally signed up for the pottery class on Saturday mornings"
 SECOND = "Caroline: my sister Melanie loved her first pottery class on Saturday morning"
-
-
-@pytest.fixture
-def warnings_seen() -> Iterator[list[logging.LogRecord]]:
-    seen: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record)
-
-    log = logging.getLogger("zettelmem")
-    handler = Keep(level=logging.WARNING)
-    log.addHandler(handler)
-    try:
-        yield seen
-    finally:
-        log.removeHandler(handler)
 
 
 def _fields(**extra: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from zettelmem import __version__
 from zettelmem.cli_graph import GRAPH_COMMANDS
 from zettelmem.cli_guard import GUARD_COMMANDS
 from zettelmem.cli_vault import VAULT_COMMANDS
-from zettelmem.clikit import _emit, _memory, json_option, setup_logging
+from zettelmem.clikit import _emit, _memory, json_option, setup_logging, wants_json
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
 from zettelmem.render import hit_out, lesson_out, note_block, note_line, note_out
@@ -255,12 +255,6 @@ def path(ctx: click.Context) -> None:
     click.echo(str(resolve_home(ctx.obj["home"])))
 
 
-def _config_json(ctx: click.Context, as_json: bool) -> bool:
-    """`--json` given to `mem config` applies to its subcommands too."""
-    parent = ctx.parent.params if ctx.parent else {}
-    return as_json or bool(parent.get("as_json"))
-
-
 @cli.group(name="config", invoke_without_command=True)
 @json_option
 @click.pass_context
@@ -291,7 +285,7 @@ def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
 
     check_key(key)
     settings = load_settings(resolve_home(ctx.obj["home"]))
-    if _config_json(ctx, as_json):
+    if wants_json(ctx, as_json):
         out = {"key": key, "value": settings.get(key), "source": settings.source(key)}
         click.echo(json.dumps(out, indent=2))
     else:
@@ -320,7 +314,7 @@ def config_set(ctx: click.Context, key: str, value: str, as_json: bool) -> None:
             get_llm(load_settings(home))
         except ConfigError as exc:
             click.echo(f"Warning: {exc}", err=True)
-    if _config_json(ctx, as_json):
+    if wants_json(ctx, as_json):
         out = {"key": key, "value": stored, "source": CONFIG_FILE, "file": str(home / CONFIG_FILE)}
         click.echo(json.dumps(out, indent=2))
     else:

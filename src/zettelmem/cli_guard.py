@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from zettelmem.clikit import _emit, _memory, json_option
+from zettelmem.clikit import _emit, _memory, json_option, wants_json
 from zettelmem.render import lesson_out, note_line, note_out, verdict_out
 from zettelmem.schemas import ReviewOut, SettledOut
 
@@ -30,11 +30,6 @@ def review(ctx: click.Context, scope: str | None, as_json: bool) -> None:
             click.echo(f"    {reason}")
 
 
-def _wants_json(ctx: click.Context, as_json: bool) -> bool:
-    parent = ctx.parent.params if ctx.parent else {}
-    return as_json or bool(parent.get("as_json"))
-
-
 @review.command()
 @click.argument("note_id")
 @json_option
@@ -43,7 +38,7 @@ def approve(ctx: click.Context, note_id: str, as_json: bool) -> None:
     """Settle NOTE_ID as genuine: a quarantined note becomes an ordinary one."""
     with _memory(ctx) as memory:
         note = memory.approve(note_id)
-    if _wants_json(ctx, as_json):
+    if wants_json(ctx, as_json):
         _emit(SettledOut(id=note_id, review="approved", note=note_out(note)))
     else:
         click.echo(f"approved {note_id}; it is {note.status}")
@@ -57,7 +52,7 @@ def reject(ctx: click.Context, note_id: str, as_json: bool) -> None:
     """Settle NOTE_ID as poison: forget it and keep a lesson from it."""
     with _memory(ctx) as memory:
         _, lesson = memory.reject(note_id)
-    if _wants_json(ctx, as_json):
+    if wants_json(ctx, as_json):
         _emit(SettledOut(id=note_id, review="rejected",
                          lesson=lesson_out(lesson) if lesson else None))  # fmt: skip
     else:

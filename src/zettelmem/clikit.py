@@ -45,3 +45,9 @@ def _emit(model: BaseModel) -> None:
 
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
+
+
+def wants_json(ctx: click.Context, as_json: bool) -> bool:
+    """`--json` given to a command group (`mem config --json get`) applies to its subcommands."""
+    parent = ctx.parent.params if ctx.parent else {}
+    return as_json or bool(parent.get("as_json"))

@@ -60,6 +60,10 @@ class Lesson:
     created_at: str
 
 
+# What _verdict reads, in its order.
+_COLUMNS = "v.note_id, v.verdict, v.risk, v.reasons, v.at, v.review"
+
+
 def put_verdicts(db: sqlite3.Connection, verdicts: Sequence[StoredVerdict]) -> None:
     db.executemany(
         "INSERT OR REPLACE INTO verdicts(note_id, verdict, risk, reasons, at, review) "
@@ -72,8 +76,7 @@ def put_verdicts(db: sqlite3.Connection, verdicts: Sequence[StoredVerdict]) -> N
 def verdicts_of(db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredVerdict]:
     rows = select_in(
         db,
-        "SELECT note_id, verdict, risk, reasons, at, review FROM verdicts WHERE note_id IN "
-        "({marks})",
+        f"SELECT {_COLUMNS} FROM verdicts v WHERE note_id IN ({{marks}})",
         list(ids),
     )
     return {r[0]: _verdict(r) for r in rows}
@@ -82,7 +85,7 @@ def verdicts_of(db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, StoredV
 def open_verdicts(db: sqlite3.Connection, scope: str | None) -> list[StoredVerdict]:
     """Flagged and quarantined notes nobody has settled, riskiest first."""
     sql = (
-        "SELECT v.note_id, v.verdict, v.risk, v.reasons, v.at, v.review FROM verdicts v "
+        f"SELECT {_COLUMNS} FROM verdicts v "
         "JOIN notes n ON n.id = v.note_id WHERE v.review IS NULL AND v.verdict != 'accept'"
     )
     args: tuple[object, ...] = ()

@@ -38,6 +38,29 @@ def _where(alias: str, scope: str | None) -> tuple[str, tuple[object, ...]]:
     return f"{cond} AND {alias}.scope = ?", (scope,)
 
 
+def _dump(
+    db: sqlite3.Connection,
+    table: str,
+    keys: Sequence[str],
+    scope: str | None,
+    order: str,
+    decode: Sequence[str] = (),
+) -> Iterator[dict[str, Any]]:
+    """Rows of a table keyed by note id (`note_id`) whose note is exportable, as dicts;
+    the `decode` columns hold JSON lists."""
+    where, args = _where("n", scope)
+    cursor = db.execute(
+        f"SELECT {', '.join('t.' + k for k in keys)} FROM {table} t "
+        f"JOIN notes n ON n.id = t.note_id WHERE {where} ORDER BY {order}",
+        args,
+    )
+    for row in cursor:
+        out = dict(zip(keys, row))
+        for key in decode:
+            out[key] = json.loads(out[key])
+        yield out
+
+
 def dump_notes(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str, Any]]:
     """Every exportable note (of one scope), in label order, as a row of NOTE_KEYS."""
     where, args = _where("n", scope)
@@ -69,28 +92,12 @@ def dump_links(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str, 
 
 def dump_changes(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str, Any]]:
     """The history of the exported notes, oldest first."""
-    where, args = _where("n", scope)
-    cursor = db.execute(
-        f"SELECT {', '.join('h.' + k for k in CHANGE_KEYS)} FROM history h "
-        f"JOIN notes n ON n.id = h.note_id WHERE {where} ORDER BY h.at, h.change_id",
-        args,
-    )
-    for row in cursor:
-        yield dict(zip(CHANGE_KEYS, row))
+    return _dump(db, "history", CHANGE_KEYS, scope, "t.at, t.change_id")
 
 
 def dump_verdicts(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str, Any]]:
     """The guard's verdicts on the exported notes."""
-    where, args = _where("n", scope)
-    cursor = db.execute(
-        f"SELECT {', '.join('v.' + k for k in VERDICT_KEYS)} FROM verdicts v "
-        f"JOIN notes n ON n.id = v.note_id WHERE {where} ORDER BY n.label",
-        args,
-    )
-    for row in cursor:
-        out = dict(zip(VERDICT_KEYS, row))
-        out["reasons"] = json.loads(out["reasons"])
-        yield out
+    return _dump(db, "verdicts", VERDICT_KEYS, scope, "n.label", decode=("reasons",))
 
 
 def restore_notes(
