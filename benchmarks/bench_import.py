@@ -67,8 +67,8 @@ def write_export(path: Path, messages: int, per_conversation: int = 20, pad: int
 
 
 def child(home: str, path: str, dry_run: bool) -> None:
-    from zettelmem.importing import run_import
-    from zettelmem.memory import Memory
+    from zettelmem.memory.core import Memory
+    from zettelmem.transfer.pipeline import run_import
 
     started = time.perf_counter()
     with Memory(home=home, llm=False) as memory:

@@ -25,8 +25,8 @@ from bench_speed import build_home, queries
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from zettelmem.memory import Memory
-from zettelmem.server import build_server
+from zettelmem.memory.core import Memory
+from zettelmem.server.mcp import build_server
 
 Call = Callable[[str], Awaitable[object]]
 

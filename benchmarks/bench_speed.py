@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from zettelmem.memory import Memory
+from zettelmem.memory.core import Memory
 from zettelmem.models import NewNote
 
 PEOPLE = ["Ana", "Ben", "Chloe", "Dev", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas"]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from zettelmem.cli import cli
+from zettelmem.cli.main import cli
 
 LocomoTurn = tuple[str, str, str | None]  # (speaker, text, blip_caption or None)
 LocomoSessions = Sequence[tuple[str, Sequence[LocomoTurn]]]  # (session date text, turns)

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import MemCli
-from zettelmem.cli import cli
+from zettelmem.cli.main import cli
 from zettelmem.validation import MAX_CONTENT_CHARS, MAX_K
 
 pytestmark = pytest.mark.usefixtures("offline_env")

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import MemCli
-from zettelmem.cli import cli
-from zettelmem.memory import Memory
+from zettelmem.cli.main import cli
+from zettelmem.memory.core import Memory
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zettelmem.cli import cli
-from zettelmem.memory import Memory
+from zettelmem.cli.main import cli
+from zettelmem.memory.core import Memory
 from zettelmem.models import Filters, NewNote
 
 pytestmark = pytest.mark.usefixtures("offline_env")
@@ -31,7 +31,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from zettelmem.memory import Memory
+    from zettelmem.memory.core import Memory
 
     home, prefix, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     with Memory(home) as memory:
@@ -46,7 +46,7 @@ WRITER = textwrap.dedent(
 LOOPING_IMPORT = textwrap.dedent(
     """
     import sys
-    from zettelmem.memory import Memory
+    from zettelmem.memory.core import Memory
     from zettelmem.models import NewNote
 
     with Memory(sys.argv[1]) as memory:

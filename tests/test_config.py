@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from zettelmem.cli import cli
+from zettelmem.cli.main import cli
 from zettelmem.config import CONFIG_FILE, DEFAULTS, env_var, load_settings, save_setting
 from zettelmem.errors import ConfigError
 

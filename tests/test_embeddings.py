@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zettelmem.embeddings import HashingEmbedder, get_embedder, identity
+from zettelmem.backends.embeddings import HashingEmbedder, get_embedder, identity
 from zettelmem.errors import ConfigError
 
 

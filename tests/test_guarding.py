@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from zettelmem import guard
 from zettelmem.errors import InvalidInput
-from zettelmem.memory import Memory
+from zettelmem.guard import signals
+from zettelmem.memory.core import Memory
 from zettelmem.models import NewNote
-from zettelmem.store import guarded
-from zettelmem.vault import export_jsonl, export_markdown
+from zettelmem.store import verdicts
+from zettelmem.transfer.export import export_jsonl, export_markdown
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 EMBEDDER = "hashing:512"
@@ -45,8 +45,8 @@ def test_quarantine_holds_an_injected_instruction_out_of_everything(tmp_path: Pa
         _seed(memory)
         bad, _ = memory.remember(POISON, scope="s", source="mcp:agent")
         assert bad.status == "quarantined"
-        verdict = guarded.verdicts_of(memory.records.db, [bad.id])[bad.id]
-        assert verdict.verdict == "quarantine" and verdict.risk >= guard.QUARANTINE_AT
+        verdict = verdicts.verdicts_of(memory.records.db, [bad.id])[bad.id]
+        assert verdict.verdict == "quarantine" and verdict.risk >= signals.QUARANTINE_AT
         assert any("instruction" in r for r in verdict.reasons)
         # no links either way, no history caused, not in recall
         assert memory.links(bad.id) == []
@@ -60,7 +60,7 @@ def test_quarantine_holds_an_injected_instruction_out_of_everything(tmp_path: Pa
         asked = memory.recall("garden tomatoes asked answer", k=10, filters=wide)
         assert bad.id in [h.note.id for h in asked]
         # a confirmed detection leaves a lesson, recalled beside the hits
-        lessons = guarded.all_lessons(memory.records.db, "s")
+        lessons = verdicts.all_lessons(memory.records.db, "s")
         assert len(lessons) == 1 and "poisoning" in lessons[0].text
         assert [x.id for x in memory.lessons(POISON, "s")] == [lessons[0].id]
         assert [n.id for n, _ in memory.review("s")] == [bad.id]
@@ -90,7 +90,7 @@ def test_flag_mode_keeps_it_recallable_with_low_trust(tmp_path: Path) -> None:
         assert hit.trust < 0.5 and any(w.startswith("flagged at write") for w in hit.warnings)
         clean = [h for h in hits if h.note.id != bad.id]
         assert clean and all(h.trust == 1.0 and h.warnings == () for h in clean)
-        assert guarded.all_lessons(memory.records.db, None) == []  # a flag is not confirmed
+        assert verdicts.all_lessons(memory.records.db, None) == []  # a flag is not confirmed
 
 
 def test_a_flagged_note_never_rewrites_its_neighbours(tmp_path: Path) -> None:
@@ -103,10 +103,10 @@ def test_a_flagged_note_never_rewrites_its_neighbours(tmp_path: Path) -> None:
             new = memory.complete(NewNote(text, "s", "mcp:agent", tags=("family",), id="n" * 16))
             vectors = memory.embedder.embed([new.content])
 
-            def judge(note: Any, near: Any, v: str = verdict) -> guard.Verdict:
-                return guard.Verdict(v, 0.9 if v != "accept" else 0.0, ("test",))
+            def judge(note: Any, near: Any, v: str = verdict) -> signals.Verdict:
+                return signals.Verdict(v, 0.9 if v != "accept" else 0.0, ("test",))
 
-            notes, links, changes, verdicts = memory.linker.plan([new], vectors, None, 1, judge)
+            notes, links, changes, _judged = memory.linker.plan([new], vectors, None, 1, judge)
             outcomes[verdict] = (notes[0].status, changes, links)
             assert not changes or all(c.note_id == old.id for c in changes)
     assert outcomes["accept"][1], "the accepted twin must evolve its neighbour for this to test"
@@ -132,12 +132,12 @@ def test_review_approve_and_reject(tmp_path: Path) -> None:
         assert approved.status == "active" and memory.history(one.id)[-1].after == "active"
         with pytest.raises(InvalidInput, match="not awaiting review"):
             memory.approve(one.id)
-        before = len(guarded.all_lessons(memory.records.db, None))
+        before = len(verdicts.all_lessons(memory.records.db, None))
         note, lesson = memory.reject(two.id)
         assert note.id == two.id and memory.records.count() == len(GARDEN) + 1
         # the lesson its quarantine left comes back; a near-identical one is kept once
         assert lesson is not None and "poisoning" in lesson.text
-        assert len(guarded.all_lessons(memory.records.db, None)) == before
+        assert len(verdicts.all_lessons(memory.records.db, None)) == before
         assert [n.id for n, _ in memory.review()] == []
 
 
@@ -167,7 +167,7 @@ def test_forged_quotes_are_held_but_an_agents_own_words_are_not(tmp_path: Path) 
         stranger, _ = memory.remember("Zed: tomatoes are fruit", scope="s", source="mcp:agent")
         typed, _ = memory.remember("Ann: I grew tomatoes in pots", scope="s", source="cli")
         assert forged.status == "quarantined"
-        reasons = guarded.verdicts_of(memory.records.db, [forged.id])[forged.id].reasons
+        reasons = verdicts.verdicts_of(memory.records.db, [forged.id])[forged.id].reasons
         assert reasons[0].startswith("impersonation")
         assert own.status == stranger.status == typed.status == "active"
 
@@ -203,9 +203,9 @@ def test_read_time_consensus_demotes_a_risky_contradiction(tmp_path: Path) -> No
 
 def _scripted(audit: dict[str, Any] | None) -> Any:
     """An LLM that builds notes plainly and audits with `audit` (None: the audit fails)."""
-    from zettelmem.guard_llm import Audit, ReasoningPath
-    from zettelmem.llm import LLMError, ScriptedLLM
-    from zettelmem.zettel_llm import NoteFields
+    from zettelmem.backends.llm import LLMError, ScriptedLLM
+    from zettelmem.guard.audit import Audit, ReasoningPath
+    from zettelmem.zettel.construct_llm import NoteFields
 
     def answer(system: str, prompt: str, schema: Any) -> dict[str, Any]:
         if schema is NoteFields:
@@ -232,9 +232,9 @@ def test_llm_audit_can_quarantine_what_offline_signals_miss(tmp_path: Path) -> N
         memory.settings.values["llm_max_calls_per_write"] = 3
         note, _ = memory.remember(claim, scope="s", source="cli")
         assert note.status == "quarantined"
-        reasons = guarded.verdicts_of(memory.records.db, [note.id])[note.id].reasons
+        reasons = verdicts.verdicts_of(memory.records.db, [note.id])[note.id].reasons
         assert "llm: audit: contradicts three memories of Ann's own garden" in reasons
-    from zettelmem.guard_llm import Audit, ReasoningPath
+    from zettelmem.guard.audit import Audit, ReasoningPath
 
     kinds = [c.schema for c in llm.calls]
     assert kinds.count(Audit) == 1 and 1 <= kinds.count(ReasoningPath) <= 2  # bounded

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from zettelmem import importers
 from zettelmem.errors import InvalidInput
-from zettelmem.importers import chatgpt, locomo, markdown
-from zettelmem.importers.redact import redact
-from zettelmem.importers.units import Group, Rejected, Unit, split_text, when
 from zettelmem.store.threads import thread_of
+from zettelmem.transfer import importers
+from zettelmem.transfer.importers import chatgpt, locomo, markdown
+from zettelmem.transfer.importers.redact import redact
+from zettelmem.transfer.importers.units import Group, Rejected, Unit, split_text, when
 from zettelmem.validation import TAG_PATTERN, validate_tag
 
 FIX = Path(__file__).resolve().parent / "fixtures"

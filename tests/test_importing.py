@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from zettelmem import importing
-from zettelmem.cli_vault import _Bar
-from zettelmem.importing import ImportReport, run_import
-from zettelmem.memory import Memory
+from zettelmem.cli.transfer import _Bar
+from zettelmem.memory.core import Memory
 from zettelmem.store.records import Records
+from zettelmem.transfer import pipeline
+from zettelmem.transfer.pipeline import ImportReport, run_import
 
 FIXTURES = Path(__file__).parent / "fixtures"
 pytestmark = pytest.mark.usefixtures("offline_env")
@@ -98,7 +98,7 @@ def test_an_interrupted_import_run_again_ends_like_one_uninterrupted_run(
     with _open(tmp_path / "whole") as memory:
         whole = run_import(memory, export)
         expected = _state(memory)
-    assert whole.added == 24 * 14 and whole.added > 2 * importing.BATCH_NOTES
+    assert whole.added == 24 * 14 and whole.added > 2 * pipeline.BATCH_NOTES
 
     real_write = Records.write
     calls = {"n": 0}

@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from zettelmem.config import Settings
-from zettelmem.errors import ConfigError, LLMError
-from zettelmem.llm import (
+from zettelmem.backends.llm import (
     DEFAULT_ANTHROPIC_MODEL,
     LLM,
     AnthropicLLM,
@@ -26,6 +24,8 @@ from zettelmem.llm import (
     ScriptedLLM,
     get_llm,
 )
+from zettelmem.config import Settings
+from zettelmem.errors import ConfigError, LLMError
 
 
 class Card(BaseModel):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from zettelmem.importers import locomo
-from zettelmem.memory import Memory
+from zettelmem.memory.core import Memory
+from zettelmem.transfer.importers import locomo
+from zettelmem.transfer.pipeline import run_import
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "locomo" / "locomo_dev.json"
@@ -24,9 +25,9 @@ def test_dates_parse_to_stored_format() -> None:
 def test_example_import_follows_the_protocol(tmp_path: Path) -> None:
     sample = json.loads(EXAMPLE.read_text())[0]
     with Memory(home=tmp_path / "h", embedder="hashing") as mem:
-        fmt, summary = mem.import_file(EXAMPLE)
+        summary = run_import(mem, EXAMPLE)
         turns = sum(len(v) for k, v in sample["conversation"].items() if k[-1].isdigit())
-        assert fmt == "locomo" and summary.added == turns == mem.records.count()
+        assert summary.format == "locomo" and summary.added == turns == mem.records.count()
         notes = {n.source: n for n in mem.list_notes(limit=1000)}
         cat = notes["locomo:maya-tom/D1:8"]
         assert cat.content == (
@@ -34,9 +35,9 @@ def test_example_import_follows_the_protocol(tmp_path: Path) -> None:
             "[shares a photo: a grey cat sleeping on a laptop keyboard]"
         )
         assert cat.event_at == "2024-06-04T18:10:00" and cat.scope == "maya-tom"
-        _, again = mem.import_file(EXAMPLE)
+        again = run_import(mem, EXAMPLE)
         assert again.added == 0 and again.skipped == turns
-        _, scoped = mem.import_file(EXAMPLE, scope="other")
+        scoped = run_import(mem, EXAMPLE, scope="other")
         assert scoped.added == turns and mem.records.count("other") == turns
 
 
@@ -48,7 +49,7 @@ needs_dev = pytest.mark.skipif(
 @needs_dev
 @pytest.mark.slow
 def test_locomo_dev_quality_bar() -> None:
-    from zettelmem.evaluation import run_locomo
+    from zettelmem.bench.locomo import run_locomo
 
     report = run_locomo(DEV)
     assert report["questions"] == 760

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zettelmem.poisonbench import run_poison, table
+from zettelmem.bench.poison import run_poison, table
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "locomo" / "locomo_dev.json"
 needs_dev = pytest.mark.skipif(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from zettelmem import ranking
-from zettelmem.memory import Memory
-from zettelmem.ranking import SPEAKER_BOOST, fuse, named_words, prefer_speakers
+from zettelmem.memory.core import Memory
+from zettelmem.retrieval import fusion
+from zettelmem.retrieval.fusion import SPEAKER_BOOST, fuse, named_words, prefer_speakers
 
 
 def test_named_words_fold_case_and_possessives() -> None:
@@ -42,9 +42,9 @@ def test_recall_prefers_what_the_named_person_said(
         memory.remember("Bob: my weekends are quiet", scope="chat")
         chat = memory.filters(scope="chat")
         question = "What does Ann do on weekends?"
-        monkeypatch.setattr(ranking, "SPEAKER_BOOST", 0.0)
+        monkeypatch.setattr(fusion, "SPEAKER_BOOST", 0.0)
         before = [h.note.id for h in memory.recall(question, k=3, filters=chat)]
-        monkeypatch.setattr(ranking, "SPEAKER_BOOST", 1.5)
+        monkeypatch.setattr(fusion, "SPEAKER_BOOST", 1.5)
         hits = memory.recall(question, k=3, filters=chat)
         assert before[0] != ann.id  # the test only means something if the boost moves it
         assert hits[0].note.id == ann.id and hits[0].scores["speaker"] == 1.5

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from zettelmem.cli import cli
+from zettelmem.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

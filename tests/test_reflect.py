@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from zettelmem import reflect
-from zettelmem.llm import ScriptedLLM
-from zettelmem.memory import Memory
+from zettelmem.backends.llm import ScriptedLLM
+from zettelmem.memory.core import Memory
 from zettelmem.models import Note
-from zettelmem.reflect import INSIGHT_SOURCE, INSIGHT_TAG, LLMInsight
+from zettelmem.zettel import reflect
+from zettelmem.zettel.reflect import INSIGHT_SOURCE, INSIGHT_TAG, LLMInsight
 
 EMBEDDER = "hashing:512"
 GARDEN = [

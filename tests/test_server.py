@@ -19,10 +19,10 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, Implementation
 
-from zettelmem.cli import cli
-from zettelmem.memory import Memory
-from zettelmem.server import MemoryServer, build_server, tool_message
-from zettelmem.server_http import BearerAuth, check_bind, is_loopback, transport_security
+from zettelmem.cli.main import cli
+from zettelmem.memory.core import Memory
+from zettelmem.server.http import BearerAuth, check_bind, is_loopback, transport_security
+from zettelmem.server.mcp import MemoryServer, build_server, tool_message
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 

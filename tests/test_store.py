@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from zettelmem.errors import EmbedderMismatch, InvalidInput, NotFound
-from zettelmem.memory import Memory
+from zettelmem.memory.core import Memory
 from zettelmem.models import Filters, NewNote
 from zettelmem.store.records import SCHEMA_VERSION, Records
 from zettelmem.store.vector_index import EXACT_LIMIT, VectorIndex

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zettelmem.memory import Memory
+from zettelmem.memory.core import Memory
 from zettelmem.models import NewNote
 from zettelmem.store.threads import CONTEXT_WEIGHTS, thread_of
 

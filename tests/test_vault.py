@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from zettelmem.errors import InvalidInput
-from zettelmem.importing import run_import
-from zettelmem.memory import Memory
+from zettelmem.memory.core import Memory
 from zettelmem.store import portable
-from zettelmem.vault import export_jsonl, export_markdown
+from zettelmem.transfer.export import export_jsonl, export_markdown
+from zettelmem.transfer.pipeline import run_import
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "chat.locomo.json"
@@ -37,7 +37,7 @@ def lived_in(tmp_path: Path) -> Memory:
     """A home with a conversation, standalone facts, a superseding, a manual link,
     an insight from reflect, and a reverted change in history."""
     memory = Memory(home=tmp_path / "a", embedder="hashing:512")
-    memory.import_file(EXAMPLE)
+    run_import(memory, EXAMPLE)
     old, _ = memory.remember("Maya works as a nurse at the city hospital", tags=["work"])
     new, _ = memory.remember("Maya now works as a teacher, she switched jobs", tags=["work"])
     memory.link(new.id, old.id, "supersedes")

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from zettelmem import graphrank, zettel
 from zettelmem.errors import InvalidInput, NotFound
-from zettelmem.memory import Memory
+from zettelmem.memory.core import Memory
 from zettelmem.models import Filters, Hit, Link, NewNote, Note
-from zettelmem.zettel import (
+from zettelmem.retrieval import spreading
+from zettelmem.zettel import construct
+from zettelmem.zettel.construct import (
     LINK_MIN_COS,
     MAX_EVOLVED,
     MAX_LINKS,
@@ -80,7 +81,7 @@ KEYWORD_TEXTS = [
 
 def _runs(text: str) -> list[list[str]]:
     """The word lists of the text's pieces between punctuation (speaker removed)."""
-    return [zettel.words(piece) for piece in _PUNCT.split(zettel.strip_speaker(text))]
+    return [construct.words(piece) for piece in _PUNCT.split(construct.strip_speaker(text))]
 
 
 def _contiguous_in(phrase: str, runs: list[list[str]]) -> bool:
@@ -92,7 +93,7 @@ def _contiguous_in(phrase: str, runs: list[list[str]]) -> bool:
 
 @pytest.mark.parametrize("text", KEYWORD_TEXTS)
 def test_keywords_are_phrases_of_content_words_from_one_stretch_of_the_text(text: str) -> None:
-    kws = zettel.keywords(text)
+    kws = construct.keywords(text)
     assert kws, text
     runs = _runs(text)
     for phrase in kws:
@@ -104,7 +105,7 @@ def test_keywords_are_phrases_of_content_words_from_one_stretch_of_the_text(text
 
 
 def test_keywords_never_join_words_across_punctuation() -> None:
-    kws = zettel.keywords("Red apples, green pears; yellow bananas and ripe mangoes!")
+    kws = construct.keywords("Red apples, green pears; yellow bananas and ripe mangoes!")
     joined = " | ".join(kws)
     for pair in ("apples green", "pears yellow"):
         assert pair not in joined, kws
@@ -112,7 +113,7 @@ def test_keywords_never_join_words_across_punctuation() -> None:
 
 @pytest.mark.parametrize("text", KEYWORD_TEXTS)
 def test_keywords_are_diversified(text: str) -> None:
-    kws = zettel.keywords(text)
+    kws = construct.keywords(text)
     assert len(kws) == len(set(kws)) <= 6
     covered: set[str] = set()
     for phrase in kws:
@@ -122,18 +123,18 @@ def test_keywords_are_diversified(text: str) -> None:
 
 
 def test_keywords_find_multiword_key_phrases() -> None:
-    kws = zettel.keywords(KEYWORD_TEXTS[0])
+    kws = construct.keywords(KEYWORD_TEXTS[0])
     assert any("support group" in phrase for phrase in kws), kws
 
 
 def test_keywords_ignore_the_speaker_prefix() -> None:
     for text in (KEYWORD_TEXTS[0], "Bartholomew: lovely weather", "Jo Ann: dreadful traffic"):
-        words = {w for phrase in zettel.keywords(text) for w in phrase.split()}
-        speaker = zettel.speaker_of(text)
+        words = {w for phrase in construct.keywords(text) for w in phrase.split()}
+        speaker = construct.speaker_of(text)
         assert speaker is not None
-        assert not words & set(zettel.words(speaker)), (text, words)
+        assert not words & set(construct.words(speaker)), (text, words)
     # Without the prefix form the same word is content.
-    assert "bartholomew" in " ".join(zettel.keywords("bartholomew lovely weather"))
+    assert "bartholomew" in " ".join(construct.keywords("bartholomew lovely weather"))
 
 
 def test_context_line_says_who_when_what_for_a_dialog_turn(memory: Memory) -> None:
@@ -331,7 +332,7 @@ def test_plan_evolution_gives_topic_tags_to_at_most_max_evolved_closest_neighbou
 def test_plan_evolution_skips_far_full_or_satisfied_neighbours_and_itself() -> None:
     full = tuple(f"x{i}" for i in range(MAX_TAGS))
     near = [
-        Neighbour("far", 1, zettel.EVOLVE_MIN_COS - 0.01, ()),
+        Neighbour("far", 1, construct.EVOLVE_MIN_COS - 0.01, ()),
         Neighbour("full", 2, 0.9, full),
         Neighbour("has", 3, 0.9, ("events", "music")),
     ]
@@ -570,7 +571,7 @@ def test_a_strong_hit_spreads_along_one_way_links_both_ways(memory: Memory) -> N
     assert max(hits.values(), key=lambda h: h.score) is top
     follower = hits[second]
     assert follower.via is not None and follower.via.src == first
-    flow = graphrank.KIND_FLOW["follows"] * top.scores["final"]
+    flow = spreading.KIND_FLOW["follows"] * top.scores["final"]
     assert follower.scores["graph"] >= flow * 0.99
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from zettelmem.llm import LLMError, ScriptedLLM
-from zettelmem.memory import Memory
-from zettelmem.zettel_llm import NoteFields
+from zettelmem.backends.llm import LLMError, ScriptedLLM
+from zettelmem.memory.core import Memory
+from zettelmem.zettel.construct_llm import NoteFields
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 EMBEDDER = "hashing:512"

@@ -1,6 +1,6 @@
 """Entry point for ``python -m zettelmem``."""
 
-from zettelmem.cli import main
+from zettelmem.cli.main import main
 
 if __name__ == "__main__":
     main()

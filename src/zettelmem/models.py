@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
-STATUSES = ("active", "superseded", "quarantined")
+# Closed vocabularies: mypy checks them, and the tuples feed CLI choices and MCP enums.
+Status = Literal["active", "superseded", "quarantined"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+Verdict = Literal["accept", "flag", "quarantine"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+GuardMode = Literal["off", "flag", "quarantine"]
+GUARD_MODES: tuple[GuardMode, ...] = get_args(GuardMode)
+Fusion = Literal["weighted", "rrf"]
+FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
+LinkKind = Literal["related", "follows", "supersedes", "derived_from", "mentions"]
+LINK_KINDS: tuple[LinkKind, ...] = get_args(LinkKind)
+Review = Literal["approved", "rejected"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +106,39 @@ class Change:
     at: str = ""
     reverted_by: str | None = None
     cause: str = ""  # the id of the note whose write planned it, if any
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A note near the one being written, as the core found it."""
+
+    id: str
+    label: int
+    cos: float  # own-vector cosine with the new note
+    tags: tuple[str, ...]
+    context: str = ""
+    content: str = ""
+    standalone: bool = False  # not a turn of a conversation thread (a fact that can change)
+
+
+@dataclass(frozen=True)
+class StoredVerdict:
+    """The guard's verdict on a note, as the record keeps it."""
+
+    note_id: str
+    verdict: Verdict
+    risk: float
+    reasons: tuple[str, ...]
+    at: str
+    review: Review | None = None
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """What the guard learned from a confirmed poisoning attempt, kept apart from notes."""
+
+    id: str
+    scope: str
+    text: str
+    signals: tuple[str, ...]
+    created_at: str

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from zettelmem.models import Change, Hit, Link, Note
+from zettelmem.models import Change, Hit, Lesson, Link, Note, StoredVerdict
 from zettelmem.schemas import ChangeOut, HitOut, LessonOut, LinkOut, NoteOut, VerdictOut
-from zettelmem.store.guarded import Lesson, StoredVerdict
 
 
 def note_out(note: Note) -> NoteOut:

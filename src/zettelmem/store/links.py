@@ -12,7 +12,6 @@ from zettelmem.models import Change, Link
 from zettelmem.store.sqlutil import select_in
 from zettelmem.timeutil import now_iso
 
-LINK_KINDS = ("related", "follows", "supersedes", "derived_from", "mentions")
 NOTE_FIELDS = ("tags", "context", "keywords", "status")
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from zettelmem.store.links import LINK_KINDS, existing
+from zettelmem.models import LINK_KINDS
+from zettelmem.store.links import existing
 from zettelmem.store.threads import thread_of
 from zettelmem.timeutil import now_iso
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from zettelmem.errors import HomeError, NotFound
 from zettelmem.ids import new_id
-from zettelmem.models import Change, Filters, Link, NewNote, Note
-from zettelmem.store import guarded
+from zettelmem.models import Change, Filters, Link, NewNote, Note, StoredVerdict
+from zettelmem.store import verdicts
 from zettelmem.store.links import (
     apply_change,
     history_of,
@@ -102,7 +102,7 @@ _MIGRATIONS: list[str] = [
     );
     """,
     # 2: the guard's verdicts and lessons.
-    guarded.SCHEMA,
+    verdicts.SCHEMA,
 ]
 
 _NOTE_COLUMNS = (
@@ -261,7 +261,7 @@ class Records:
         embeddings: np.ndarray,
         links: Sequence[Link] = (),
         changes: Sequence[Change] = (),
-        verdicts: Sequence[guarded.StoredVerdict] = (),
+        judged: Sequence[StoredVerdict] = (),
     ) -> WriteOutcome:
         """Notes, their links and the changes they cause to others, in one transaction.
 
@@ -287,7 +287,7 @@ class Records:
                 c for c in (apply_change(db, ch) for ch in changes if ch.cause not in dropped)
                 if c is not None
             ]  # fmt: skip
-            guarded.put_verdicts(db, [v for v in verdicts if v.note_id in made])
+            verdicts.put_verdicts(db, [v for v in judged if v.note_id in made])
         return WriteOutcome(out, stored, logged)
 
     def links_of(self, note_id: str) -> list[Link]:

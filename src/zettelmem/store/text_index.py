@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from typing import Any
 import tantivy
 
 from zettelmem.models import Filters, Note
+from zettelmem.text import QUERY_WORD
 from zettelmem.timeutil import human_date, to_epoch
 
 # Only fields that never change once a note is written live here (content, date,
@@ -22,7 +22,6 @@ from zettelmem.timeutil import human_date, to_epoch
 # Bump when the schema or the analysis changes: the index is then rebuilt.
 TEXT_SCHEMA = "text-v2"
 
-_QUERY_WORD = re.compile(r"\w+", re.UNICODE)
 # The same analysis as tantivy's en_stem, to look words up in the index.
 _STEMMER = (
     tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
@@ -111,7 +110,7 @@ class TextIndex:
         Words in ``ignore`` are dropped from the query unless nothing else is left.
         ``only`` / ``exclude`` restrict the labels (the record's tag and status filters).
         """
-        words = [w.lower() for w in _QUERY_WORD.findall(query)]
+        words = [w.lower() for w in QUERY_WORD.findall(query)]
         words = [w for w in words if w not in ignore] or words
         if not words:
             return []

@@ -1,0 +1,1 @@
+"""Pluggable backends: embedders and LLM clients, each with a deterministic fake."""

@@ -1,0 +1,1 @@
+"""Benchmarks run from `mem bench`: LoCoMo recall and memory poisoning."""

@@ -1,0 +1,141 @@
+"""CLI commands for the note graph: links, link, history, revert, reflect, graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from zettelmem.cli.kit import _emit, _memory, json_option
+from zettelmem.errors import InvalidInput
+from zettelmem.models import LINK_KINDS
+from zettelmem.render import change_out, link_out, note_line, note_out
+from zettelmem.schemas import HistoryOut, LinksOut, ReflectOut
+
+
+@click.command()
+@click.argument("note_id")
+@json_option
+@click.pass_context
+def links(ctx: click.Context, note_id: str, as_json: bool) -> None:
+    """The links from and to a note, strongest first."""
+    with _memory(ctx) as memory:
+        found = memory.links(note_id)
+    if as_json:
+        _emit(LinksOut(id=note_id, links=[link_out(x) for x in found]))
+        return
+    for x in found:
+        arrow = f"-> {x.dst}" if x.src == note_id else f"<- {x.src}"
+        click.echo(f"{x.kind:<12} {x.weight:.3f}  {arrow}")
+
+
+@click.command()
+@click.argument("src")
+@click.argument("dst")
+@click.option("--kind", type=click.Choice(LINK_KINDS), default="related", show_default=True)
+@click.option("--weight", type=float, default=1.0, show_default=True)
+@json_option
+@click.pass_context
+def link(ctx: click.Context, src: str, dst: str, kind: str, weight: float, as_json: bool) -> None:
+    """Link SRC to DST by hand (`--kind supersedes` marks DST superseded)."""
+    with _memory(ctx) as memory:
+        made = memory.link(src, dst, kind, weight)
+    if as_json:
+        _emit(link_out(made))
+    else:
+        click.echo(f"{made.src} -{made.kind}-> {made.dst}")
+
+
+@click.command()
+@click.argument("note_id")
+@json_option
+@click.pass_context
+def history(ctx: click.Context, note_id: str, as_json: bool) -> None:
+    """Every change to a note's derived fields, with before and after."""
+    with _memory(ctx) as memory:
+        changes = memory.history(note_id)
+    if as_json:
+        _emit(HistoryOut(id=note_id, changes=[change_out(c) for c in changes]))
+        return
+    if not changes:
+        click.echo("no changes", err=True)
+    for c in changes:
+        undone = f"  (reverted by {c.reverted_by})" if c.reverted_by else ""
+        click.echo(
+            f"{c.change_id}  {c.at}  {c.field}: {c.before} -> {c.after}  [{c.reason}]{undone}"
+        )
+
+
+@click.command()
+@click.argument("change_id")
+@json_option
+@click.pass_context
+def revert(ctx: click.Context, change_id: str, as_json: bool) -> None:
+    """Undo one change (see `mem history`); the undo is itself logged."""
+    with _memory(ctx) as memory:
+        undo = memory.revert(change_id)
+    if as_json:
+        _emit(change_out(undo))
+    else:
+        click.echo(f"reverted {change_id}: {undo.field} of {undo.note_id} is {undo.after} again")
+
+
+@click.command()
+@click.argument("topic", required=False)
+@click.option("--scope", help="Only notes in this scope.")
+@click.option("--no-llm", is_flag=True, help="Write offline digests even if an LLM is configured.")
+@json_option
+@click.pass_context
+def reflect(
+    ctx: click.Context, topic: str | None, scope: str | None, no_llm: bool, as_json: bool
+) -> None:
+    """Consolidate clusters of related notes (or notes on TOPIC) into insight notes."""
+    with _memory(ctx, llm=False if no_llm else None) as memory:
+        result = memory.reflect(topic, scope)
+    out = ReflectOut(
+        created=[note_out(n) for n in result.created],
+        updated=[note_out(n) for n in result.updated],
+        unchanged=[n.id for n in result.unchanged],
+    )
+    if as_json:
+        _emit(out)
+        return
+    for label, notes in (("created", result.created), ("updated", result.updated)):
+        for note in notes:
+            click.echo(f"{label}: {note_line(note)}")
+    click.echo(
+        f"{len(result.created)} created, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged",
+        err=True,
+    )
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["json", "graphml"]), default="json",
+              show_default=True)  # fmt: skip
+@click.option("--scope", help="Only notes in this scope.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of stdout.")  # fmt: skip
+@click.pass_context
+def graph(ctx: click.Context, fmt: str, scope: str | None, output: Path | None) -> None:
+    """Export the note graph (nodes are notes, edges are links)."""
+    import networkx as nx
+
+    with _memory(ctx) as memory:
+        g = memory.graph(scope)
+    if fmt == "json":
+        text = json.dumps(nx.node_link_data(g, edges="links"), indent=2, default=str)
+    else:
+        text = "\n".join(nx.generate_graphml(g))
+    if output is None:
+        click.echo(text)
+        return
+    if output.exists() and output.is_dir():
+        raise InvalidInput(f"{output} is a directory; pass a file path to --output")
+    output.write_text(text + "\n", encoding="utf-8")
+    click.echo(f"wrote {g.number_of_nodes()} notes and {g.number_of_edges()} links to {output}",
+               err=True)  # fmt: skip
+
+
+GRAPH_COMMANDS = [links, link, history, revert, reflect, graph]

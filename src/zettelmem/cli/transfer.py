@@ -1,0 +1,146 @@
+"""CLI commands that move memory in and out: import, export."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from zettelmem.cli.kit import _emit, _memory, json_option
+from zettelmem.errors import InvalidInput
+from zettelmem.schemas import ExportOut, ImportOut, RejectedOut
+from zettelmem.transfer.export import EXPORT_FORMATS, export_jsonl, export_markdown
+from zettelmem.transfer.importers import FORMATS, GRANULARITIES
+from zettelmem.transfer.pipeline import ImportReport, run_import
+
+SHOWN_REJECTIONS = 10
+
+
+class _Bar:
+    """One self-rewriting stderr line: notes, rate, and ETA from the bytes consumed."""
+
+    def __init__(self, total_bytes: int) -> None:
+        self.total = total_bytes
+        self.started = time.monotonic()
+        self.shown = 0.0
+
+    def __call__(self, report: ImportReport) -> None:
+        done_bytes = report.bytes_done
+        now = time.monotonic()
+        if now - self.shown < 0.2:
+            return
+        self.shown = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = report.read / elapsed
+        line = f"\rimporting: {report.read:,} notes, {rate:,.0f}/s"
+        if done_bytes and self.total:
+            share = min(done_bytes / self.total, 1.0)
+            eta = elapsed * (1 - share) / share if share > 0 else 0.0
+            line += f", {share:.0%}, ETA {eta:,.0f}s"
+        click.echo(line.ljust(60), err=True, nl=False)
+
+    def close(self) -> None:
+        click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return path.stat().st_size
+
+
+@click.command(name="import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto",
+              show_default=True, help="Judged from the content when auto.")  # fmt: skip
+@click.option("--scope", help="Put every note in this scope (default: 'default'; LoCoMo: "
+              "per conversation).")  # fmt: skip
+@click.option("--granularity", type=click.Choice(GRANULARITIES), default="message",
+              show_default=True, help="Chat logs: a note per message, per exchange (a "
+              "question with its answers) or per session.")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Report what would be added; write nothing.")
+@click.option("--keep-secrets", is_flag=True, help="Do not redact API keys, tokens, passwords.")
+@click.option("--no-llm", is_flag=True, help="Build notes offline even if an LLM is configured.")
+@json_option
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    path: Path,
+    fmt: str,
+    scope: str | None,
+    granularity: str,
+    dry_run: bool,
+    keep_secrets: bool,
+    no_llm: bool,
+    as_json: bool,
+) -> None:
+    """Import chat logs, notes or text from PATH (a file, or a folder of Markdown notes).
+
+    Importing the same input again adds nothing; an interrupted import can be run again.
+    """
+    bar = _Bar(_size(path)) if sys.stderr.isatty() and not as_json else None
+    try:
+        with _memory(ctx, llm=False if no_llm else None) as memory:
+            report = run_import(memory, path, fmt, scope=scope, granularity=granularity,
+                                redact_secrets=not keep_secrets, dry_run=dry_run,
+                                progress=bar)  # fmt: skip
+    finally:
+        if bar:
+            bar.close()
+    if report.read == 0 and report.rejected_count:
+        where, why = report.rejected[0]
+        raise InvalidInput(f"nothing imported from {path}: {where}: {why}")
+    if report.read == 0:
+        raise InvalidInput(
+            f"nothing imported from {path}: no message or note in it has text; check the "
+            "file (or pass --format)"
+        )
+    out = ImportOut(
+        file=report.file, format=report.format, dry_run=report.dry_run, groups=report.groups,
+        read=report.read, added=report.added, skipped=report.skipped, redacted=report.redacted,
+        links=report.links, rejected_count=report.rejected_count,
+        rejected=[RejectedOut(where=w, why=y) for w, y in report.rejected],
+    )  # fmt: skip
+    if as_json:
+        _emit(out)
+        return
+    line = f"read {out.read}, {'would add' if dry_run else 'added'} {out.added}, "
+    line += f"skipped {out.skipped} already stored"
+    for count, what in ((out.redacted, "secrets redacted"), (out.links, "wikilinks linked"),
+                        (out.rejected_count, "rejected")):  # fmt: skip
+        if count:
+            line += f", {count} {what}"
+    click.echo(line + (" (dry run: nothing written)" if dry_run else ""))
+    for rejected in out.rejected[:SHOWN_REJECTIONS]:
+        click.echo(f"rejected {rejected.where}: {rejected.why}", err=True)
+    if out.rejected_count > SHOWN_REJECTIONS:
+        click.echo(f"... and {out.rejected_count - SHOWN_REJECTIONS} more rejected", err=True)
+
+
+@click.command(name="export")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl",
+              show_default=True, help="jsonl: one lossless file; markdown: an Obsidian vault "
+              "folder.")  # fmt: skip
+@click.option("--scope", help="Only this scope (default: every scope).")
+@json_option
+@click.pass_context
+def export(ctx: click.Context, dest: Path, fmt: str, scope: str | None, as_json: bool) -> None:
+    """Export the memory to DEST: a JSONL file (re-importable) or a Markdown vault."""
+    with _memory(ctx) as memory:
+        if fmt == "jsonl":
+            result = export_jsonl(memory, dest, scope)
+        else:
+            result = export_markdown(memory, dest, scope)
+    out = ExportOut(dest=result.dest, format=result.format, notes=result.notes,
+                    links=result.links, changes=result.changes)  # fmt: skip
+    if as_json:
+        _emit(out)
+    else:
+        click.echo(f"exported {out.notes} notes, {out.links} links, {out.changes} changes "
+                   f"to {out.dest}")  # fmt: skip
+
+
+VAULT_COMMANDS = [import_, export]

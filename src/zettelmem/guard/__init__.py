@@ -1,0 +1,1 @@
+"""The guard against memory poisoning: risk signals, contradiction, LLM audit, verdicts."""

@@ -1,0 +1,287 @@
+"""Whether two memories disagree, offline: the same subject with a different value.
+
+Deliberately strict (a false alarm here flags an honest note): a polarity flip
+(one text negates the other), a different count or date for the same thing, or
+a different value after the same cue ("I live in X" / "I live in Y", "my
+favourite X is Y" / "... is Z", "allergic to ..."). Used by the guard's
+write-time consensus and read-time check.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from zettelmem.text import SPEAKER, STOPWORDS
+
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        ("jan january", "feb february", "mar march", "apr april", "may", "jun june",
+         "jul july", "aug august", "sep sept september", "oct october", "nov november",
+         "dec december"), 1)
+    for m in names.split()
+}  # fmt: skip
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+(\d{{4}}))?\b|"
+    rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?",
+    re.I,
+)
+# 'one' is left out: "one of my favourites" is no count
+_NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+                 "eight": "8", "nine": "9", "ten": "10"}  # fmt: skip
+# 'alpha0012' is one token (an identifier), never a word and a number
+_TOKENS = re.compile(r"date\d{4,8}|[a-z][a-z0-9'-]*|\d+(?:\.\d+)?")
+_CLAUSE = re.compile(
+    r"[.,;:!?()\[\]\"“”…—–]+|\s-+\s|\b(?:but|though|although|however|so|because)\b", re.I
+)
+_CAPTION = re.compile(r"\[shares a photo:[^\]]*\]", re.I)
+_ADDITIVE = re.compile(r"\b(?:also|as well|too|another|both|other)\b", re.I)
+_NEGATORS = frozenset(("not", "never", "no", "nobody", "nothing", "nowhere",
+                       "neither", "nor", "cannot", "without", "longer"))  # fmt: skip
+_NEG_WINDOW = 3
+_FILLERS = frozenset(("currently", "still", "now", "also", "really",
+                      "actually", "have", "has", "had", "always", "just",
+                      "already", "been", "recently", "finally", "happily",
+                      "officially", "both", "all", "am", "is", "are", "was",
+                      "were", "be", "got", "get", "getting", "very", "so"))  # fmt: skip
+_FIRST_PERSON = frozenset(("i", "i'm", "i've", "we", "we're", "we've", "my",
+                           "our", "me", "us"))  # fmt: skip
+_THIRD_PERSON = frozenset(("he", "she", "they", "his", "her", "their", "he's",
+                           "she's", "they're", "it", "its"))  # fmt: skip
+_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(p, re.I))
+    for name, p in (
+        ("live", r"\b(?:live|lives|living|lived|reside|resides|residing|based)\s+in\s+|"
+                 r"\bmov(?:ed|ing)\s+to\s+"),
+        ("origin", r"\b(?:am|is|are|'m|come|comes|came)\s+(?:originally\s+)?from\s+"),
+        ("born", r"\bborn\s+(?:and\s+raised\s+)?in\s+"),
+        ("employer", r"\b(?:work|works|working|worked|employed)\s+(?:at|for)\s+"),
+        ("job", r"\b(?:work|works|working)\s+as\s+|\b(?:job|profession|occupation)\s+is\s+"),
+        ("favorite", r"\bfavou?rite\s+(?P<key>[a-z]+(?:\s+[a-z]+)?)\s+(?:is|was|has\s+always"
+                     r"\s+been|would\s+be)\s+"),
+        ("allergy", r"\ballergic\s+to\s+"),
+        ("spouse", r"\b(?:married|engaged)\s+to\s+"),
+        ("name", r"\b(?P<key>[a-z]+)(?:'s|’s)?\s+name\s+is\s+"),
+        ("name", r"\b(?P<key>dog|cat|pet|puppy|kitten|son|daughter|baby|boat|car)\s+(?:is\s+)?"
+                 r"(?:called|named)\s+"),
+        ("birthday", r"\bbirthday\s+is\s+(?:on\s+)?"),
+    )
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Facts:
+    speaker: str | None
+    body: str
+    content: frozenset[str]  # stemmed content words
+    negated: frozenset[str]  # content words in the scope of a negation
+    numbers: dict[str, frozenset[str]]  # 'n:<unit>' / 'p:<word>' -> values seen with it
+    cues: tuple[tuple[str, str | None, frozenset[str]], ...]  # (cue, subject, value words)
+    names: frozenset[str]  # capitalised words of the body, lowercased
+
+
+def _stem(word: str) -> str:
+    word = word.replace("’", "'").strip("'-")
+    word = word.removesuffix("'s")
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _is_content(token: str) -> bool:
+    return (
+        len(token) >= 3
+        and token not in STOPWORDS
+        and token[0].isalpha()
+        and (not token.startswith("date") or not token[4:].isdigit())
+    )
+
+
+def _is_value(token: str) -> bool:
+    return token[0].isdigit() or (token.startswith("date") and token[4:].isdigit())
+
+
+def _date_token(match: re.Match[str]) -> str:
+    day, month, year = match.group(1), match.group(2), match.group(3)
+    if day is None:
+        month, day, year = match.group(4), match.group(5), match.group(6)
+    number = _MONTHS.get(month.lower().rstrip("."), _MONTHS.get(month.lower()[:3], 0))
+    return f" date{number:02d}{int(day):02d}{year or ''} "
+
+
+def _tokens(text: str) -> list[str]:
+    lowered = _DATE.sub(_date_token, text).lower().replace("’", "'")
+    return [_NUMBER_WORDS.get(t, t) for t in _TOKENS.findall(lowered)]
+
+
+def _clause_facts(clause: str) -> tuple[set[str], set[str], dict[str, set[str]]]:
+    content: set[str] = set()
+    negated: set[str] = set()
+    numbers: dict[str, set[str]] = {}
+    tokens = _tokens(clause)
+    scope = 0
+    for i, token in enumerate(tokens):
+        if token in _NEGATORS or token.endswith("n't"):
+            scope = _NEG_WINDOW
+            continue
+        if _is_value(token):
+            for key in _number_keys(tokens, i):
+                numbers.setdefault(key, set()).add(token)
+        elif _is_content(token):
+            content.add(_stem(token))
+            if scope:
+                negated.add(_stem(token))
+        scope = max(scope - 1, 0)
+    return content, negated, numbers
+
+
+def _number_keys(tokens: list[str], i: int) -> list[str]:
+    """What a number counts or dates: '3 kids' -> n:kid, 'married on <date>' -> p:married.
+
+    A plain number right after a word ('ticket 4411', 'ran 5 miles') is left
+    out: it is as likely an identifier as a value, and two of them never clash.
+    """
+    token = tokens[i]
+    if token.startswith("date") or re.fullmatch(r"(?:19|20)\d\d", token):
+        before = [t for t in tokens[max(i - 3, 0) : i] if _is_content(t)]
+        return ["p:" + _stem(before[-1])] if before else []
+    if i > 0 and _is_content(tokens[i - 1]):
+        return []
+    after = [t for t in tokens[i + 1 : i + 3] if _is_content(t)]
+    return ["n:" + _stem(after[0])] if after else []
+
+
+def _cue_subject(before: str, speaker: str | None) -> str | None:
+    found: list[str] = re.findall(r"[A-Za-z][A-Za-z'’]*", before)
+    words = [w.replace("’", "'") for w in found[-4:]]
+    while words and words[-1].lower() in _FILLERS:
+        words.pop()
+    if not words:
+        return None
+    last = words[-1]
+    low = last.lower()
+    me = (speaker or "self").lower()
+    if low in _FIRST_PERSON:
+        return me
+    if low in _THIRD_PERSON:
+        return None
+    if last[0].isupper() and low not in STOPWORDS:
+        return low.removesuffix("'s")
+    owner = words[-2].lower() if len(words) > 1 else ""
+    return f"{me}:{low}" if owner in _FIRST_PERSON else low.removesuffix("'s")
+
+
+def _cue_value(after: str) -> frozenset[str]:
+    head = re.split(r"[.,;:!?()\[\]\"“”\n]|\s(?:and|but|because|since|with|for)\s", after)[0]
+    value: list[str] = []
+    for token in _tokens(head)[:5]:
+        if token in {"the", "a", "an", "my", "our", "his", "her", "their"} and not value:
+            continue
+        if token in STOPWORDS and value:
+            break
+        if _is_content(token) or _is_value(token):
+            value.append(_stem(token))
+        if len(value) == 3:
+            break
+    return frozenset(value)
+
+
+def _cues(body: str, speaker: str | None) -> tuple[tuple[str, str | None, frozenset[str]], ...]:
+    found = []
+    for name, pattern in _CUES:
+        for match in pattern.finditer(body):
+            before = body[: match.start()]
+            recent = _tokens(before)[-3:]
+            if any(t in _NEGATORS or t.endswith("n't") or t == "used" for t in recent):
+                continue  # a negated or past statement is no assertion of a value
+            value = _cue_value(body[match.end() :])
+            if not value:
+                continue
+            key = match.groupdict().get("key")
+            cue = f"{name}:{_stem(key.lower())}" if key else name
+            found.append((cue, _cue_subject(before, speaker), value))
+    return tuple(found)
+
+
+@lru_cache(maxsize=4096)
+def _facts(text: str) -> _Facts:
+    match = SPEAKER.match(text)
+    speaker = match.group(1).strip() if match else None
+    # a shared photo's caption describes a picture; it asserts nothing about the speaker
+    body = _CAPTION.sub(" ", text[match.end() :] if match else text)
+    content: set[str] = set()
+    negated: set[str] = set()
+    numbers: dict[str, set[str]] = {}
+    for clause in _CLAUSE.split(body):
+        c, n, nums = _clause_facts(clause)
+        content |= c
+        negated |= n
+        for key, values in nums.items():
+            numbers.setdefault(key, set()).update(values)
+    names = frozenset(w.lower() for w in re.findall(r"\b[A-Z][a-z]+\b", body))
+    return _Facts(
+        speaker,
+        body,
+        frozenset(content),
+        frozenset(negated),
+        {k: frozenset(v) for k, v in numbers.items()},
+        _cues(body, speaker),
+        names,
+    )
+
+
+def _same_subject(a: _Facts, b: _Facts) -> bool:
+    if a.speaker and b.speaker and a.speaker.lower() != b.speaker.lower():
+        return a.speaker.lower() in b.names or b.speaker.lower() in a.names
+    return True
+
+
+def _subjects_agree(x: str | None, y: str | None) -> bool:
+    if x is None or y is None or x == y:
+        return True
+    # a note without a speaker says 'I' of whoever wrote it, not of their sister
+    return (x == "self" and ":" not in y) or (y == "self" and ":" not in x)
+
+
+def _cue_clash(a: _Facts, b: _Facts) -> bool:
+    if _ADDITIVE.search(a.body) or _ADDITIVE.search(b.body):
+        return False  # "allergic to cats too": a second value, not another value
+    for cue_a, who_a, value_a in a.cues:
+        for cue_b, who_b, value_b in b.cues:
+            if cue_a == cue_b and _subjects_agree(who_a, who_b) and not value_a & value_b:
+                return True
+    return False
+
+
+@lru_cache(maxsize=32768)
+def contradiction(a: str, b: str) -> float:
+    """How strongly two texts about the same thing disagree (0-1, offline, conservative).
+
+    0.8: the same cue ('lives in', 'favorite color is', 'allergic to') with a
+    different value; 0.7: one negates what the other asserts; 0.6: different
+    numbers or dates for the same thing. Different speakers talking about
+    themselves never contradict each other.
+    """
+    fa, fb = _facts(a), _facts(b)
+    if " ".join(fa.body.lower().split()) == " ".join(fb.body.lower().split()):
+        return 0.0
+    if _cue_clash(fa, fb):
+        return 0.8
+    if not _same_subject(fa, fb):
+        return 0.0
+    shared = fa.content & fb.content
+    if not shared or len(shared) / max(min(len(fa.content), len(fb.content)), 1) < 0.5:
+        return 0.0
+    flipped = [w for w in shared if (w in fa.negated) != (w in fb.negated)]
+    if len(flipped) >= 2 and len(flipped) * 2 >= len(shared):
+        return 0.7
+    for key, values in fa.numbers.items():
+        other = fb.numbers.get(key)
+        if other and not values & other and key[2:] in shared:
+            return 0.6
+    return 0.0

@@ -1,0 +1,146 @@
+"""The guard in the core's paths: the write-time verdict, the read-time consensus, lessons.
+
+signals.py decides from data (offline), audit.py asks an LLM; this module
+finds the data in the record and applies what they decide.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from zettelmem.backends.llm import LLM
+from zettelmem.guard import signals
+from zettelmem.models import Hit, Lesson, Neighbour, NewNote, StoredVerdict
+from zettelmem.store import verdicts
+from zettelmem.store.records import Records
+from zettelmem.store.threads import thread_of
+from zettelmem.text import speaker_of
+from zettelmem.timeutil import now_iso
+
+log = logging.getLogger("zettelmem")
+
+# An untrusted writer quoting a conversation's participant: with the untrusted-source
+# signal this reaches signals.QUARANTINE_AT, so quarantine mode holds forged turns for review.
+IMPERSONATION_WEIGHT = 0.6
+DEMOTE = 0.5  # factor on the score of a hit the read-time check demotes
+LESSONS_K = 3
+LESSON_MIN_COS = 0.35  # a lesson this close to the query comes back with the hits
+LESSON_SAME_COS = 0.9  # a new lesson this close to a kept one is not kept again
+
+
+class Judge:
+    """The write-time check for one batch: a verdict per new note."""
+
+    def __init__(self, records: Records, mode: str, llm: LLM | None, calls: int) -> None:
+        self.records = records
+        self.mode = mode
+        self.llm = llm
+        self.calls = calls
+        self._participants: dict[str, set[str]] = {}
+
+    def __call__(self, new: NewNote, near: Sequence[Neighbour]) -> signals.Verdict:
+        stored = verdicts.verdicts_of(self.records.db, [n.id for n in near])
+        related = [
+            signals.Related(n.id, n.content, n.cos, 1.0 - stored[n.id].risk if n.id in stored
+                          else 1.0)
+            for n in near
+        ]  # fmt: skip
+        verdict = signals.consensus_check(new.content, new.source, related, self.mode)
+        forged = self._forged_quote(new)
+        if forged:
+            risk = round(signals.combine([verdict.risk, IMPERSONATION_WEIGHT]), 3)
+            verdict = signals.Verdict(
+                signals.decide(risk, self.mode), risk, (forged, *verdict.reasons)
+            )
+        if self.llm is not None and self.mode != "off" and (verdict.risk > 0 or related):
+            verdict = self._with_llm(new, related, verdict)
+        return verdict
+
+    def _forged_quote(self, new: NewNote) -> str | None:
+        """A reason when an untrusted writer puts a line in the mouth of a participant of
+        a conversation stored in this scope (a forged transcript turn), else None."""
+        speaker = speaker_of(new.content)
+        if speaker is None or thread_of(new.source) is not None:
+            return None
+        if not new.source.strip().lower().startswith(signals.UNTRUSTED_SOURCES):
+            return None
+        if new.scope not in self._participants:
+            self._participants[new.scope] = verdicts.participants(self.records.db, new.scope)
+        if speaker.lower() not in self._participants[new.scope]:
+            return None
+        return (f"impersonation: written by {new.source.split(':', 1)[0]} as a quote of "
+                f"{speaker}, who speaks in a stored conversation")  # fmt: skip
+
+    def _with_llm(
+        self, new: NewNote, related: list[signals.Related], offline: signals.Verdict
+    ) -> signals.Verdict:
+        from zettelmem.guard import audit
+
+        assert self.llm is not None
+        asked = audit.llm_check(self.llm, new.content, related, self.mode, self.calls)
+        if asked is None:
+            log.warning("the LLM guard check failed; kept the offline verdict for this note")
+            return offline
+        risk = max(offline.risk, asked.risk)
+        reasons = tuple(dict.fromkeys([*offline.reasons, *asked.reasons]))
+        return signals.Verdict(signals.decide(risk, self.mode), round(risk, 3), reasons)
+
+
+def stored_verdict(note_id: str, verdict: signals.Verdict) -> StoredVerdict:
+    return StoredVerdict(note_id, verdict.verdict, verdict.risk, verdict.reasons,
+                                 now_iso())  # fmt: skip
+
+
+def read_time(records: Records, hits: Sequence[Hit], k: int) -> list[Hit]:
+    """Trust and warnings on every hit; hits that contradict the consensus of the top
+    hits and carry risk are demoted. Returns the top k, re-sorted."""
+    if not hits:
+        return []
+    stored = verdicts.verdicts_of(records.db, [h.note.id for h in hits])
+    # An accepted note keeps its risk (trust 0.9 for an untrusted source) but warns only
+    # when the read-time consensus goes against it.
+    # A note checked at write has its verdict row: its text's signals were counted
+    # then, so they are not scanned again (read_risk 0); others are scanned once.
+    views = [
+        signals.HitView(h.note.id, h.note.content, h.score,
+                      stored[h.note.id].risk if h.note.id in stored else 0.0,
+                      stored[h.note.id].reasons
+                      if h.note.id in stored and stored[h.note.id].verdict != "accept" else (),
+                      0.0 if h.note.id in stored else None)
+        for h in hits
+    ]  # fmt: skip
+    judged = signals.read_check(views)
+    out = []
+    for hit in hits:
+        j = judged[hit.note.id]
+        score = hit.score * DEMOTE if j.demote else hit.score
+        scores = {**hit.scores, "final": round(score, 6)} if j.demote else hit.scores
+        out.append(replace(hit, score=score, scores=scores, trust=j.trust, warnings=j.warnings))
+    out.sort(key=lambda h: (-h.score, h.note.label))
+    return out[:k]
+
+
+def keep_lesson(
+    records: Records, scope: str, content: str, reasons: Sequence[str], vector: np.ndarray
+) -> Lesson:
+    """Distil a confirmed detection into a lesson (or the near-identical one kept already)."""
+    kept = verdicts.lessons_near(records.db, scope, vector, 1, LESSON_SAME_COS)
+    if kept:
+        return kept[0][0]
+    text = signals.lesson_for(content, reasons)
+    kinds = sorted({r.split(":")[0] for r in reasons})
+    with records.transaction() as db:
+        return verdicts.add_lesson(db, scope, text, kinds, vector)
+
+
+def lessons_for(records: Records, scope: str | None, query_vector: np.ndarray) -> list[Lesson]:
+    return [
+        lesson
+        for lesson, _ in verdicts.lessons_near(
+            records.db, scope, query_vector, LESSONS_K, LESSON_MIN_COS
+        )
+    ]

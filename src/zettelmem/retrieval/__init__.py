@@ -1,0 +1,1 @@
+"""Ranking: fusion of the retrievers and spreading along the note graph."""

@@ -1,0 +1,1 @@
+"""The MCP front door: tools over stdio and streamable HTTP."""

@@ -1,0 +1,184 @@
+"""The MCP server over streamable HTTP: binding rules, bearer token, Host/Origin checks,
+request size cap, and `mem serve` itself."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from zettelmem.errors import InvalidInput
+from zettelmem.memory.core import Memory
+from zettelmem.server.mcp import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    LOOPBACK_NAMES,
+    MAX_REQUEST_BYTES,
+    MemoryServer,
+    build_server,
+)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to serve beyond this machine without a token."""
+    if not is_loopback(host) and not token:
+        raise InvalidInput(
+            f"refusing to serve on {host}, which other machines can reach, without a token; "
+            "set MEM_TOKEN (or pass --token) so clients must send Authorization: Bearer <token>, "
+            "or bind 127.0.0.1"
+        )
+
+
+def _host_name(host: str) -> str:
+    bare = host.strip("[]")
+    return f"[{bare}]" if ":" in bare else bare
+
+
+def transport_security(host: str, allowed_hosts: Sequence[str] = ()) -> TransportSecuritySettings:
+    """Host and Origin allow-lists against DNS rebinding: loopback, the bind address, extras."""
+    names = list(LOOPBACK_NAMES)
+    if host.strip("[]") not in ("0.0.0.0", "::", ""):
+        names.append(_host_name(host))
+    names.extend(_host_name(h) for h in allowed_hosts)
+    hosts = [form for name in dict.fromkeys(names) for form in (name, f"{name}:*")]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=[f"{scheme}://{h}" for scheme in ("http", "https") for h in hosts],
+    )
+
+
+class BearerAuth:
+    """Requires `Authorization: Bearer <token>` on every HTTP request (constant-time compare)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token.encode("utf-8")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self._authorized(scope):
+            response = PlainTextResponse(
+                "missing or wrong bearer token; send Authorization: Bearer <token>",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="zettelmem"'},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        given = b""
+        for name, value in scope["headers"]:
+            if name.lower() == b"authorization":
+                given = value
+        scheme, _, token = given.partition(b" ")
+        # Compare even on a wrong scheme, so timing says nothing about the token.
+        same = hmac.compare_digest(token.strip(), self.token)
+        return same and scheme.lower() == b"bearer"
+
+
+def http_app(
+    server: MemoryServer,
+    *,
+    host: str = DEFAULT_HOST,
+    token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> ASGIApp:
+    """The streamable HTTP app at `/mcp`, with the token, Host/Origin and size checks."""
+    check_bind(host, token)
+    app: ASGIApp = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        max_request_body_size=max_request_bytes,
+        transport_security=transport_security(host, allowed_hosts),
+        host=host,
+    )
+    return BearerAuth(app, token) if token else app
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host.strip("[]"), port, type=socket.SOCK_STREAM
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise InvalidInput(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port (0: any)"
+        ) from None
+    return sock
+
+
+def serve_http(
+    server: MemoryServer,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+) -> None:
+    """Serve streamable HTTP until interrupted; the URL goes to stderr."""
+    import uvicorn
+
+    app = http_app(server, host=host, token=token, allowed_hosts=allowed_hosts)
+    sock = _listen(host, port)
+    url = f"http://{_host_name(host)}:{sock.getsockname()[1]}/mcp"
+    sys.stderr.write(f"zettelmem: serving MCP (streamable HTTP) at {url}\n")
+    sys.stderr.flush()
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve(
+    home: str | Path | None,
+    *,
+    http: bool = False,
+    host: str | None = None,
+    port: int | None = None,
+    scope: str | None = None,
+    token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    guard: str | None = None,
+) -> None:
+    """`mem serve`: stdio (nothing but protocol on stdout) or streamable HTTP."""
+    if not http and (host is not None or port is not None or allowed_hosts):
+        raise InvalidInput("--host, --port and --allow-host need --http")
+    if http:
+        check_bind(host or DEFAULT_HOST, token)
+    server = build_server(lambda: Memory(home, guard=guard), default_scope=scope)
+    try:
+        if http:
+            serve_http(
+                server,
+                host=host or DEFAULT_HOST,
+                port=DEFAULT_PORT if port is None else port,
+                token=token,
+                allowed_hosts=allowed_hosts,
+            )
+        else:
+            anyio.run(server.run_stdio_async)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

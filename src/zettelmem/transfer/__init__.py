@@ -1,0 +1,1 @@
+"""Moving memory in and out: importers per format, the import pipeline, export."""

@@ -1,0 +1,309 @@
+"""`mem export`: the store as lossless JSONL or an Obsidian-compatible Markdown vault,
+and importing such a JSONL export back.
+
+JSONL lines: a header, then every note, link and change (see store/portable.py
+for the columns), then an end line with the counts, so a truncated file is
+noticed before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zettelmem import __version__
+from zettelmem.errors import InvalidInput
+from zettelmem.memory.core import Memory
+from zettelmem.store import portable
+from zettelmem.timeutil import now_iso
+
+FORMAT = "zettelmem-export"
+VERSION = 1
+EXPORT_FORMATS = ("jsonl", "markdown")
+_BATCH = 256
+
+
+@dataclass
+class ExportResult:
+    dest: str
+    format: str
+    notes: int = 0
+    links: int = 0
+    changes: int = 0
+    verdicts: int = 0
+
+
+# -- JSONL --------------------------------------------------------------------
+
+
+def export_jsonl(memory: Memory, dest: Path, scope: str | None = None) -> ExportResult:
+    """Write every note, link and change to DEST (a file), atomically."""
+    dest = _plain_target(dest)
+    if dest.is_dir():
+        raise InvalidInput(f"{dest} is a folder; pass a file name such as {dest}/memory.jsonl")
+    result = ExportResult(str(dest), "jsonl")
+    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out, memory.records.snapshot():
+            db = memory.records.db
+            header = {"type": "header", "format": FORMAT, "version": VERSION,
+                      "zettelmem": __version__, "exported_at": now_iso(),
+                      "scope": scope}  # fmt: skip
+            out.write(json.dumps(header) + "\n")
+            for kind, rows, attr in (
+                ("note", portable.dump_notes(db, scope), "notes"),
+                ("link", portable.dump_links(db, scope), "links"),
+                ("change", portable.dump_changes(db, scope), "changes"),
+                ("verdict", portable.dump_verdicts(db, scope), "verdicts"),
+            ):
+                for row in rows:
+                    out.write(json.dumps({"type": kind, **row}, ensure_ascii=False) + "\n")
+                    setattr(result, attr, getattr(result, attr) + 1)
+            end = {"type": "end", "notes": result.notes, "links": result.links,
+                   "changes": result.changes, "verdicts": result.verdicts}  # fmt: skip
+            out.write(json.dumps(end) + "\n")
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return result
+
+
+def looks_like_export(path: Path) -> bool:
+    """True for a file whose first line is a zettelmem export header."""
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(4096)
+        return bool(json.loads(first).get("format") == FORMAT)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+@dataclass
+class RestoreResult:
+    read: int = 0
+    added: int = 0
+    skipped: int = 0
+    links: int = 0
+    changes: int = 0
+
+
+def restore_jsonl(
+    memory: Memory, path: Path, progress: Callable[[int], None] | None = None
+) -> RestoreResult:
+    """Import a JSONL export verbatim (ids, times, tags, links, history).
+
+    The whole file is checked first; nothing is written when any line is bad.
+    Notes are written in batches (re-running an interrupted restore adds the rest).
+    """
+    check_export(path)
+    result = RestoreResult()
+    batch: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    verdicts: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        vectors = memory.embedder.embed([row["content"] for row in batch])
+        with memory.records.transaction() as db:
+            written = portable.restore_notes(db, batch, vectors)
+        result.read += len(batch)
+        result.added += len(written)
+        result.skipped += len(batch) - len(written)
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    for kind, row in _rows(path):
+        if kind == "note":
+            batch.append(row)
+            if len(batch) >= _BATCH:
+                flush()
+        elif kind == "link":
+            links.append(row)
+        elif kind == "change":
+            changes.append(row)
+        elif kind == "verdict":
+            verdicts.append(row)
+    flush()
+    with memory.records.transaction() as db:
+        result.links = portable.restore_links(db, links)
+        result.changes = portable.restore_changes(db, changes)
+        portable.restore_verdicts(db, verdicts)
+    memory.indexes.catch_up()
+    return result
+
+
+_REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
+    "note": {"id": (str,), "content": (str,), "created_at": (str,), "scope": (str,),
+             "source": (str,), "keywords": (list,), "tags": (list,), "context": (str,),
+             "status": (str,), "event_at": (str, type(None)), "dedupe_key": (str, type(None))},
+    "link": {"src": (str,), "dst": (str,), "kind": (str,), "weight": (int, float),
+             "created_at": (str,)},
+    "change": {"change_id": (str,), "note_id": (str,), "field": (str,), "at": (str,),
+               "before": (str, type(None)), "after": (str, type(None)), "reason": (str,),
+               "reverted_by": (str, type(None))},
+    "verdict": {"note_id": (str,), "verdict": (str,), "risk": (int, float), "reasons": (list,),
+                "at": (str,), "review": (str, type(None)), "reviewed_at": (str, type(None))},
+}  # fmt: skip
+
+
+def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    with path.open("r", encoding="utf-8") as handle:
+        handle.readline()  # the header
+        for line in handle:
+            row = json.loads(line)
+            kind = row.pop("type")
+            if kind in _REQUIRED:
+                yield kind, row
+
+
+def check_export(path: Path) -> dict[str, int]:
+    """Every line parsed and shape-checked; returns the counts. Raises on the first bad line."""
+    counts = {"note": 0, "link": 0, "change": 0, "verdict": 0}
+    ended: dict[str, Any] | None = None
+    try:
+        with path.open("r", encoding="utf-8") as handle:
+            header = json.loads(handle.readline() or "null")
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                raise InvalidInput(f"{path} is not a zettelmem export (no header line)")
+            if header.get("version") != VERSION:
+                raise InvalidInput(
+                    f"{path} is export version {header.get('version')}; this zettelmem reads "
+                    f"version {VERSION}: upgrade zettelmem"
+                )
+            for number, line in enumerate(handle, start=2):
+                if ended is not None:
+                    raise InvalidInput(f"{path} line {number}: data after the end line")
+                row = json.loads(line)
+                kind = row.get("type") if isinstance(row, dict) else None
+                if kind == "end":
+                    ended = row
+                    continue
+                if kind not in _REQUIRED:
+                    raise InvalidInput(f"{path} line {number}: unknown line type {kind!r}")
+                for key, types in _REQUIRED[kind].items():
+                    if not isinstance(row.get(key), types):
+                        raise InvalidInput(f"{path} line {number}: {kind} field {key!r} is "
+                                           "missing or of the wrong type")  # fmt: skip
+                counts[kind] += 1
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not UTF-8 text; pass a zettelmem JSONL export") from None
+    except ValueError as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(f"{path} has a line that is not JSON ({exc})") from None
+    want = {"note": "notes", "link": "links", "change": "changes", "verdict": "verdicts"}
+    if ended is None or any(ended.get(plural) != counts[k] for k, plural in want.items()):
+        raise InvalidInput(
+            f"{path} is truncated (no end line, or its counts differ); export it again"
+        )
+    return counts
+
+
+# -- Markdown -----------------------------------------------------------------
+
+
+def export_markdown(memory: Memory, dest: Path, scope: str | None = None) -> ExportResult:
+    """One Markdown file per note under DEST/<scope>/, links as [[wikilinks]]."""
+    root = _plain_target(dest)
+    if root.exists() and not root.is_dir():
+        raise InvalidInput(f"{root} is a file; pass a folder for --format markdown")
+    root.mkdir(parents=True, exist_ok=True)
+    root = root.resolve()
+    result = ExportResult(str(root), "markdown")
+    with memory.records.snapshot():
+        db = memory.records.db
+        notes = list(portable.dump_notes(db, scope))
+        names = {row["id"]: _file_stem(row) for row in notes}
+        out_links: dict[str, list[dict[str, Any]]] = {}
+        in_links: dict[str, list[dict[str, Any]]] = {}
+        for link in portable.dump_links(db, scope):
+            out_links.setdefault(link["src"], []).append(link)
+            in_links.setdefault(link["dst"], []).append(link)
+            result.links += 1
+    for row in notes:
+        folder = _inside(root, root / _safe_part(row["scope"]))
+        folder.mkdir(exist_ok=True)
+        target = _inside(root, folder / f"{names[row['id']]}.md")
+        text = _note_markdown(row, out_links.get(row["id"], []),
+                              in_links.get(row["id"], []), names)  # fmt: skip
+        _write_no_follow(target, text)
+        result.notes += 1
+    return result
+
+
+def _note_markdown(
+    row: dict[str, Any],
+    outgoing: list[dict[str, Any]],
+    incoming: list[dict[str, Any]],
+    names: dict[str, str],
+) -> str:
+    front = {key: row[key] for key in ("id", "scope", "source", "event_at", "created_at",
+                                       "status", "tags", "keywords", "context")}  # fmt: skip
+    lines = ["---"]
+    for key, value in front.items():
+        lines.append(f"{key}: {_yaml_value(value)}")
+    lines += ["---", "", row["content"], ""]
+    if outgoing or incoming:
+        lines.append("## Links")
+        for link in outgoing:
+            lines.append(f"- {link['kind']} ({link['weight']:.2f}): [[{names[link['dst']]}]]")
+        for link in incoming:
+            lines.append(f"- {link['kind']} from ({link['weight']:.2f}): [[{names[link['src']]}]]")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _yaml_value(value: Any) -> str:
+    """A YAML scalar or flow list; JSON strings are valid YAML and keep every character."""
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _file_stem(row: dict[str, Any]) -> str:
+    """'2023-05-08 caroline went to a support group 01m8...': readable, unique by id."""
+    words = _SLUG.sub(" ", row["content"].lower()).split()[:8]
+    day = (row["event_at"] or row["created_at"])[:10]
+    return " ".join([day, *words, row["id"]])
+
+
+def _safe_part(scope: str) -> str:
+    """A scope as one folder name: separators and dots at the start cannot escape."""
+    return re.sub(r"[/\\:]", "_", scope).lstrip(".") or "_"
+
+
+def _plain_target(dest: Path) -> Path:
+    if dest.is_symlink():
+        raise InvalidInput(f"{dest} is a symbolic link; pass a real path to export to")
+    return dest
+
+
+def _inside(root: Path, path: Path) -> Path:
+    """PATH, refused when it is a symlink or resolves outside ROOT."""
+    if path.is_symlink() or not path.resolve().is_relative_to(root):
+        raise InvalidInput(f"refusing to write {path}: it leads outside {root}")
+    return path
+
+
+def _write_no_follow(path: Path, text: str) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)

@@ -1,0 +1,68 @@
+"""Plain text: one note per paragraph (split at blank lines), long ones cut at sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from zettelmem.models import NewNote
+from zettelmem.transfer.importers.redact import redact
+from zettelmem.transfer.importers.units import (
+    Group,
+    Rejected,
+    Unit,
+    check_granularity,
+    part_source,
+    read_head,
+    split_text,
+)
+
+NOTE_LIMIT = 4_000
+
+
+def looks_like(head: str) -> bool:
+    """Any readable text (the last resort of detection)."""
+    return bool(head.strip()) and "\x00" not in head
+
+
+def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iterator[Unit]:
+    """One Group for the file (InvalidInput now if it is empty or not UTF-8)."""
+    check_granularity(granularity)  # paragraphs are the unit of a text, whatever it says
+    read_head(path)
+    return _units(path, scope, redact_secrets)
+
+
+def paragraphs(lines: Iterator[str]) -> Iterator[str]:
+    """Blocks of lines between blank lines."""
+    block: list[str] = []
+    for line in lines:
+        if line.strip():
+            block.append(line.rstrip("\r\n"))
+        elif block:
+            yield "\n".join(block).strip()
+            block = []
+    if block:
+        yield "\n".join(block).strip()
+
+
+def _units(path: Path, scope: str, redact_secrets: bool) -> Iterator[Unit]:
+    notes: list[NewNote] = []
+    redacted = 0
+    failure = None
+    with path.open(encoding="utf-8-sig") as handle:
+        try:
+            for index, paragraph in enumerate(paragraphs(iter(handle))):
+                if redact_secrets:
+                    paragraph, count = redact(paragraph)
+                    redacted += count
+                base = f"text:{path.name}#{index}"
+                for i, piece in enumerate(split_text(paragraph, NOTE_LIMIT)):
+                    source = part_source(base, i)
+                    notes.append(NewNote(piece, scope, source, dedupe_key=source))
+        except UnicodeDecodeError:
+            failure = Rejected(
+                path.name, f"not UTF-8 text after {len(notes)} notes; convert the file first"
+            )
+    yield Group(ref=path.name, title=path.stem, notes=notes, redacted=redacted)
+    if failure is not None:
+        yield failure

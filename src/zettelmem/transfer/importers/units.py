@@ -1,0 +1,352 @@
+"""What every importer yields (a Group of notes or a Rejected record) and how chats become them.
+
+A Group is one conversation or one document and is written as one unit. The
+helpers here are shared by the parsers: moments to the stored format, long
+text split at sentence boundaries, chat messages packed into notes at the
+chosen granularity, and a streamed JSON list that turns a truncated file into
+a last Rejected unit instead of an exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import ijson  # type: ignore[import-untyped]
+
+from zettelmem.errors import InvalidInput
+from zettelmem.models import NewNote
+from zettelmem.timeutil import parse_when
+from zettelmem.transfer.importers.redact import redact
+
+GRANULARITIES = ("message", "exchange", "session")
+MESSAGE_LIMIT = 20_000  # longer messages (and exchanges) become several notes
+SESSION_LIMIT = 4_000  # one note of a whole conversation
+HEAD_BYTES = 64 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, eq=False)
+class Group:
+    """One conversation or one document: written as one unit (hashed and compared by identity)."""
+
+    ref: str
+    title: str
+    notes: list[NewNote]
+    wikilinks: list[tuple[str, str]] = field(default_factory=list)  # (note source, target title)
+    titles: dict[str, str] = field(default_factory=dict)  # note source -> its title
+    redacted: int = 0  # secrets replaced in this group's notes
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record (or the rest of a file) that could not be read, and why, in one line."""
+
+    ref: str
+    reason: str
+
+
+Unit = Group | Rejected
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message before it becomes (part of) a note."""
+
+    id: str
+    speaker: str  # "User", "ChatGPT", "Claude", "Assistant" or a given name
+    text: str
+    event_at: str | None
+    from_user: bool | None = None  # None: named speakers, no user/assistant roles
+
+
+# -- moments -----------------------------------------------------------------------------
+
+_FRACTION = re.compile(r"([T ]\d\d:\d\d:\d\d)\.(\d+)")
+_COMPACT_OFFSET = re.compile(r"([+-]\d\d)(\d\d)$")
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def when(value: object) -> str | None:
+    """Epoch seconds or milliseconds, or ISO-8601 text, in the stored UTC format (else None)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if abs(value) > 1e11 else value  # 1e11 s is the year 5138
+        try:
+            return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if _NUMBER.match(text):
+        return when(float(text))
+    # Python 3.10 reads only 3 or 6 fraction digits and offsets with a colon.
+    text = _FRACTION.sub(lambda m: f"{m.group(1)}.{m.group(2)[:6].ljust(6, '0')}", text)
+    text = _COMPACT_OFFSET.sub(r"\1:\2", text)
+    try:
+        return parse_when(text)
+    except InvalidInput:
+        return None
+
+
+# -- long text ---------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+[\"'\u201d\u2019)\]]*\s+|\n+")
+_SPACE = re.compile(r"\s+")
+
+
+def _cut_after(text: str, pattern: re.Pattern[str]) -> list[str]:
+    pieces, start = [], 0
+    for match in pattern.finditer(text):
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def _segments(text: str, limit: int) -> Iterator[str]:
+    for sentence in _cut_after(text, _SENTENCE_END):
+        if len(sentence) <= limit:
+            yield sentence
+            continue
+        for word in _cut_after(sentence, _SPACE):
+            for start in range(0, len(word), limit):
+                yield word[start : start + limit]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Text in pieces of at most `limit` characters, cut at sentence ends when possible."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    chunks: list[str] = []
+    current = ""
+    for segment in _segments(text, limit):
+        if len(current) + len(segment) > limit and current.strip():
+            chunks.append(current.strip())
+            current = ""
+        current += segment
+    if current.strip():
+        chunks.append(current.strip())
+    return chunks
+
+
+def part_source(source: str, index: int) -> str:
+    """The source of the index-th piece (0-based) of a split note: 'x', 'x~2', 'x~3', ..."""
+    return source if index == 0 else f"{source}~{index + 1}"
+
+
+# -- chats -------------------------------------------------------------------------------
+
+_UNSAFE_ID = re.compile(r"[/#\s]+")
+
+
+def safe_id(value: object) -> str:
+    """A message id that cannot move the thread boundary of a source ('/' and '#')."""
+    return _UNSAFE_ID.sub("_", str(value).strip()) or "_"
+
+
+def check_granularity(granularity: str) -> None:
+    if granularity not in GRANULARITIES:
+        raise InvalidInput(
+            f"unknown granularity {granularity!r}; use one of: {', '.join(GRANULARITIES)}"
+        )
+
+
+Line = tuple[str, str | None]  # (text, event_at)
+
+
+def _lines(message: Message, limit: int) -> list[Line]:
+    speaker = message.speaker[:100]
+    budget = limit - len(speaker) - 2
+    return [(f"{speaker}: {p}", message.event_at) for p in split_text(message.text, budget)]
+
+
+def _pack(lines: Iterable[Line], limit: int) -> list[Line]:
+    """Consecutive lines joined by newlines into chunks of at most `limit` characters."""
+    chunks: list[Line] = []
+    text, moment = "", None
+    for line, at in lines:
+        if text and len(text) + 1 + len(line) > limit:
+            chunks.append((text, moment))
+            text = ""
+        text, moment = (f"{text}\n{line}", moment) if text else (line, at)
+    if text:
+        chunks.append((text, moment))
+    return chunks
+
+
+def _exchanges(messages: list[Message]) -> list[list[Message]]:
+    opens = [m.from_user is True for m in messages]
+    if not any(opens):  # named speakers: whoever speaks first opens each exchange
+        opens = [m.speaker == messages[0].speaker for m in messages]
+    out: list[list[Message]] = []
+    for message, opening in zip(messages, opens):
+        if opening or not out:
+            out.append([])
+        out[-1].append(message)
+    return out
+
+
+def _chat_notes(
+    prefix: str, messages: list[Message], scope: str, granularity: str
+) -> list[NewNote]:
+    pieces: list[tuple[str, str, str | None]] = []  # (source, content, event_at)
+    if granularity == "session":
+        lines = [line for m in messages for line in _lines(m, SESSION_LIMIT)]
+        for n, (text, at) in enumerate(_pack(lines, SESSION_LIMIT), 1):
+            pieces.append((f"{prefix}/part-{n}", text, at))
+    else:
+        groups = _exchanges(messages) if granularity == "exchange" else [[m] for m in messages]
+        for group in groups:
+            lines = [line for m in group for line in _lines(m, MESSAGE_LIMIT)]
+            base = f"{prefix}/{safe_id(group[0].id)}"
+            for i, (text, at) in enumerate(_pack(lines, MESSAGE_LIMIT)):
+                pieces.append((part_source(base, i), text, at))
+    return [
+        NewNote(content=text, scope=scope, source=source, event_at=at, dedupe_key=source)
+        for source, text, at in pieces
+    ]
+
+
+def chat_group(
+    ref: str,
+    title: str,
+    prefix: str,
+    messages: Iterable[Message],
+    scope: str,
+    granularity: str,
+    redact_secrets: bool,
+) -> Group:
+    """A conversation's messages as notes; `prefix` is the source up to the message id."""
+    kept: list[Message] = []
+    redacted = 0
+    for message in messages:
+        text = message.text.strip()
+        if redact_secrets:
+            text, count = redact(text)
+            redacted += count
+        if text:
+            kept.append(
+                Message(message.id, message.speaker, text, message.event_at, message.from_user)
+            )
+    if redact_secrets:
+        title = redact(title)[0]
+    notes = _chat_notes(prefix, kept, scope, granularity) if kept else []
+    return Group(ref=ref, title=title, notes=notes, redacted=redacted)
+
+
+# -- files -------------------------------------------------------------------------------
+
+
+def read_head(path: Path) -> str:
+    """The first ~64 KiB of a file as text (without a BOM); InvalidInput if empty or not UTF-8."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(HEAD_BYTES)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise InvalidInput(f"{path} is empty; pass a file with something to import")
+    try:
+        # Not final: the cut may fall inside a multi-byte character.
+        text = codecs.getincrementaldecoder("utf-8")().decode(raw.removeprefix(_BOM), final=False)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{path} is not UTF-8 text (bad byte at {exc.start}); convert it first, "
+            "e.g. iconv -f latin1 -t utf-8"
+        ) from None
+    return text
+
+
+def require_list(
+    path: Path, head: str, looks_like: Callable[[str], bool], what: str, hint: str
+) -> None:
+    """InvalidInput unless the file is a JSON list (empty, or whose head looks like `what`)."""
+    body = head.lstrip()
+    if not body.startswith("["):
+        kind = "a JSON object" if body.startswith("{") else "not a JSON list"
+        raise InvalidInput(f"{path} is {kind}, not {what}; {hint}")
+    if not body[1:].lstrip().startswith("]") and not looks_like(head):
+        raise InvalidInput(f"{path} does not look like {what}; {hint}")
+
+
+# Bytes of each input file read so far (by path), for an import's progress and ETA.
+_READ: dict[str, int] = {}
+
+
+def bytes_read(path: Path) -> int:
+    """How far the parsers have read into PATH (0 when unknown)."""
+    return _READ.get(str(path), 0)
+
+
+def note_position(path: Path, offset: int) -> None:
+    _READ[str(path)] = offset
+
+
+def stream_list(path: Path) -> Iterator[tuple[int, Any] | Rejected]:
+    """(1-based index, item) of a JSON list, read piece by piece; a bad tail ends in a Rejected."""
+    with path.open("rb") as handle:
+        if handle.read(len(_BOM)) != _BOM:
+            handle.seek(0)
+        count = 0
+        try:
+            for count, item in enumerate(ijson.items(handle, "item", use_float=True), 1):
+                note_position(path, handle.tell())
+                yield count, item
+        except (ijson.JSONError, UnicodeDecodeError, ValueError) as exc:
+            yield Rejected(ref=path.name, reason=_broken_json(exc, handle.tell(), count))
+
+
+def _broken_json(exc: Exception, offset: int, count: int) -> str:
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    after = f"after {count} complete record{'' if count == 1 else 's'}"
+    if "premature EOF" in detail or "Incomplete" in detail:
+        return f"the file is truncated at byte {offset} ({after}); export it again"
+    # The parser reads 64 KiB at a time, so the offset is where reading stopped.
+    return f"the file is malformed JSON near byte {offset} ({detail}; {after}); fix or re-export it"
+
+
+def stream_records(path: Path, convert: Callable[[str, int, object], Unit]) -> Iterator[Unit]:
+    """Each record of a JSON list export turned into a unit by ``convert(file name, index,
+    record)``; a damaged tail ends in a Rejected."""
+    for entry in stream_list(path):
+        if isinstance(entry, Rejected):
+            yield entry
+            continue
+        index, record = entry
+        yield convert(path.name, index, record)
+
+
+def read_export(
+    path: Path,
+    granularity: str,
+    looks_like: Callable[[str], bool],
+    what: str,
+    hint: str,
+    id_keys: tuple[str, ...],
+    convert: Callable[[str, dict[str, Any]], Unit],
+) -> Iterator[Unit]:
+    """A JSON list export of conversations, checked up front (InvalidInput), then streamed:
+    each record with an id (the first of ``id_keys`` it has) becomes ``convert(ref, record)``
+    with ref ``<file>#<id>``; a record that is not an object or has no id is Rejected."""
+    check_granularity(granularity)
+    require_list(path, read_head(path), looks_like, what, hint)
+
+    def one(name: str, index: int, record: object) -> Unit:
+        if not isinstance(record, dict):
+            return Rejected(f"{name}#{index}", "the record is not a JSON object")
+        found = next((record[k] for k in id_keys if record.get(k)), None)
+        if not isinstance(found, str) or not found.strip():
+            return Rejected(f"{name}#{index}", f"the conversation has no {' or '.join(id_keys)}")
+        return convert(f"{name}#{found}", record)
+
+    return stream_records(path, one)

@@ -1,0 +1,211 @@
+"""`mem import`: a file or folder of chat logs, notes or text into the store.
+
+Importers (see `importers/`) turn the input into units: a conversation or a
+document as a group of notes, or a rejection with its reason. Groups are
+written whole, in batches whose boundaries depend only on the input, and
+every note's dedupe key is its source; so re-importing adds nothing, and an
+import interrupted anywhere and run again ends with the same store as one
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from zettelmem.errors import InvalidInput
+from zettelmem.memory.core import Memory
+from zettelmem.models import Link, NewNote
+from zettelmem.transfer import export, importers
+from zettelmem.transfer.importers.units import Group, Rejected, Unit, bytes_read
+from zettelmem.validation import validate_scope
+
+log = logging.getLogger("zettelmem")
+
+BATCH_NOTES = 128  # a batch closes at the first group boundary past this many notes
+MAX_REJECTIONS_KEPT = 100
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with dry_run, would do)."""
+
+    file: str
+    format: str = ""
+    dry_run: bool = False
+    groups: int = 0  # conversations or documents read whole
+    read: int = 0  # notes read
+    added: int = 0
+    skipped: int = 0  # stored already
+    redacted: int = 0  # secrets replaced
+    links: int = 0  # wikilinks stored
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
+    rejected_count: int = 0
+    ids: list[str] = field(default_factory=list)
+    bytes_done: int = 0  # of the input, for progress
+
+    def reject(self, where: str, why: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REJECTIONS_KEPT:
+            self.rejected.append((where, why))
+
+
+Progress = Callable[[ImportReport], None]
+
+
+def run_import(
+    memory: Memory,
+    path: Path,
+    fmt: str = "auto",
+    scope: str | None = None,
+    granularity: str = "message",
+    redact_secrets: bool = True,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import PATH; bad units are counted as rejections, never half-written."""
+    if scope is not None:
+        validate_scope(scope)
+    report = ImportReport(file=str(path), dry_run=dry_run)
+    if fmt in ("auto", "jsonl") and export.looks_like_export(path):
+        return _restore(memory, path, report, dry_run, progress)
+    report.format, units = importers.units(
+        path, fmt, scope=scope, granularity=granularity, redact_secrets=redact_secrets
+    )
+    titles: dict[str, str] = {}  # lower-cased title -> note id
+    wikilinks: list[tuple[str, str]] = []  # (note id, target title)
+    batches = _batches(memory, units, report)
+    paired: Iterable[tuple[Batch, dict[str, np.ndarray]]] = (
+        ((b, {}) for b in batches) if dry_run
+        else memory.embedded_ahead(batches, lambda b: [n.content for _, n in b])
+    )  # fmt: skip
+    for batch, embedded in paired:
+        _write(memory, batch, embedded, dry_run, report, titles, wikilinks)
+        if progress:
+            report.bytes_done = bytes_read(path)
+            progress(report)
+    if not dry_run:
+        memory.indexes.catch_up()
+        report.links = _store_wikilinks(memory, titles, wikilinks)
+    return report
+
+
+Batch = list[tuple[Group, NewNote]]
+
+
+def _write(
+    memory: Memory,
+    batch: Batch,
+    embedded: dict[str, np.ndarray],
+    dry_run: bool,
+    report: ImportReport,
+    titles: dict[str, str],
+    wikilinks: list[tuple[str, str]],
+) -> None:
+    """Store one batch (or, dry, count what it would add)."""
+    if dry_run:
+        known = memory.records.duplicates([n for _, n in batch])
+        report.skipped += sum(1 for _, n in batch if n.dedupe_key in known)
+        report.added += sum(1 for _, n in batch if n.dedupe_key not in known)
+        return
+    stored = memory.store_batch([n for _, n in batch], embedded)
+    by_source: dict[str, str] = {}
+    for note, created in stored:
+        by_source[note.source] = note.id
+        if created:
+            report.added += 1
+            report.ids.append(note.id)
+        else:
+            report.skipped += 1
+    for group in dict.fromkeys(g for g, _ in batch):
+        _collect_titles(group, by_source, titles, wikilinks)
+
+
+def _batches(
+    memory: Memory, units: Iterable[Unit], report: ImportReport
+) -> Iterator[list[tuple[Group, NewNote]]]:
+    """Whole groups, validated, gathered into batches that close at group boundaries."""
+    batch: list[tuple[Group, NewNote]] = []
+    for unit in units:
+        if isinstance(unit, Rejected):
+            report.reject(unit.ref, unit.reason)
+            continue
+        try:
+            notes = [memory.complete(note) for note in unit.notes]
+        except InvalidInput as exc:
+            report.reject(unit.ref, str(exc))
+            continue
+        if not notes:
+            report.reject(unit.ref, "no message with text")
+            continue
+        report.groups += 1
+        report.read += len(notes)
+        report.redacted += unit.redacted
+        batch.extend((unit, note) for note in notes)
+        if len(batch) >= BATCH_NOTES:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _collect_titles(
+    group: Group,
+    by_source: dict[str, str],
+    titles: dict[str, str],
+    wikilinks: list[tuple[str, str]],
+) -> None:
+    first = next((by_source[n.source] for n in group.notes if n.source in by_source), None)
+    if first is not None and group.titles:
+        # Obsidian links by file name: the file's first note answers to its stem.
+        stem = Path(group.ref.split("#", 1)[0]).stem
+        titles.setdefault(stem.strip().lower(), first)
+    for source, title in group.titles.items():
+        note_id = by_source.get(source)
+        if note_id is None:
+            continue
+        # "Vault note > Heading" answers to the heading's title and to the file's.
+        for name in (title, title.split(" > ", 1)[0]):
+            titles.setdefault(name.strip().lower(), note_id)
+    for source, target in group.wikilinks:
+        if source in by_source:
+            wikilinks.append((by_source[source], target))
+
+
+def _store_wikilinks(
+    memory: Memory, titles: dict[str, str], wikilinks: list[tuple[str, str]]
+) -> int:
+    """[[Target]] becomes a `mentions` link to the note titled Target (when imported)."""
+    links = []
+    for src, target in wikilinks:
+        dst = titles.get(target.strip().lower())
+        if dst is not None and dst != src:
+            links.append(Link(src, dst, "mentions", 1.0))
+    if not links:
+        return 0
+    empty = np.zeros((0, memory.embedder.dims), dtype=np.float32)
+    return len(memory.records.write([], empty, links).links)
+
+
+def _restore(
+    memory: Memory, path: Path, report: ImportReport, dry_run: bool, progress: Progress | None
+) -> ImportReport:
+    report.format = "zettelmem-export"
+    if dry_run:
+        counts = export.check_export(path)
+        report.read = counts["note"]
+        return report
+
+    def step(done: int) -> None:
+        report.read += done
+        if progress:
+            progress(report)
+
+    restored = export.restore_jsonl(memory, path, progress=step)
+    report.read, report.added, report.skipped = restored.read, restored.added, restored.skipped
+    report.links = restored.links
+    return report

@@ -1,0 +1,1 @@
+"""The Zettelkasten: note construction (offline and LLM), linking, evolution, reflect."""

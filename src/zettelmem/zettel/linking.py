@@ -1,0 +1,190 @@
+"""The write path's Zettelkasten step: find each new note's neighbours, then plan its
+derived fields, its links and the evolution of its neighbours (construct.py decides)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+
+from zettelmem.backends.embeddings import Embedder
+from zettelmem.backends.llm import LLM, BoundedLLM
+from zettelmem.guard import signals
+from zettelmem.guard.judge import Judge
+from zettelmem.models import Change, Filters, Link, Neighbour, NewNote, Note
+from zettelmem.retrieval.fusion import fuse
+from zettelmem.store.derived import DerivedIndexes
+from zettelmem.store.records import Records
+from zettelmem.store.threads import SESSION_GAP_S, thread_of
+from zettelmem.text import STOPWORDS
+from zettelmem.timeutil import to_epoch
+from zettelmem.zettel import construct, construct_llm
+
+CANDIDATES = 8  # per retriever, when looking for a new note's neighbours
+
+_topic_cache: dict[str, dict[str, np.ndarray]] = {}
+
+
+def topic_vectors(embedder: Embedder) -> dict[str, np.ndarray]:
+    """The topic descriptions embedded once per process and embedder."""
+    key = f"{embedder.name}:{embedder.dims}"
+    if key not in _topic_cache:
+        names = list(construct.TOPICS)
+        vectors = embedder.embed([construct.TOPICS[n] for n in names])
+        _topic_cache[key] = dict(zip(names, vectors))
+    return _topic_cache[key]
+
+
+def _same_session(a: NewNote | Note, b: NewNote | Note) -> bool:
+    """Two turns of one conversation session: `follows` already ties them."""
+    thread = thread_of(a.source)
+    if thread is None or thread != thread_of(b.source) or not a.event_at or not b.event_at:
+        return False
+    return abs(_epoch(a.event_at) - _epoch(b.event_at)) <= SESSION_GAP_S
+
+
+@lru_cache(maxsize=4096)
+def _epoch(stored: str) -> int:
+    return to_epoch(stored)
+
+
+class Linker:
+    """Plans what a batch of new notes adds to the graph, before the write."""
+
+    def __init__(self, records: Records, indexes: DerivedIndexes, embedder: Embedder) -> None:
+        self.records = records
+        self.indexes = indexes
+        self.embedder = embedder
+        self._scope_labels: dict[str, set[int]] = {}
+
+    def plan(
+        self,
+        batch: Sequence[NewNote],
+        vectors: np.ndarray,
+        llm: LLM | None = None,
+        llm_calls: int = 1,
+        judge: Judge | None = None,
+    ) -> tuple[list[NewNote], list[Link], list[Change], list[tuple[str, signals.Verdict]]]:
+        """The batch's notes with derived fields, their links, the changes they cause,
+        and the guard's verdicts (when a judge is given).
+
+        With an LLM, each note gets at most ``llm_calls`` calls; a failed call falls
+        back to the offline construction for that note (a note is never lost). A
+        note the guard flags never rewrites another note; one it quarantines is
+        also left unlinked.
+        """
+        topics = topic_vectors(self.embedder)
+        self._scope_labels = {}
+        notes: list[NewNote] = []
+        links: list[Link] = []
+        changes: list[Change] = []
+        evolved: dict[str, tuple[str, ...]] = {}  # tags planned earlier in this batch
+        verdicts: list[tuple[str, signals.Verdict]] = []
+        for i, (new, vector) in enumerate(zip(batch, vectors)):
+            near = [
+                replace(n, tags=evolved.get(n.id, n.tags))
+                for n in self._neighbours(new, vector, notes, vectors[:i])
+            ]
+            fields = None
+            if llm is not None:
+                fields = construct_llm.ask(
+                    BoundedLLM(llm, llm_calls), new.content, new.event_at, near,
+                    [n.content for n in near],
+                )  # fmt: skip
+            new, made, caused = self._construct(new, vector, topics, near, fields)
+            if judge is not None:
+                assert new.id is not None
+                verdict = judge(new, near)
+                verdicts.append((new.id, verdict))  # accepted ones too: the note was checked
+                if verdict.verdict != "accept":
+                    caused = []
+                if verdict.verdict == "quarantine":
+                    made = []
+                    new = replace(new, status="quarantined")
+            for change in caused:
+                if change.field == "tags":
+                    evolved[change.note_id] = tuple(json.loads(change.after))
+            links.extend(made)
+            changes.extend(caused)
+            notes.append(new)
+        return notes, links, changes, verdicts
+
+    def _construct(
+        self,
+        new: NewNote,
+        vector: np.ndarray,
+        topics: dict[str, np.ndarray],
+        near: list[Neighbour],
+        fields: construct_llm.NoteFields | None,
+    ) -> tuple[NewNote, list[Link], list[Change]]:
+        assert new.id is not None
+        note_id = new.id
+        replaced: tuple[list[Link], list[Change]] = ([], [])
+        if fields is not None:
+            limit = max(construct.MAX_TAGS, len(new.tags))
+            tags = tuple(dict.fromkeys([*new.tags, *fields.tags]))[:limit]
+            new = replace(new, keywords=new.keywords or tuple(fields.keywords), tags=tags,
+                          context=new.context or fields.context)  # fmt: skip
+            for index in fields.supersedes[:1]:
+                replaced = construct.supersede(
+                    note_id, near[index - 1].id, "the LLM judged it newer"
+                )
+            replaced[1].extend(construct_llm.context_changes(note_id, fields, near))
+        else:
+            derived = construct.derive(
+                new.content, new.event_at, new.tags, vector, topics, near, self.indexes.text.idf
+            )
+            new = replace(new, keywords=new.keywords or derived.keywords, tags=derived.tags,
+                          context=new.context or derived.context)  # fmt: skip
+            standalone = thread_of(new.source) is None
+            replaced = construct.plan_supersede(note_id, new.content, standalone, near)
+        links = construct.plan_links(note_id, near) + replaced[0]
+        changes = (
+            construct.plan_evolution(note_id, new.tags, near, list(construct.TOPICS)) + replaced[1]
+        )
+        return new, links, changes
+
+    def _neighbours(
+        self, new: NewNote, vector: np.ndarray, earlier: Sequence[NewNote], earlier_vecs: np.ndarray
+    ) -> list[Neighbour]:
+        found = self._stored_neighbours(new, vector)
+        if len(earlier):
+            sims = np.asarray(earlier_vecs) @ vector
+            for i in np.flatnonzero(sims >= construct.LINK_MIN_COS):
+                other, cos = earlier[int(i)], sims[i]
+                if other.scope != new.scope or not other.id:
+                    continue
+                if other.status != "active":
+                    continue
+                if not _same_session(new, other):
+                    alone = thread_of(other.source) is None
+                    found.append(Neighbour(other.id, 0, float(cos), other.tags,
+                                                  other.context, other.content, alone))  # fmt: skip
+        return sorted(found, key=lambda n: -n.cos)[: construct.MAX_LINKS + 2]
+
+    def _stored_neighbours(self, new: NewNote, vector: np.ndarray) -> list[Neighbour]:
+        scope = Filters(scope=new.scope)
+        if new.scope not in self._scope_labels:
+            self._scope_labels[new.scope] = self.records.matching_labels(scope)
+        allowed = self._scope_labels[new.scope]
+        if not allowed:
+            return []
+        bm25 = self.indexes.text.search(new.content, scope, CANDIDATES, ignore=STOPWORDS)
+        vec = self.indexes.vectors.search(vector, CANDIDATES, allowed)
+        labels = [label for label, _ in fuse(bm25, vec)[:CANDIDATES]]
+        notes = self.records.by_labels(labels)
+        own = self.records.vectors(labels)
+        out = []
+        for label in labels:
+            note = notes.get(label)
+            if note is None or label not in own or note.status != "active":
+                continue
+            if _same_session(new, note):
+                continue
+            out.append(Neighbour(note.id, label, float(vector @ own[label]), note.tags,
+                                        note.context, note.content,
+                                        thread_of(note.source) is None))  # fmt: skip
+        return out
