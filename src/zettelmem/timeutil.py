@@ -1,17 +1,38 @@
-"""Parsing and formatting of the moments notes carry (ISO-8601, stored as UTC)."""
+"""Parsing and formatting of the moments notes carry (ISO-8601, stored as UTC).
+
+The supported range is 0001-01-01T00:00:00 to 9999-12-31T23:59:59 UTC, stored
+with four-digit years, so stored moments sort as text and read back as
+themselves. A moment outside it (a zoned time whose UTC falls before year 1
+or after 9999 included) is refused in one line.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
 from zettelmem.errors import InvalidInput
 
 STORED_FORMAT = "%Y-%m-%dT%H:%M:%S"
+MIN_MOMENT = "0001-01-01T00:00:00"
+MAX_MOMENT = "9999-12-31T23:59:59"
+_RANGE = f"the supported range is {MIN_MOMENT[:10]} to {MAX_MOMENT[:10]} (UTC)"
+
+
+def stored(moment: datetime) -> str:
+    """A naive (UTC) datetime in the stored format, always with a four-digit year.
+
+    (``strftime('%Y')`` writes year 999 as ``999`` on glibc, which does not parse back.)
+    """
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
 
 
 def now_iso() -> str:
     """The current UTC time in the stored format."""
-    return datetime.now(timezone.utc).strftime(STORED_FORMAT)
+    return stored(datetime.now(timezone.utc))
 
 
 def parse_when(text: str, what: str = "date") -> str:
@@ -27,20 +48,48 @@ def parse_when(text: str, what: str = "date") -> str:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
-            f"malformed {what} {text!r}; use ISO-8601 such as 2024-05-01 or 2024-05-01T13:45:00"
+            f"malformed {what} {text!r}; use ISO-8601 such as 2024-05-01 or 2024-05-01T13:45:00 "
+            f"({_RANGE})"
         ) from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment.strftime(STORED_FORMAT)
+        try:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        except (OverflowError, ValueError):
+            raise InvalidInput(f"{what} {text!r} is outside {_RANGE.removeprefix('the ')}; "
+                               "pass a moment inside it") from None  # fmt: skip
+    return stored(moment)
 
 
-def to_epoch(stored: str) -> int:
+def from_epoch(seconds: float) -> str | None:
+    """Epoch seconds in the stored format, or None outside the supported range."""
+    if not math.isfinite(seconds):
+        return None
+    try:
+        return stored(datetime.fromtimestamp(seconds, timezone.utc))
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _read(stored_text: str) -> datetime:
+    return datetime.strptime(stored_text, STORED_FORMAT)
+
+
+def to_epoch(stored_text: str) -> int:
     """Seconds since the epoch of a stored (UTC) moment."""
-    moment = datetime.strptime(stored, STORED_FORMAT).replace(tzinfo=timezone.utc)
-    return int(moment.timestamp())
+    return int(_read(stored_text).replace(tzinfo=timezone.utc).timestamp())
 
 
-def human_date(stored: str) -> str:
+def human_date(stored_text: str) -> str:
     """Words a person would search for: '8 May 2023, Monday'."""
-    moment = datetime.strptime(stored, STORED_FORMAT)
-    return f"{moment.day} {moment.strftime('%B %Y')} {moment.strftime('%A')}"
+    moment = _read(stored_text)
+    return f"{moment.day} {moment.strftime('%B')} {moment.year} {moment.strftime('%A')}"
+
+
+def is_stored(text: object) -> bool:
+    """True for a string already in the stored format and range (as the record keeps it)."""
+    if not isinstance(text, str) or len(text) != len(MIN_MOMENT):
+        return False
+    try:
+        return stored(_read(text)) == text
+    except ValueError:
+        return False

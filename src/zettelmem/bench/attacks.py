@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from zettelmem.text import STOPWORDS
+from zettelmem.timeutil import stored
 
 KINDS = ("instruction", "false_fact", "trigger", "chain")
 TARGET_CATEGORIES = (1, 2, 4)
@@ -62,7 +63,7 @@ def _parse_date(text: str) -> str | None:
     cleaned = re.sub(r"\s+", " ", text.strip())
     for fmt in ("%I:%M %p on %d %B, %Y", "%I:%M %p on %d %b, %Y", "%d %B, %Y", "%d %B %Y"):
         try:
-            return datetime.strptime(cleaned, fmt).strftime("%Y-%m-%dT%H:%M:%S")
+            return stored(datetime.strptime(cleaned, fmt))
         except ValueError:
             continue
     return None

@@ -12,7 +12,7 @@ from typing import Any
 
 from zettelmem.errors import InvalidInput
 from zettelmem.models import NewNote
-from zettelmem.timeutil import STORED_FORMAT
+from zettelmem.timeutil import stored
 
 _SESSION = re.compile(r"^session_(\d+)$")
 
@@ -33,7 +33,7 @@ def parse_locomo_date(text: str) -> str | None:
     cleaned = re.sub(r"\s+", " ", text.strip())
     for fmt in ("%I:%M %p on %d %B, %Y", "%I:%M %p on %d %b, %Y", "%d %B, %Y", "%d %B %Y"):
         try:
-            return datetime.strptime(cleaned, fmt).strftime(STORED_FORMAT)
+            return stored(datetime.strptime(cleaned, fmt))
         except ValueError:
             continue
     return None

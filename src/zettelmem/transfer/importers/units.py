@@ -13,7 +13,6 @@ import codecs
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import ijson  # type: ignore[import-untyped]
 
 from zettelmem.errors import InvalidInput
 from zettelmem.models import NewNote
-from zettelmem.timeutil import parse_when
+from zettelmem.timeutil import from_epoch, parse_when
 from zettelmem.transfer.importers.redact import redact
 
 GRANULARITIES = ("message", "exchange", "session")
@@ -78,15 +77,12 @@ def when(value: object) -> str | None:
         return None
     if isinstance(value, (int, float)):
         seconds = value / 1000 if abs(value) > 1e11 else value  # 1e11 s is the year 5138
-        try:
-            return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(seconds)
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
     if _NUMBER.match(text):
-        return when(float(text))
+        return when(float(text)) if len(text) < 40 else None
     # Python 3.10 reads only 3 or 6 fraction digits and offsets with a colon.
     text = _FRACTION.sub(lambda m: f"{m.group(1)}.{m.group(2)[:6].ljust(6, '0')}", text)
     text = _COMPACT_OFFSET.sub(r"\1:\2", text)

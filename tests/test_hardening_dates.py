@@ -1,0 +1,87 @@
+"""The supported date range (0001-01-01 to 9999-12-31 UTC, always four-digit years):
+every door reads it back exactly, and anything outside is one line, not a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from zettelmem.errors import InvalidInput
+from zettelmem.timeutil import MAX_MOMENT, MIN_MOMENT, parse_when, to_epoch
+from zettelmem.transfer.importers.units import when
+
+pytestmark = pytest.mark.usefixtures("offline_env")
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("0999-06-01", "0999-06-01T00:00:00"),
+        ("0001-01-01", "0001-01-01T00:00:00"),
+        ("0050-03-04T05:06:07", "0050-03-04T05:06:07"),
+        ("9999-12-31T23:59:59", "9999-12-31T23:59:59"),
+        ("9999-12-31T23:59:59-00:00", "9999-12-31T23:59:59"),
+        ("0001-01-01T00:00:00-01:00", "0001-01-01T01:00:00"),
+    ],
+)
+def test_dates_in_range_are_stored_with_four_digit_years(given: str, stored: str) -> None:
+    assert parse_when(given) == stored
+    assert parse_when(stored) == stored  # what is stored reads back as itself
+    to_epoch(stored)
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-02:00", "not a date", "999-01-01", ""],
+)
+def test_dates_out_of_range_or_malformed_are_one_line(given: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_when(given)
+    assert "\n" not in str(caught.value)
+    assert "0001" in str(caught.value) or "ISO-8601" in str(caught.value)
+
+
+def test_import_moments_outside_the_range_are_dropped_not_fatal() -> None:
+    assert when(-6e10) == "0068-09-05T13:20:00" or when(-6e10).startswith("0068")
+    assert when(-1e20) is None
+    assert when("0500-01-01") == "0500-01-01T00:00:00"
+    assert when(float("nan")) is None
+    assert when(float("inf")) is None
+
+
+def test_cli_remember_and_recall_with_old_dates(mem) -> None:
+    note = mem.json("remember", "the abbey was founded", "--at", "0999-06-01")
+    assert note["event_at"] == "0999-06-01T00:00:00"
+    hits = mem.json("recall", "abbey founded", "--since", "0999-01-01", "--until", "0999-12-31")
+    assert [h["id"] for h in hits["hits"]] == [note["id"]]
+    assert mem.json("show", note["id"])["event_at"] == "0999-06-01T00:00:00"
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"])
+def test_cli_zoned_times_at_the_edges_are_one_line(mem, at: str) -> None:
+    result = mem("remember", "edge of time", "--at", at)
+    assert result.exit_code != 0
+    assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
+    result = mem("recall", "edge", "--since", at)
+    assert result.exit_code != 0 and len(result.stderr.splitlines()) == 1
+
+
+def test_jsonl_import_with_ancient_timestamps_goes_through(mem, tmp_path: Path) -> None:
+    path = tmp_path / "chat.jsonl"
+    rows = [
+        {"role": "user", "content": "hello from the past", "timestamp": "0500-01-01"},
+        {"role": "assistant", "content": "a later answer", "timestamp": "2024-01-01"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    out = mem.json("import", str(path))
+    assert out["added"] == 2
+    listed = mem.json("list")["notes"]
+    assert sorted(n["event_at"] for n in listed) == ["0500-01-01T00:00:00", "2024-01-01T00:00:00"]
+
+
+def test_range_constants_are_what_the_readme_says() -> None:
+    assert (MIN_MOMENT, MAX_MOMENT) == ("0001-01-01T00:00:00", "9999-12-31T23:59:59")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "0001-01-01" in readme and "9999-12-31" in readme
