@@ -82,9 +82,27 @@ def test_scoped_export_holds_only_that_scope(lived_in: Memory, tmp_path: Path) -
     lived_in.close()
 
 
+def test_a_note_of_the_wrong_shape_is_rejected_with_its_line_and_the_rest_restored(
+    lived_in: Memory, tmp_path: Path
+) -> None:
+    dest = tmp_path / "m.jsonl"
+    export_jsonl(lived_in, dest)
+    lines = dest.read_text().splitlines()
+    row = json.loads(lines[2])
+    row["tags"] = "work"
+    lines[2] = json.dumps(row)
+    dest.write_text("\n".join(lines) + "\n")
+    with Memory(home=tmp_path / "b", embedder="hashing:512") as fresh:
+        report = run_import(fresh, dest)
+        assert report.rejected_count == 1 and "line 3" in report.rejected[0][1]
+        assert "'tags'" in report.rejected[0][1]
+        assert fresh.records.count() == lived_in.records.count() - 1
+    lived_in.close()
+
+
 @pytest.mark.parametrize(
     "damage",
-    ["truncate", "bad_json", "wrong_type", "no_header"],
+    ["truncate", "bad_json", "no_header"],
 )
 def test_a_damaged_export_is_refused_before_anything_is_written(
     lived_in: Memory, tmp_path: Path, damage: str
@@ -96,10 +114,6 @@ def test_a_damaged_export_is_refused_before_anything_is_written(
         lines = lines[: len(lines) // 2]
     elif damage == "bad_json":
         lines[3] = lines[3][:-5]
-    elif damage == "wrong_type":
-        row = json.loads(lines[2])
-        row["tags"] = "work"
-        lines[2] = json.dumps(row)
     else:
         lines = lines[1:]
     dest.write_text("\n".join(lines) + "\n")

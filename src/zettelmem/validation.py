@@ -8,12 +8,32 @@ from zettelmem.errors import InvalidInput
 
 MAX_CONTENT_CHARS = 65_536
 MAX_K = 1000
+MAX_LIMIT = 1_000_000_000  # `--limit`: any count a store can hold; SQLite overflows past 2**63
+MAX_SOURCE_CHARS = 2048
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_SCOPE = "default"
 SCOPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
 TAG_PATTERN = re.compile(r"^[\w][\w.:/+-]{0,63}$", re.UNICODE)
 
 
+def _shown(value: object, limit: int = 60) -> str:
+    """A value as an error message quotes it: repr, cut short, on one line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _utf8(text: str, what: str) -> None:
+    """InvalidInput for text that cannot be written as UTF-8 (lone surrogates: bad bytes in argv)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            f"{what} is not valid UTF-8 (character {exc.start}); pass UTF-8 text"
+        ) from None
+
+
 def validate_content(text: str) -> str:
+    _utf8(text or "", "the note")
     if not text or not text.strip():
         raise InvalidInput("the note is empty; pass some text (or `-` to read it from stdin)")
     if len(text) > MAX_CONTENT_CHARS:
@@ -27,21 +47,49 @@ def validate_content(text: str) -> str:
 
 
 def validate_scope(scope: str) -> str:
-    if not SCOPE_PATTERN.match(scope or ""):
+    if not isinstance(scope, str) or not SCOPE_PATTERN.match(scope):
         raise InvalidInput(
-            f"invalid scope {scope!r}; use 1-128 characters from letters, digits and ._:@/- "
+            f"invalid scope {_shown(scope)}; use 1-128 characters from letters, digits and ._:@/- "
             "starting with a letter or digit"
         )
     return scope
 
 
 def validate_tag(tag: str) -> str:
-    if not TAG_PATTERN.match(tag or ""):
+    if not isinstance(tag, str) or not TAG_PATTERN.match(tag):
         raise InvalidInput(
-            f"invalid tag {tag!r}; use 1-64 letters, digits or ._:/+- starting with a letter "
+            f"invalid tag {_shown(tag)}; use 1-64 letters, digits or ._:/+- starting with a letter "
             "or digit"
         )
     return tag
+
+
+def validate_source(source: str) -> str:
+    """Provenance: 1 to 2048 characters of UTF-8 text without control characters."""
+    if not isinstance(source, str) or not source.strip():
+        raise InvalidInput("the source is empty; pass where the memory came from, e.g. cli")
+    _utf8(source, "the source")
+    if len(source) > MAX_SOURCE_CHARS or any(ord(c) < 32 for c in source):
+        raise InvalidInput(
+            f"invalid source {_shown(source)}; use at most {MAX_SOURCE_CHARS} characters "
+            "without control characters"
+        )
+    return source
+
+
+def validate_note_id(note_id: str) -> str:
+    """A note id as the record makes them: letters, digits, _ and -, at most 64."""
+    if not isinstance(note_id, str) or not ID_PATTERN.match(note_id):
+        raise InvalidInput(
+            f"invalid note id {_shown(note_id)}; ids are 1-64 letters, digits, _ or -"
+        )
+    return note_id
+
+
+def validate_limit(limit: int) -> int:
+    if limit < 1 or limit > MAX_LIMIT:
+        raise InvalidInput(f"--limit must be between 1 and {MAX_LIMIT:,}, got {limit}")
+    return limit
 
 
 def validate_k(k: int) -> int:

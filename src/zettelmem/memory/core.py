@@ -47,6 +47,7 @@ from zettelmem.validation import (
     validate_content,
     validate_k,
     validate_scope,
+    validate_source,
     validate_tag,
 )
 from zettelmem.zettel import reflect
@@ -165,6 +166,7 @@ class Memory:
             new,
             content=text,
             scope=validate_scope(new.scope),
+            source=validate_source(new.source),
             tags=tuple(dict.fromkeys(validate_tag(t) for t in new.tags)),
             dedupe_key=dedupe_key,
         )

@@ -138,6 +138,12 @@ def restore_notes(
     return written
 
 
+def known_notes(db: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Ids of the rows stored already (by id, or by scope and dedupe key): not re-embedded."""
+    known = existing(db, [row["id"] for row in rows])
+    return known | {row["id"] for row in rows if row["id"] not in known and _same_key(db, row)}
+
+
 def _same_key(db: sqlite3.Connection, row: dict[str, Any]) -> bool:
     if row.get("dedupe_key") is None:
         return False

@@ -33,7 +33,7 @@ from zettelmem.store.threads import (
     own_vectors,
     thread_of,
 )
-from zettelmem.timeutil import now_iso
+from zettelmem.timeutil import is_stored, now_iso
 
 SCHEMA_VERSION = 2
 
@@ -129,17 +129,27 @@ class Op:
     note_id: str
 
 
+def _words(raw: object) -> tuple[str, ...]:
+    """A JSON list of strings from the record; a damaged value reads as empty, never raises
+    (`mem doctor` reports it)."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except (ValueError, RecursionError):
+        return ()
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
 def _row_to_note(row: sqlite3.Row) -> Note:
     return Note(
         label=row["label"],
         id=row["id"],
         content=row["content"],
         created_at=row["created_at"],
-        event_at=row["event_at"],
+        event_at=row["event_at"] if is_stored(row["event_at"]) else None,
         scope=row["scope"],
         source=row["source"],
-        keywords=tuple(json.loads(row["keywords"])),
-        tags=tuple(json.loads(row["tags"])),
+        keywords=_words(row["keywords"]),
+        tags=_words(row["tags"]),
         context=row["context"],
         status=row["status"],
     )

@@ -13,7 +13,7 @@ import tantivy
 
 from zettelmem.models import Filters, Note
 from zettelmem.text import QUERY_WORD
-from zettelmem.timeutil import human_date, to_epoch
+from zettelmem.timeutil import human_date, is_stored, to_epoch
 
 # Only fields that never change once a note is written live here (content, date,
 # scope): tantivy keeps replaced documents in its statistics until a merge, so a
@@ -188,13 +188,12 @@ class TextWriter:
     def upsert(self, note: Note) -> None:
         self.delete(note.label)
         moment = note.event_at or note.created_at
-        doc = tantivy.Document(
-            label=note.label,
-            text=note.indexed_text(),
-            when=human_date(moment),
-            scope=note.scope,
-            ts=to_epoch(moment),
-        )
+        if is_stored(moment):
+            doc = tantivy.Document(label=note.label, text=note.indexed_text(),
+                                   when=human_date(moment), scope=note.scope,
+                                   ts=to_epoch(moment))  # fmt: skip
+        else:  # a damaged moment in the record: the text stays findable (`mem doctor` says)
+            doc = tantivy.Document(label=note.label, text=note.indexed_text(), scope=note.scope)
         self._writer.add_document(doc)
 
     def upsert_many(self, notes: Sequence[Note]) -> None:

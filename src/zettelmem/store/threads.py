@@ -37,7 +37,10 @@ def _close_in_time(before: str | None, after: str | None) -> bool:
     if before is None or after is None:
         return before is None and after is None
     fmt = "%Y-%m-%dT%H:%M:%S"
-    gap = datetime.strptime(after, fmt) - datetime.strptime(before, fmt)
+    try:
+        gap = datetime.strptime(after, fmt) - datetime.strptime(before, fmt)
+    except ValueError:  # a damaged moment in the record
+        return False
     return abs(gap.total_seconds()) <= SESSION_GAP_S
 
 

@@ -208,4 +208,6 @@ def _restore(
     restored = export.restore_jsonl(memory, path, progress=step)
     report.read, report.added, report.skipped = restored.read, restored.added, restored.skipped
     report.links = restored.links
+    for where, why in restored.rejected:
+        report.reject(where, why)
     return report
