@@ -23,7 +23,7 @@ def _shown(value: object, limit: int = 60) -> str:
 
 
 def _utf8(text: str, what: str) -> None:
-    """InvalidInput for text that cannot be written as UTF-8 (lone surrogates: bad bytes in argv)."""
+    """InvalidInput for text that is not UTF-8 (lone surrogates: undecodable bytes in argv)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -21,8 +21,8 @@ from zettelmem import __version__
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.store import portable
-from zettelmem.transfer import checks
 from zettelmem.timeutil import now_iso
+from zettelmem.transfer import checks
 
 FORMAT = "zettelmem-export"
 VERSION = 1
