@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
+from zettelmem.ids import new_id
 from zettelmem.models import Note
 from zettelmem.store.records import Op, Records
 from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
@@ -31,12 +32,25 @@ VECTOR_SAVE_LAG = 256
 
 @dataclass
 class IndexState:
-    """What the on-disk indexes hold: the last op applied to each, and their makers."""
+    """What the on-disk indexes hold: the last op applied to each, and their makers.
+
+    ``identity`` is shared with the record (its meta ``index_identity``) and changes
+    on every rebuild; ``text_mark`` and ``vector_mark`` name the op at each
+    sequence. A record restored from a backup, or copied back by a sync tool,
+    disagrees with one of them, and the indexes are rebuilt instead of answering
+    with another copy's labels.
+    """
 
     text_seq: int = 0
     text_schema: str = ""
     vector_seq: int = 0
     embedder: str = ""
+    identity: str = ""
+    text_mark: str = ""
+    vector_mark: str = ""
+
+
+IDENTITY_KEY = "index_identity"
 
 
 class DerivedIndexes:
@@ -65,14 +79,44 @@ class DerivedIndexes:
             return IndexState()
 
     def _write_state(self, state: IndexState) -> None:
+        state.identity = self._identity()
+        state.text_mark = self.records.op_mark(state.text_seq)
+        state.vector_mark = self.records.op_mark(state.vector_seq)
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(state)), encoding="utf-8")
         os.replace(tmp, self.state_path)
 
     # -- opening ------------------------------------------------------------
 
+    def _identity(self) -> str:
+        """The identity the record shares with its indexes (made on first use)."""
+        found = self.records.get_meta(IDENTITY_KEY)
+        if found is None:
+            found = new_id()
+            self.records.set_meta(IDENTITY_KEY, found)
+        return found
+
+    def disagreement(self, state: IndexState) -> str | None:
+        """Why the on-disk indexes were not built from this record, or None."""
+        if state.identity and state.identity != self._identity():
+            return "they were built for another copy of the record"
+        head = self.records.ops_head()
+        if max(state.text_seq, state.vector_seq) > head:
+            return f"they are ahead of the record's ops log (op {head}): was notes.db restored?"
+        for seq, mark in ((state.text_seq, state.text_mark), (state.vector_seq, state.vector_mark)):
+            if mark and self.records.op_mark(seq) != mark:
+                return f"the record's op {seq} is not the one they applied: was notes.db restored?"
+        return None
+
     def _open(self) -> None:
         state = self._read_state()
+        problem = self.disagreement(state)
+        if problem:
+            log.warning("the indexes in %s do not match the record (%s); rebuilding them",
+                        self.home, problem)  # fmt: skip
+            TextIndex.wipe(self.text_dir)
+            state = IndexState()
+            self.records.set_meta(IDENTITY_KEY, new_id())
         self.text = self._open_text(state)
         self.vectors = self._open_vectors(state)
         self._write_state(state)
@@ -125,6 +169,12 @@ class DerivedIndexes:
             return
         with self.lock:
             state = self._read_state()
+            problem = self.disagreement(state)
+            if problem:
+                log.warning("the indexes in %s do not match the record (%s); rebuilding them",
+                            self.home, problem)  # fmt: skip
+                self.rebuild()
+                return
             if state.text_seq < head:
                 ops = self.records.ops_since(state.text_seq, head)
                 state.text_seq = self._apply_text(ops, head)
@@ -219,6 +269,7 @@ class DerivedIndexes:
     def rebuild(self) -> None:
         """Drop both indexes and rebuild them from the record (``mem reindex``)."""
         with self.lock:
+            self.records.set_meta(IDENTITY_KEY, new_id())
             head = self.records.ops_head()
             TextIndex.wipe(self.text_dir)
             self.text = TextIndex(self.text_dir)

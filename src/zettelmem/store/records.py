@@ -562,6 +562,14 @@ class Records:
         row = self.db.execute("SELECT MAX(seq) FROM ops").fetchone()
         return int(row[0] or 0)
 
+    def op_mark(self, seq: int) -> str:
+        """What names the op at a sequence ('' for none): its kind, label and note id.
+
+        Note ids carry random bits, so another copy of the record holds another op there.
+        """
+        row = self.db.execute("SELECT op, label, note_id FROM ops WHERE seq=?", (seq,)).fetchone()
+        return "" if row is None else f"{row[0]}:{row[1]}:{row[2]}"
+
     def ops_since(self, seq: int, upto: int | None = None) -> list[Op]:
         sql, args = "SELECT seq, op, label, note_id FROM ops WHERE seq > ?", [seq]
         if upto is not None:
