@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,13 @@ from typing import Any
 import click
 
 from zettelmem import __version__
+from zettelmem.cli.doctor import MAINTENANCE_COMMANDS
 from zettelmem.cli.graph import GRAPH_COMMANDS
 from zettelmem.cli.kit import _emit, _memory, json_option, setup_logging, wants_json
 from zettelmem.cli.review import GUARD_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
 from zettelmem.config import resolve_home
-from zettelmem.errors import InvalidInput, MemError
+from zettelmem.errors import HomeError, InvalidInput, MemError
 from zettelmem.render import hit_out, lesson_out, note_block, note_line, note_out
 from zettelmem.schemas import ForgetOut, NotesOut, RecallOut
 from zettelmem.validation import validate_k
@@ -30,6 +32,10 @@ class MemGroup(click.Group):
         except MemError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except sqlite3.DatabaseError as exc:
+            click.echo(f"Error: the record notes.db cannot be read ({exc}); run `mem doctor` "
+                       "to see what is wrong", err=True)  # fmt: skip
+            sys.exit(HomeError.exit_code)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -429,7 +435,7 @@ def serve(
     )
 
 
-for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS]:
+for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *MAINTENANCE_COMMANDS]:
     cli.add_command(_command)
 
 

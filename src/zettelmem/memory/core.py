@@ -333,7 +333,7 @@ class Memory:
         pool = max(CANDIDATES, 3 * want)
         only, exclude, allowed, then = self._restrictions(filters)
         # Question words and fillers ("what", "did", "when") match almost every note.
-        bm25 = self.indexes.text.search(
+        bm25 = self.indexes.text_search(
             query, filters, pool, ignore=STOPWORDS, only=only, exclude=exclude
         )
         qvec = self._query_vector(query)
@@ -391,7 +391,7 @@ class Memory:
             raise InvalidInput("the query is empty; pass the words the notes to forget contain")
         self.indexes.catch_up()
         only, exclude, _, _ = self._restrictions(filters)
-        found = self.indexes.text.search(
+        found = self.indexes.text_search(
             query, filters, k, conjunction=True, only=only, exclude=exclude
         )
         notes = self.records.by_labels([label for label, _ in found])

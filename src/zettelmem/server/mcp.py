@@ -117,6 +117,9 @@ class Core:
             return await self.run(fn)
         except MemError as exc:
             raise ToolError(tool_message(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise ToolError(f"the memory's record cannot be read ({exc}); ask the user to run "
+                            "`mem doctor`") from None  # fmt: skip
 
     async def resource(self, fn: Callable[[Memory], T]) -> T:
         try:

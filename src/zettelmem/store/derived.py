@@ -7,18 +7,20 @@ calls) take turns writing the on-disk indexes; reads need no lock.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from filelock import FileLock
 
 from zettelmem.ids import new_id
-from zettelmem.models import Note
+from zettelmem.models import Filters, Note
 from zettelmem.store.records import Op, Records
 from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
 from zettelmem.store.vector_index import VectorIndex
@@ -48,9 +50,43 @@ class IndexState:
     identity: str = ""
     text_mark: str = ""
     vector_mark: str = ""
+    vector_digest: str = ""  # sha256 of the saved vector files
 
 
 IDENTITY_KEY = "index_identity"
+
+
+def read_state(path: Path) -> IndexState:
+    """indexes.json, or an empty state when it is missing or unreadable."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return IndexState(**{k: raw[k] for k in asdict(IndexState()) if k in raw})
+    except (OSError, ValueError, TypeError, RecursionError):
+        return IndexState()
+
+
+def disagreement(records: Records, state: IndexState) -> str | None:
+    """Why indexes in this state were not built from this record, or None."""
+    if state.identity and state.identity != records.get_meta(IDENTITY_KEY):
+        return "they were built for another copy of the record"
+    head = records.ops_head()
+    if max(state.text_seq, state.vector_seq) > head:
+        return f"they are ahead of the record's ops log (op {head}): was notes.db restored?"
+    for seq, mark in ((state.text_seq, state.text_mark), (state.vector_seq, state.vector_mark)):
+        if mark and records.op_mark(seq) != mark:
+            return f"the record's op {seq} is not the one they applied: was notes.db restored?"
+    return None
+
+
+def file_digest(*paths: Path) -> str:
+    """sha256 over files' bytes: garbage in a saved index is caught before a C++ loader
+    reads it."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 class DerivedIndexes:
@@ -66,17 +102,22 @@ class DerivedIndexes:
         self.vector_path = home / "vectors.hnsw"
         self.state_path = home / "indexes.json"
         self.vector_seq = 0  # last op applied to the in-memory vector index
+        self.text: TextIndex
+        self.vectors: VectorIndex
         with self.lock:
             self._open()
 
     # -- state file ---------------------------------------------------------
 
     def _read_state(self) -> IndexState:
-        try:
-            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
-            return IndexState(**{k: raw[k] for k in asdict(IndexState()) if k in raw})
-        except (OSError, ValueError, TypeError):
-            return IndexState()
+        return read_state(self.state_path)
+
+    def vector_files(self) -> tuple[Path, Path]:
+        return self.vector_path, VectorIndex.matrix_path(self.vector_path)
+
+    def _save_vectors(self, state: IndexState) -> None:
+        self.vectors.save(self.vector_path)
+        state.vector_digest = file_digest(*self.vector_files())
 
     def _write_state(self, state: IndexState) -> None:
         state.identity = self._identity()
@@ -98,15 +139,24 @@ class DerivedIndexes:
 
     def disagreement(self, state: IndexState) -> str | None:
         """Why the on-disk indexes were not built from this record, or None."""
-        if state.identity and state.identity != self._identity():
-            return "they were built for another copy of the record"
-        head = self.records.ops_head()
-        if max(state.text_seq, state.vector_seq) > head:
-            return f"they are ahead of the record's ops log (op {head}): was notes.db restored?"
-        for seq, mark in ((state.text_seq, state.text_mark), (state.vector_seq, state.vector_mark)):
-            if mark and self.records.op_mark(seq) != mark:
-                return f"the record's op {seq} is not the one they applied: was notes.db restored?"
-        return None
+        self._identity()
+        return disagreement(self.records, state)
+
+    def text_search(self, query: str, filters: Filters, limit: int,
+                    **options: Any) -> list[tuple[int, float]]:  # fmt: skip
+        """BM25 search; a damaged index is rebuilt from the record (with a warning) and asked
+        again, so keyword scores never vanish silently."""
+        try:
+            return self.text.search(query, filters, limit, **options)
+        except CorruptIndex as exc:
+            log.warning("text index in %s is damaged (%s); rebuilding it", self.text_dir, exc)
+            with self.lock:
+                TextIndex.wipe(self.text_dir)
+                self.text = TextIndex(self.text_dir)
+                state = self._read_state()
+                state.text_seq = self._refill_text()
+                self._write_state(state)
+            return self.text.search(query, filters, limit, **options)
 
     def _open(self) -> None:
         state = self._read_state()
@@ -146,6 +196,8 @@ class DerivedIndexes:
     def _open_vectors(self, state: IndexState) -> VectorIndex:
         if state.embedder == self.embedder and state.vector_seq > 0:
             try:
+                if state.vector_digest and file_digest(*self.vector_files()) != state.vector_digest:
+                    raise ValueError("its files changed since they were saved")
                 vectors = VectorIndex.load(self.vector_path, self.dims)
                 self.vector_seq = state.vector_seq
                 return vectors
@@ -189,7 +241,7 @@ class DerivedIndexes:
             if state.vector_seq < self.vector_seq and (
                 force_save or self.vector_seq - state.vector_seq >= VECTOR_SAVE_LAG
             ):
-                self.vectors.save(self.vector_path)
+                self._save_vectors(state)
                 state.vector_seq = self.vector_seq
                 state.embedder = self.embedder
             self._write_state(state)
@@ -276,12 +328,7 @@ class DerivedIndexes:
             text_seq = self._refill_text()
             self._rebuild_vectors()
             self.vector_seq = head
-            self.vectors.save(self.vector_path)
-            self._write_state(
-                IndexState(
-                    text_seq=text_seq,
-                    text_schema=TEXT_SCHEMA,
-                    vector_seq=head,
-                    embedder=self.embedder,
-                )
-            )
+            state = IndexState(text_seq=text_seq, text_schema=TEXT_SCHEMA, vector_seq=head,
+                               embedder=self.embedder)  # fmt: skip
+            self._save_vectors(state)
+            self._write_state(state)

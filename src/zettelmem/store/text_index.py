@@ -110,6 +110,21 @@ class TextIndex:
         Words in ``ignore`` are dropped from the query unless nothing else is left.
         ``only`` / ``exclude`` restrict the labels (the record's tag and status filters).
         """
+        try:
+            return self._search(query, filters, limit, conjunction, ignore, only, exclude)
+        except ValueError as exc:  # tantivy reads a damaged segment
+            raise CorruptIndex(str(exc)) from None
+
+    def _search(
+        self,
+        query: str,
+        filters: Filters,
+        limit: int,
+        conjunction: bool,
+        ignore: frozenset[str],
+        only: set[int] | None,
+        exclude: set[int] | None,
+    ) -> list[tuple[int, float]]:
         words = [w.lower() for w in QUERY_WORD.findall(query)]
         words = [w for w in words if w not in ignore] or words
         if not words:

@@ -49,7 +49,7 @@ class VectorIndex:
     # -- persistence --------------------------------------------------------
 
     @staticmethod
-    def _matrix_path(path: Path) -> Path:
+    def matrix_path(path: Path) -> Path:
         return path.with_name(path.name + ".npz")
 
     def save(self, path: Path) -> None:
@@ -60,12 +60,12 @@ class VectorIndex:
         n = len(self._row)
         matrix_tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(matrix_tmp, labels=self._labels[:n], matrix=self._matrix[:n])
-        os.replace(matrix_tmp, self._matrix_path(path))
+        os.replace(matrix_tmp, self.matrix_path(path))
 
     @classmethod
     def load(cls, path: Path, dims: int) -> VectorIndex:
         """Load a saved index; raises OSError/RuntimeError/ValueError when it is unusable."""
-        with np.load(cls._matrix_path(path)) as saved:
+        with np.load(cls.matrix_path(path)) as saved:
             labels, matrix = saved["labels"].astype(np.int64), saved["matrix"]
         if matrix.ndim != 2 or matrix.shape != (len(labels), dims):
             raise ValueError(f"matrix has shape {matrix.shape}, expected ({len(labels)}, {dims})")

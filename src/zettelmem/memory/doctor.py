@@ -1,0 +1,229 @@
+"""`mem doctor`: is the home sound? The record's integrity and values, the indexes'
+health, and their agreement with the record; repair rebuilds what is derived.
+
+Checks read the files as they are on disk, before anything opens (and quietly
+mends) them; only ``repair`` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from zettelmem.backends.embeddings import get_embedder
+from zettelmem.config import load_settings, resolve_home
+from zettelmem.errors import MemError
+from zettelmem.models import STATUSES, Filters
+from zettelmem.store.derived import disagreement, file_digest, read_state
+from zettelmem.store.records import Records
+from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
+from zettelmem.store.vector_index import VectorIndex
+from zettelmem.text import QUERY_WORD, STOPWORDS
+from zettelmem.timeutil import is_stored
+from zettelmem.validation import SCOPE_PATTERN, TAG_PATTERN
+
+SAMPLE = 200  # notes whose own words must find them in the text index
+SHOWN = 5  # problems named per check
+_DAMAGED = (
+    "restore notes.db from a backup or import your last `mem export`; "
+    "`sqlite3 notes.db .recover` may save what is left"
+)
+
+
+@dataclass
+class Check:
+    name: str  # record | record values | agreement | text index | vector index
+    ok: bool
+    detail: str
+
+
+@dataclass
+class DoctorReport:
+    home: str
+    checks: list[Check] = field(default_factory=list)
+    repaired: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+def diagnose(home: str | Path | None, repair: bool = False) -> DoctorReport:
+    """Examine the home; with ``repair``, rebuild the derived indexes when a check failed
+    (the record itself is never rewritten) and examine again."""
+    from zettelmem.memory.core import Memory
+
+    settings = load_settings(resolve_home(home))
+    embedder = get_embedder(str(settings.get("embedder")))
+    report = examine(home, embedder.dims)
+    record_ok = bool(report.checks) and report.checks[0].ok
+    if repair and record_ok and not report.ok:
+        with Memory(home, embedder=embedder, settings=settings, reindexing=True) as memory:
+            memory.reindex()
+        report = examine(home, embedder.dims)
+        report.repaired = True
+    return report
+
+
+def examine(home: str | Path | None, dims: int) -> DoctorReport:
+    """Every check, reading the home as it is; ``dims``: the configured embedder's."""
+    path = resolve_home(home)
+    report = DoctorReport(str(path))
+    if not (path / "notes.db").is_file():
+        report.checks.append(Check("record", False, f"no notes.db in {path}; nothing to check"))
+        return report
+    try:
+        records = Records(path / "notes.db")
+    except (MemError, sqlite3.DatabaseError) as exc:
+        report.checks.append(Check("record", False, f"cannot open notes.db ({exc}); {_DAMAGED}"))
+        return report
+    try:
+        report.checks.append(_record(records))
+        if not report.checks[-1].ok:
+            return report
+        report.checks.append(_values(records))
+        report.checks.append(_agreement(records, path))
+        report.checks.append(_text(records, path))
+        report.checks.append(_vectors(records, path, dims))
+    except sqlite3.DatabaseError as exc:
+        report.checks.append(Check("record", False, f"reading notes.db failed ({exc}); {_DAMAGED}"))
+    finally:
+        records.close()
+    return report
+
+
+def _record(records: Records) -> Check:
+    try:
+        rows = [str(r[0]) for r in records.db.execute("PRAGMA integrity_check(20)")]
+        dangling = records.db.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return Check("record", False, f"the integrity check failed ({exc}); {_DAMAGED}")
+    if rows != ["ok"]:
+        return Check("record", False, f"{'; '.join(rows[:SHOWN])}; {_DAMAGED}")
+    if dangling:
+        return Check("record", False, f"{len(dangling)} rows point at missing notes; {_DAMAGED}")
+    return Check("record", True, f"integrity check passed, {records.count()} notes")
+
+
+def _bad_fields(row: sqlite3.Row) -> Iterator[str]:
+    if not is_stored(row["created_at"]):
+        yield "created_at"
+    if row["event_at"] is not None and not is_stored(row["event_at"]):
+        yield "event_at"
+    if row["status"] not in STATUSES:
+        yield "status"
+    if not isinstance(row["scope"], str) or not SCOPE_PATTERN.match(row["scope"]):
+        yield "scope"
+    for name in ("tags", "keywords"):
+        try:
+            value = json.loads(row[name])
+        except (TypeError, ValueError, RecursionError):
+            value = None
+        words = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if not words or (name == "tags" and not all(TAG_PATTERN.match(v) for v in value)):
+            yield name
+
+
+def _values(records: Records) -> Check:
+    bad: list[str] = []
+    count = 0
+    cursor = records.db.execute(
+        "SELECT id, created_at, event_at, status, scope, tags, keywords FROM notes"
+    )
+    for row in cursor:
+        fields = list(_bad_fields(row))
+        if fields:
+            count += 1
+            if len(bad) < SHOWN:
+                bad.append(f"{row['id']} ({', '.join(fields)})")
+    if count:
+        detail = f"{count} notes hold values remember would refuse: {'; '.join(bad)}"
+        return Check("record values", False, detail + "; fix them or forget those notes")
+    return Check("record values", True, "every note's fields are valid")
+
+
+def _agreement(records: Records, home: Path) -> Check:
+    state = read_state(home / "indexes.json")
+    problem = disagreement(records, state)
+    if problem:
+        return Check("agreement", False, f"the indexes do not match the record: {problem}")
+    stored = records.get_meta("embedder")
+    if state.embedder and stored and state.embedder != stored:
+        return Check("agreement", False, f"vectors by {state.embedder}, the record says {stored}")
+    return Check("agreement", True, f"indexes built from this record (op {records.ops_head()})")
+
+
+def _sample(records: Records) -> list[tuple[int, str]]:
+    """(label, a rare-ish word of the note) for notes spread over the whole record."""
+    total = records.count()
+    step = max(1, total // SAMPLE)
+    rows = records.db.execute(
+        "SELECT label, content FROM notes WHERE label % ? = 0 LIMIT ?", (step, SAMPLE)
+    ).fetchall()
+    out = []
+    for label, content in rows:
+        words = [w for w in QUERY_WORD.findall(content.lower()[:2000]) if w not in STOPWORDS]
+        if words:
+            out.append((int(label), max(words, key=len)))
+    return out
+
+
+def _text(records: Records, home: Path) -> Check:
+    state = read_state(home / "indexes.json")
+    directory = home / "text"
+    if not (directory / "meta.json").is_file():
+        return Check("text index", records.count() == 0, "missing (rebuilt at the next call)")
+    try:
+        index = TextIndex(directory)
+        count = index.count()
+        missing = [
+            label
+            for label, word in _sample(records)
+            if label not in {x for x, _ in index.search(word, Filters(), 1, only={label})}
+        ]
+    except (CorruptIndex, ValueError, OSError) as exc:
+        return Check("text index", False, f"unreadable ({str(exc)[:200]})")
+    if state.text_schema != TEXT_SCHEMA:
+        return Check("text index", False, "built with another schema (rebuilt at the next call)")
+    if missing:
+        return Check("text index", False, f"{len(missing)} sampled notes are not found by their "
+                     f"own words (labels {missing[:SHOWN]})")  # fmt: skip
+    if state.text_seq == records.ops_head() and count != records.count():
+        return Check("text index", False, f"{count} documents for {records.count()} notes")
+    return Check("text index", True, f"{count} documents; sampled notes found by their words")
+
+
+def _vectors(records: Records, home: Path, dims: int) -> Check:
+    state = read_state(home / "indexes.json")
+    path = home / "vectors.hnsw"
+    if state.vector_seq == 0 or not path.is_file():
+        return Check("vector index", True, "not saved yet (built from the record when opened)")
+    try:
+        if state.vector_digest and file_digest(path, VectorIndex.matrix_path(path)) != (
+            state.vector_digest
+        ):
+            return Check("vector index", False, "its files changed since they were saved")
+        index = VectorIndex.load(path, dims)
+    except (OSError, RuntimeError, ValueError) as exc:
+        return Check("vector index", False, f"unreadable ({str(exc)[:200]})")
+    if state.vector_seq != records.ops_head():  # saved lazily: later ops replay on open
+        return Check("vector index", True, f"{len(index)} vectors (saved at op "
+                     f"{state.vector_seq}; later ops replay when opened)")  # fmt: skip
+    labels = sorted(index.labels)
+    stale = labels[:: max(1, len(labels) // SAMPLE)]
+    wanted = records.context_vectors(stale)
+    wrong = [x for x in stale if x not in wanted or not _same(index, x, wanted[x])]
+    if wrong:
+        return Check("vector index", False, f"{len(wrong)} sampled vectors differ from the "
+                     f"record (labels {wrong[:SHOWN]})")  # fmt: skip
+    return Check("vector index", True, f"{len(index)} vectors (saved at op {state.vector_seq})")
+
+
+def _same(index: VectorIndex, label: int, vector: np.ndarray) -> bool:
+    hits = index.search(vector, 1, {label})
+    return bool(hits) and hits[0][0] == label and hits[0][1] > 0.999
