@@ -98,6 +98,7 @@ class ImportOut(BaseModel):
     added: int
     skipped: int
     redacted: int = 0
+    truncated: int = 0
     links: int = 0
     rejected_count: int = 0
     rejected: list[RejectedOut] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -12,6 +14,7 @@ from zettelmem.errors import InvalidInput
 from zettelmem.models import LINK_KINDS
 from zettelmem.render import change_out, link_out, note_line, note_out
 from zettelmem.schemas import HistoryOut, LinksOut, ReflectOut
+from zettelmem.transfer.export import writing
 
 
 @click.command()
@@ -131,11 +134,25 @@ def graph(ctx: click.Context, fmt: str, scope: str | None, output: Path | None) 
     if output is None:
         click.echo(text)
         return
+    if output.is_symlink():
+        raise InvalidInput(f"{output} is a symbolic link; pass a real path to --output")
     if output.exists() and output.is_dir():
         raise InvalidInput(f"{output} is a directory; pass a file path to --output")
-    output.write_text(text + "\n", encoding="utf-8")
+    _write_atomically(output, text + "\n")
     click.echo(f"wrote {g.number_of_nodes()} notes and {g.number_of_edges()} links to {output}",
                err=True)  # fmt: skip
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A temporary file beside PATH, renamed over it: never through a link, never half."""
+    with writing(path.parent):
+        fd, tmp = tempfile.mkstemp(prefix=".graph-", dir=path.parent)
+    try:
+        with writing(path), os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 GRAPH_COMMANDS = [links, link, history, revert, reflect, graph]

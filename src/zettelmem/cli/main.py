@@ -32,6 +32,11 @@ class MemGroup(click.Group):
         except MemError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except UnicodeError:
+            # argv bytes that are not UTF-8 arrive as lone surrogates, which nothing can store
+            click.echo("Error: an argument is not valid UTF-8 text; pass UTF-8 (check the "
+                       "terminal's locale, or convert with iconv)", err=True)  # fmt: skip
+            sys.exit(InvalidInput.exit_code)
         except sqlite3.DatabaseError as exc:
             click.echo(f"Error: the record notes.db cannot be read ({exc}); run `mem doctor` "
                        "to see what is wrong", err=True)  # fmt: skip

@@ -14,6 +14,7 @@ from zettelmem.schemas import ExportOut, ImportOut, RejectedOut
 from zettelmem.transfer.export import EXPORT_FORMATS, export_jsonl, export_markdown
 from zettelmem.transfer.importers import FORMATS, GRANULARITIES
 from zettelmem.transfer.pipeline import ImportReport, run_import
+from zettelmem.validation import MAX_CONTENT_CHARS
 
 SHOWN_REJECTIONS = 10
 
@@ -100,7 +101,7 @@ def import_(
     out = ImportOut(
         file=report.file, format=report.format, dry_run=report.dry_run, groups=report.groups,
         read=report.read, added=report.added, skipped=report.skipped, redacted=report.redacted,
-        links=report.links, rejected_count=report.rejected_count,
+        truncated=report.truncated, links=report.links, rejected_count=report.rejected_count,
         rejected=[RejectedOut(where=w, why=y) for w, y in report.rejected],
     )  # fmt: skip
     if as_json:
@@ -109,6 +110,7 @@ def import_(
     line = f"read {out.read}, {'would add' if dry_run else 'added'} {out.added}, "
     line += f"skipped {out.skipped} already stored"
     for count, what in ((out.redacted, "secrets redacted"), (out.links, "wikilinks linked"),
+                        (out.truncated, f"truncated at {MAX_CONTENT_CHARS:,} characters"),
                         (out.rejected_count, "rejected")):  # fmt: skip
         if count:
             line += f", {count} {what}"
@@ -125,15 +127,18 @@ def import_(
               show_default=True, help="jsonl: one lossless file; markdown: an Obsidian vault "
               "folder.")  # fmt: skip
 @click.option("--scope", help="Only this scope (default: every scope).")
+@click.option("--force", is_flag=True, help="Overwrite an existing export file (or note files).")
 @json_option
 @click.pass_context
-def export(ctx: click.Context, dest: Path, fmt: str, scope: str | None, as_json: bool) -> None:
+def export(
+    ctx: click.Context, dest: Path, fmt: str, scope: str | None, force: bool, as_json: bool
+) -> None:
     """Export the memory to DEST: a JSONL file (re-importable) or a Markdown vault."""
     with _memory(ctx) as memory:
         if fmt == "jsonl":
-            result = export_jsonl(memory, dest, scope)
+            result = export_jsonl(memory, dest, scope, force=force)
         else:
-            result = export_markdown(memory, dest, scope)
+            result = export_markdown(memory, dest, scope, force=force)
     out = ExportOut(dest=result.dest, format=result.format, notes=result.notes,
                     links=result.links, changes=result.changes)  # fmt: skip
     if as_json:

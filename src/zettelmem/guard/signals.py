@@ -83,7 +83,9 @@ LABELS = {
     "link": "suspicious link",
     "untrusted": "untrusted source",
 }
-_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# Starts only where a run of address characters starts: tried from inside a long run
+# of letters it would rescan the rest of the run at every position (quadratic time).
+_EMAIL = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _URL = r"(?:https?|ftp)://\S+|www\.\S+"
 _IP = r"\d{1,3}(?:\.\d{1,3}){3}"
 _SECRET = (

@@ -46,6 +46,7 @@ from zettelmem.validation import (
     DEFAULT_SCOPE,
     validate_content,
     validate_k,
+    validate_limit,
     validate_scope,
     validate_source,
     validate_tag,
@@ -275,9 +276,7 @@ class Memory:
     def list_notes(self, scope: str | None = None, limit: int = 50, offset: int = 0) -> list[Note]:
         if scope is not None:
             validate_scope(scope)
-        if limit < 1:
-            raise InvalidInput(f"--limit must be at least 1, got {limit}")
-        return self.records.list_notes(scope, limit, offset)
+        return self.records.list_notes(scope, validate_limit(limit), offset)
 
     def stats(self) -> dict[str, object]:
         out = self.records.stats()
@@ -416,6 +415,8 @@ class Memory:
 
     def review(self, scope: str | None = None) -> list[tuple[Note, StoredVerdict]]:
         """Flagged and quarantined notes nobody has settled, riskiest first."""
+        if scope is not None:
+            validate_scope(scope)
         pending = verdicts.open_verdicts(self.records.db, scope)
         notes = {n.id: n for n in self.records.get_many([v.note_id for v in pending])}
         return [(notes[v.note_id], v) for v in pending if v.note_id in notes]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from zettelmem.memory.core import Memory
 from zettelmem.store import portable
 from zettelmem.timeutil import now_iso
 from zettelmem.transfer import checks
+from zettelmem.validation import validate_scope
 
 FORMAT = "zettelmem-export"
 VERSION = 1
@@ -43,13 +46,19 @@ class ExportResult:
 # -- JSONL --------------------------------------------------------------------
 
 
-def export_jsonl(memory: Memory, dest: Path, scope: str | None = None) -> ExportResult:
-    """Write every note, link and change to DEST (a file), atomically."""
-    dest = _plain_target(dest)
+def export_jsonl(
+    memory: Memory, dest: Path, scope: str | None = None, force: bool = False
+) -> ExportResult:
+    """Write every note, link and change to DEST (a file), atomically; an existing file is
+    only replaced with ``force``."""
+    dest = _plain_target(dest, scope)
     if dest.is_dir():
         raise InvalidInput(f"{dest} is a folder; pass a file name such as {dest}/memory.jsonl")
+    if dest.exists() and not force:
+        raise InvalidInput(f"{dest} exists; pass --force to overwrite it, or another file name")
     result = ExportResult(str(dest), "jsonl")
-    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=dest.parent)
+    with writing(dest.parent):
+        fd, tmp = tempfile.mkstemp(prefix=".export-", dir=dest.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out, memory.records.snapshot():
             db = memory.records.db
@@ -70,10 +79,28 @@ def export_jsonl(memory: Memory, dest: Path, scope: str | None = None) -> Export
                    "changes": result.changes, "verdicts": result.verdicts}  # fmt: skip
             out.write(json.dumps(end) + "\n")
         os.replace(tmp, dest)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _cannot_write(dest, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return result
+
+
+def _cannot_write(where: Path, exc: OSError) -> InvalidInput:
+    reason = exc.strerror or str(exc)
+    return InvalidInput(f"cannot write {where}: {reason}; pick a folder that exists and that you "
+                        "may write to (nothing was written)")  # fmt: skip
+
+
+@contextmanager
+def writing(where: Path) -> Iterator[None]:
+    """OSError (a missing or read-only folder, /proc, a full disk) as one InvalidInput line."""
+    try:
+        yield
+    except OSError as exc:
+        raise _cannot_write(where, exc) from None
 
 
 def looks_like_export(path: Path) -> bool:
@@ -84,7 +111,7 @@ def looks_like_export(path: Path) -> bool:
         with path.open("rb") as handle:
             first = handle.readline(4096)
         return bool(json.loads(first).get("format") == FORMAT)
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return False
 
 
@@ -219,14 +246,53 @@ def check_export(path: Path) -> dict[str, int]:
 # -- Markdown -----------------------------------------------------------------
 
 
-def export_markdown(memory: Memory, dest: Path, scope: str | None = None) -> ExportResult:
-    """One Markdown file per note under DEST/<scope>/, links as [[wikilinks]]."""
-    root = _plain_target(dest)
+def export_markdown(
+    memory: Memory, dest: Path, scope: str | None = None, force: bool = False
+) -> ExportResult:
+    """One Markdown file per note under DEST/<scope>/, links as [[wikilinks]].
+
+    Every file is written into a staging folder inside DEST first and moved into
+    place only when all are written, so a failure (a full disk) leaves the vault
+    as it was. A note file that exists already is only replaced with ``force``.
+    """
+    root = _plain_target(dest, scope)
     if root.exists() and not root.is_dir():
         raise InvalidInput(f"{root} is a file; pass a folder for --format markdown")
-    root.mkdir(parents=True, exist_ok=True)
+    made_root = not root.exists()
+    with writing(root):
+        root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     result = ExportResult(str(root), "markdown")
+    files = _vault_files(memory, scope, result)
+    targets = [_inside(root, root / folder / name) for folder, name, _ in files]
+    for folder in {folder for folder, _, _ in files}:
+        _inside(root, root / folder)
+    present = [t for t in targets if t.exists()]
+    if present and not force:
+        raise InvalidInput(f"{present[0]} exists (and {len(present) - 1} more); pass --force "
+                           "to overwrite them, or export to another folder")  # fmt: skip
+    staging = Path(tempfile.mkdtemp(prefix=".zettelmem-export-", dir=root))
+    try:
+        for folder, name, text in files:
+            (staging / folder).mkdir(exist_ok=True)
+            _write_no_follow(staging / folder / name, text)
+        for (folder, name, _), target in zip(files, targets):
+            target.parent.mkdir(exist_ok=True)
+            os.replace(staging / folder / name, target)  # same file system: cannot run out
+    except OSError as exc:
+        raise _cannot_write(root, exc) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if made_root and not any(root.iterdir()):
+            root.rmdir()
+    result.notes = len(files)
+    return result
+
+
+def _vault_files(
+    memory: Memory, scope: str | None, result: ExportResult
+) -> list[tuple[str, str, str]]:
+    """(scope folder, file name, text) of every exported note."""
     with memory.records.snapshot():
         db = memory.records.db
         notes = list(portable.dump_notes(db, scope))
@@ -237,15 +303,11 @@ def export_markdown(memory: Memory, dest: Path, scope: str | None = None) -> Exp
             out_links.setdefault(link["src"], []).append(link)
             in_links.setdefault(link["dst"], []).append(link)
             result.links += 1
-    for row in notes:
-        folder = _inside(root, root / _safe_part(row["scope"]))
-        folder.mkdir(exist_ok=True)
-        target = _inside(root, folder / f"{names[row['id']]}.md")
-        text = _note_markdown(row, out_links.get(row["id"], []),
-                              in_links.get(row["id"], []), names)  # fmt: skip
-        _write_no_follow(target, text)
-        result.notes += 1
-    return result
+    return [
+        (_safe_part(row["scope"]), f"{names[row['id']]}.md",
+         _note_markdown(row, out_links.get(row["id"], []), in_links.get(row["id"], []), names))
+        for row in notes
+    ]  # fmt: skip
 
 
 def _note_markdown(
@@ -282,11 +344,15 @@ def _yaml_value(value: Any) -> str:
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
+STEM_WORD_CHARS = 100  # the words part of a file name: far under any file system's limit
+
+
 def _file_stem(row: dict[str, Any]) -> str:
-    """'2023-05-08 caroline went to a support group 01m8...': readable, unique by id."""
-    words = _SLUG.sub(" ", row["content"].lower()).split()[:8]
+    """'2023-05-08 caroline went to a support group 01m8...': readable, unique by id, and
+    short (ASCII, at most ~180 bytes, whatever the note holds)."""
+    words = " ".join(_SLUG.sub(" ", row["content"].lower()).split()[:8])[:STEM_WORD_CHARS]
     day = (row["event_at"] or row["created_at"])[:10]
-    return " ".join([day, *words, row["id"]])
+    return " ".join(x for x in (day, words.strip(), row["id"]) if x)
 
 
 def _safe_part(scope: str) -> str:
@@ -294,7 +360,9 @@ def _safe_part(scope: str) -> str:
     return re.sub(r"[/\\:]", "_", scope).lstrip(".") or "_"
 
 
-def _plain_target(dest: Path) -> Path:
+def _plain_target(dest: Path, scope: str | None) -> Path:
+    if scope is not None:
+        validate_scope(scope)
     if dest.is_symlink():
         raise InvalidInput(f"{dest} is a symbolic link; pass a real path to export to")
     return dest

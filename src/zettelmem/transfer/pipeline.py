@@ -42,6 +42,7 @@ class ImportReport:
     added: int = 0
     skipped: int = 0  # stored already
     redacted: int = 0  # secrets replaced
+    truncated: int = 0  # messages cut at the note limit
     links: int = 0  # wikilinks stored
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
     rejected_count: int = 0
@@ -70,6 +71,7 @@ def run_import(
     """Import PATH; bad units are counted as rejections, never half-written."""
     if scope is not None:
         validate_scope(scope)
+    importers.check_readable(path)
     report = ImportReport(file=str(path), dry_run=dry_run)
     if fmt in ("auto", "jsonl") and export.looks_like_export(path):
         return _restore(memory, path, report, dry_run, progress)
@@ -78,7 +80,9 @@ def run_import(
     )
     titles: dict[str, str] = {}  # lower-cased title -> note id
     wikilinks: list[tuple[str, str]] = []  # (note id, target title)
-    batches = _batches(memory, units, report)
+    batches = _batches(
+        memory, units, report, lambda g, ids: _collect_titles(g, ids, titles, wikilinks)
+    )
     paired: Iterable[tuple[Batch, dict[str, np.ndarray]]] = (
         ((b, {}) for b in batches) if dry_run
         else memory.embedded_ahead(batches, lambda b: [n.content for _, n in b])
@@ -126,7 +130,10 @@ def _write(
 
 
 def _batches(
-    memory: Memory, units: Iterable[Unit], report: ImportReport
+    memory: Memory,
+    units: Iterable[Unit],
+    report: ImportReport,
+    on_known: Callable[[Group, dict[str, str]], None],
 ) -> Iterator[list[tuple[Group, NewNote]]]:
     """Whole groups, validated, gathered into batches that close at group boundaries."""
     batch: list[tuple[Group, NewNote]] = []
@@ -145,6 +152,15 @@ def _batches(
         report.groups += 1
         report.read += len(notes)
         report.redacted += unit.redacted
+        report.truncated += unit.truncated
+        known = memory.records.duplicates(notes)
+        if all(note.dedupe_key in known for note in notes):
+            # Stored whole already: skipped before it costs an embedding. Dropping whole
+            # groups keeps the later batches' boundaries those of an uninterrupted run.
+            report.skipped += len(notes)
+            stored = {n.source: known[n.dedupe_key][0].id for n in notes}
+            on_known(unit, stored)
+            continue
         batch.extend((unit, note) for note in notes)
         if len(batch) >= BATCH_NOTES:
             yield batch

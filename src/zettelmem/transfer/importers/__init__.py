@@ -48,12 +48,23 @@ def _choices() -> str:
     return ", ".join(FORMATS)
 
 
-def detect(path: Path) -> str:
-    """The format of a file or folder, judged by its content (not its name)."""
-    if path.is_dir():
-        return "markdown"
+def check_readable(path: Path) -> None:
+    """InvalidInput unless PATH is a folder or a regular file: a FIFO or a device would
+    block or never end, so it is refused before it is opened."""
     if not path.exists():
         raise InvalidInput(f"{path} does not exist; pass a file or folder to import")
+    if not (path.is_dir() or path.is_file()):
+        raise InvalidInput(
+            f"{path} is not a regular file or folder (a pipe or a device?); save the export "
+            "to a file and import that"
+        )
+
+
+def detect(path: Path) -> str:
+    """The format of a file or folder, judged by its content (not its name)."""
+    check_readable(path)
+    if path.is_dir():
+        return "markdown"
     head = read_head(path)
     if _JSON_START.match(head):
         if locomo.looks_like(path):
@@ -108,8 +119,7 @@ def units(
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; use one of: auto, {_choices()}")
     check_granularity(granularity)
-    if not path.exists():
-        raise InvalidInput(f"{path} does not exist; pass a file or folder to import")
+    check_readable(path)
     if path.is_dir() and fmt != "markdown":
         raise InvalidInput(f"{path} is a folder; only --format markdown reads folders")
     if fmt == "locomo":

@@ -47,10 +47,13 @@ def looks_like(head: str) -> bool:
     body = head.lstrip()
     if body.startswith("["):
         return bool(_HAS_SPEAKER.search(head) and _HAS_TEXT.search(head))
+    line, newline, _ = body.partition("\n")
     try:
-        first = json.loads(body.split("\n", 1)[0])
-    except ValueError:
-        return False
+        first = json.loads(line)
+    except (ValueError, RecursionError):
+        # A first line longer than the head (one giant message): judge by its keys.
+        cut = not newline and line.startswith("{")
+        return cut and bool(_HAS_SPEAKER.search(line) and _HAS_TEXT.search(line))
     return (
         isinstance(first, dict)
         and any(k in first for k in _SPEAKER_KEYS)
@@ -72,7 +75,7 @@ def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iter
         first, newline, _ = body.partition("\n")
         try:
             json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):
             if newline:  # a whole first line that does not parse: pretty-printed JSON
                 raise InvalidInput(
                     f"{path} is a JSON object spread over several lines, not JSON Lines; {_HINT}"
@@ -89,6 +92,8 @@ def _lines(path: Path) -> Iterator[Record | Rejected]:
                 continue
             try:
                 yield f"line-{number}", json.loads(raw)
+            except RecursionError:
+                yield Rejected(f"{path.name}#line-{number}", f"line {number} is nested too deeply")
             except ValueError as exc:
                 detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
                 yield Rejected(

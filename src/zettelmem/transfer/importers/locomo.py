@@ -54,6 +54,10 @@ def load(path: Path) -> list[dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise InvalidInput(f"{path} is not UTF-8 text; pass a LoCoMo JSON file") from None
+    except RecursionError:
+        raise InvalidInput(
+            f"{path} is nested too deeply to read; pass a LoCoMo JSON file"
+        ) from None
     except ValueError as exc:
         raise InvalidInput(f"{path} is not valid JSON ({exc}); pass a LoCoMo JSON file") from None
     if isinstance(data, dict):

@@ -12,6 +12,7 @@ from zettelmem.transfer.importers.units import (
     Rejected,
     Unit,
     check_granularity,
+    clip,
     part_source,
     read_head,
     split_text,
@@ -47,11 +48,13 @@ def paragraphs(lines: Iterator[str]) -> Iterator[str]:
 
 def _units(path: Path, scope: str, redact_secrets: bool) -> Iterator[Unit]:
     notes: list[NewNote] = []
-    redacted = 0
+    redacted = truncated = 0
     failure = None
     with path.open(encoding="utf-8-sig") as handle:
         try:
-            for index, paragraph in enumerate(paragraphs(iter(handle))):
+            for index, whole in enumerate(paragraphs(iter(handle))):
+                paragraph, cut = clip(whole)
+                truncated += cut
                 if redact_secrets:
                     paragraph, count = redact(paragraph)
                     redacted += count
@@ -63,6 +66,7 @@ def _units(path: Path, scope: str, redact_secrets: bool) -> Iterator[Unit]:
             failure = Rejected(
                 path.name, f"not UTF-8 text after {len(notes)} notes; convert the file first"
             )
-    yield Group(ref=path.name, title=path.stem, notes=notes, redacted=redacted)
+    yield Group(ref=path.name, title=path.stem, notes=notes, redacted=redacted,
+                truncated=truncated)  # fmt: skip
     if failure is not None:
         yield failure

@@ -22,6 +22,7 @@ from zettelmem.errors import InvalidInput
 from zettelmem.models import NewNote
 from zettelmem.timeutil import from_epoch, parse_when
 from zettelmem.transfer.importers.redact import redact
+from zettelmem.validation import MAX_CONTENT_CHARS
 
 GRANULARITIES = ("message", "exchange", "session")
 MESSAGE_LIMIT = 20_000  # longer messages (and exchanges) become several notes
@@ -40,6 +41,7 @@ class Group:
     wikilinks: list[tuple[str, str]] = field(default_factory=list)  # (note source, target title)
     titles: dict[str, str] = field(default_factory=dict)  # note source -> its title
     redacted: int = 0  # secrets replaced in this group's notes
+    truncated: int = 0  # messages (or paragraphs) cut at the note limit
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,14 @@ def split_text(text: str, limit: int) -> list[str]:
     return chunks
 
 
+def clip(text: str) -> tuple[str, bool]:
+    """Text cut at the note limit (a note's worth is kept; a 50 MB message must not become
+    thousands of notes), and whether it was cut."""
+    if len(text) <= MAX_CONTENT_CHARS:
+        return text, False
+    return text[:MAX_CONTENT_CHARS], True
+
+
 def part_source(source: str, index: int) -> str:
     """The source of the index-th piece (0-based) of a split note: 'x', 'x~2', 'x~3', ..."""
     return source if index == 0 else f"{source}~{index + 1}"
@@ -224,9 +234,10 @@ def chat_group(
 ) -> Group:
     """A conversation's messages as notes; `prefix` is the source up to the message id."""
     kept: list[Message] = []
-    redacted = 0
+    redacted = truncated = 0
     for message in messages:
-        text = message.text.strip()
+        text, cut = clip(message.text.strip())
+        truncated += cut
         if redact_secrets:
             text, count = redact(text)
             redacted += count
@@ -237,7 +248,7 @@ def chat_group(
     if redact_secrets:
         title = redact(title)[0]
     notes = _chat_notes(prefix, kept, scope, granularity) if kept else []
-    return Group(ref=ref, title=title, notes=notes, redacted=redacted)
+    return Group(ref=ref, title=title, notes=notes, redacted=redacted, truncated=truncated)
 
 
 # -- files -------------------------------------------------------------------------------
@@ -288,17 +299,54 @@ def note_position(path: Path, offset: int) -> None:
     _READ[str(path)] = offset
 
 
+# Deeper records are rejected: ijson's prefixed events cost O(depth) each (a record
+# 100k levels deep never finishes), and Python code walking one would hit RecursionError.
+# Real exports nest about a dozen levels.
+MAX_JSON_DEPTH = 256
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _list_items(events: Iterator[tuple[str, Any]]) -> Iterator[Any]:
+    """The items of a top-level JSON list from unprefixed parser events; an item nested
+    deeper than MAX_JSON_DEPTH comes out as _TooDeep (and the rest is still read)."""
+    if next(events, (None, None))[0] != "start_array":
+        return
+    depth, builder, deep = 0, ijson.common.ObjectBuilder(), False
+    for event, value in events:
+        if depth == 0 and event == "end_array":
+            return
+        if event in ("start_map", "start_array"):
+            depth += 1
+            deep = deep or depth > MAX_JSON_DEPTH
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        if not deep:
+            builder.event(event, value)
+        if depth == 0:
+            yield _TooDeep() if deep else builder.value
+            builder, deep = ijson.common.ObjectBuilder(), False
+
+
 def stream_list(path: Path) -> Iterator[tuple[int, Any] | Rejected]:
-    """(1-based index, item) of a JSON list, read piece by piece; a bad tail ends in a Rejected."""
+    """(1-based index, item) of a JSON list, read piece by piece; a bad tail ends in a Rejected,
+    and so does a record nested deeper than MAX_JSON_DEPTH."""
     with path.open("rb") as handle:
         if handle.read(len(_BOM)) != _BOM:
             handle.seek(0)
         count = 0
         try:
-            for count, item in enumerate(ijson.items(handle, "item", use_float=True), 1):
+            events = ijson.basic_parse(handle, use_float=True)
+            for count, item in enumerate(_list_items(events), 1):
                 note_position(path, handle.tell())
-                yield count, item
-        except (ijson.JSONError, UnicodeDecodeError, ValueError) as exc:
+                if isinstance(item, _TooDeep):
+                    yield Rejected(f"{path.name}#{count}", f"record {count} is nested more "
+                                   f"than {MAX_JSON_DEPTH} levels deep")  # fmt: skip
+                else:
+                    yield count, item
+        except (ijson.JSONError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             yield Rejected(ref=path.name, reason=_broken_json(exc, handle.tell(), count))
 
 

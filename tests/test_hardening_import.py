@@ -1,0 +1,120 @@
+"""Imports stay bounded: a giant message is cut at the note limit (and counted), a FIFO
+is refused before it is opened, JSON nested beyond the parser is one rejected record,
+and re-running a finished import embeds nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zettelmem.backends.embeddings import HashingEmbedder
+from zettelmem.memory.core import Memory
+from zettelmem.transfer.pipeline import run_import
+from zettelmem.validation import MAX_CONTENT_CHARS
+
+pytestmark = pytest.mark.usefixtures("offline_env")
+
+
+def _jsonl(path: Path, rows: Sequence[object]) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_a_giant_message_is_cut_at_the_note_limit_and_counted(mem, tmp_path: Path) -> None:
+    giant = ("word " * 600_000).strip()  # 3 MB in one message
+    path = _jsonl(tmp_path / "chat.jsonl", [
+        {"role": "user", "content": giant}, {"role": "assistant", "content": "short answer"},
+    ])  # fmt: skip
+    out = mem.json("import", str(path))
+    assert out["truncated"] == 1
+    stored = sum(len(n["content"]) for n in mem.json("list", "--limit", "1000")["notes"])
+    assert stored <= MAX_CONTENT_CHARS + 200
+    line = mem.ok("import", str(_jsonl(tmp_path / "again.jsonl", [
+        {"role": "user", "content": giant}])))  # fmt: skip
+    assert "truncated" in line.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs mkfifo")
+def test_a_fifo_is_refused_before_it_is_opened(home: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "f.json"
+    os.mkfifo(fifo)
+    env = {**os.environ, "MEM_EMBEDDER": "hashing"}
+    done = subprocess.run(
+        [sys.executable, "-m", "zettelmem", "--home", str(home), "import", str(fifo)],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert done.stderr.startswith("Error: ") and "regular file" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_deeply_nested_json_lines_are_rejected_records(mem, tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "chat.jsonl", [
+        {"role": "user", "content": "first message about kites"},
+        '{"role": "user", "content": ' + DEEP + "}",
+        {"role": "assistant", "content": "second message about kites"},
+    ])  # fmt: skip
+    out = mem.json("import", str(path))
+    assert out["added"] == 2 and out["rejected_count"] == 1
+    assert "line 2" in out["rejected"][0]["why"] or "line-2" in out["rejected"][0]["where"]
+
+
+@pytest.mark.parametrize("body", [
+    '[{"role": "user", "content": "kites"}, ' + DEEP + "]",
+    DEEP,
+])  # fmt: skip
+def test_deeply_nested_json_files_are_one_line(mem, tmp_path: Path, body: str) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(body)
+    result = mem("import", str(path))
+    assert "Traceback" not in result.stderr
+    if result.exit_code != 0:
+        assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
+
+
+def test_deeply_nested_export_line_is_refused(mem, tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"type": "header", "format": "zettelmem-export", "version": 1}\n'
+                    + DEEP + "\n")  # fmt: skip
+    result = mem("import", str(path))
+    assert result.exit_code != 0 and result.stderr.startswith("Error: ")
+    assert len(result.stderr.splitlines()) == 1
+
+
+class CountingEmbedder(HashingEmbedder):
+    """The shipped hashing embedder, counting the texts it is asked to embed."""
+
+    texts = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        CountingEmbedder.texts += len(texts)
+        return super().embed(texts)
+
+
+@pytest.mark.parametrize("kind", ["chat", "export"])
+def test_a_finished_import_run_again_embeds_nothing(tmp_path: Path, kind: str) -> None:
+    rows = [{"role": "user" if i % 2 else "assistant", "content": f"message {i} about owls",
+             "conversation": f"c{i // 10}"} for i in range(300)]  # fmt: skip
+    path = _jsonl(tmp_path / "chat.jsonl", rows)
+    with Memory(tmp_path / "a", embedder=CountingEmbedder()) as memory:
+        run_import(memory, path)
+        if kind == "export":
+            from zettelmem.transfer.export import export_jsonl
+
+            path = tmp_path / "memory.jsonl"
+            export_jsonl(memory, path)
+            run_import(memory, path)
+        CountingEmbedder.texts = 0
+        report = run_import(memory, path)
+        assert report.added == 0 and report.skipped == 300
+        assert CountingEmbedder.texts == 0
