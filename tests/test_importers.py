@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from zettelmem.errors import InvalidInput
+from zettelmem.redaction import redact
 from zettelmem.store.threads import thread_of
 from zettelmem.transfer import importers
 from zettelmem.transfer.importers import chatgpt, locomo, markdown
-from zettelmem.transfer.importers.redact import redact
 from zettelmem.transfer.importers.units import Group, Rejected, Unit, split_text, when
 from zettelmem.validation import TAG_PATTERN, validate_tag
 

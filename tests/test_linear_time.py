@@ -20,16 +20,16 @@ import pytest
 
 import zettelmem
 from zettelmem.guard import contradiction, signals
+from zettelmem.redaction import redact
 from zettelmem.text import named_words, speaker_of, strip_speaker
 from zettelmem.transfer import importers
 from zettelmem.transfer.importers import jsonl, markdown
-from zettelmem.transfer.importers.redact import redact
 from zettelmem.transfer.importers.units import split_text, when
 from zettelmem.zettel import construct
 
 BIG = 64 * 1024
 SMALL = BIG // 8
-MAX_RATIO = 24.0  # linear ~8, quadratic ~64
+MAX_RATIO = 32.0  # linear ~8, quadratic ~64
 FLOOR_S = 0.002  # timings below this are noise (a loaded machine jitters this much)
 
 # Units repeated to length: runs of one class, separators, and half-finished shapes of
@@ -54,17 +54,26 @@ def _timed(fn: Callable[[str], object], text: str) -> float:
         start = time.perf_counter()
         fn(text)
         best = min(best, time.perf_counter() - start)
+        if best > 0.5:  # no need to repeat what is slow for sure
+            break
     return best
 
 
 def _ratio(fn: Callable[[str], object]) -> tuple[float, str]:
+    """The worst growth from 8 KiB to 64 KiB over the adversarial texts. A growth over the
+    limit is measured again (up to three times, keeping the lowest): a loaded machine
+    can stall one timing, but not a quadratic scan three times over."""
     worst, worst_unit = 0.0, ""
     small = dict(_texts(SMALL))
     for unit, text in _texts(BIG):
-        fast = _timed(fn, small[unit])
-        if fast > 1.0:  # already seconds at 8 KiB: quadratic for sure
-            return float("inf"), unit
-        ratio = _timed(fn, text) / max(fast, FLOOR_S)
+        ratio = float("inf")
+        for _ in range(3):
+            fast = _timed(fn, small[unit])
+            if fast > 1.0:  # already seconds at 8 KiB: quadratic for sure
+                return float("inf"), unit
+            ratio = min(ratio, _timed(fn, text) / max(fast, FLOOR_S))
+            if ratio < MAX_RATIO:
+                break
         if ratio > worst:
             worst, worst_unit = ratio, unit
     return worst, worst_unit

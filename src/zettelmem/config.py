@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zettelmem.errors import ConfigError, HomeError
+from zettelmem.redaction import carries_credentials
 
 CONFIG_FILE = "config.json"
 
@@ -35,8 +36,6 @@ FILE_SOURCE = CONFIG_FILE
 ENV_SOURCE = "environment"
 
 _SECRET_WORDS = ("key", "token", "secret", "password")
-# API keys pasted as a value (Anthropic sk-ant-..., OpenAI sk-...).
-_SECRET_VALUE = re.compile(r"^\s*sk-[A-Za-z0-9_-]{8,}")
 
 
 def env_var(key: str) -> str:
@@ -133,9 +132,10 @@ def validate_setting(key: str, value: object, origin: str = "") -> Any:
     """The value coerced to the setting's type, or a one-line ConfigError."""
     check_key(key)
     where = f" (from {origin})" if origin else ""
-    if isinstance(value, str) and _SECRET_VALUE.match(value):
+    carried = carries_credentials(value) if isinstance(value, str) else None
+    if carried:
         raise ConfigError(
-            f"the value for {key}{where} looks like an API key; keys are never stored in "
+            f"the value for {key}{where} carries {carried}; secrets are never stored in "
             f"{CONFIG_FILE}: set ANTHROPIC_API_KEY or OPENAI_API_KEY in the environment"
         )
     try:

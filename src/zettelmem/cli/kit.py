@@ -11,6 +11,7 @@ import click
 from pydantic import BaseModel
 
 from zettelmem.memory.core import Memory
+from zettelmem.redaction import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,7 +20,7 @@ class _StderrWarnings(logging.Handler):
     """Warnings from the core, one line each on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"Warning: {record.getMessage()}", err=True)
+        click.echo(f"Warning: {scrub(record.getMessage())}", err=True)
 
 
 def setup_logging() -> None:

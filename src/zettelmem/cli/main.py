@@ -18,6 +18,7 @@ from zettelmem.cli.review import GUARD_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
 from zettelmem.config import resolve_home
 from zettelmem.errors import HomeError, InvalidInput, MemError
+from zettelmem.redaction import scrub
 from zettelmem.render import hit_out, lesson_out, note_block, note_line, note_out
 from zettelmem.schemas import ForgetOut, NotesOut, RecallOut
 from zettelmem.validation import validate_k
@@ -30,7 +31,7 @@ class MemGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MemError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {scrub(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except UnicodeError:
             # argv bytes that are not UTF-8 arrive as lone surrogates, which nothing can store
@@ -38,8 +39,8 @@ class MemGroup(click.Group):
                        "terminal's locale, or convert with iconv)", err=True)  # fmt: skip
             sys.exit(InvalidInput.exit_code)
         except sqlite3.DatabaseError as exc:
-            click.echo(f"Error: the record notes.db cannot be read ({exc}); run `mem doctor` "
-                       "to see what is wrong", err=True)  # fmt: skip
+            click.echo(f"Error: the record notes.db cannot be read ({scrub(str(exc))}); run "
+                       "`mem doctor` to see what is wrong", err=True)  # fmt: skip
             sys.exit(HomeError.exit_code)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -49,10 +50,10 @@ class MemGroup(click.Group):
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "mem"
             message = exc.format_message().rstrip(".")
-            click.echo(f"Error: {message}; see `{where} --help`", err=True)
+            click.echo(f"Error: {scrub(message)}; see `{where} --help`", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
+            click.echo(f"Error: {scrub(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("Error: aborted", err=True)
@@ -93,6 +94,7 @@ def _read_text(text: str) -> str:
 @click.option("--scope", help="Namespace: a user, agent, project or conversation.")
 @click.option("--source", default="cli", show_default=True, help="Where the memory came from.")
 @click.option("--at", "event_at", help="When it happened (ISO-8601).")
+@click.option("--keep-secrets", is_flag=True, help="Do not redact API keys, tokens, passwords.")
 @json_option
 @click.pass_context
 def remember(
@@ -102,14 +104,14 @@ def remember(
     scope: str | None,
     source: str,
     event_at: str | None,
+    keep_secrets: bool,
     as_json: bool,
 ) -> None:
     """Store TEXT as a note (`-` reads it from stdin); prints the new id."""
     content = _read_text(text)
     with _memory(ctx) as memory:
-        note, created = memory.remember(
-            content, tags=tags, scope=scope, source=source, event_at=event_at
-        )
+        note, created = memory.remember(content, tags=tags, scope=scope, source=source,
+                                        event_at=event_at, keep_secrets=keep_secrets)  # fmt: skip
     if not created:
         click.echo(f"already remembered as {note.id}", err=True)
     if as_json:

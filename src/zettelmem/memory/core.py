@@ -35,6 +35,7 @@ from zettelmem.models import (
     Note,
     StoredVerdict,
 )
+from zettelmem.redaction import redact
 from zettelmem.retrieval import spreading
 from zettelmem.retrieval.fusion import fuse, prefer_speakers
 from zettelmem.store import verdicts
@@ -144,8 +145,17 @@ class Memory:
         source: str = "cli",
         event_at: str | None = None,
         dedupe_key: str | None = None,
+        keep_secrets: bool = False,
     ) -> NewNote:
-        """Validate one note's fields and build its derived ones (no I/O)."""
+        """Validate one note's fields and build its derived ones (no I/O).
+
+        Secrets in the text (API keys, tokens, passwords) are redacted unless
+        ``keep_secrets``: agents write what they read."""
+        if not keep_secrets and isinstance(content, str):
+            content, count = redact(content)
+            if count:
+                log.warning("%d secret(s) redacted from the note; keep them with "
+                            "--keep-secrets (MCP: keep_secrets)", count)  # fmt: skip
         return self.complete(
             NewNote(
                 content=content,

@@ -27,6 +27,7 @@ from zettelmem import __version__
 from zettelmem.errors import MemError, NotFound
 from zettelmem.memory.core import Memory
 from zettelmem.models import Note
+from zettelmem.redaction import scrub
 from zettelmem.render import hit_out, lesson_out, link_out, note_line, note_out, verdict_out
 from zettelmem.schemas import (
     ForgetOut,
@@ -73,7 +74,7 @@ def tool_message(exc: MemError) -> str:
         text = text.replace(cli_words, tool_words)
     if isinstance(exc, NotFound) and "recall" not in text:
         text += "; call recall to find ids"
-    return " ".join(text.split())
+    return scrub(" ".join(text.split()))
 
 
 class Core:
@@ -237,6 +238,13 @@ def _add_remember(server: MemoryServer) -> None:
             str | None,
             Field(description="When it happened, ISO-8601 (`2024-05-01` or `2024-05-01T13:45`)."),
         ] = None,
+        keep_secrets: Annotated[
+            bool,
+            Field(
+                description="Store API keys, tokens and passwords as given; by default they "
+                "are replaced by [REDACTED:<kind>]."
+            ),
+        ] = False,
     ) -> RememberOut:
         """Store one memory for later conversations.
 
@@ -252,6 +260,7 @@ def _add_remember(server: MemoryServer) -> None:
             "scope": scope if scope is not None else server.default_scope,
             "source": source or _client_source(ctx),
             "event_at": event_at,
+            "keep_secrets": keep_secrets,
         }
 
         def write(m: Memory) -> RememberOut:

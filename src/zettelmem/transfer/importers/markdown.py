@@ -14,7 +14,7 @@ from pathlib import Path
 
 from zettelmem.errors import InvalidInput
 from zettelmem.models import NewNote
-from zettelmem.transfer.importers.redact import redact
+from zettelmem.redaction import redact
 from zettelmem.transfer.importers.units import (
     MESSAGE_LIMIT,
     Group,

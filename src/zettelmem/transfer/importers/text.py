@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from zettelmem.models import NewNote
-from zettelmem.transfer.importers.redact import redact
+from zettelmem.redaction import redact
 from zettelmem.transfer.importers.units import (
     Group,
     Rejected,

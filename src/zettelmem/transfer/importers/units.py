@@ -20,8 +20,8 @@ import ijson  # type: ignore[import-untyped]
 
 from zettelmem.errors import InvalidInput
 from zettelmem.models import NewNote
+from zettelmem.redaction import redact
 from zettelmem.timeutil import from_epoch, parse_when
-from zettelmem.transfer.importers.redact import redact
 from zettelmem.validation import MAX_CONTENT_CHARS
 
 GRANULARITIES = ("message", "exchange", "session")

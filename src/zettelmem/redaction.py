@@ -1,4 +1,8 @@
-"""Secrets out of imported text: keys, tokens and passwords become ``[REDACTED:<kind>]``.
+"""Secrets out of text: keys, tokens and passwords become ``[REDACTED:<kind>]``.
+
+The one home of the rule for every door: imports and `remember` redact what
+they store, `mem config set` refuses values that carry credentials, and every
+error or warning text is scrubbed before it leaves the process.
 
 Each rule matches a shape with a recognisable prefix or context (``sk-ant-``,
 ``AKIA``, ``Bearer``, ``password=``), never free-standing hex or words, so
@@ -9,6 +13,7 @@ host), only the secret itself is replaced.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 
@@ -68,6 +73,14 @@ _TOKENS: list[tuple[str, tuple[str, ...], re.Pattern[str], Callable[[str], bool]
 ]
 
 _AUTH = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/-]{16,}=*)")
+# A credential in a URL's query: ?key=..., &api_key=..., &access_token=..., &sig=...
+_URL_QUERY = re.compile(
+    r"(?i)([?&](?:key|api[_-]?key|apikey|access[_-]?token|token|auth|secret|password"
+    r"|passwd|sig|signature|client[_-]?secret)=)([^\s&#\"'<>]{6,})"
+)
+_USERINFO = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s]*@")
+_KEY_VALUE = re.compile(r"^\s*sk-[A-Za-z0-9_-]{8,}")
+_ENV_SECRETS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "MEM_TOKEN")
 _URL_PASSWORD = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@?#]+:)([^\s@/?#]+)(@)")
 _ASSIGNMENT = re.compile(
     r"(?i)(passw(?:or)?d|pwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
@@ -147,6 +160,8 @@ def redact(text: str) -> tuple[str, int]:
         text, total = _count(_AUTH, _auth, text, total)
     if "://" in text:
         text, total = _count(_URL_PASSWORD, _url, text, total)
+    if "=" in text and ("?" in text or "&" in text):
+        text, total = _count(_URL_QUERY, _query, text, total)
     if any(n in lowered for n in _ASSIGNMENT_NEEDLES):
         text, total = _count(_ASSIGNMENT, _assignment, text, total)
     return text, total
@@ -163,6 +178,37 @@ def _url(match: re.Match[str]) -> str:
     if match.group(2).startswith("[REDACTED"):
         return match.group(0)
     return match.group(1) + _mark("password") + match.group(3)
+
+
+def _query(match: re.Match[str]) -> str:
+    if match.group(2).startswith("[REDACTED"):
+        return match.group(0)
+    return match.group(1) + _mark("url_credential")
+
+
+def scrub(text: str) -> str:
+    """Text fit to leave the process (a warning, an error, a log line): every secret the
+    redactor knows replaced, and so is the value of any API key or token in the
+    environment (a server may echo a key of any shape back)."""
+    for name in _ENV_SECRETS:
+        value = os.environ.get(name, "").strip()
+        if len(value) >= 8 and value in text:
+            text = text.replace(value, _mark(name.lower()))
+    return redact(text)[0]
+
+
+def carries_credentials(value: str) -> str | None:
+    """What kind of credential a setting's value carries (None: none): any shape the
+    redactor knows, or a URL with a user part (``https://token@host``)."""
+    if _USERINFO.match(value.strip()):
+        return "credentials in the URL's user part"
+    if _KEY_VALUE.match(value):  # a whole value is held to a stricter rule than prose
+        return "an API key (sk-...)"
+    redacted, count = redact(value)
+    if count:
+        kinds = re.findall(r"\[REDACTED:(\w+)\]", redacted)
+        return f"a secret ({', '.join(dict.fromkeys(kinds))})"
+    return None
 
 
 def _assignment(match: re.Match[str]) -> str:
