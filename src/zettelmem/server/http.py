@@ -143,6 +143,7 @@ def serve_http(
 
     app = http_app(server, host=host, token=token, allowed_hosts=allowed_hosts)
     sock = _listen(host, port)
+    sock.listen(2048)  # connections queue from now on: the URL below is ready to use
     url = f"http://{_host_name(host)}:{sock.getsockname()[1]}/mcp"
     sys.stderr.write(f"zettelmem: serving MCP (streamable HTTP) at {url}\n")
     sys.stderr.flush()
@@ -162,6 +163,7 @@ def serve(
     guard: str | None = None,
 ) -> None:
     """`mem serve`: stdio (nothing but protocol on stdout) or streamable HTTP."""
+    token = (token or "").strip() or None  # MEM_TOKEN="  " is no token, not a token of blanks
     if not http and (host is not None or port is not None or allowed_hosts):
         raise InvalidInput("--host, --port and --allow-host need --http")
     if http:
