@@ -81,7 +81,11 @@ _URL_QUERY = re.compile(
 _USERINFO = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s]*@")
 _KEY_VALUE = re.compile(r"^\s*sk-[A-Za-z0-9_-]{8,}")
 _ENV_SECRETS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "MEM_TOKEN")
-_URL_PASSWORD = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@?#]+:)([^\s@/?#]+)(@)")
+# Starts only where a run of scheme characters starts, and user and password are bounded:
+# otherwise a long run of letters is rescanned from each of its positions (quadratic).
+_URL_PASSWORD = re.compile(
+    r"(?<![a-zA-Z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^\s:/@?#]{1,256}:)([^\s@/?#]{1,256})(@)"
+)
 _ASSIGNMENT = re.compile(
     r"(?i)(passw(?:or)?d|pwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
     r"|token|credentials?)"  # the end of the key; the rest is found by looking back
@@ -89,7 +93,7 @@ _ASSIGNMENT = re.compile(
     r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;()\[\]{}<>]+(?![^\s\"',;()\[\]{}<>]))"  # the value
     r"(\(?)"  # a call: the value is code, not a secret
 )
-_KEY_START = re.compile(r"[\w.-]*\Z")
+_KEY_START = re.compile(r"(?<![\w.-])[\w.-]*\Z")  # only from a run's start: linear
 _ASSIGNMENT_NEEDLES = ("pass", "pwd", "secret", "key", "token", "cred")
 _CODE_PREFIXES = ("$", "<", "%", "{", "os.", "process.", "env.", "self.", "config.", "settings.")
 _NOT_SECRETS = {

@@ -157,7 +157,8 @@ _PATTERNS: tuple[tuple[str, str, float, str], ...] = (
      r"(?:the\s+|this\s+)?(?:following\s+)?(?:shell\s+|bash\s+|terminal\s+)?"
      r"(?:command|script|code|payload)s?\b"),
     ("instruction", "shell", 0.6,
-     r"\bcurl\s+(?:-\w+\s+)*(?:https?://|\S+\s*\|)|\bwget\s+(?:-\w+\s+)*\S*(?:https?://|\.\w{2,})"
+     r"\bcurl\s+(?:-\w+\s+){0,8}(?:https?://|\S+\s*\|)"  # bounded: linear on "curl -curl -..."
+     r"|\bwget\s+(?:-\w+\s+){0,8}\S*(?:https?://|\.\w{2,})"
      r"|\brm\s+-(?:rf|fr)\b|\bsudo\s+\w|\bchmod\s+(?:\+x|777)|\bbase64\s+(?:-d|--decode)|"
      r"\|\s*(?:ba|z)?sh\b|\bpowershell\b|\bnc\s+-e\b"),
     # "Assistant: ..." at the start is a chat export's turn; a system turn is not
@@ -195,7 +196,7 @@ _PATTERNS: tuple[tuple[str, str, float, str], ...] = (
      r"\b(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|ow\.ly|is\.gd|buff\.ly|rebrand\.ly|cutt\.ly|"
      r"shorturl\.at|rb\.gy|t\.ly|tiny\.cc)/\S+"),
     ("link", "uri", 0.5, r"\b(?:data:[a-z]+/[\w.+-]+(?:;[\w=-]+)*,|javascript:)"),
-    ("link", "puny", 0.3, r"\bxn--[\w-]+\.\w+"),
+    ("link", "puny", 0.3, r"\bxn--[\w-]{1,63}\.\w+"),  # a DNS label: at most 63
 )  # fmt: skip
 _COMPILED = tuple((s, g, w, re.compile(p, re.I)) for s, g, w, p in _PATTERNS)
 UNTRUSTED_SOURCES = ("web:", "tool:", "email:", "mcp:")
@@ -390,7 +391,7 @@ _REDACT = (
     (re.compile(_URL, re.I), "<link>"),
     (re.compile(_EMAIL), "<address>"),
     (re.compile(_IP), "<address>"),
-    (re.compile(r"\b(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{16,}\b"), "<secret>"),
+    (re.compile(r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{16,}\b"), "<secret>"),
     (re.compile(r"\d{6,}"), "<number>"),
 )
 

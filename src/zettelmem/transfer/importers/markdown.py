@@ -36,12 +36,15 @@ _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _INLINE_TAG = re.compile(r"(?<![\w/\[(&#])#([\w][\w/-]*)")
 _WIKILINK = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
-_HEADING = re.compile(r"^#{1,2}[ \t]+(.+?)[ \t#]*$")
+# Trailing '#'s are stripped in Python: `(.+?)[ \t#]*$` rescans a long run of them at
+# every step (quadratic on a line of "# # # ...").
+_HEADING = re.compile(r"^#{1,2}[ \t]+(.+)$")
 _KEY = re.compile(r"^([A-Za-z_][\w -]*?)[ \t]*:(?:[ \t]+(.*))?$")
 _ITEM = re.compile(r"^[ \t]*-[ \t]+(.*)$")
 _MARKDOWN = re.compile(
-    r"\A---[ \t]*\n|^#{1,6}[ \t]+\S|\[\[[^\]\n]+\]\]"  # front matter, heading, wikilink
-    r"|\[[^\]\n]+\]\([^)\n]+\)|^[ \t]*[-*][ \t]+\[[ xX]\]",  # link, task
+    # bounded: from every '[' of a long run an unbounded class rescans the rest of the line
+    r"\A---[ \t]*\n|^#{1,6}[ \t]+\S|\[\[[^\]\n]{1,200}\]\]"  # front matter, heading, wikilink
+    r"|\[[^\]\n]{1,200}\]\([^)\n]{1,500}\)|^[ \t]*[-*][ \t]+\[[ xX]\]",  # link, task
     re.MULTILINE,
 )
 
@@ -179,7 +182,8 @@ def sections(body: str, title: str) -> list[tuple[str, str]]:
         heading = _HEADING.match(line)
         if heading and not any(a <= offset < b for a, b in code):
             out.append((current_title, "\n".join(current)))
-            current_title, current = f"{title} > {heading.group(1).strip()}", []
+            name = heading.group(1).rstrip(" \t#").strip()
+            current_title, current = f"{title} > {name}", []
         current.append(line)
         offset += len(line) + 1
     out.append((current_title, "\n".join(current)))

@@ -96,7 +96,11 @@ def when(value: object) -> str | None:
 
 # -- long text ---------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+[\"'\u201d\u2019)\]]*\s+|\n+")
+# From the start of a run of marks only: tried inside "......" it would rescan the run.
+_SENTENCE_END = re.compile(
+    r"(?<![.!?\u2026\u3002\uff01\uff1f])[.!?\u2026\u3002\uff01\uff1f]+[\"'\u201d\u2019)\]]*\s+"
+    r"|\n+"
+)
 _SPACE = re.compile(r"\s+")
 
 
