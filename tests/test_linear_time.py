@@ -30,7 +30,7 @@ from zettelmem.zettel import construct
 BIG = 64 * 1024
 SMALL = BIG // 8
 MAX_RATIO = 32.0  # linear ~8, quadratic ~64
-FLOOR_S = 0.002  # timings below this are noise (a loaded machine jitters this much)
+FLOOR_S = 0.005  # timings below this are noise (a loaded machine jitters this much)
 
 # Units repeated to length: runs of one class, separators, and half-finished shapes of
 # every pattern family we have (emails, URLs, keys, speakers, front matter, dates).
