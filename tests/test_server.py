@@ -211,7 +211,7 @@ def test_forget_by_ids_and_by_confirmed_query(server: MemoryServer) -> None:
     async def body(client: Client) -> None:
         ids = await seed(client)
         gone = data(await client.call_tool("forget", {"ids": [ids[3]]}))
-        assert gone == {"forgotten": [ids[3]]}
+        assert gone == {"forgotten": [ids[3]], "insights": []}
         text = error_text(await client.call_tool("get_note", {"id": ids[3]}))
         assert f"no note with id '{ids[3]}'" in text and "call recall" in text
 
@@ -225,7 +225,7 @@ def test_forget_by_ids_and_by_confirmed_query(server: MemoryServer) -> None:
         hits = data(await client.call_tool("recall", {"query": "cat whiskers luna"}))["hits"]
         assert not {ids[0], ids[4]} & {h["id"] for h in hits}
         nothing = data(await client.call_tool("forget", {"query": "zebra"}))
-        assert nothing == {"forgotten": []}
+        assert nothing == {"forgotten": [], "insights": []}
 
     run(body, server)
 

@@ -17,6 +17,12 @@ FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
 LinkKind = Literal["related", "follows", "supersedes", "derived_from", "mentions"]
 LINK_KINDS: tuple[LinkKind, ...] = get_args(LinkKind)
 Review = Literal["approved", "rejected"]
+ImportFormat = Literal["chatgpt", "claude", "jsonl", "markdown", "text", "locomo"]
+IMPORT_FORMATS: tuple[ImportFormat, ...] = get_args(ImportFormat)
+Granularity = Literal["message", "exchange", "session"]
+GRANULARITIES: tuple[Granularity, ...] = get_args(Granularity)
+ExportFormat = Literal["jsonl", "markdown"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
 
 
 @dataclass(frozen=True)

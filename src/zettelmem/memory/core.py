@@ -19,10 +19,10 @@ import numpy as np
 from zettelmem.backends.embeddings import Embedder, get_embedder, identity
 from zettelmem.backends.llm import LLM, BoundedLLM, get_llm
 from zettelmem.config import Settings, load_settings, prepare_home, resolve_home
-from zettelmem.errors import EmbedderMismatch, InvalidInput
+from zettelmem.errors import EmbedderMismatch, InvalidInput, NotFound
 from zettelmem.guard.judge import Judge, keep_lesson, lessons_for, read_time, stored_verdict
 from zettelmem.guard.signals import MODES as GUARD_MODES
-from zettelmem.ids import new_id
+from zettelmem.ids import ID_LENGTH, new_id
 from zettelmem.models import (
     LINK_KINDS,
     STATUSES,
@@ -36,7 +36,7 @@ from zettelmem.models import (
     StoredVerdict,
 )
 from zettelmem.retrieval import spreading
-from zettelmem.retrieval.fusion import fuse, prefer_speakers
+from zettelmem.retrieval.fusion import bm25_reference, fuse, prefer_speakers
 from zettelmem.store import verdicts
 from zettelmem.store.derived import DerivedIndexes
 from zettelmem.store.records import Records, WriteOutcome
@@ -63,6 +63,8 @@ B = TypeVar("B")
 CANDIDATES = 50
 # Hits beyond k the guard's read-time check sees, so a demoted hit can leave the top k.
 READ_EXTRA = 5
+# A shorter id is taken as a prefix of at least this many characters (as in git).
+MIN_PREFIX = 4
 
 
 @dataclass
@@ -270,6 +272,18 @@ class Memory:
     def get(self, note_id: str) -> Note:
         return self.records.get(note_id)
 
+    def resolve_id(self, given: str) -> str:
+        """The id a unique prefix of at least MIN_PREFIX characters names (as in git)."""
+        text = given.strip().lower()
+        if len(text) >= ID_LENGTH or len(text) < MIN_PREFIX:
+            return given if len(text) >= ID_LENGTH else self.records.get(given).id
+        found = self.records.ids_with_prefix(text)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise InvalidInput(f"id prefix {given!r} is ambiguous; give more characters")
+        raise NotFound(f"no note with id {given!r}; run `mem recall` or `mem list` to find ids")
+
     def list_notes(self, scope: str | None = None, limit: int = 50, offset: int = 0) -> list[Note]:
         if scope is not None:
             validate_scope(scope)
@@ -336,7 +350,8 @@ class Memory:
         )
         qvec = self._query_vector(query)
         vec = self.indexes.vectors.search(qvec, pool, allowed)
-        fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))
+        ref = bm25_reference(query, self.indexes.text.idf, STOPWORDS)
+        fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")), bm25_ref=ref)
         pooled = self.records.by_labels([label for label, _ in fused])
         speakers = {label: speaker_of(n.content) or "" for label, n in pooled.items()}
         fused = prefer_speakers(fused, speakers, query)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 
-from zettelmem.text import named_words
+from zettelmem.text import QUERY_WORD, named_words
 
 RRF_K = 60
 # Weight of BM25 in weighted fusion (vectors get the rest); see README "Benchmarks".
@@ -13,10 +13,31 @@ BM25_WEIGHT = 0.6
 Ranked = Sequence[tuple[int, float]]
 
 
+def bm25_reference(query: str, idf: Callable[[str], float], ignore: Collection[str]) -> float:
+    """The BM25 score of the query against itself: what a note of average length that
+    holds each query word once would score (BM25's term score is exactly the word's idf
+    then). A note matching half the query's weight scores about half of it, in a store
+    of five notes as in one of fifty thousand. Words as the text index reads the query."""
+    words = [w.lower() for w in QUERY_WORD.findall(query)]
+    words = [w for w in words if w not in ignore] or words
+    return sum(idf(w) for w in words)
+
+
 def fuse(
-    bm25: Ranked, vector: Ranked, method: str = "weighted", bm25_weight: float = BM25_WEIGHT
+    bm25: Ranked,
+    vector: Ranked,
+    method: str = "weighted",
+    bm25_weight: float = BM25_WEIGHT,
+    bm25_ref: float | None = None,
 ) -> list[tuple[int, dict[str, float]]]:
-    """One list of (label, parts) sorted by parts['final'], best first."""
+    """One list of (label, parts) sorted by parts['final'], best first.
+
+    With ``bm25_ref`` (see `bm25_reference`), weighted fusion is scale-aware: BM25 is
+    divided by the reference (or the best score, if higher) and vectors count by their
+    cosine, so the final score is 0 to 1 on any store, close scores stay close, and a
+    note neither retriever matched (no keyword, cosine 0 or less) is left out. Without
+    it, each list is min-max scaled (candidate lists where only the order matters).
+    """
     parts: dict[int, dict[str, float]] = {}
     for label, score in bm25:
         parts.setdefault(label, {})["bm25"] = score
@@ -24,13 +45,27 @@ def fuse(
         parts.setdefault(label, {})["vector"] = score
     if method == "rrf":
         finals = _rrf(bm25, vector)
+    elif method == "weighted" and bm25_ref is not None:
+        finals = _scaled(bm25, vector, bm25_weight, bm25_ref)
     elif method == "weighted":
         finals = _weighted(bm25, vector, bm25_weight)
     else:
         raise ValueError(f"unknown fusion {method!r}; use weighted or rrf")
     for label, final in finals.items():
         parts[label]["final"] = final
-    return sorted(parts.items(), key=lambda item: (-item[1]["final"], item[0]))
+    kept = [(label, p) for label, p in parts.items() if bm25_ref is None or p["final"] > 0.0]
+    return sorted(kept, key=lambda item: (-item[1]["final"], item[0]))
+
+
+def _scaled(bm25: Ranked, vector: Ranked, bm25_weight: float, ref: float) -> dict[int, float]:
+    top = max((score for _, score in bm25), default=0.0)
+    scale = max(ref, top)
+    b = {label: score / scale for label, score in bm25} if scale > 0 else {}
+    v = {label: min(max(score, 0.0), 1.0) for label, score in vector}
+    return {
+        label: bm25_weight * b.get(label, 0.0) + (1.0 - bm25_weight) * v.get(label, 0.0)
+        for label in set(b) | set(v)
+    }
 
 
 def _rrf(bm25: Ranked, vector: Ranked) -> dict[int, float]:

@@ -8,6 +8,7 @@ same order, threads are derived from the source.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,7 @@ NOTE_KEYS = ("id", "content", "created_at", "event_at", "scope", "source", "keyw
 LINK_KEYS = ("src", "dst", "kind", "weight", "created_at")
 CHANGE_KEYS = ("change_id", "note_id", "field", "before", "after", "reason", "at", "reverted_by")
 VERDICT_KEYS = ("note_id", "verdict", "risk", "reasons", "at", "review", "reviewed_at")
+LESSON_KEYS = ("id", "scope", "text", "signals", "created_at", "vector")
 
 
 # Quarantined notes stay in the home they were caught in: never exported.
@@ -99,6 +101,45 @@ def dump_changes(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str
 def dump_verdicts(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str, Any]]:
     """The guard's verdicts on the exported notes."""
     return _dump(db, "verdicts", VERDICT_KEYS, scope, "n.label", decode=("reasons",))
+
+
+def dump_lessons(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str, Any]]:
+    """The guard's lessons (of one scope), oldest first; the vector (float32) as base64:
+    it is the caught note's meaning, which the lesson's own text does not carry."""
+    sql = f"SELECT {', '.join(LESSON_KEYS)} FROM lessons"
+    args: tuple[object, ...] = ()
+    if scope is not None:
+        sql, args = sql + " WHERE scope = ?", (scope,)
+    for row in db.execute(sql + " ORDER BY created_at, id", args):
+        out = dict(zip(LESSON_KEYS, row))
+        out["signals"] = json.loads(out["signals"])
+        out["vector"] = base64.b64encode(out["vector"]).decode("ascii")
+        yield out
+
+
+def restore_lessons(
+    db: sqlite3.Connection, rows: Sequence[dict[str, Any]], vectors: Sequence[np.ndarray]
+) -> int:
+    """Exported lessons with the vectors to keep (the exported ones, or the lessons'
+    texts embedded when the embedder differs); returns how many were new."""
+    added = 0
+    for row, vector in zip(rows, vectors):
+        added += db.execute(
+            "INSERT OR IGNORE INTO lessons(id, scope, text, signals, vector, created_at) "
+            "VALUES (?,?,?,?,?,?)",
+            (row["id"], row["scope"], row["text"], json.dumps(list(row["signals"])),
+             np.asarray(vector, dtype=np.float32).tobytes(), row["created_at"]),
+        ).rowcount  # fmt: skip
+    return added
+
+
+def lesson_vector(row: dict[str, Any], dims: int) -> np.ndarray | None:
+    """An exported lesson's vector, or None when it is not one of ``dims`` floats."""
+    try:
+        vector = np.frombuffer(base64.b64decode(row["vector"], validate=True), dtype=np.float32)
+    except ValueError:
+        return None
+    return vector if vector.shape == (dims,) else None
 
 
 def restore_notes(

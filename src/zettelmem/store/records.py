@@ -472,6 +472,16 @@ class Records:
             )
         return _row_to_note(row)
 
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to ``limit`` note ids that start with ``prefix`` (ids are [0-9a-z])."""
+        if not prefix.isalnum():
+            return []
+        rows = self.db.execute(
+            "SELECT id FROM notes WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, prefix + "~", limit),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def get_many(self, ids: Sequence[str]) -> list[Note]:
         """Notes for ids, in the given order; any unknown id raises NotFound."""
         return [self.get(note_id) for note_id in ids]
