@@ -1,6 +1,7 @@
-"""Fusion scaling on LoCoMo dev: min-max per list vs scale-aware (BM25 / the query's own
-score, vectors by cosine), with the BM25 weight chosen on four conversations and scored on
-the fifth (each in turn). Prints R@k per variant and the cross-validated table.
+"""Fusion scaling on LoCoMo dev: plain min-max per list vs scale-aware min-max (a span of
+at least BM25_SPAN_SHARE x the query's own BM25 score, and VECTOR_SPAN in cosine), over a
+grid of the two, chosen on four conversations and scored on the fifth (each in turn).
+Prints R@k per variant and the cross-validated table.
 
     python benchmarks/bench_fusion.py ../shared/locomo/locomo_dev.json [--home DIR]
 
@@ -22,14 +23,18 @@ from zettelmem.memory.core import Memory
 from zettelmem.retrieval import fusion
 from zettelmem.transfer.importers import locomo
 
-WEIGHTS = (0.4, 0.5, 0.6, 0.7, 0.8)
+SHARES = (0.25, 0.5, 1.0)
+SPANS = (0.1, 0.2, 0.3)
 CUTS = (1, 5, 10, 20)
+Variant = tuple[float, float] | None  # (BM25 span share, cosine span); None: plain min-max
 
 
-def _variant(scaled: bool, weight: float) -> Callable[..., Any]:
+def _variant(variant: Variant) -> Callable[..., Any]:
     def fuse(bm25: Any, vector: Any, method: str = "weighted", **kw: Any) -> Any:
-        ref = kw.get("bm25_ref") if scaled else None
-        return fusion.fuse(bm25, vector, method, bm25_weight=weight, bm25_ref=ref)
+        if variant is None:
+            return fusion.fuse(bm25, vector, method)
+        fusion.BM25_SPAN_SHARE, fusion.VECTOR_SPAN = variant
+        return fusion.fuse(bm25, vector, method, bm25_ref=kw.get("bm25_ref"))
 
     return fuse
 
@@ -59,34 +64,34 @@ def main() -> None:
     with Memory(args.home, llm=False) as memory:
         if memory.stats()["notes"] == 0:
             memory.remember_many(locomo.notes(samples))
-        results: dict[tuple[bool, float], dict[str, dict[int, list[float]]]] = {}
-        original = core.fuse
+        results: dict[Variant, dict[str, dict[int, list[float]]]] = {}
+        saved = core.fuse, fusion.BM25_SPAN_SHARE, fusion.VECTOR_SPAN
         try:
-            for scaled in (False, True):
-                for weight in WEIGHTS:
-                    core.fuse = _variant(scaled, weight)  # type: ignore[assignment]
-                    results[(scaled, weight)] = _score(memory, samples)
+            grid: list[Variant] = [None, *((a, b) for a in SHARES for b in SPANS)]
+            for variant in grid:
+                core.fuse = _variant(variant)  # type: ignore[assignment]
+                results[variant] = _score(memory, samples)
         finally:
-            core.fuse = original  # type: ignore[assignment]
+            core.fuse, fusion.BM25_SPAN_SHARE, fusion.VECTOR_SPAN = saved  # type: ignore[assignment]
     convs = [str(s["sample_id"]) for s in samples]
-    print("| fusion | BM25 weight | " + " | ".join(f"R@{c}" for c in CUTS) + " |")
-    print("|---|---|" + "---|" * len(CUTS))
-    for (scaled, weight), per in results.items():
+    print("| fusion | BM25 span share | cosine span | " + " | ".join(f"R@{c}" for c in CUTS) + " |")
+    print("|---|---|---|" + "---|" * len(CUTS))
+    for variant, per in results.items():
         means = [statistics.fmean(x for c in convs for x in per[c][cut]) for cut in CUTS]
-        name = "scale-aware" if scaled else "min-max"
-        print(f"| {name} | {weight} | " + " | ".join(f"{m:.3f}" for m in means) + " |")
-    print("\ncross-validated R@10 (weight chosen on four conversations, scored on the fifth):")
-    for scaled in (False, True):
-        folds = []
-        for held in convs:
-            train = [c for c in convs if c != held]
-            best = max(WEIGHTS, key=lambda w: statistics.fmean(
-                x for c in train for x in results[(scaled, w)][c][10]))  # fmt: skip
-            folds.append((held, best, statistics.fmean(results[(scaled, best)][held][10])))
-        name = "scale-aware" if scaled else "min-max"
-        scores = [f[2] for f in folds]
-        detail = ", ".join(f"{h}: w={w} R@10={r:.3f}" for h, w, r in folds)
-        print(f"{name}: mean {statistics.fmean(scores):.3f}, worst {min(scores):.3f} ({detail})")
+        name, a, b = ("min-max", "-", "-") if variant is None else ("scale-aware", *variant)
+        print(f"| {name} | {a} | {b} | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+    print(
+        "\ncross-validated R@10 of scale-aware (chosen on four conversations, scored on the fifth):"
+    )
+    folds = []
+    for held in convs:
+        train = [c for c in convs if c != held]
+        best = max((v for v in results if v is not None), key=lambda v: statistics.fmean(
+            x for c in train for x in results[v][c][10]))  # fmt: skip
+        folds.append((held, best, statistics.fmean(results[best][held][10])))
+    scores = [f[2] for f in folds]
+    detail = ", ".join(f"{h}: {v} R@10={r:.3f}" for h, v, r in folds)
+    print(f"mean {statistics.fmean(scores):.3f}, worst {min(scores):.3f} ({detail})")
 
 
 if __name__ == "__main__":
