@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from zettelmem.models import Change, Hit, Lesson, Link, Note, StoredVerdict
-from zettelmem.schemas import ChangeOut, HitOut, LessonOut, LinkOut, NoteOut, VerdictOut
+from zettelmem.models import Change, Hit, Lesson, Link, Note, RecallResult, StoredVerdict
+from zettelmem.schemas import (
+    ChangeOut,
+    HitOut,
+    LessonOut,
+    LinkOut,
+    NoteOut,
+    RecallOut,
+    VerdictOut,
+)
 
 
 def note_out(note: Note) -> NoteOut:
@@ -78,3 +86,9 @@ def note_block(note: Note) -> str:
     ]
     head = "\n".join(f"{name:>9}: {value}" for name, value in rows)
     return f"{head}\n\n{note.content}"
+
+
+def recall_out(result: RecallResult) -> RecallOut:
+    """One recall, as both front doors print it (`--json`) or return it (MCP)."""
+    return RecallOut(query=result.query, hits=[hit_out(h) for h in result.hits],
+                     lessons=[lesson_out(x) for x in result.lessons])  # fmt: skip

@@ -51,3 +51,21 @@ def wants_json(ctx: click.Context, as_json: bool) -> bool:
     """`--json` given to a command group (`mem config --json get`) applies to its subcommands."""
     parent = ctx.parent.params if ctx.parent else {}
     return as_json or bool(parent.get("as_json"))
+
+
+# The core names arguments and next steps; the shell words them as flags and commands.
+CLI_ARGS = {
+    "k": "-k",
+    "limit": "--limit",
+    "since": "--since date",
+    "until": "--until date",
+    "as_of": "--as-of date",
+    "event_at": "event time",
+}
+CLI_HINTS = {
+    "find_ids": "run `mem recall` or `mem list` to find ids",
+    "list_changes": "run `mem history NOTE_ID` to list them",
+    "open_review": "see `mem review`",
+    "reindex": "run `mem reindex` to re-embed every note (or switch the embedder back)",
+    "give_text": "pass some text (or `-` to read it from stdin)",
+}

@@ -11,13 +11,21 @@ import click
 
 from zettelmem import __version__
 from zettelmem.cli.graph import GRAPH_COMMANDS
-from zettelmem.cli.kit import _emit, _memory, json_option, setup_logging, wants_json
+from zettelmem.cli.kit import (
+    CLI_ARGS,
+    CLI_HINTS,
+    _emit,
+    _memory,
+    json_option,
+    setup_logging,
+    wants_json,
+)
 from zettelmem.cli.review import GUARD_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
-from zettelmem.render import hit_out, lesson_out, note_block, note_line, note_out
-from zettelmem.schemas import ForgetOut, NotesOut, RecallOut
+from zettelmem.render import note_block, note_line, note_out, recall_out
+from zettelmem.schemas import ForgetOut, NotesOut
 from zettelmem.validation import validate_k
 
 
@@ -28,7 +36,7 @@ class MemGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MemError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {exc.render(CLI_ARGS, CLI_HINTS)}", err=True)
             sys.exit(exc.exit_code)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -96,9 +104,8 @@ def remember(
     """Store TEXT as a note (`-` reads it from stdin); prints the new id."""
     content = _read_text(text)
     with _memory(ctx) as memory:
-        note, created = memory.remember(
-            content, tags=tags, scope=scope, source=source, event_at=event_at
-        )
+        done = memory.remember(content, tags=tags, scope=scope, source=source, event_at=event_at)
+    note, created = done.note, done.created
     if not created:
         click.echo(f"already remembered as {note.id}", err=True)
     if as_json:
@@ -142,12 +149,11 @@ def recall(
         filters = memory.filters(scope=scope, tags=tags, since=since, until=until,
                                  include_superseded=include_superseded, as_of=as_of,
                                  include_quarantined=include_quarantined)  # fmt: skip
-        hits = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
-        lessons = [] if memory.guard_mode == "off" else memory.lessons(query, scope)
+        found = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
     if as_json:
-        _emit(RecallOut(query=query, hits=[hit_out(h) for h in hits],
-                        lessons=[lesson_out(x) for x in lessons]))  # fmt: skip
+        _emit(recall_out(found))
         return
+    hits, lessons = found.hits, found.lessons
     for lesson in lessons:
         click.echo(f"lesson: {lesson.text}")
     if not hits:

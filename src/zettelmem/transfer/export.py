@@ -20,7 +20,6 @@ from typing import Any
 from zettelmem import __version__
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
-from zettelmem.store import portable
 from zettelmem.timeutil import now_iso
 
 FORMAT = "zettelmem-export"
@@ -50,17 +49,19 @@ def export_jsonl(memory: Memory, dest: Path, scope: str | None = None) -> Export
     result = ExportResult(str(dest), "jsonl")
     fd, tmp = tempfile.mkstemp(prefix=".export-", dir=dest.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out, memory.records.snapshot():
-            db = memory.records.db
+        with (
+            os.fdopen(fd, "w", encoding="utf-8") as out,
+            memory.records.dumped(scope) as dump,
+        ):
             header = {"type": "header", "format": FORMAT, "version": VERSION,
                       "zettelmem": __version__, "exported_at": now_iso(),
                       "scope": scope}  # fmt: skip
             out.write(json.dumps(header) + "\n")
             for kind, rows, attr in (
-                ("note", portable.dump_notes(db, scope), "notes"),
-                ("link", portable.dump_links(db, scope), "links"),
-                ("change", portable.dump_changes(db, scope), "changes"),
-                ("verdict", portable.dump_verdicts(db, scope), "verdicts"),
+                ("note", dump.notes(), "notes"),
+                ("link", dump.links(), "links"),
+                ("change", dump.changes(), "changes"),
+                ("verdict", dump.verdicts(), "verdicts"),
             ):
                 for row in rows:
                     out.write(json.dumps({"type": kind, **row}, ensure_ascii=False) + "\n")
@@ -115,8 +116,7 @@ def restore_jsonl(
         if not batch:
             return
         vectors = memory.embedder.embed([row["content"] for row in batch])
-        with memory.records.transaction() as db:
-            written = portable.restore_notes(db, batch, vectors)
+        written = memory.records.restore_note_rows(batch, vectors)
         result.read += len(batch)
         result.added += len(written)
         result.skipped += len(batch) - len(written)
@@ -136,10 +136,7 @@ def restore_jsonl(
         elif kind == "verdict":
             verdicts.append(row)
     flush()
-    with memory.records.transaction() as db:
-        result.links = portable.restore_links(db, links)
-        result.changes = portable.restore_changes(db, changes)
-        portable.restore_verdicts(db, verdicts)
+    result.links, result.changes = memory.records.restore_other_rows(links, changes, verdicts)
     memory.indexes.catch_up()
     return result
 
@@ -222,13 +219,12 @@ def export_markdown(memory: Memory, dest: Path, scope: str | None = None) -> Exp
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     result = ExportResult(str(root), "markdown")
-    with memory.records.snapshot():
-        db = memory.records.db
-        notes = list(portable.dump_notes(db, scope))
+    with memory.records.dumped(scope) as dump:
+        notes = list(dump.notes())
         names = {row["id"]: _file_stem(row) for row in notes}
         out_links: dict[str, list[dict[str, Any]]] = {}
         in_links: dict[str, list[dict[str, Any]]] = {}
-        for link in portable.dump_links(db, scope):
+        for link in dump.links():
             out_links.setdefault(link["src"], []).append(link)
             in_links.setdefault(link["dst"], []).append(link)
             result.links += 1
