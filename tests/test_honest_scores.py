@@ -63,13 +63,13 @@ def test_bm25_reference_is_the_querys_own_score() -> None:
 @pytest.fixture
 def five(tmp_path: Path):
     with Memory(tmp_path / "home", embedder="minilm", llm=False) as memory:
-        ids = [memory.remember(text)[0].id for text in FIVE]
+        ids = [memory.remember(text).note.id for text in FIVE]
         yield memory, ids
 
 
 def test_on_five_notes_the_editor_note_answers_the_editor_question(five) -> None:
     memory, ids = five
-    hits = memory.recall("what editor do I use?", k=5)
+    hits = memory.recall("what editor do I use?", k=5).hits
     assert hits[0].note.id == ids[1]
     assert all(h.score > 0 for h in hits)
 
@@ -79,7 +79,7 @@ def test_every_score_part_is_always_there(five) -> None:
 
     memory, _ = five
     for query in ("what editor do I use?", "Lena Porto", "zzz unknown words"):
-        for hit in memory.recall(query, k=5, graph=False):
+        for hit in memory.recall(query, k=5, graph=False).hits:
             out = hit_out(hit)
             assert set(out.scores) == set(SCORE_PARTS)
             assert out.scores["final"] == pytest.approx(out.score)

@@ -73,7 +73,7 @@ def test_forget_reports_the_insights_that_went_with_a_note(home: Path) -> None:
         f"my garden tomatoes and basil grew tall with compost and watering {w}"
         for w in ("in May", "this spring", "all week", "near the fence", "at dawn")
     ]
-    ids = [memory.remember(text)[0].id for text in garden]
+    ids = [memory.remember(text).note.id for text in garden]
     insight = memory.reflect().created
     assert insight, "the garden notes form a cluster"
     server = build_server(memory)

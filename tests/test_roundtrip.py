@@ -52,9 +52,9 @@ def test_a_vault_comes_back_through_import_as_the_same_notes_and_links(
 
 def test_a_vault_note_edited_by_hand_keeps_its_scope_date_and_tags(tmp_path: Path) -> None:
     with Memory(home=tmp_path / "a", embedder="hashing:512") as memory:
-        a, _ = memory.remember("Lena moved to Porto", scope="me", tags=["family"],
-                               event_at="2024-05-01")  # fmt: skip
-        b, _ = memory.remember("Lena works as an architect", scope="me")
+        a = memory.remember("Lena moved to Porto", scope="me", tags=["family"],
+                            event_at="2024-05-01").note  # fmt: skip
+        b = memory.remember("Lena works as an architect", scope="me").note
         memory.link(a.id, b.id, "related", 0.8)
         export_markdown(memory, tmp_path / "vault")
     files = sorted((tmp_path / "vault").rglob("*.md"))

@@ -300,12 +300,13 @@ def test_concurrent_in_memory_clients_lose_nothing(home: Path) -> None:
 
 def test_tool_messages_speak_tools_not_flags() -> None:
     from zettelmem.errors import InvalidInput, NotFound
+    from zettelmem.validation import validate_k
 
-    assert tool_message(InvalidInput("-k must be between 1 and 1000, got 0")).startswith("k must")
+    with pytest.raises(InvalidInput) as bad_k:
+        validate_k(0)
+    assert tool_message(bad_k.value).startswith("k must")
     assert tool_message(NotFound("no note with id 'x'")).endswith("call recall to find ids")
-    found = tool_message(
-        NotFound("no note with id 'x'; run `mem recall` or `mem list` to find ids")
-    )
+    found = tool_message(NotFound("no note with id 'x'", hint="find_ids"))
     assert found == "no note with id 'x'; call recall to find ids"
 
 

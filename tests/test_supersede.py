@@ -37,11 +37,11 @@ def semantic(tmp_path: Path) -> Iterator[Memory]:
 def test_a_plain_update_of_the_same_fact_supersedes_it(
     semantic: Memory, old: str, new: str
 ) -> None:
-    before, _ = semantic.remember(old)
-    after, _ = semantic.remember(new)
+    before = semantic.remember(old).note
+    after = semantic.remember(new).note
     assert semantic.get(before.id).status == "superseded"
     assert any(x.kind == "supersedes" and x.src == after.id for x in semantic.links(before.id))
-    hits = semantic.recall(new, k=5)
+    hits = semantic.recall(new, k=5).hits
     assert before.id not in {h.note.id for h in hits}
 
 
@@ -49,7 +49,7 @@ def test_a_plain_update_of_the_same_fact_supersedes_it(
 def test_a_close_statement_that_is_no_update_supersedes_nothing(
     semantic: Memory, old: str, new: str
 ) -> None:
-    before, _ = semantic.remember(old)
+    before = semantic.remember(old).note
     semantic.remember(new)
     assert semantic.get(before.id).status == "active"
 
@@ -63,8 +63,8 @@ def test_the_rule_names_its_parts() -> None:
 
 
 def test_conversation_turns_never_supersede(semantic: Memory) -> None:
-    first, _ = semantic.remember("Caroline: I drink two cups of coffee every morning.",
-                                 source="chat:c1/1", event_at="2024-01-01")  # fmt: skip
+    first = semantic.remember("Caroline: I drink two cups of coffee every morning.",
+                               source="chat:c1/1", event_at="2024-01-01").note  # fmt: skip
     semantic.remember("Caroline: I no longer drink coffee", source="chat:c1/2",
                       event_at="2024-03-01")  # fmt: skip
     assert semantic.get(first.id).status == "active"
@@ -72,8 +72,8 @@ def test_conversation_turns_never_supersede(semantic: Memory) -> None:
 
 def test_reverting_a_supersede_removes_its_link_logged_and_reversibly(tmp_path: Path) -> None:
     with Memory(tmp_path / "home", embedder="hashing:512") as memory:
-        old, _ = memory.remember("my dentist is doctor alvarez on harbour street")
-        new, _ = memory.remember("the dentist appointment is booked with doctor okafor")
+        old = memory.remember("my dentist is doctor alvarez on harbour street").note
+        new = memory.remember("the dentist appointment is booked with doctor okafor").note
         memory.link(new.id, old.id, "supersedes")
         [change] = memory.history(old.id)
         memory.revert(change.change_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zettelmem.models import Change, Hit, Lesson, Link, Note, StoredVerdict
+from zettelmem.models import Change, Hit, Lesson, Link, Note, RecallResult, StoredVerdict
 from zettelmem.schemas import (
     SCORE_PARTS,
     ChangeOut,
@@ -13,6 +13,7 @@ from zettelmem.schemas import (
     LessonOut,
     LinkOut,
     NoteOut,
+    RecallOut,
     VerdictOut,
 )
 
@@ -96,3 +97,9 @@ def note_block(note: Note) -> str:
     ]
     head = "\n".join(f"{name:>9}: {value}" for name, value in rows)
     return f"{head}\n\n{note.content}"
+
+
+def recall_out(result: RecallResult) -> RecallOut:
+    """One recall, as both front doors print it (`--json`) or return it (MCP)."""
+    return RecallOut(query=result.query, hits=[hit_out(h) for h in result.hits],
+                     lessons=[lesson_out(x) for x in result.lessons])  # fmt: skip

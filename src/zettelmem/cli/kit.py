@@ -102,3 +102,21 @@ def read_stdin() -> str:
 def resolve_ids(memory: Memory, ids: Sequence[str]) -> list[str]:
     """Full ids for ids or unique prefixes (as in git)."""
     return [memory.resolve_id(i) for i in ids]
+
+
+# The core names arguments and next steps; the shell words them as flags and commands.
+CLI_ARGS = {
+    "k": "-k",
+    "limit": "--limit",
+    "since": "--since date",
+    "until": "--until date",
+    "as_of": "--as-of date",
+    "event_at": "event time",
+}
+CLI_HINTS = {
+    "find_ids": "run `mem recall` or `mem list` to find ids",
+    "list_changes": "run `mem history NOTE_ID` to list them",
+    "open_review": "see `mem review`",
+    "reindex": "run `mem reindex` to re-embed every note (or switch the embedder back)",
+    "give_text": "pass some text (or `-` to read it from stdin)",
+}

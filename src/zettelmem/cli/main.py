@@ -12,6 +12,8 @@ import click
 from zettelmem import __version__
 from zettelmem.cli.graph import GRAPH_COMMANDS
 from zettelmem.cli.kit import (
+    CLI_ARGS,
+    CLI_HINTS,
     _emit,
     _memory,
     json_option,
@@ -47,7 +49,7 @@ class MemGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MemError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {exc.render(CLI_ARGS, CLI_HINTS)}", err=True)
             sys.exit(exc.exit_code)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -136,9 +138,8 @@ def remember(
 
     content = _read_text(text)
     with _memory(ctx) as memory:
-        note, created = memory.remember(
-            content, tags=tags, scope=scope, source=source, event_at=event_at
-        )
+        done = memory.remember(content, tags=tags, scope=scope, source=source, event_at=event_at)
+    note, created = done.note, done.created
     if not created:
         click.echo(f"already remembered as {note.id}", err=True)
     if as_json:
@@ -177,21 +178,19 @@ def recall(
     as_json: bool,
 ) -> None:
     """Find the notes that best match QUERY (BM25 + vectors fused, spread along links)."""
-    from zettelmem.render import hit_out, lesson_out, note_line
-    from zettelmem.schemas import RecallOut
+    from zettelmem.render import note_line, recall_out
 
     validate_k(k)
     with _memory(ctx) as memory:
         filters = memory.filters(scope=scope, tags=tags, since=since, until=until,
                                  include_superseded=include_superseded, as_of=as_of,
                                  include_quarantined=include_quarantined)  # fmt: skip
-        hits = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
-        lessons = [] if memory.guard_mode == "off" else memory.lessons(query, scope)
-        empty = not hits and memory.stats()["notes"] == 0
+        found = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
+        empty = not found.hits and memory.stats()["notes"] == 0
     if as_json:
-        _emit(RecallOut(query=query, hits=[hit_out(h) for h in hits],
-                        lessons=[lesson_out(x) for x in lessons]))  # fmt: skip
+        _emit(recall_out(found))
         return
+    hits, lessons = found.hits, found.lessons
     for lesson in lessons:
         click.echo(f"lesson: {lesson.text}")
     if empty:

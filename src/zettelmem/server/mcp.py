@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,11 +28,10 @@ from zettelmem.memory.core import Memory
 from zettelmem.models import LinkKind, Note
 from zettelmem.render import (
     forget_out,
-    hit_out,
-    lesson_out,
     link_out,
     note_line,
     note_out,
+    recall_out,
     verdict_out,
 )
 from zettelmem.schemas import (
@@ -65,22 +63,20 @@ INSTRUCTIONS = (
     "statement per call. Note ids from `recall` work with `get_note` and `forget`."
 )
 
-# The core's messages speak CLI; a model calls tools with arguments instead.
-_CLI_WORDS = (
-    ("run `mem recall` or `mem list` to find ids", "call recall to find ids"),
-    ("(or `-` to read it from stdin)", ""),
-    ("-k must", "k must"),
-    ("--since date", "since"),
-    ("--until date", "until"),
-)
+# What to do next, in the words of a model calling tools (arguments keep their names).
+TOOL_HINTS = {
+    "find_ids": "call recall to find ids",
+    "list_changes": "change ids come from the note's history (`mem history NOTE_ID`)",
+    "open_review": "call review to list the notes awaiting it",
+    "reindex": "ask the user to run `mem reindex` (or switch the embedder back)",
+    "give_text": "pass some text",
+}
 
 
 def tool_message(exc: MemError) -> str:
     """The core's one-line message, phrased for a model calling tools."""
-    text = str(exc)
-    for cli_words, tool_words in _CLI_WORDS:
-        text = text.replace(cli_words, tool_words)
-    if isinstance(exc, NotFound) and "recall" not in text:
+    text = exc.render({}, TOOL_HINTS)
+    if isinstance(exc, NotFound) and exc.hint is None:
         text += "; call recall to find ids"
     return " ".join(text.split())
 
@@ -102,9 +98,7 @@ class Core:
     def _adopt(self, memory: Memory | Callable[[], Memory]) -> Memory:
         if not isinstance(memory, Memory):
             return memory()
-        try:
-            memory.list_notes(limit=1)
-        except sqlite3.ProgrammingError:
+        if not memory.usable_in_this_thread():
             # Opened on another thread (SQLite's check_same_thread): open a twin on
             # this one. It shares every write with the original through the ops log.
             self._owned = True
@@ -278,20 +272,15 @@ def _add_remember(server: MemoryServer) -> None:
         nothing is duplicated), the `links` it made to other notes, and the ids of
         neighbours whose tags it `evolved`.
         """
-        kwargs = {
-            "tags": tags or (),
-            "scope": scope if scope is not None else server.default_scope,
-            "source": source or _client_source(ctx),
-            "event_at": event_at,
-        }
+        where = scope if scope is not None else server.default_scope
+        origin = source or _client_source(ctx)
 
         def write(m: Memory) -> RememberOut:
-            note, created = m.remember(content, **kwargs)
-            made = m.last_write if created else None
-            links = [link_out(x) for x in made.links if note.id == x.src] if made else []
-            evolved = sorted({c.note_id for c in made.changes}) if made else []
-            return RememberOut(**note_out(note).model_dump(), created=created, links=links,
-                               evolved=evolved)  # fmt: skip
+            done = m.remember(content, tags=tags or (), scope=where, source=origin,
+                              event_at=event_at)  # fmt: skip
+            return RememberOut(**note_out(done.note).model_dump(), created=done.created,
+                               links=[link_out(x) for x in done.links],
+                               evolved=list(done.evolved))  # fmt: skip
 
         return await server.core.tool(write)
 
@@ -345,10 +334,7 @@ def _add_recall(server: MemoryServer) -> None:
                 until=until,
                 include_superseded=include_superseded,
             )
-            hits = m.recall(query, k=k, filters=filters)
-            lessons = [] if m.guard_mode == "off" else m.lessons(query, filters.scope)
-            return RecallOut(query=query, hits=[hit_out(h) for h in hits],
-                             lessons=[lesson_out(x) for x in lessons])  # fmt: skip
+            return recall_out(m.recall(query, k=k, filters=filters))
 
         return await server.core.tool(search)
 

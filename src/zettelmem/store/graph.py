@@ -6,10 +6,9 @@ import json
 
 import networkx as nx
 
-from zettelmem.store.records import Records
+from zettelmem.store.protocol import RecordStore
 
 LABEL_WORDS = 8  # a node's label: the first words of its note, for graph viewers
-_COLUMNS = "id, scope, status, content, tags, keywords"
 
 
 def _label(content: str) -> str:
@@ -17,23 +16,12 @@ def _label(content: str) -> str:
     return " ".join(words[:LABEL_WORDS]) + (" …" if len(words) > LABEL_WORDS else "")
 
 
-def load_graph(records: Records, scope: str | None = None) -> nx.MultiDiGraph:
+def load_graph(records: RecordStore, scope: str | None = None) -> nx.MultiDiGraph:
     """A directed multigraph: one node per note (scope, status, and for people reading it a
     label, tags and keywords as comma-separated text, which GraphML can hold), one edge
     per link (kind, weight)."""
     graph = nx.MultiDiGraph()
-    if scope is None:
-        nodes = records.db.execute(f"SELECT {_COLUMNS} FROM notes").fetchall()
-        edges = records.db.execute("SELECT src, dst, kind, weight FROM links").fetchall()
-    else:
-        nodes = records.db.execute(
-            f"SELECT {_COLUMNS} FROM notes WHERE scope=?", (scope,)
-        ).fetchall()
-        edges = records.db.execute(
-            "SELECT l.src, l.dst, l.kind, l.weight FROM links l JOIN notes n ON n.id = l.src "
-            "WHERE n.scope=?",
-            (scope,),
-        ).fetchall()
+    nodes, edges = records.graph_rows(scope)
     for note_id, note_scope, status, content, tags, keywords in nodes:
         graph.add_node(note_id, scope=note_scope, status=status, label=_label(content),
                        tags=", ".join(json.loads(tags)),

@@ -126,7 +126,7 @@ def revert(db: sqlite3.Connection, change_id: str) -> Change:
         (change_id,),
     ).fetchone()
     if row is None:
-        raise NotFound(f"no change with id {change_id!r}; run `mem history NOTE_ID` to list them")
+        raise NotFound(f"no change with id {change_id!r}", hint="list_changes")
     note_id, field, before, after, reverted_by = row
     if reverted_by:
         raise InvalidInput(f"change {change_id} was already reverted by {reverted_by}")

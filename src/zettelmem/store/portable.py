@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
@@ -133,15 +134,6 @@ def restore_lessons(
     return added
 
 
-def lesson_vector(row: dict[str, Any], dims: int) -> np.ndarray | None:
-    """An exported lesson's vector, or None when it is not one of ``dims`` floats."""
-    try:
-        vector = np.frombuffer(base64.b64decode(row["vector"], validate=True), dtype=np.float32)
-    except ValueError:
-        return None
-    return vector if vector.shape == (dims,) else None
-
-
 def restore_notes(
     db: sqlite3.Connection, rows: Sequence[dict[str, Any]], vectors: np.ndarray
 ) -> list[tuple[int, str]]:
@@ -221,3 +213,64 @@ def restore_verdicts(db: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> 
     """Exported guard verdicts of notes that exist; returns how many were new."""
     stored = [{**row, "reasons": json.dumps(list(row["reasons"]))} for row in rows]
     return _insert_rows(db, "verdicts", VERDICT_KEYS, stored, ("note_id",))
+
+
+class Dump:
+    """The rows of one consistent read of the record (inside ``PortableRecords.dumped``)."""
+
+    def __init__(self, db: sqlite3.Connection, scope: str | None) -> None:
+        self._db, self._scope = db, scope
+
+    def notes(self) -> Iterator[dict[str, Any]]:
+        return dump_notes(self._db, self._scope)
+
+    def links(self) -> Iterator[dict[str, Any]]:
+        return dump_links(self._db, self._scope)
+
+    def changes(self) -> Iterator[dict[str, Any]]:
+        return dump_changes(self._db, self._scope)
+
+    def verdicts(self) -> Iterator[dict[str, Any]]:
+        return dump_verdicts(self._db, self._scope)
+
+    def lessons(self) -> Iterator[dict[str, Any]]:
+        return dump_lessons(self._db, self._scope)
+
+
+class PortableRecords:
+    """Export and restore as methods of the record (mixed into Records, which owns ``db``)."""
+
+    db: sqlite3.Connection
+    transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    snapshot: Callable[[], AbstractContextManager[None]]
+
+    @contextmanager
+    def dumped(self, scope: str | None) -> Iterator[Dump]:
+        """Rows of a scope (or all) as they stand in one read transaction."""
+        with self.snapshot():
+            yield Dump(self.db, scope)
+
+    def restore_note_rows(
+        self, rows: Sequence[dict[str, Any]], vectors: np.ndarray
+    ) -> list[tuple[int, str]]:
+        with self.transaction() as db:
+            return restore_notes(db, rows, vectors)
+
+    def restore_other_rows(
+        self,
+        links: Sequence[dict[str, Any]],
+        changes: Sequence[dict[str, Any]],
+        verdicts: Sequence[dict[str, Any]],
+    ) -> tuple[int, int]:
+        """Links, history and verdicts of a restore, in one transaction."""
+        with self.transaction() as db:
+            counts = restore_links(db, links), restore_changes(db, changes)
+            restore_verdicts(db, verdicts)
+        return counts
+
+    def restore_lesson_rows(
+        self, rows: Sequence[dict[str, Any]], vectors: Sequence[np.ndarray]
+    ) -> int:
+        """Exported lessons with the vectors to keep; returns how many were new."""
+        with self.transaction() as db:
+            return restore_lessons(db, rows, vectors)

@@ -9,6 +9,7 @@ is written.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -18,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from zettelmem import __version__
 from zettelmem.backends.embeddings import identity
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
-from zettelmem.store import portable
 from zettelmem.timeutil import now_iso
 
 FORMAT = "zettelmem-export"
@@ -58,19 +60,21 @@ def export_jsonl(memory: Memory, dest: Path, scope: str | None = None) -> Export
     result = ExportResult(str(dest), "jsonl")
     fd, tmp = tempfile.mkstemp(prefix=".export-", dir=dest.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out, memory.records.snapshot():
-            db = memory.records.db
+        with (
+            os.fdopen(fd, "w", encoding="utf-8") as out,
+            memory.records.dumped(scope) as dump,
+        ):
             header = {"type": "header", "format": FORMAT, "version": VERSION,
                       "zettelmem": __version__, "exported_at": now_iso(), "scope": scope,
                       "carries": list(CARRIES), "leaves_out": list(LEAVES_OUT),
                       "embedder": identity(memory.embedder)}  # fmt: skip
             out.write(json.dumps(header) + "\n")
             for kind, rows in (
-                ("note", portable.dump_notes(db, scope)),
-                ("link", portable.dump_links(db, scope)),
-                ("change", portable.dump_changes(db, scope)),
-                ("verdict", portable.dump_verdicts(db, scope)),
-                ("lesson", portable.dump_lessons(db, scope)),
+                ("note", dump.notes()),
+                ("link", dump.links()),
+                ("change", dump.changes()),
+                ("verdict", dump.verdicts()),
+                ("lesson", dump.lessons()),
             ):
                 attr = _PLURAL[kind]
                 for row in rows:
@@ -127,8 +131,7 @@ def restore_jsonl(
         if not batch:
             return
         vectors = memory.embedder.embed([row["content"] for row in batch])
-        with memory.records.transaction() as db:
-            written = portable.restore_notes(db, batch, vectors)
+        written = memory.records.restore_note_rows(batch, vectors)
         result.read += len(batch)
         result.added += len(written)
         result.skipped += len(batch) - len(written)
@@ -150,12 +153,9 @@ def restore_jsonl(
         elif kind == "lesson":
             lessons.append(row)
     flush()
+    result.links, result.changes = memory.records.restore_other_rows(links, changes, verdicts)
     vectors = _lesson_vectors(memory, path, lessons)
-    with memory.records.transaction() as db:
-        result.links = portable.restore_links(db, links)
-        result.changes = portable.restore_changes(db, changes)
-        portable.restore_verdicts(db, verdicts)
-        result.lessons = portable.restore_lessons(db, lessons, vectors)
+    result.lessons = memory.records.restore_lesson_rows(lessons, vectors)
     memory.indexes.catch_up()
     return result
 
@@ -165,10 +165,19 @@ def _lesson_vectors(memory: Memory, path: Path, rows: list[dict[str, Any]]) -> l
     with path.open("r", encoding="utf-8") as handle:
         made_by = json.loads(handle.readline()).get("embedder")
     same = made_by == identity(memory.embedder)
-    kept = [portable.lesson_vector(row, memory.embedder.dims) if same else None for row in rows]
+    kept = [_vector(row["vector"], memory.embedder.dims) if same else None for row in rows]
     missing = [row["text"] for row, vector in zip(rows, kept) if vector is None]
     fresh = iter(memory.embedder.embed(missing)) if missing else iter(())
     return [vector if vector is not None else next(fresh) for vector in kept]
+
+
+def _vector(text: str, dims: int) -> np.ndarray | None:
+    """An exported lesson's vector (base64 float32), or None unless it is ``dims`` floats."""
+    try:
+        vector = np.frombuffer(base64.b64decode(text, validate=True), dtype=np.float32)
+    except ValueError:
+        return None
+    return vector if vector.shape == (dims,) else None
 
 
 _REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
@@ -258,13 +267,12 @@ def export_markdown(memory: Memory, dest: Path, scope: str | None = None) -> Exp
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     result = ExportResult(str(root), "markdown")
-    with memory.records.snapshot():
-        db = memory.records.db
-        notes = list(portable.dump_notes(db, scope))
+    with memory.records.dumped(scope) as dump:
+        notes = list(dump.notes())
         names = {row["id"]: _file_stem(row) for row in notes}
         out_links: dict[str, list[dict[str, Any]]] = {}
         in_links: dict[str, list[dict[str, Any]]] = {}
-        for link in portable.dump_links(db, scope):
+        for link in dump.links():
             out_links.setdefault(link["src"], []).append(link)
             in_links.setdefault(link["dst"], []).append(link)
             result.links += 1

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from zettelmem.memory.core import Memory
-from zettelmem.store import portable
 from zettelmem.transfer.export import LINKS_HEADING, VAULT_KEYS, RestoreResult, row_problem
 from zettelmem.transfer.importers.markdown import SUFFIXES, vault_files
 
@@ -95,14 +94,13 @@ def restore_vault(
     for start in range(0, len(notes), _BATCH):
         rows = [row for row, _ in notes[start : start + _BATCH]]
         vectors = memory.embedder.embed([row["content"] for row in rows])
-        with memory.records.transaction() as db:
-            written = portable.restore_notes(db, rows, vectors)
+        written = memory.records.restore_note_rows(rows, vectors)
         result.read += len(rows)
         result.added += len(written)
         result.skipped += len(rows) - len(written)
         if progress:
             progress(len(rows))
-    with memory.records.transaction() as db:
-        result.links = portable.restore_links(db, [link for _, out in notes for link in out])
+    links = [link for _, out in notes for link in out]
+    result.links, _ = memory.records.restore_other_rows(links, [], [])
     memory.indexes.catch_up()
     return result
