@@ -42,8 +42,13 @@ class IndexState:
 class DerivedIndexes:
     """The BM25 and vector indexes of one home, and their catch-up from the ops log."""
 
-    def __init__(self, home: Path, records: Records, dims: int, embedder: str) -> None:
+    def __init__(
+        self, home: Path, records: Records, dims: int, embedder: str, read_only: bool = False
+    ) -> None:
+        """``read_only``: a home this process may not write (see config.home_is_read_only):
+        the indexes are read as they lie, vectors catch up in memory only."""
         self.home = home
+        self.read_only = read_only
         self.records = records
         self.dims = dims
         self.embedder = embedder
@@ -52,6 +57,11 @@ class DerivedIndexes:
         self.vector_path = home / "vectors.hnsw"
         self.state_path = home / "indexes.json"
         self.vector_seq = 0  # last op applied to the in-memory vector index
+        if read_only:
+            state = self._read_state()
+            self.text = TextIndex(self.text_dir)
+            self.vectors = self._open_vectors(state)
+            return
         with self.lock:
             self._open()
 
@@ -120,6 +130,9 @@ class DerivedIndexes:
         """Apply every op the indexes have not seen yet (no-op when up to date)."""
         head = self.records.ops_head()
         state_hint = self._read_state()
+        if self.read_only:
+            self._catch_up_in_memory(head, state_hint.text_seq)
+            return
         if head == self.vector_seq and head == state_hint.text_seq and not force_save:
             self.text.reload()
             return
@@ -144,8 +157,24 @@ class DerivedIndexes:
                 state.embedder = self.embedder
             self._write_state(state)
 
+    def _catch_up_in_memory(self, head: int, text_seq: int) -> None:
+        """A read-only home: vectors replay the ops in memory; the BM25 index on disk
+        cannot, so keyword search misses what it lacks (said once)."""
+        if self.vector_seq < head:
+            if self.vector_seq == 0:
+                self._rebuild_vectors()
+            else:
+                self._apply_vectors(self.records.ops_since(self.vector_seq, head))
+            self.vector_seq = head
+        if text_seq < head and not getattr(self, "_lag_said", False):
+            self._lag_said = True
+            log.warning("the keyword index of read-only home %s lacks the last %d changes; "
+                        "keyword search misses them", self.home, head - text_seq)  # fmt: skip
+
     def flush(self) -> None:
         """Save the vector index if the copy on disk lags behind this process."""
+        if self.read_only:
+            return
         state = self._read_state()
         if state.vector_seq < self.vector_seq:
             self.catch_up(force_save=True)
