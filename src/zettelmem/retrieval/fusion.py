@@ -48,7 +48,8 @@ def fuse(
     With ``bm25_ref`` (see `bm25_reference`), weighted fusion is scale-aware: each list
     is stretched over a span of at least BM25_SPAN_SHARE x the reference (BM25) or
     VECTOR_SPAN (cosine), so close scores stay close, the final score is 0 to 1, and a
-    note that scores 0 (the bottom of both lists, or below) is left out. Without it,
+    note without a keyword match that scores 0 (the bottom of the vector list) is left
+    out. Without it,
     each list is min-max scaled (candidate lists where only the order matters).
     """
     parts: dict[int, dict[str, float]] = {}
@@ -68,7 +69,10 @@ def fuse(
         raise ValueError(f"unknown fusion {method!r}; use weighted or rrf")
     for label, final in finals.items():
         parts[label]["final"] = final
-    kept = [(label, p) for label, p in parts.items() if bm25_ref is None or p["final"] > 0.0]
+    # A keyword match is a hit even at the bottom of both lists (a named speaker or a
+    # link may still lift it); a note with neither a keyword nor a stretched cosine is not.
+    kept = [(label, p) for label, p in parts.items()
+            if bm25_ref is None or p["final"] > 0.0 or p.get("bm25", 0.0) > 0.0]  # fmt: skip
     return sorted(kept, key=lambda item: (-item[1]["final"], item[0]))
 
 
