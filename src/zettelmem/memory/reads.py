@@ -138,10 +138,12 @@ class Reads(MemoryBase):
             ranked = [(label, parts, None) for label, parts in fused[:want]]
         missing = [label for label, _, _ in ranked if label not in pooled]
         notes = {**pooled, **self.records.by_labels(missing)} if missing else pooled
+        # A note without a keyword match that scores 0 (the bottom of the vector list, no
+        # speaker, no link) matched nothing: the list is never padded with it.
         hits = [
             Hit(note=notes[label], score=parts["final"], scores=_parts(parts), via=via)
             for label, parts, via in ranked
-            if label in notes
+            if label in notes and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0)
         ]
         return hits if self.guard_mode == "off" else read_time(self.records, hits, k)
 

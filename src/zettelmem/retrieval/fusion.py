@@ -47,9 +47,8 @@ def fuse(
 
     With ``bm25_ref`` (see `bm25_reference`), weighted fusion is scale-aware: each list
     is stretched over a span of at least BM25_SPAN_SHARE x the reference (BM25) or
-    VECTOR_SPAN (cosine), so close scores stay close, the final score is 0 to 1, and a
-    note without a keyword match that scores 0 (the bottom of the vector list) is left
-    out. Without it,
+    VECTOR_SPAN (cosine), so close scores stay close and the final score is 0 to 1 (recall
+    leaves out what still scores 0 after the speaker and graph parts). Without it,
     each list is min-max scaled (candidate lists where only the order matters).
     """
     parts: dict[int, dict[str, float]] = {}
@@ -69,11 +68,7 @@ def fuse(
         raise ValueError(f"unknown fusion {method!r}; use weighted or rrf")
     for label, final in finals.items():
         parts[label]["final"] = final
-    # A keyword match is a hit even at the bottom of both lists (a named speaker or a
-    # link may still lift it); a note with neither a keyword nor a stretched cosine is not.
-    kept = [(label, p) for label, p in parts.items()
-            if bm25_ref is None or p["final"] > 0.0 or p.get("bm25", 0.0) > 0.0]  # fmt: skip
-    return sorted(kept, key=lambda item: (-item[1]["final"], item[0]))
+    return sorted(parts.items(), key=lambda item: (-item[1]["final"], item[0]))
 
 
 def _stretched(ranked: Ranked, min_span: float, floor: float | None = None) -> dict[int, float]:
