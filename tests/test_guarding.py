@@ -180,7 +180,11 @@ def test_nothing_quarantined_leaks_into_exports(tmp_path: Path) -> None:
         export_jsonl(memory, tmp_path / "m.jsonl")
         export_markdown(memory, tmp_path / "vault")
         assert bad.id not in (tmp_path / "m.jsonl").read_text()
-        assert "ignore previous" not in (tmp_path / "m.jsonl").read_text()
+        # The lesson learnt from it travels (it is what the guard keeps); the note does not.
+        lines = [json.loads(x) for x in (tmp_path / "m.jsonl").read_text().splitlines()]
+        kept = [x for x in lines if x["type"] not in ("lesson", "header", "end")]
+        assert not any("ignore previous" in json.dumps(x) for x in kept)
+        assert any(x["type"] == "lesson" for x in lines)
         vault_text = "".join(p.read_text() for p in (tmp_path / "vault").rglob("*.md"))
         assert bad.id not in vault_text and len(list((tmp_path / "vault").rglob("*.md"))) == 3
 
