@@ -16,7 +16,7 @@ from zettelmem.cli.review import GUARD_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
-from zettelmem.render import hit_out, lesson_out, note_block, note_line, note_out
+from zettelmem.render import held_line, hit_out, lesson_out, note_block, note_line, note_out
 from zettelmem.schemas import ForgetOut, NotesOut, RecallOut
 from zettelmem.validation import validate_k
 
@@ -99,8 +99,11 @@ def remember(
         note, created = memory.remember(
             content, tags=tags, scope=scope, source=source, event_at=event_at
         )
+        held = memory.held(note.id)
     if not created:
         click.echo(f"already remembered as {note.id}", err=True)
+    if held is not None:
+        click.echo(held_line(note.id, held), err=True)
     if as_json:
         _emit(note_out(note))
     else:

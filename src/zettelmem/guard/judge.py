@@ -14,7 +14,7 @@ import numpy as np
 
 from zettelmem.backends.llm import LLM
 from zettelmem.guard import signals
-from zettelmem.models import Hit, Lesson, Neighbour, NewNote, StoredVerdict
+from zettelmem.models import Hit, Lesson, Neighbour, NewNote, Note, StoredVerdict
 from zettelmem.store import verdicts
 from zettelmem.store.records import Records
 from zettelmem.store.threads import thread_of
@@ -109,7 +109,8 @@ def read_time(records: Records, hits: Sequence[Hit], k: int) -> list[Hit]:
         signals.HitView(h.note.id, h.note.content, h.score,
                       stored[h.note.id].risk if h.note.id in stored else 0.0,
                       stored[h.note.id].reasons
-                      if h.note.id in stored and stored[h.note.id].verdict != "accept" else (),
+                      if h.note.id in stored and stored[h.note.id].verdict != "accept"
+                      and stored[h.note.id].review != "approved" else (),
                       0.0 if h.note.id in stored else None)
         for h in hits
     ]  # fmt: skip
@@ -135,6 +136,22 @@ def keep_lesson(
     kinds = sorted({r.split(":")[0] for r in reasons})
     with records.transaction() as db:
         return verdicts.add_lesson(db, scope, text, kinds, vector)
+
+
+def drop_lesson(records: Records, note: Note, reasons: Sequence[str]) -> int:
+    """Forget the lesson a detection of ``note`` kept, once a review found it genuine (the
+    lesson's text is a function of the note and its reasons), unless another quarantined
+    note awaiting review stands behind the same lesson. Returns how many lessons went."""
+    text = signals.lesson_for(note.content, reasons)
+    found = verdicts.lessons_with_text(records.db, note.scope, text)
+    others = [v.note_id for v in verdicts.open_verdicts(records.db, note.scope)
+              if v.verdict == "quarantine" and v.note_id != note.id]  # fmt: skip
+    labels = [n.label for n in records.get_many(others)] if others else []
+    held = list(records.vectors(labels).values())
+    gone = [lesson_id for lesson_id, vector in found
+            if not any(float(vector @ v) >= LESSON_SAME_COS for v in held)]  # fmt: skip
+    with records.transaction() as db:
+        return verdicts.drop_lessons(db, gone)
 
 
 def lessons_for(records: Records, scope: str | None, query_vector: np.ndarray) -> list[Lesson]:

@@ -20,7 +20,14 @@ from zettelmem.backends.embeddings import Embedder, get_embedder, identity
 from zettelmem.backends.llm import LLM, BoundedLLM, get_llm
 from zettelmem.config import Settings, load_settings, prepare_home, resolve_home
 from zettelmem.errors import EmbedderMismatch, InvalidInput
-from zettelmem.guard.judge import Judge, keep_lesson, lessons_for, read_time, stored_verdict
+from zettelmem.guard.judge import (
+    Judge,
+    drop_lesson,
+    keep_lesson,
+    lessons_for,
+    read_time,
+    stored_verdict,
+)
 from zettelmem.guard.signals import MODES as GUARD_MODES
 from zettelmem.ids import new_id
 from zettelmem.models import (
@@ -418,6 +425,13 @@ class Memory:
         notes = {n.id: n for n in self.records.get_many([v.note_id for v in pending])}
         return [(notes[v.note_id], v) for v in pending if v.note_id in notes]
 
+    def held(self, note_id: str) -> StoredVerdict | None:
+        """The guard's verdict on a note it flagged or quarantined and nobody approved."""
+        found = verdicts.verdicts_of(self.records.db, [note_id]).get(note_id)
+        if found is None or found.verdict == "accept" or found.review == "approved":
+            return None
+        return found
+
     def _pending(self, note_id: str) -> tuple[Note, StoredVerdict]:
         note = self.records.get(note_id)
         verdict = verdicts.verdicts_of(self.records.db, [note_id]).get(note_id)
@@ -426,10 +440,12 @@ class Memory:
         return note, verdict
 
     def approve(self, note_id: str) -> Note:
-        """Settle a flagged or quarantined note as genuine: it becomes an ordinary note."""
-        note, _ = self._pending(note_id)
+        """Settle a flagged or quarantined note as genuine: it becomes an ordinary note
+        for good (full trust, no warnings from its check, no lesson calling it poison)."""
+        note, verdict = self._pending(note_id)
         with self.records.transaction() as db:
             verdicts.settle(db, note_id, "approved")
+        drop_lesson(self.records, note, verdict.reasons)
         if note.status == "quarantined":
             self.records.apply_changes([Change(note_id, "status", "quarantined", "active",
                                                "approved in review")])  # fmt: skip
@@ -521,6 +537,16 @@ class Memory:
         return result
 
     def _clusters(self, topic: str | None, scope: str | None) -> list[tuple[str, list[Note]]]:
+        """Clusters to reflect on, without notes the guard holds: an insight must never
+        repeat a flagged note's text with the trust of a first-party note."""
+        found = self._clusters_of_all(topic, scope)
+        held = verdicts.held(self.records.db, [n.id for _, notes in found for n in notes])
+        kept = [(s, [n for n in notes if n.id not in held]) for s, notes in found]
+        return [(s, notes) for s, notes in kept if len(notes) >= 2]
+
+    def _clusters_of_all(
+        self, topic: str | None, scope: str | None
+    ) -> list[tuple[str, list[Note]]]:
         if topic:
             hits = self.recall(topic, k=reflect.MAX_MEMBERS, filters=self.filters(scope=scope),
                                graph=False)  # fmt: skip

@@ -27,7 +27,15 @@ from zettelmem import __version__
 from zettelmem.errors import MemError, NotFound
 from zettelmem.memory.core import Memory
 from zettelmem.models import Note
-from zettelmem.render import hit_out, lesson_out, link_out, note_line, note_out, verdict_out
+from zettelmem.render import (
+    held_out,
+    hit_out,
+    lesson_out,
+    link_out,
+    note_line,
+    note_out,
+    verdict_out,
+)
 from zettelmem.schemas import (
     ForgetOut,
     LinkOut,
@@ -257,7 +265,7 @@ def _add_remember(server: MemoryServer) -> None:
             links = [link_out(x) for x in made.links if note.id == x.src] if made else []
             evolved = sorted({c.note_id for c in made.changes}) if made else []
             return RememberOut(**note_out(note).model_dump(), created=created, links=links,
-                               evolved=evolved)  # fmt: skip
+                               evolved=evolved, held=held_out(m.held(note.id)))  # fmt: skip
 
         return await server.core.tool(write)
 
