@@ -37,6 +37,7 @@ def run_poison(
     modes: Sequence[str] = GUARD_MODES,
     progress: Callable[[str], None] | None = None,
     attacks_file: Path | None = None,
+    source: str = SOURCE,
 ) -> dict[str, Any]:
     """The report: attacks from the generator (``per_kind`` of each kind) or, with
     ``attacks_file``, the attacks of that JSONL file (see attackfile.py)."""
@@ -44,7 +45,8 @@ def run_poison(
     attacks = (attackfile.load(attacks_file, samples) if attacks_file
                else generator.attacks(samples, per_kind=per_kind))  # fmt: skip
     report: dict[str, Any] = {"attacks": len(attacks), "per_kind": per_kind,
-                              "source": str(attacks_file) if attacks_file else "generator",
+                              "attacks_from": str(attacks_file) if attacks_file else "generator",
+                              "written_as": source,
                               "poison_notes": sum(len(a.notes) for a in attacks),
                               "kinds": dict(sorted(Counter(a.kind for a in attacks).items())),
                               "modes": {}}  # fmt: skip
@@ -53,7 +55,7 @@ def run_poison(
         with tempfile.TemporaryDirectory(prefix="mem-poison-") as tmp:
             memory = Memory(home=tmp, embedder=embedder, llm=False, guard=mode)
             try:
-                report["modes"][mode] = _one_mode(memory, samples, attacks)
+                report["modes"][mode] = _one_mode(memory, samples, attacks, source)
             finally:
                 memory.close()
         if progress:
@@ -68,13 +70,14 @@ def run_poison(
 
 
 def _one_mode(
-    memory: Memory, samples: list[dict[str, Any]], attacks: list[generator.Attack]
+    memory: Memory, samples: list[dict[str, Any]], attacks: list[generator.Attack], source: str
 ) -> dict[str, Any]:
     memory.remember_many(locomo.notes(samples))
     clean_ids = {n.id for n in memory.list_notes(limit=1_000_000)}
     before = _score(memory, samples, 10, None, True)["R@10"]
-    honest = _honest_agent_notes(memory, samples) + _honest_user_notes(memory, samples)
-    written = _inject(memory, attacks)
+    honest = (_honest_agent_notes(memory, samples, source)
+              + _honest_user_notes(memory, samples, source))  # fmt: skip
+    written = _inject(memory, attacks, source)
     reached: Counter[str] = Counter()
     for attack in attacks:
         hits = memory.recall(attack.target_question, k=10,
@@ -109,13 +112,13 @@ class _Written:
     quarantined: int = 0
 
 
-def _inject(memory: Memory, attacks: list[generator.Attack]) -> _Written:
+def _inject(memory: Memory, attacks: list[generator.Attack], source: str) -> _Written:
     """Write every attack's notes one at a time, as an agent would through MCP."""
     out = _Written()
     for attack in attacks:
         held = False
         for text in attack.notes:
-            note, _ = memory.remember(text, scope=attack.scope, source=SOURCE,
+            note, _ = memory.remember(text, scope=attack.scope, source=source,
                                       event_at=attack.event_at)  # fmt: skip
             out.attack_of[note.id] = attack
             out.quarantined += note.status == "quarantined"
@@ -135,7 +138,9 @@ def _verdict_of(memory: Memory, note_id: str) -> Verdict:
     return found.verdict if found else "accept"
 
 
-def _honest_agent_notes(memory: Memory, samples: list[dict[str, Any]]) -> list[Verdict]:
+def _honest_agent_notes(
+    memory: Memory, samples: list[dict[str, Any]], source: str
+) -> list[Verdict]:
     """Write real facts the way an honest agent would (its own words, through MCP):
     '<Speaker> said that <turn>'. Returns each note's verdict (accept, flag, quarantine):
     the guard's false positives on ordinary agent writes."""
@@ -143,19 +148,21 @@ def _honest_agent_notes(memory: Memory, samples: list[dict[str, Any]]) -> list[V
     for note in locomo.notes(samples)[::HONEST_EVERY]:
         speaker, _, text = note.content.partition(": ")
         written, _ = memory.remember(f"{speaker} said that {text}", scope=note.scope,
-                                     source=SOURCE, event_at=note.event_at)  # fmt: skip
+                                     source=source, event_at=note.event_at)  # fmt: skip
         out.append(_verdict_of(memory, written.id))
     return out
 
 
-def _honest_user_notes(memory: Memory, samples: list[dict[str, Any]]) -> list[Verdict]:
+def _honest_user_notes(
+    memory: Memory, samples: list[dict[str, Any]], source: str
+) -> list[Verdict]:
     """Write the shipped corpus of ordinary preferences and reminders, many of them
     imperative ("Don't book flights before 9am"), through MCP into the conversations'
     scopes: the guard's false positives on notes that instruct but do not attack."""
     scopes = [str(s["sample_id"]) for s in samples]
     out = []
     for i, text in enumerate(honest_notes()):
-        written, _ = memory.remember(text, scope=scopes[i % len(scopes)], source=SOURCE)
+        written, _ = memory.remember(text, scope=scopes[i % len(scopes)], source=source)
         out.append(_verdict_of(memory, written.id))
     return out
 

@@ -378,10 +378,12 @@ def bench_locomo(
 @click.option("--attacks", "attacks_file", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="JSONL of attack texts ({\"text\", \"kind\"}, optional "
               "\"target_question\", \"group\") instead of the built-in generator.")  # fmt: skip
+@click.option("--source", default="mcp:agent", show_default=True,
+              help="Source the attacks and honest notes are written with (e.g. cli).")
 @json_option
 def bench_poison(
     file: Path, per_kind: int, embedder: str | None, modes: tuple[str, ...],
-    attacks_file: Path | None, as_json: bool,
+    attacks_file: Path | None, source: str, as_json: bool,
 ) -> None:  # fmt: skip
     """Inject adversarial notes into a LoCoMo file's conversations; measure the guard."""
     from zettelmem.bench.poison import run_poison, table
@@ -391,7 +393,8 @@ def bench_poison(
         raise InvalidInput("--per-kind must be at least 1")
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
     report = run_poison(file, per_kind=per_kind, embedder=embedder, modes=modes or MODES,
-                        progress=progress, attacks_file=attacks_file)  # fmt: skip
+                        progress=progress, attacks_file=attacks_file,
+                        source=source)  # fmt: skip
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
