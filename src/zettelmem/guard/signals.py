@@ -1,10 +1,10 @@
 """The guard against memory poisoning (A-MemGuard, Wei et al. 2025), offline half.
 
-Pure functions over data the core hands in: the risk signals of one text, a
-conservative contradiction test between two texts, the write-time verdict
-(signals plus consensus with related memories), the read-time consensus over
-the top hits, and the lesson kept once a detection is confirmed. The core does
-the I/O; ``guard_llm`` adds the LLM audit on top of this.
+Pure functions over data the core hands in: the risk signals of one text (the
+instruction and trigger signals from the clause grammar in ``directives``, links
+and codewords here), the write-time verdict (signals plus consensus with related
+memories), the read-time consensus over the top hits, and the lesson kept once a
+detection is confirmed. The core does the I/O; ``audit`` adds the LLM audit.
 """
 
 from __future__ import annotations
