@@ -128,6 +128,9 @@ RULES: tuple[Rule, ...] = (
           r"cannot|can['’]t|is (?:required|instructed|"
           r"expected) to)\b", address=True, anchors="AGENT"),
     _rule("instruction", "address", ADDRESSED,
+          rf"\b[\w-]{{2,20}} (?:to|for) (?:the |any |all |every |future |our |my )?{AGENT}"
+          r"\s{0,2}[:;!-]", address=True, anchors="AGENT"),
+    _rule("instruction", "address", ADDRESSED,
           r"\b(?:system|admin|administrator|developer|security|priority|maintenance) "
           r"(?:override|prompt|message|instructions?|notice|update|directive|alert|mode|"
           r"command|note)s?\b|\bas an? (?:ai|assistant|language model)\b|"
