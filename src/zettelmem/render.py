@@ -9,6 +9,7 @@ from zettelmem.schemas import (
     SCORE_PARTS,
     ChangeOut,
     ForgetOut,
+    HeldOut,
     HitOut,
     LessonOut,
     LinkOut,
@@ -66,6 +67,23 @@ def forget_out(removed: Sequence[Note], asked: Sequence[str]) -> ForgetOut:
 def lesson_out(lesson: Lesson) -> LessonOut:
     return LessonOut(id=lesson.id, scope=lesson.scope, text=lesson.text,
                      created_at=lesson.created_at)  # fmt: skip
+
+
+def held_out(verdict: StoredVerdict | None) -> HeldOut | None:
+    if verdict is None or verdict.verdict == "accept":
+        return None
+    return HeldOut(verdict=verdict.verdict, risk=verdict.risk, reasons=list(verdict.reasons))
+
+
+def held_line(note_id: str, verdict: StoredVerdict) -> str:
+    """What a writer is told of a note the guard held: what happened, why, what next."""
+    what = ("quarantined: it is not recalled until approved" if verdict.verdict == "quarantine"
+            else "flagged: it is recalled with low trust and a warning")  # fmt: skip
+    why = "; ".join(verdict.reasons[:2])
+    return (
+        f"guard {what} (risk {verdict.risk:.2f}: {why}); review it with `mem review`, "
+        f"then `mem review approve {note_id}` or `mem review reject {note_id}`"
+    )
 
 
 def verdict_out(note: Note, verdict: StoredVerdict) -> VerdictOut:

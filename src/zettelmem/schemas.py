@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -136,10 +138,23 @@ class LinkOut(BaseModel):
     weight: float = 1.0
 
 
+class HeldOut(BaseModel):
+    """The guard's write-time verdict on a note it flagged or quarantined."""
+
+    verdict: Literal["flag", "quarantine"]
+    risk: float
+    reasons: list[str]
+
+
 class RememberOut(NoteOut):
     """What the MCP `remember` tool returns: the stored note, whether it is new, its links."""
 
     created: bool
+    held: HeldOut | None = Field(
+        default=None,
+        description="Set when the guard flagged the note (recalled with low trust and "
+        "warnings) or quarantined it (not recalled until approved); it awaits review.",
+    )
     links: list[LinkOut] = Field(default_factory=list)
     evolved: list[str] = Field(
         default_factory=list, description="Ids of neighbours whose tags this note evolved."

@@ -134,14 +134,17 @@ def remember(
     as_json: bool,
 ) -> None:
     """Store TEXT as a note (`-` reads it from stdin); prints the new id."""
-    from zettelmem.render import note_out
+    from zettelmem.render import held_line, note_out
 
     content = _read_text(text)
     with _memory(ctx) as memory:
         done = memory.remember(content, tags=tags, scope=scope, source=source, event_at=event_at)
+        held = memory.held(done.note.id)
     note, created = done.note, done.created
     if not created:
         click.echo(f"already remembered as {note.id}", err=True)
+    if held is not None:
+        click.echo(held_line(note.id, held), err=True)
     if as_json:
         _emit(note_out(note))
     else:
@@ -434,10 +437,20 @@ def bench_locomo(
 @click.option("--embedder", help="Embedder spec to use instead of the configured one.")
 @click.option("--mode", "modes", multiple=True, type=click.Choice(["off", "flag", "quarantine"]),
               help="Guard modes to compare (default: all three).")  # fmt: skip
+@click.option("--attacks", "attacks_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="JSONL of attack texts ({\"text\", \"kind\"}, optional "
+              "\"target_question\", \"group\") instead of the built-in generator.")  # fmt: skip
+@click.option(
+    "--source",
+    default="mcp:agent",
+    show_default=True,
+    help="Source the attacks and honest notes are written with (e.g. cli).",
+)
 @json_option
 def bench_poison(
-    file: Path, per_kind: int, embedder: str | None, modes: tuple[str, ...], as_json: bool
-) -> None:
+    file: Path, per_kind: int, embedder: str | None, modes: tuple[str, ...],
+    attacks_file: Path | None, source: str, as_json: bool,
+) -> None:  # fmt: skip
     """Inject adversarial notes into a LoCoMo file's conversations; measure the guard."""
     from zettelmem.bench.poison import run_poison, table
     from zettelmem.models import GUARD_MODES as MODES
@@ -446,7 +459,8 @@ def bench_poison(
         raise InvalidInput("--per-kind must be at least 1")
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
     report = run_poison(file, per_kind=per_kind, embedder=embedder, modes=modes or MODES,
-                        progress=progress)  # fmt: skip
+                        progress=progress, attacks_file=attacks_file,
+                        source=source)  # fmt: skip
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

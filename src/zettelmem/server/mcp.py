@@ -28,6 +28,7 @@ from zettelmem.memory.core import Memory
 from zettelmem.models import LinkKind, Note
 from zettelmem.render import (
     forget_out,
+    held_out,
     link_out,
     note_line,
     note_out,
@@ -280,7 +281,8 @@ def _add_remember(server: MemoryServer) -> None:
                               event_at=event_at)  # fmt: skip
             return RememberOut(**note_out(done.note).model_dump(), created=done.created,
                                links=[link_out(x) for x in done.links],
-                               evolved=list(done.evolved))  # fmt: skip
+                               evolved=list(done.evolved),
+                               held=held_out(m.held(done.note.id)))  # fmt: skip
 
         return await server.core.tool(write)
 
