@@ -397,15 +397,29 @@ def bench() -> None:
 @click.option("--embedder", help="Embedder spec to use instead of the configured one.")
 @click.option("--fusion", type=click.Choice(["weighted", "rrf"]), help="Fusion method.")
 @click.option("--no-graph", is_flag=True, help="Recall without spreading along links.")
+@click.option("--folds", type=int, help="Cross-validate the ranking weights over N folds.")
 @json_option
 def bench_locomo(
-    file: Path, k: int, embedder: str | None, fusion: str | None, no_graph: bool, as_json: bool
+    file: Path,
+    k: int,
+    embedder: str | None,
+    fusion: str | None,
+    no_graph: bool,
+    folds: int | None,
+    as_json: bool,
 ) -> None:
     """Recall@k on a LoCoMo file, imported into a temporary home."""
     from zettelmem.bench.locomo import KS, run_locomo
 
     validate_k(k)
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    if folds is not None:
+        from zettelmem.bench.folds import run_folds
+        from zettelmem.bench.folds import table as folds_table
+
+        report = run_folds(file, folds, embedder=embedder, fusion=fusion, progress=progress)
+        click.echo(json.dumps(report, indent=2) if as_json else folds_table(report))
+        return
     report = run_locomo(
         file, k=k, embedder=embedder, fusion=fusion, progress=progress, graph=not no_graph
     )
@@ -429,6 +443,20 @@ def bench_locomo(
         f"{report['ingest_per_s']}/s, recall p50 {report['recall_ms']['p50']} ms, "
         f"p95 {report['recall_ms']['p95']} ms"
     )
+
+
+@bench.command(name="longmemeval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--embedder", help="Embedder spec to use instead of the configured one.")
+@click.option("--no-graph", is_flag=True, help="Recall without spreading along links.")
+@json_option
+def bench_longmemeval(file: Path, embedder: str | None, no_graph: bool, as_json: bool) -> None:
+    """Session- and turn-level R@k and NDCG@k on a LongMemEval JSON file, per question type."""
+    from zettelmem.bench.longmemeval import run_longmemeval, table
+
+    progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    report = run_longmemeval(file, embedder=embedder, graph=not no_graph, progress=progress)
+    click.echo(json.dumps(report, indent=2) if as_json else table(report))
 
 
 @bench.command(name="poison")

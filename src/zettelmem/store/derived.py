@@ -19,7 +19,7 @@ from filelock import FileLock
 
 from zettelmem.models import Note, Op
 from zettelmem.store.records import Records
-from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
+from zettelmem.store.text_index import TEXT_SCHEMA, WINDOW_BEFORE, CorruptIndex, TextIndex
 from zettelmem.store.vector_index import VectorIndex
 
 log = logging.getLogger("zettelmem")
@@ -193,8 +193,20 @@ class DerivedIndexes:
         with self.text.writing() as writer:
             for label in deletes:
                 writer.delete(label)
-            writer.upsert_many([notes[label] for label in upserts if label in notes])
+            present = [notes[label] for label in upserts if label in notes]
+            writer.upsert_many(present, self._before(present))
         return head
+
+    def _before(self, notes: list[Note]) -> dict[int, list[Note]]:
+        """The turns each note follows (its BM25 window), nearest first."""
+        chains = self.records.preceding([n.label for n in notes], WINDOW_BEFORE)
+        wanted = {label for chain in chains.values() for label in chain}
+        found = self.records.by_labels(list(wanted)) if wanted else {}
+        return {
+            label: [found[x] for x in chain if x in found]
+            for label, chain in chains.items()
+            if chain
+        }
 
     def _refill_text(self) -> int:
         """Replace the BM25 index's content with one snapshot of the record; returns its op."""
@@ -206,9 +218,9 @@ class DerivedIndexes:
                 for note, _ in self.records.iter_notes():
                     batch.append(note)
                     if len(batch) >= 1000:
-                        writer.upsert_many(batch)
+                        writer.upsert_many(batch, self._before(batch))
                         batch = []
-                writer.upsert_many(batch)
+                writer.upsert_many(batch, self._before(batch))
         return head
 
     def _apply_vectors(self, ops: list[Op]) -> None:

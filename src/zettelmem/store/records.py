@@ -32,6 +32,7 @@ from zettelmem.store.threads import (
     followers,
     link_to_previous,
     own_vectors,
+    preceding,
     thread_of,
 )
 from zettelmem.store.verdicts import VerdictRecords
@@ -504,6 +505,10 @@ class Records(VerdictRecords, InsightRecords, PortableRecords):
     def context_vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
         """The vectors the vector index holds: own vector mixed with the notes followed."""
         return context_vectors(self.db, labels)
+
+    def preceding(self, labels: Sequence[int], depth: int) -> dict[int, list[int]]:
+        """Each note's earlier turns in its thread, nearest first (at most ``depth``)."""
+        return preceding(self.db, labels, depth)
 
     def vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
         return own_vectors(self.db, labels)
