@@ -335,7 +335,7 @@ class Memory:
             query, filters, pool, ignore=STOPWORDS, only=only, exclude=exclude
         )
         qvec = self._query_vector(query)
-        vec = self.indexes.vectors.search(qvec, pool, allowed)
+        vec = self.indexes.vectors.search(qvec, pool, allowed, scope=filters.scope, exclude=exclude)
         fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))
         pooled = self.records.by_labels([label for label, _ in fused])
         speakers = {label: speaker_of(n.content) or "" for label, n in pooled.items()}
@@ -363,7 +363,10 @@ class Memory:
 
         Returns (only, exclude) for the BM25 index (tags, status and as-of are
         mutable, so they never live there), the set the vector search may return
-        (None: every live vector), and the notes superseded as of ``as_of``.
+        (None: every live vector of the scope, minus ``exclude``), and the notes
+        superseded as of ``as_of``. Scope filters natively in both indexes and
+        ``exclude`` holds only the few notes a status hides, so a recall without
+        tags or dates costs the same at any store size.
         """
         only = (
             self.records.matching_labels(Filters(tags=filters.tags, statuses=tuple(STATUSES)))
@@ -374,9 +377,8 @@ class Memory:
         exclude = self.records.matching_labels(Filters(statuses=hidden)) if hidden else set()
         then = self.records.superseded_by(filters.as_of) if filters.as_of else set()
         exclude |= then
-        if filters.scope is None and not filters.tags and not filters.since and not filters.until:
-            allowed = None if not exclude else self.indexes.vectors.labels - exclude
-        else:
+        allowed = None
+        if filters.tags or filters.since or filters.until:
             allowed = self.records.matching_labels(filters) - then
         return only, exclude, allowed, then
 

@@ -24,9 +24,13 @@ from zettelmem.store.vector_index import VectorIndex
 
 log = logging.getLogger("zettelmem")
 
-# Save the vector graph once the file on disk lags this many ops behind;
-# a process that opens the home replays at most this many from the record.
+# Save the vector graph once the file on disk lags this many ops behind, or an
+# eighth of the index if that is more: a save writes the whole graph, so saving
+# in proportion to its size keeps the cost per write flat as the store grows. A
+# process that opens the home replays at most this many ops from the record, and
+# closing a Memory saves whatever lags.
 VECTOR_SAVE_LAG = 256
+VECTOR_SAVE_SHARE = 8
 
 
 @dataclass
@@ -137,12 +141,15 @@ class DerivedIndexes:
                     self._apply_vectors(self.records.ops_since(self.vector_seq, head))
                 self.vector_seq = head
             if state.vector_seq < self.vector_seq and (
-                force_save or self.vector_seq - state.vector_seq >= VECTOR_SAVE_LAG
+                force_save or self.vector_seq - state.vector_seq >= self._save_lag()
             ):
                 self.vectors.save(self.vector_path)
                 state.vector_seq = self.vector_seq
                 state.embedder = self.embedder
             self._write_state(state)
+
+    def _save_lag(self) -> int:
+        return max(VECTOR_SAVE_LAG, len(self.vectors) // VECTOR_SAVE_SHARE)
 
     def flush(self) -> None:
         """Save the vector index if the copy on disk lags behind this process."""
@@ -187,9 +194,16 @@ class DerivedIndexes:
         vectors = self.records.context_vectors(upserts)
         deletes.extend(label for label in upserts if label not in vectors)
         self.vectors.delete(deletes)
-        present = [label for label in upserts if label in vectors]
-        if present:
-            self.vectors.upsert(present, np.stack([vectors[label] for label in present]))
+        self._upsert_vectors([label for label in upserts if label in vectors], vectors)
+
+    def _upsert_vectors(self, labels: list[int], vectors: dict[int, np.ndarray]) -> None:
+        if labels:
+            scopes = self.records.scopes_of(labels)
+            labels = [label for label in labels if label in scopes]  # none forgotten meanwhile
+            self.vectors.upsert(
+                labels, np.stack([vectors[label] for label in labels]),
+                [scopes[label] for label in labels],
+            )  # fmt: skip
 
     @staticmethod
     def _coalesce(ops: Iterable[Op]) -> tuple[list[int], list[int], list[int]]:
@@ -213,8 +227,7 @@ class DerivedIndexes:
         for start in range(0, len(labels), 2048):
             vectors = self.records.context_vectors(labels[start : start + 2048])
             present = [label for label, v in vectors.items() if v.shape[0] == self.dims]
-            if present:
-                self.vectors.upsert(present, np.stack([vectors[label] for label in present]))
+            self._upsert_vectors(present, vectors)
 
     def rebuild(self) -> None:
         """Drop both indexes and rebuild them from the record (``mem reindex``)."""

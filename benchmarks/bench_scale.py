@@ -1,0 +1,266 @@
+"""Scale benchmark: grows one store in slices and prints, per size, what a user pays.
+
+Run: python benchmarks/bench_scale.py [--sizes 10000,100000] [--slice 10000]
+     [--embedder hashing:384] [--home DIR] [--queries 100] [--runs 3] [--singles 50]
+
+The store grows by bulk imports of --slice notes (`remember_many`, the import
+path: linking, evolution and the guard on) and, at each size in --sizes, the
+benchmark measures: single `remember` calls, unscoped and scoped recall with
+their floor (query embedding + one tantivy search + one vector search, no
+filters, interleaved with the recalls in the same run), a cold `mem recall`
+in a fresh process, and the home's size on disk. --home keeps the store: run
+again with larger sizes and it grows from where it stopped.
+
+The text is LoCoMo-like: conversations between two speakers, in sessions of
+turns, each turn a sentence drawn from a vocabulary with Zipfian word
+frequencies (so BM25 scores rarely tie, unlike templates), 4 user scopes.
+Growing 100k notes with the embedded model takes hours on two cores, so the
+default embedder is the hashing one: the costs measured are the store's.
+Prints Markdown tables (medians of --runs) with the machine and load noted.
+Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zettelmem.memory.core import Memory
+from zettelmem.models import NewNote
+from zettelmem.text import STOPWORDS
+
+SCOPES = 4
+NAMES = ["Caroline", "Melanie", "Jon", "Gina", "John", "Maria", "Joanna", "Nate", "Tim", "Audrey",
+         "Andrew", "James", "Deborah", "Jolene", "Evan", "Sam", "Calvin", "Dave"]  # fmt: skip
+FILLERS = ["i", "we", "it", "was", "the", "a", "and", "to", "my", "so", "really", "with", "for",
+           "that", "just", "last", "about", "went", "had", "love", "think", "going"]  # fmt: skip
+_SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
+
+
+def vocabulary(size: int = 30_000, seed: int = 1) -> list[str]:
+    """Distinct pronounceable words of 2-4 syllables."""
+    rng = np.random.default_rng(seed)
+    words: dict[str, None] = {}
+    while len(words) < size:
+        parts = rng.integers(0, len(_SYLLABLES), size=int(rng.integers(2, 5)))
+        word = "".join(_SYLLABLES[p] for p in parts)
+        if word not in STOPWORDS:
+            words[word] = None
+    return list(words)
+
+
+class Talk:
+    """Deterministic LoCoMo-like turns: note i is the same text whatever the slice size."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.words = vocabulary()
+        ranks = np.arange(1, len(self.words) + 1, dtype=np.float64)
+        # Zipf-Mandelbrot (s 1.07, offset 30): the most frequent English words are the
+        # fillers below, so content words start further down the curve.
+        weights = 1.0 / (ranks + 30) ** 1.07
+        self.cdf = np.cumsum(weights / weights.sum())
+        self.seed = seed
+
+    def turn(self, i: int) -> NewNote:
+        """The i-th note: conversation i // 200, session (i % 200) // 20, turn i % 20."""
+        rng = np.random.default_rng((self.seed, 0, i))
+        conv, session, turn = i // 200, (i % 200) // 20, i % 20
+        speaker = NAMES[(conv * 7 + turn % 2 + conv // len(NAMES)) % len(NAMES)]
+        count = int(rng.integers(6, 28))
+        picks = np.searchsorted(self.cdf, rng.random(count))
+        words = [self.words[min(p, len(self.words) - 1)] for p in picks]
+        for slot in rng.integers(0, count, size=count // 3):
+            words[int(slot)] = FILLERS[int(rng.integers(0, len(FILLERS)))]
+        day = 1 + (conv * 3 + session * 5) % 27
+        month = 1 + (conv + session) % 12
+        return NewNote(
+            content=f"{speaker}: {' '.join(words).capitalize()}.",
+            scope=f"user{conv % SCOPES}",
+            source=f"scale:conv-{conv}/D{session + 1}:{turn + 1}",
+            event_at=f"2023-{month:02d}-{day:02d}T{10 + turn // 4:02d}:{turn % 4 * 15:02d}:00",
+        )
+
+    def query(self, j: int, size: int) -> str:
+        """A question about a stored turn: its speaker and three of its rarer words."""
+        rng = np.random.default_rng((self.seed, 1, j))
+        note = self.turn(int(rng.integers(0, size)))
+        speaker, text = note.content.split(": ", 1)
+        words = [w.strip(".").lower() for w in text.split() if w.lower() not in FILLERS]
+        picked = sorted(set(words), key=lambda w: (len(w), w))[-3:]
+        return f"what did {speaker} say about {' '.join(picked)}?"
+
+
+@dataclass
+class Row:
+    size: int
+    bulk: float  # notes/s of the slice that reached this size
+    single: float
+    recall: tuple[float, float]
+    scoped: tuple[float, float]
+    floor: float
+    cold: float
+    disk_mb: float
+    per_note: float  # bytes
+
+
+def _pct(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+
+
+def grow(mem: Memory, talk: Talk, start: int, stop: int) -> float:
+    """Bulk-import notes [start, stop); returns notes/s."""
+    began = time.perf_counter()
+    mem.remember_many((talk.turn(i) for i in range(start, stop)), batch_size=128)
+    return (stop - start) / (time.perf_counter() - began)
+
+
+def singles(mem: Memory, talk: Talk, start: int, count: int) -> float:
+    """`remember` one call per note (each call durable before it returns); notes/s."""
+    began = time.perf_counter()
+    for i in range(start, start + count):
+        note = talk.turn(i)
+        mem.remember(note.content, scope=note.scope, source=note.source, event_at=note.event_at)
+    mem.indexes.catch_up()  # the derived indexes catch up within the measured time
+    return count / (time.perf_counter() - began)
+
+
+def recall_times(mem: Memory, talk: Talk, size: int, n: int) -> dict[str, list[float]]:
+    """Unscoped recall, scoped recall and the floor, interleaved query by query (ms)."""
+    out: dict[str, list[float]] = {"recall": [], "scoped": [], "floor": []}
+    scoped = mem.filters(scope="user1")
+    for j in range(n):
+        query = talk.query(j, size)
+        began = time.perf_counter()
+        mem.recall(query, k=10)
+        out["recall"].append(time.perf_counter() - began)
+        began = time.perf_counter()
+        mem.recall(query, k=10, filters=scoped)
+        out["scoped"].append(time.perf_counter() - began)
+        began = time.perf_counter()
+        vector = mem.embedder.embed([query])[0]
+        mem.indexes.text.search(query, mem.filters(), 50)
+        mem.indexes.vectors.search(vector, 50)
+        out["floor"].append(time.perf_counter() - began)
+    return {key: [1000 * t for t in values] for key, values in out.items()}
+
+
+def cold_start(home: Path, embedder: str, runs: int) -> float:
+    env = dict(os.environ, MEM_HOME=str(home), MEM_EMBEDDER=embedder)
+    mem_bin = Path(sys.executable).with_name("mem")
+    cmd = [str(mem_bin)] if mem_bin.exists() else [sys.executable, "-m", "zettelmem"]
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        subprocess.run([*cmd, "recall", "what did Caroline say about the trip", "-k", "5"],
+                       env=env, check=True, capture_output=True)  # fmt: skip
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def disk(home: Path) -> float:
+    return sum(p.stat().st_size for p in home.rglob("*") if p.is_file()) / 1e6
+
+
+def measure(home: Path, args: argparse.Namespace, talk: Talk, size: int, bulk: float) -> Row:
+    runs = []
+    with Memory(home=home, embedder=args.embedder, llm=False) as mem:
+        mem.recall("warm up", k=10)
+        for _ in range(args.runs):
+            runs.append(recall_times(mem, talk, size, args.queries))
+    med = {
+        key: (statistics.median(statistics.median(r[key]) for r in runs),
+              statistics.median(_pct(r[key], 95) for r in runs))
+        for key in ("recall", "scoped", "floor")
+    }  # fmt: skip
+    cold = cold_start(home, args.embedder, 3)
+    mb = disk(home)
+    # Single writes go after the reads: they add notes past `size` (at the end of the ids).
+    with Memory(home=home, embedder=args.embedder, llm=False) as mem:
+        single = singles(mem, talk, 10**9 + size, args.singles)
+    return Row(size, bulk, single, med["recall"], med["scoped"], med["floor"][0], cold, mb,
+               mb * 1e6 / size)  # fmt: skip
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, load average {load}")  # fmt: skip
+
+
+def slices(stored: int, sizes: list[int], step: int) -> Iterator[tuple[int, int, bool]]:
+    """(start, stop, measure here) for the growth from `stored` to the last size."""
+    at = stored
+    for size in sizes:
+        while at < size:
+            stop = min(size, at + step)
+            yield at, stop, stop == size
+            at = stop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--slice", type=int, default=10_000)
+    parser.add_argument("--embedder", default="hashing:384")
+    parser.add_argument("--home", default=None, help="keep the store here (grows on re-runs)")
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--singles", type=int, default=50)
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    temp = None if args.home else tempfile.mkdtemp(prefix="mem-scale-")
+    home = Path(args.home or temp or "")
+    talk = Talk()
+    print(f"machine: {machine()}; embedder: {args.embedder}; "
+          f"{args.queries} queries x median of {args.runs} runs\n", flush=True)  # fmt: skip
+    print("| notes | bulk import notes/s (slice) | ms/note |", flush=True)
+    print("|---|---|---|", flush=True)
+    rows = []
+    try:
+        grown = home / "bench_scale.grown"  # notes the bulk slices stored so far
+        stored = int(grown.read_text()) if grown.is_file() else 0
+        for start, stop, here in slices(stored, sizes, args.slice):
+            with Memory(home=home, embedder=args.embedder, llm=False) as mem:
+                rate = grow(mem, talk, start, stop)
+            grown.write_text(str(stop))
+            print(f"| {stop:,} | {rate:.0f} | {1000 / rate:.2f} |", flush=True)
+            if here:
+                rows.append(measure(home, args, talk, stop, rate))
+        for size in sizes:
+            if size <= stored and not any(r.size == size for r in rows):
+                rows.append(measure(home, args, talk, size, float("nan")))
+        _table(rows)
+    finally:
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _table(rows: list[Row]) -> None:
+    print("\n| notes | bulk notes/s | single `remember`/s | recall p50/p95 ms | "
+          "scoped recall p50/p95 ms | floor p50 ms | recall/floor | `mem recall` cold s | "
+          "disk MB | disk KB/note |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ratio = max(r.recall[0], r.scoped[0]) / r.floor if r.floor else float("nan")
+        print(f"| {r.size:,} | {r.bulk:.0f} | {r.single:.1f} | {r.recall[0]:.1f} / "
+              f"{r.recall[1]:.1f} | {r.scoped[0]:.1f} / {r.scoped[1]:.1f} | {r.floor:.1f} | "
+              f"{ratio:.1f} | {r.cold:.2f} | {r.disk_mb:.0f} | "
+              f"{r.per_note / 1000:.1f} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
