@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -215,3 +216,18 @@ def test_remember_validates_before_writing(memory: Memory) -> None:
         with pytest.raises(InvalidInput):
             memory.remember("fine text", scope=scope)
     assert memory.records.count() == 0 and memory.records.ops_head() == 0
+
+
+def test_single_writes_may_leave_bm25_behind_until_a_read_or_close(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Memory(home=home, embedder="hashing") as memory:
+        for i in range(3):
+            memory.remember(f"zebra sighting number {i}")
+        assert memory.indexes.text.count() < 3  # group commit: the record has them all
+        assert len(memory.recall("zebra sighting", k=10)) == 3  # a read catches up
+        assert memory.indexes.text.count() == 3
+        memory.remember("one more zebra sighting")
+    with Memory(home=home, embedder="hashing") as memory:
+        state = json.loads((home / "indexes.json").read_text())
+        assert state["text_seq"] == memory.records.ops_head()  # closing caught up
+        assert memory.indexes.text.count() == 4

@@ -38,7 +38,7 @@ from zettelmem.models import (
 from zettelmem.retrieval import spreading
 from zettelmem.retrieval.fusion import fuse, prefer_speakers
 from zettelmem.store import verdicts
-from zettelmem.store.derived import DerivedIndexes
+from zettelmem.store.derived import TEXT_WRITE_LAG, DerivedIndexes
 from zettelmem.store.records import Records, WriteOutcome
 from zettelmem.text import STOPWORDS, speaker_of
 from zettelmem.timeutil import parse_when
@@ -172,8 +172,8 @@ class Memory:
     def remember(self, content: str, **kwargs: object) -> tuple[Note, bool]:
         """Store one note; returns it and whether it was new (False: already stored)."""
         new = self.prepare(content, **kwargs)  # type: ignore[arg-type]
-        [(note, created)] = self.store_batch([new])
-        self.indexes.catch_up()
+        [(note, created)] = self.store_batch([new], text_lag=TEXT_WRITE_LAG)
+        self.indexes.catch_up(text_lag=TEXT_WRITE_LAG)
         return note, created
 
     def remember_many(self, notes: Iterable[NewNote], batch_size: int = 128) -> ImportSummary:
@@ -193,14 +193,19 @@ class Memory:
         return summary
 
     def store_batch(
-        self, batch: Sequence[NewNote], embedded: dict[str, np.ndarray] | None = None
+        self,
+        batch: Sequence[NewNote],
+        embedded: dict[str, np.ndarray] | None = None,
+        text_lag: int = 0,
     ) -> list[tuple[Note, bool]]:
         """One write: plan the Zettelkasten step for the new notes, then one transaction.
 
         ``embedded``: vectors computed ahead (by text), e.g. while the previous batch
-        was written; texts missing from it are embedded here.
+        was written; texts missing from it are embedded here. ``text_lag``: how far
+        the BM25 index may lag behind the record meanwhile (see TEXT_WRITE_LAG).
         """
-        self.indexes.catch_up()  # earlier batches must be findable as neighbours
+        # Earlier batches must be findable as neighbours.
+        self.indexes.catch_up(text_lag=text_lag)
         known = self.records.duplicates(batch)
         fresh = [replace(n, id=n.id or new_id()) for n in batch if n.dedupe_key not in known]
         vectors = self.embed_texts([_embed_text(n) for n in fresh], embedded or {})

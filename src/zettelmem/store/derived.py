@@ -31,6 +31,11 @@ log = logging.getLogger("zettelmem")
 # closing a Memory saves whatever lags.
 VECTOR_SAVE_LAG = 256
 VECTOR_SAVE_SHARE = 8
+# Single writes may leave the BM25 index this many ops behind (a tantivy commit
+# costs tens of milliseconds at 100k notes, more than the rest of a write); any
+# read, bulk write or close catches it up. A note written meanwhile is found as
+# a neighbour of the next ones by vector search alone until then.
+TEXT_WRITE_LAG = 16
 
 
 @dataclass
@@ -120,16 +125,19 @@ class DerivedIndexes:
 
     # -- catching up --------------------------------------------------------
 
-    def catch_up(self, force_save: bool = False) -> None:
-        """Apply every op the indexes have not seen yet (no-op when up to date)."""
+    def catch_up(self, force_save: bool = False, text_lag: int = 0) -> None:
+        """Apply every op the indexes have not seen yet (no-op when up to date).
+
+        ``text_lag``: the BM25 index may stay this many ops behind (single writes).
+        """
         head = self.records.ops_head()
         state_hint = self._read_state()
-        if head == self.vector_seq and head == state_hint.text_seq and not force_save:
+        if head == self.vector_seq and head - state_hint.text_seq <= text_lag and not force_save:
             self.text.reload()
             return
         with self.lock:
             state = self._read_state()
-            if state.text_seq < head:
+            if head - state.text_seq > text_lag:
                 ops = self.records.ops_since(state.text_seq, head)
                 state.text_seq = self._apply_text(ops, head)
             else:
@@ -152,9 +160,10 @@ class DerivedIndexes:
         return max(VECTOR_SAVE_LAG, len(self.vectors) // VECTOR_SAVE_SHARE)
 
     def flush(self) -> None:
-        """Save the vector index if the copy on disk lags behind this process."""
+        """Save the vector index if the copy on disk lags behind this process, and bring
+        the BM25 index up to date."""
         state = self._read_state()
-        if state.vector_seq < self.vector_seq:
+        if state.vector_seq < self.vector_seq or state.text_seq < self.records.ops_head():
             self.catch_up(force_save=True)
 
     def _apply_text(self, ops: list[Op], head: int) -> int:
