@@ -105,11 +105,11 @@ class Talk:
 @dataclass
 class Row:
     size: int
-    bulk: float  # notes/s of the slice that reached this size
-    single: float
-    recall: tuple[float, float]
-    scoped: tuple[float, float]
-    floor: float
+    bulk: tuple[float, float]  # notes/s of the slice that reached this size, CPU ms/note
+    single: tuple[float, float]  # notes/s, CPU ms/note
+    recall: tuple[float, float, float]  # p50 ms, p95 ms, CPU p50 ms
+    scoped: tuple[float, float, float]
+    floor: tuple[float, float]  # p50 ms, CPU p50 ms
     cold: float
     disk_mb: float
     per_note: float  # bytes
@@ -120,41 +120,63 @@ def _pct(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
-def grow(mem: Memory, talk: Talk, start: int, stop: int) -> float:
-    """Bulk-import notes [start, stop); returns notes/s."""
-    began = time.perf_counter()
+class Clock:
+    """Wall time and this process's CPU time (all threads) since it started, in s.
+
+    The machine is shared: wall time includes waiting for a core, CPU time does not.
+    """
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def lap(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def grow(mem: Memory, talk: Talk, start: int, stop: int) -> tuple[float, float]:
+    """Bulk-import notes [start, stop); returns notes/s and CPU ms per note."""
+    clock = Clock()
     mem.remember_many((talk.turn(i) for i in range(start, stop)), batch_size=128)
-    return (stop - start) / (time.perf_counter() - began)
+    wall, cpu = clock.lap()
+    return (stop - start) / wall, 1000 * cpu / (stop - start)
 
 
-def singles(mem: Memory, talk: Talk, start: int, count: int) -> float:
-    """`remember` one call per note (each call durable before it returns); notes/s."""
-    began = time.perf_counter()
+def singles(mem: Memory, talk: Talk, start: int, count: int) -> tuple[float, float]:
+    """`remember` one call per note (each durable before it returns); notes/s, CPU ms/note."""
+    clock = Clock()
     for i in range(start, start + count):
         note = talk.turn(i)
         mem.remember(note.content, scope=note.scope, source=note.source, event_at=note.event_at)
     mem.indexes.catch_up()  # the derived indexes catch up within the measured time
-    return count / (time.perf_counter() - began)
+    wall, cpu = clock.lap()
+    return count / wall, 1000 * cpu / count
 
 
 def recall_times(mem: Memory, talk: Talk, size: int, n: int) -> dict[str, list[float]]:
-    """Unscoped recall, scoped recall and the floor, interleaved query by query (ms)."""
-    out: dict[str, list[float]] = {"recall": [], "scoped": [], "floor": []}
+    """Unscoped recall, scoped recall and the floor, interleaved query by query (ms);
+    each key has a CPU twin (``cpu:<key>``)."""
+    out: dict[str, list[float]] = {}
     scoped = mem.filters(scope="user1")
+
+    def timed(key: str, clock: Clock) -> None:
+        wall, cpu = clock.lap()
+        out.setdefault(key, []).append(1000 * wall)
+        out.setdefault("cpu:" + key, []).append(1000 * cpu)
+
     for j in range(n):
         query = talk.query(j, size)
-        began = time.perf_counter()
+        clock = Clock()
         mem.recall(query, k=10)
-        out["recall"].append(time.perf_counter() - began)
-        began = time.perf_counter()
+        timed("recall", clock)
+        clock = Clock()
         mem.recall(query, k=10, filters=scoped)
-        out["scoped"].append(time.perf_counter() - began)
-        began = time.perf_counter()
+        timed("scoped", clock)
+        clock = Clock()
         vector = mem.embedder.embed([query])[0]
         mem.indexes.text.search(query, mem.filters(), 50)
         mem.indexes.vectors.search(vector, 50)
-        out["floor"].append(time.perf_counter() - began)
-    return {key: [1000 * t for t in values] for key, values in out.items()}
+        timed("floor", clock)
+    return out
 
 
 def cold_start(home: Path, embedder: str, runs: int) -> float:
@@ -176,24 +198,29 @@ def disk(home: Path) -> float:
     return sum(p.stat().st_size for p in home.rglob("*") if p.is_file()) / 1e6
 
 
-def measure(home: Path, args: argparse.Namespace, talk: Talk, size: int, bulk: float) -> Row:
+def measure(
+    home: Path, args: argparse.Namespace, talk: Talk, size: int, bulk: tuple[float, float]
+) -> Row:
     runs = []
     with Memory(home=home, embedder=args.embedder, llm=False) as mem:
         mem.recall("warm up", k=10)
         for _ in range(args.runs):
             runs.append(recall_times(mem, talk, size, args.queries))
-    med = {
-        key: (statistics.median(statistics.median(r[key]) for r in runs),
-              statistics.median(_pct(r[key], 95) for r in runs))
-        for key in ("recall", "scoped", "floor")
-    }  # fmt: skip
+
+    def med(key: str, pct: float = 50) -> float:
+        return statistics.median(_pct(r[key], pct) for r in runs)
+
     cold = cold_start(home, args.embedder, 3)
     mb = disk(home)
     # Single writes go after the reads: they add notes past `size` (at the end of the ids).
     with Memory(home=home, embedder=args.embedder, llm=False) as mem:
         single = singles(mem, talk, 10**9 + size, args.singles)
-    return Row(size, bulk, single, med["recall"], med["scoped"], med["floor"][0], cold, mb,
-               mb * 1e6 / size)  # fmt: skip
+    return Row(
+        size, bulk, single,
+        (med("recall"), med("recall", 95), med("cpu:recall")),
+        (med("scoped"), med("scoped", 95), med("cpu:scoped")),
+        (med("floor"), med("cpu:floor")), cold, mb, mb * 1e6 / size,
+    )  # fmt: skip
 
 
 def machine() -> str:
@@ -229,8 +256,8 @@ def main() -> None:
     talk = Talk()
     print(f"machine: {machine()}; embedder: {args.embedder}; "
           f"{args.queries} queries x median of {args.runs} runs\n", flush=True)  # fmt: skip
-    print("| notes | bulk import notes/s (slice) | ms/note |", flush=True)
-    print("|---|---|---|", flush=True)
+    print("| notes | bulk import notes/s (slice) | ms/note | CPU ms/note |", flush=True)
+    print("|---|---|---|---|", flush=True)
     rows = []
     try:
         grown = home / "bench_scale.grown"  # notes the bulk slices stored so far
@@ -239,12 +266,13 @@ def main() -> None:
             with Memory(home=home, embedder=args.embedder, llm=False) as mem:
                 rate = grow(mem, talk, start, stop)
             grown.write_text(str(stop))
-            print(f"| {stop:,} | {rate:.0f} | {1000 / rate:.2f} |", flush=True)
+            print(f"| {stop:,} | {rate[0]:.0f} | {1000 / rate[0]:.2f} | {rate[1]:.2f} |",
+                  flush=True)  # fmt: skip
             if here:
                 rows.append(measure(home, args, talk, stop, rate))
         for size in sizes:
             if size <= stored and not any(r.size == size for r in rows):
-                rows.append(measure(home, args, talk, size, float("nan")))
+                rows.append(measure(home, args, talk, size, (float("nan"),) * 2))
         _table(rows)
     finally:
         if temp:
@@ -257,11 +285,19 @@ def _table(rows: list[Row]) -> None:
           "disk MB | disk KB/note |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        ratio = max(r.recall[0], r.scoped[0]) / r.floor if r.floor else float("nan")
-        print(f"| {r.size:,} | {r.bulk:.0f} | {r.single:.1f} | {r.recall[0]:.1f} / "
-              f"{r.recall[1]:.1f} | {r.scoped[0]:.1f} / {r.scoped[1]:.1f} | {r.floor:.1f} | "
+        ratio = max(r.recall[0], r.scoped[0]) / r.floor[0]
+        print(f"| {r.size:,} | {r.bulk[0]:.0f} | {r.single[0]:.1f} | {r.recall[0]:.1f} / "
+              f"{r.recall[1]:.1f} | {r.scoped[0]:.1f} / {r.scoped[1]:.1f} | {r.floor[0]:.1f} | "
               f"{ratio:.1f} | {r.cold:.2f} | {r.disk_mb:.0f} | "
               f"{r.per_note / 1000:.1f} |")  # fmt: skip
+    print("\nCPU time of this process (what the work costs, whatever the machine's load):\n")
+    print("| notes | bulk CPU ms/note | single `remember` CPU ms | recall CPU p50 ms | "
+          "scoped recall CPU p50 ms | floor CPU p50 ms | recall/floor (CPU) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        ratio = max(r.recall[2], r.scoped[2]) / r.floor[1]
+        print(f"| {r.size:,} | {r.bulk[1]:.2f} | {r.single[1]:.1f} | {r.recall[2]:.1f} | "
+              f"{r.scoped[2]:.1f} | {r.floor[1]:.1f} | {ratio:.1f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

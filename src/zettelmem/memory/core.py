@@ -342,8 +342,8 @@ class Memory:
         qvec = self._query_vector(query)
         vec = self.indexes.vectors.search(qvec, pool, allowed, scope=filters.scope, exclude=exclude)
         fused = fuse(bm25, vec, fusion or str(self.settings.get("fusion")))
-        pooled = self.records.by_labels([label for label, _ in fused])
-        speakers = {label: speaker_of(n.content) or "" for label, n in pooled.items()}
+        texts = self.records.contents([label for label, _ in fused])
+        speakers = {label: speaker_of(text) or "" for label, text in texts.items()}
         fused = prefer_speakers(fused, speakers, query)
         if graph:
             ranked = spreading.spread(
@@ -352,8 +352,7 @@ class Memory:
             )  # fmt: skip
         else:
             ranked = [(label, parts, None) for label, parts in fused[:want]]
-        missing = [label for label, _, _ in ranked if label not in pooled]
-        notes = {**pooled, **self.records.by_labels(missing)} if missing else pooled
+        notes = self.records.by_labels([label for label, _, _ in ranked])
         hits = [
             Hit(note=notes[label], score=parts["final"], scores=_parts(parts), via=via)
             for label, parts, via in ranked

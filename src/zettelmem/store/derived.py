@@ -61,6 +61,7 @@ class DerivedIndexes:
         self.vector_path = home / "vectors.hnsw"
         self.state_path = home / "indexes.json"
         self.vector_seq = 0  # last op applied to the in-memory vector index
+        self._text_seen = -1  # the text_seq the BM25 searcher was last loaded at
         with self.lock:
             self._open()
 
@@ -133,15 +134,16 @@ class DerivedIndexes:
         head = self.records.ops_head()
         state_hint = self._read_state()
         if head == self.vector_seq and head - state_hint.text_seq <= text_lag and not force_save:
-            self.text.reload()
+            self._see_text(state_hint.text_seq)
             return
         with self.lock:
             state = self._read_state()
             if head - state.text_seq > text_lag:
                 ops = self.records.ops_since(state.text_seq, head)
                 state.text_seq = self._apply_text(ops, head)
+                self._text_seen = state.text_seq  # a commit reloads the searcher
             else:
-                self.text.reload()
+                self._see_text(state.text_seq)
             if self.vector_seq < head:
                 if self.vector_seq == 0:
                     self._rebuild_vectors()
@@ -155,6 +157,12 @@ class DerivedIndexes:
                 state.vector_seq = self.vector_seq
                 state.embedder = self.embedder
             self._write_state(state)
+
+    def _see_text(self, seq: int) -> None:
+        """Reload the BM25 searcher when another process moved the index on."""
+        if seq != self._text_seen:
+            self.text.reload()
+            self._text_seen = seq
 
     def _save_lag(self) -> int:
         return max(VECTOR_SAVE_LAG, len(self.vectors) // VECTOR_SAVE_SHARE)

@@ -484,6 +484,13 @@ class Records:
         """The vectors the vector index holds: own vector mixed with the notes followed."""
         return context_vectors(self.db, labels)
 
+    def contents(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's text by label (cheaper than whole notes for a candidate pool)."""
+        rows = select_in(
+            self.db, "SELECT label, content FROM notes WHERE label IN ({marks})", labels
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
     def scopes_of(self, labels: Sequence[int]) -> dict[int, str]:
         """Each note's scope by label (the vector index files vectors by scope)."""
         rows = select_in(self.db, "SELECT label, scope FROM notes WHERE label IN ({marks})", labels)
