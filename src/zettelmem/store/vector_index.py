@@ -24,6 +24,10 @@ import numpy as np
 # Up to this many candidates the exact scan is used (it is cheap and has no
 # recall loss); above it, the HNSW graph.
 EXACT_LIMIT = 20_000
+# Inner product on vectors normalised here: cosine, and the graph keeps each vector
+# exactly as given (its cosine space would normalise it again, changing the last
+# bits), so the exact blocks built from the graph hold the very vectors written.
+SPACE = "ip"
 # Extra results asked of the graph beyond those a filter is expected to keep.
 FETCH_MARGIN = 1.25
 _NO_LABELS = np.zeros(0, dtype=np.int64)
@@ -73,7 +77,7 @@ class VectorIndex:
 
     def __init__(self, dims: int, capacity: int = 1024) -> None:
         self.dims = dims
-        self._graph = hnswlib.Index(space="cosine", dim=dims)
+        self._graph = hnswlib.Index(space=SPACE, dim=dims)
         self._graph.init_index(max_elements=capacity, ef_construction=200, M=16)
         self._names: list[str] = []  # scope code -> scope
         self._codes: dict[str, int] = {}
@@ -126,7 +130,7 @@ class VectorIndex:
             raise ValueError("labels file is inconsistent")
         self = cls.__new__(cls)
         self.dims = dims
-        self._graph = hnswlib.Index(space="cosine", dim=dims)
+        self._graph = hnswlib.Index(space=SPACE, dim=dims)
         self._graph.load_index(str(path), max_elements=0)
         if self._graph.dim != dims:
             raise ValueError(f"graph has {self._graph.dim} dimensions, expected {dims}")
