@@ -283,6 +283,7 @@ class Memory:
         return self.records.list_notes(scope, limit, offset)
 
     def stats(self) -> dict[str, object]:
+        self.indexes.catch_up()  # a read: the counts include single writes not yet indexed
         out = self.records.stats()
         out["home"] = str(self.home)
         out["embedder"] = identity(self.embedder)
