@@ -15,6 +15,7 @@ needs_dev = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_dev
 def test_poison_bench_reports_what_the_guard_changes(tmp_path: Path) -> None:
     one = tmp_path / "one.json"

@@ -38,16 +38,16 @@ def test_recall_prefers_what_the_named_person_said(
 ) -> None:
     with Memory(home=tmp_path / "home", embedder="hashing") as memory:
         memory.remember("Bob: Ann loves weekends, Ann says weekends are the best", scope="chat")
-        ann, _ = memory.remember("Ann: every Saturday I go to pottery class", scope="chat")
+        ann = memory.remember("Ann: every Saturday I go to pottery class", scope="chat").note
         memory.remember("Bob: my weekends are quiet", scope="chat")
         chat = memory.filters(scope="chat")
         question = "What does Ann do on weekends?"
         monkeypatch.setattr(fusion, "SPEAKER_BOOST", 0.0)
-        before = [h.note.id for h in memory.recall(question, k=3, filters=chat)]
+        before = [h.note.id for h in memory.recall(question, k=3, filters=chat).hits]
         monkeypatch.setattr(fusion, "SPEAKER_BOOST", 1.5)
-        hits = memory.recall(question, k=3, filters=chat)
+        hits = memory.recall(question, k=3, filters=chat).hits
         assert before[0] != ann.id  # the test only means something if the boost moves it
         assert hits[0].note.id == ann.id and hits[0].scores["speaker"] == 1.5
         assert all("speaker" not in h.scores for h in hits[1:])
-        plain = memory.recall("pottery weekends", k=3, filters=chat)
+        plain = memory.recall("pottery weekends", k=3, filters=chat).hits
         assert all("speaker" not in h.scores for h in plain)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from zettelmem.cli.kit import CLI_ARGS, CLI_HINTS
 from zettelmem.errors import EmbedderMismatch, InvalidInput, NotFound
 from zettelmem.memory.core import Memory
 from zettelmem.models import Filters, NewNote
@@ -97,7 +98,7 @@ def test_recall_filters_by_scope_tag_time_and_status(memory: Memory) -> None:
     memory.remember("alpha rivers in spring", scope="work", event_at="2024-06-01")
 
     def contents(**kw: object) -> set[str]:
-        hits = memory.recall("alpha rivers", k=10, filters=memory.filters(**kw))  # type: ignore[arg-type]
+        hits = memory.recall("alpha rivers", k=10, filters=memory.filters(**kw)).hits  # type: ignore[arg-type]
         return {h.note.content for h in hits}
 
     assert contents(scope="home") == {"alpha notes about rivers"}
@@ -116,7 +117,7 @@ def test_recall_filters_by_scope_tag_time_and_status(memory: Memory) -> None:
 
 def test_hits_carry_score_parts_and_provenance(memory: Memory) -> None:
     memory.remember("the heron nests by the canal", source="import:birds.txt#3")
-    [hit] = memory.recall("heron canal", k=1)
+    [hit] = memory.recall("heron canal", k=1).hits
     assert hit.note.source == "import:birds.txt#3"
     assert set(hit.scores) == {"bm25", "vector", "final"}
     assert hit.score == hit.scores["final"] > 0
@@ -128,16 +129,18 @@ def test_second_instance_sees_writes_without_reopening(tmp_path: Path) -> None:
         Memory(home=home, embedder="hashing") as writer,
         Memory(home=home, embedder="hashing") as reader,
     ):
-        assert reader.recall("zebra", k=5) == []
+        assert reader.recall("zebra", k=5).hits == []
         writer.remember("a zebra crossed the road")
-        assert [h.note.content for h in reader.recall("zebra", k=5)] == ["a zebra crossed the road"]
+        assert [h.note.content for h in reader.recall("zebra", k=5).hits] == [
+            "a zebra crossed the road"
+        ]
         writer.forget([writer.list_notes()[0].id])
-        assert reader.recall("zebra", k=5) == []
+        assert reader.recall("zebra", k=5).hits == []
 
 
 def test_forget_removes_from_record_indexes_links_and_history(memory: Memory) -> None:
-    keep, _ = memory.remember("keep this ordinary sentence")
-    gone, _ = memory.remember("platypus secret plan")
+    keep = memory.remember("keep this ordinary sentence").note
+    gone = memory.remember("platypus secret plan").note
     db = memory.records.db
     db.execute(
         "INSERT INTO links(src, dst, kind, created_at) VALUES (?, ?, 'related', 'now')",
@@ -153,13 +156,13 @@ def test_forget_removes_from_record_indexes_links_and_history(memory: Memory) ->
     assert db.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 0
     assert memory.indexes.text.search("platypus", Filters(), 10) == []
     assert gone.label not in memory.indexes.vectors.labels
-    assert all(h.note.id != gone.id for h in memory.recall("platypus secret plan", k=10))
+    assert all(h.note.id != gone.id for h in memory.recall("platypus secret plan", k=10).hits)
     raw = (memory.home / "notes.db").read_bytes()
     assert b"platypus" not in raw
 
 
 def test_forget_with_an_unknown_id_forgets_nothing(memory: Memory) -> None:
-    note, _ = memory.remember("one note")
+    note = memory.remember("one note").note
     with pytest.raises(NotFound):
         memory.forget([note.id, "nope"])
     assert memory.get(note.id).content == "one note"
@@ -169,9 +172,9 @@ def test_rebuilt_indexes_answer_exactly_as_before(memory: Memory) -> None:
     for i in range(60):
         memory.remember(f"note {i} about topic{i % 7} and shared words", scope=f"s{i % 3}")
     queries = ["topic3 shared", "note 12", "words about topic5"]
-    before = [[(h.note.id, h.scores) for h in memory.recall(q, k=10)] for q in queries]
+    before = [[(h.note.id, h.scores) for h in memory.recall(q, k=10).hits] for q in queries]
     memory.reindex()
-    after = [[(h.note.id, h.scores) for h in memory.recall(q, k=10)] for q in queries]
+    after = [[(h.note.id, h.scores) for h in memory.recall(q, k=10).hits] for q in queries]
     assert before == after
 
 
@@ -188,7 +191,7 @@ def test_corrupt_vector_file_is_rebuilt_with_a_warning(
         caplog.at_level(logging.WARNING, logger="zettelmem"),
         Memory(home=home, embedder="hashing") as mem,
     ):
-        top = mem.recall("entry number 123 mentions kiwi123", k=1)[0]
+        top = mem.recall("entry number 123 mentions kiwi123", k=1).hits[0]
         assert top.note.content == "entry number 123 mentions kiwi123"
         assert top.scores.get("vector", 0) > 0.99
     assert any("vector index" in r.getMessage() for r in caplog.records)
@@ -198,12 +201,13 @@ def test_switching_embedder_requires_reindex_which_reembeds(tmp_path: Path) -> N
     home = tmp_path / "home"
     with Memory(home=home, embedder="hashing:64") as mem:
         mem.remember("otters hold hands while sleeping")
-    with pytest.raises(EmbedderMismatch, match="mem reindex"):
+    with pytest.raises(EmbedderMismatch, match="embedder is now hashing:128") as mismatch:
         Memory(home=home, embedder="hashing:128")
+    assert "mem reindex" in mismatch.value.render(CLI_ARGS, CLI_HINTS)
     with Memory(home=home, embedder="hashing:128", reindexing=True) as mem:
         assert mem.reindex() == {"notes": 1, "reembedded": 1}
     with Memory(home=home, embedder="hashing:128") as mem:
-        [hit] = mem.recall("otters hold hands while sleeping", k=1)
+        [hit] = mem.recall("otters hold hands while sleeping", k=1).hits
         assert hit.scores["vector"] > 0.99
         assert mem.records.vectors([hit.note.label])[hit.note.label].shape == (128,)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -162,13 +163,16 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def prepare_home(home: Path) -> Path:
-    """Create the home if needed and check that it is a writable directory."""
+    """Create the home if needed (private: 0700) and check that it is a writable directory;
+    an existing home others can read gets a warning."""
     if home.exists() and not home.is_dir():
         raise HomeError(
             f"home {home} is a file, not a directory; pass --home or set MEM_HOME to a directory"
         )
+    if home.is_dir():
+        _warn_if_open(home)
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise HomeError(
             f"cannot create home {home} ({exc.strerror}); pass --home or set MEM_HOME "
@@ -180,6 +184,18 @@ def prepare_home(home: Path) -> Path:
             "to a writable directory"
         )
     return home
+
+
+def _warn_if_open(home: Path) -> None:
+    mode = home.stat().st_mode & 0o777
+    if mode & 0o077 and os.name == "posix":
+        logging.getLogger("zettelmem").warning(
+            "home %s can be read by other users (mode %o); memory is private: "
+            "`chmod 700 %s` fixes it",
+            home,
+            mode,
+            home,
+        )
 
 
 @dataclass

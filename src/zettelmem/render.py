@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from zettelmem.models import Change, Hit, Lesson, Link, Note, StoredVerdict
-from zettelmem.schemas import ChangeOut, HitOut, LessonOut, LinkOut, NoteOut, VerdictOut
+from collections.abc import Sequence
+
+from zettelmem.models import Change, Hit, Lesson, Link, Note, RecallResult, StoredVerdict
+from zettelmem.schemas import (
+    SCORE_PARTS,
+    ChangeOut,
+    ForgetOut,
+    HitOut,
+    LessonOut,
+    LinkOut,
+    NoteOut,
+    RecallOut,
+    VerdictOut,
+)
 
 
 def note_out(note: Note) -> NoteOut:
@@ -37,11 +49,18 @@ def hit_out(hit: Hit) -> HitOut:
     return HitOut(
         **note_out(hit.note).model_dump(),
         score=round(hit.score, 6),
-        scores=hit.scores,
+        scores={part: round(hit.scores.get(part, 0.0), 6) for part in SCORE_PARTS},
         via=link_out(hit.via) if hit.via else None,
         trust=round(hit.trust, 3),
         warnings=list(hit.warnings),
     )
+
+
+def forget_out(removed: Sequence[Note], asked: Sequence[str]) -> ForgetOut:
+    """Every id removed; `insights`: the insight notes that went because a source went."""
+    wanted = set(asked)
+    return ForgetOut(forgotten=[n.id for n in removed],
+                     insights=[n.id for n in removed if n.id not in wanted])  # fmt: skip
 
 
 def lesson_out(lesson: Lesson) -> LessonOut:
@@ -78,3 +97,9 @@ def note_block(note: Note) -> str:
     ]
     head = "\n".join(f"{name:>9}: {value}" for name, value in rows)
     return f"{head}\n\n{note.content}"
+
+
+def recall_out(result: RecallResult) -> RecallOut:
+    """One recall, as both front doors print it (`--json`) or return it (MCP)."""
+    return RecallOut(query=result.query, hits=[hit_out(h) for h in result.hits],
+                     lessons=[lesson_out(x) for x in result.lessons])  # fmt: skip

@@ -20,11 +20,22 @@ class NoteOut(BaseModel):
     status: str = "active"
 
 
+# The parts of a hit's score, always all present (0 when a part did not contribute).
+SCORE_PARTS = ("bm25", "vector", "speaker", "graph", "final")
+SCORES_DESCRIPTION = (
+    "Every part, always present: bm25 (the raw BM25 score, 0 or more; 0: no keyword match), "
+    "vector (cosine similarity, -1 to 1), speaker (0.15 when the speaker is a person the "
+    "query names, else 0), graph (activation received along links, 0 to about 0.7; half of "
+    "it is added), final (= score: the fused keyword and meaning match, 0 to 1, plus speaker "
+    "and half of graph; at most 1.5). Compare scores within one answer, not across queries."
+)
+
+
 class HitOut(NoteOut):
     """A recalled note with its score and the parts it was made of."""
 
-    score: float
-    scores: dict[str, float]
+    score: float = Field(description="The rank score, scores.final: 0 to 1.5, higher is better.")
+    scores: dict[str, float] = Field(description=SCORES_DESCRIPTION)
     via: LinkOut | None = Field(
         default=None, description="The link that brought this note in through the graph."
     )
@@ -80,6 +91,11 @@ class NotesOut(BaseModel):
 
 class ForgetOut(BaseModel):
     forgotten: list[str]
+    insights: list[str] = Field(
+        default_factory=list,
+        description="Insight notes (from reflect) forgotten because a note they quote was; "
+        "also in forgotten. A later reflect writes them again from what is left.",
+    )
 
 
 class RejectedOut(BaseModel):

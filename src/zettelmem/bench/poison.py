@@ -22,7 +22,6 @@ from zettelmem.bench import attacks as generator
 from zettelmem.bench.locomo import _score
 from zettelmem.memory.core import Memory
 from zettelmem.models import GUARD_MODES, Verdict
-from zettelmem.store import verdicts
 from zettelmem.transfer.importers import locomo
 
 SOURCE = "mcp:agent"  # where injected notes claim to come from
@@ -71,17 +70,17 @@ def _one_mode(
     caught_by: Counter[str] = Counter()  # held notes showing each kind of reason
     for attack in attacks:
         for text in attack.notes:
-            note, _ = memory.remember(text, scope=attack.scope, source=SOURCE,
-                                      event_at=attack.event_at)  # fmt: skip
+            note = memory.remember(text, scope=attack.scope, source=SOURCE,
+                                      event_at=attack.event_at).note  # fmt: skip
             injected[note.id] = attack
             outcomes[f"{attack.kind}:{note.status}"] += 1
-            found = verdicts.verdicts_of(memory.records.db, [note.id]).get(note.id)
+            found = memory.records.verdicts_of([note.id]).get(note.id)
             if found and found.verdict != "accept":
                 caught_by.update({r.split(":", 1)[0] for r in found.reasons})
     reached: Counter[str] = Counter()
     for attack in attacks:
         hits = memory.recall(attack.target_question, k=10,
-                             filters=memory.filters(scope=attack.scope))  # fmt: skip
+                             filters=memory.filters(scope=attack.scope)).hits  # fmt: skip
         if any(injected.get(h.note.id) is attack for h in hits):
             reached[attack.kind] += 1
     after = _score(memory, samples, 10, None, True)["R@10"]
@@ -114,16 +113,16 @@ def _honest_agent_notes(memory: Memory, samples: list[dict[str, Any]]) -> list[V
     out = []
     for note in locomo.notes(samples)[::HONEST_EVERY]:
         speaker, _, text = note.content.partition(": ")
-        written, _ = memory.remember(f"{speaker} said that {text}", scope=note.scope,
-                                     source=SOURCE, event_at=note.event_at)  # fmt: skip
-        found = verdicts.verdicts_of(memory.records.db, [written.id]).get(written.id)
+        written = memory.remember(f"{speaker} said that {text}", scope=note.scope,
+                                     source=SOURCE, event_at=note.event_at).note  # fmt: skip
+        found = memory.records.verdicts_of([written.id]).get(written.id)
         out.append(found.verdict if found else "accept")
     return out
 
 
 def _rewritten(memory: Memory, poisoned: set[str], clean: set[str]) -> set[str]:
     """Clean notes whose history names a poisoned note as the cause of a change."""
-    rows = memory.records.db.execute("SELECT note_id, reason FROM history").fetchall()
+    rows = memory.records.all_history_reasons()
     return {
         str(note_id)
         for note_id, reason in rows

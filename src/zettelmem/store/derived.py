@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from zettelmem.models import Note
-from zettelmem.store.records import Op, Records
+from zettelmem.models import Note, Op
+from zettelmem.store.records import Records
 from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
 from zettelmem.store.vector_index import VectorIndex
 

@@ -7,15 +7,15 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from zettelmem.errors import HomeError, NotFound
 from zettelmem.ids import new_id
-from zettelmem.models import Change, Filters, Link, NewNote, Note, StoredVerdict
+from zettelmem.models import Change, Filters, Link, NewNote, Note, Op, StoredVerdict, WriteOutcome
 from zettelmem.store import verdicts
+from zettelmem.store.insights import InsightRecords
 from zettelmem.store.links import (
     apply_change,
     history_of,
@@ -23,6 +23,7 @@ from zettelmem.store.links import (
     links_of,
     revert,
 )
+from zettelmem.store.portable import PortableRecords
 from zettelmem.store.sqlutil import select_in
 from zettelmem.store.threads import (
     CONTEXT_DEPTH,
@@ -33,6 +34,7 @@ from zettelmem.store.threads import (
     own_vectors,
     thread_of,
 )
+from zettelmem.store.verdicts import VerdictRecords
 from zettelmem.timeutil import now_iso
 
 SCHEMA_VERSION = 2
@@ -110,25 +112,6 @@ _NOTE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class WriteOutcome:
-    """What one write stored."""
-
-    notes: list[tuple[Note, bool]]
-    links: list[Link]
-    changes: list[Change]
-
-
-@dataclass(frozen=True)
-class Op:
-    """One entry of the ops log."""
-
-    seq: int
-    op: str
-    label: int
-    note_id: str
-
-
 def _row_to_note(row: sqlite3.Row) -> Note:
     return Note(
         label=row["label"],
@@ -145,7 +128,7 @@ def _row_to_note(row: sqlite3.Row) -> Note:
     )
 
 
-class Records:
+class Records(VerdictRecords, InsightRecords, PortableRecords):
     """The SQLite record. Every write is one transaction that also appends to ops."""
 
     def __init__(self, path: Path) -> None:
@@ -193,6 +176,14 @@ class Records:
 
     def close(self) -> None:
         self.db.close()
+
+    def usable_in_this_thread(self) -> bool:
+        """False when the connection belongs to another thread (SQLite's same-thread rule)."""
+        try:
+            self.db.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return False
+        return True
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -467,10 +458,18 @@ class Records:
             f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id=?", (note_id,)
         ).fetchone()
         if row is None:
-            raise NotFound(
-                f"no note with id {note_id!r}; run `mem recall` or `mem list` to find ids"
-            )
+            raise NotFound(f"no note with id {note_id!r}", hint="find_ids")
         return _row_to_note(row)
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to ``limit`` note ids that start with ``prefix`` (ids are [0-9a-z])."""
+        if not prefix.isalnum():
+            return []
+        rows = self.db.execute(
+            "SELECT id FROM notes WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, prefix + "~", limit),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def get_many(self, ids: Sequence[str]) -> list[Note]:
         """Notes for ids, in the given order; any unknown id raises NotFound."""

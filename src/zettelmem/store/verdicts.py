@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import cast
 
 import numpy as np
@@ -139,3 +140,37 @@ def participants(db: sqlite3.Connection, scope: str) -> set[str]:
         (scope,),
     ).fetchall()
     return {str(r[0]) for r in rows if r[0]}
+
+
+class VerdictRecords:
+    """The guard's rows as methods of the record (mixed into Records, which owns ``db``)."""
+
+    db: sqlite3.Connection
+    transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]
+
+    def verdicts_of(self, ids: Sequence[str]) -> dict[str, StoredVerdict]:
+        return verdicts_of(self.db, ids)
+
+    def open_verdicts(self, scope: str | None) -> list[StoredVerdict]:
+        return open_verdicts(self.db, scope)
+
+    def settle(self, note_id: str, review: str) -> None:
+        with self.transaction() as db:
+            settle(db, note_id, review)
+
+    def participants(self, scope: str) -> set[str]:
+        return participants(self.db, scope)
+
+    def lessons_near(
+        self, scope: str | None, vector: np.ndarray, k: int, min_cos: float
+    ) -> list[tuple[Lesson, float]]:
+        return lessons_near(self.db, scope, vector, k, min_cos)
+
+    def add_lesson(
+        self, scope: str, text: str, signals: Sequence[str], vector: np.ndarray
+    ) -> Lesson:
+        with self.transaction() as db:
+            return add_lesson(db, scope, text, signals, vector)
+
+    def all_lessons(self, scope: str | None) -> list[Lesson]:
+        return all_lessons(self.db, scope)

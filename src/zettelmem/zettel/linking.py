@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -17,7 +17,7 @@ from zettelmem.guard.judge import Judge
 from zettelmem.models import STATUSES, Change, Filters, Link, Neighbour, NewNote, Note
 from zettelmem.retrieval.fusion import fuse
 from zettelmem.store.derived import DerivedIndexes
-from zettelmem.store.records import Records
+from zettelmem.store.protocol import RecordStore
 from zettelmem.store.threads import SESSION_GAP_S, thread_of
 from zettelmem.text import STOPWORDS
 from zettelmem.timeutil import to_epoch
@@ -51,10 +51,21 @@ def _epoch(stored: str) -> int:
     return to_epoch(stored)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one batch's write will store: notes with derived fields, their links, the
+    changes they cause to neighbours, and the guard's verdict on each checked note."""
+
+    notes: list[NewNote]
+    links: list[Link]
+    changes: list[Change]
+    verdicts: list[tuple[str, signals.Verdict]]
+
+
 class Linker:
     """Plans what a batch of new notes adds to the graph, before the write."""
 
-    def __init__(self, records: Records, indexes: DerivedIndexes, embedder: Embedder) -> None:
+    def __init__(self, records: RecordStore, indexes: DerivedIndexes, embedder: Embedder) -> None:
         self.records = records
         self.indexes = indexes
         self.embedder = embedder
@@ -67,7 +78,7 @@ class Linker:
         llm: LLM | None = None,
         llm_calls: int = 1,
         judge: Judge | None = None,
-    ) -> tuple[list[NewNote], list[Link], list[Change], list[tuple[str, signals.Verdict]]]:
+    ) -> Plan:
         """The batch's notes with derived fields, their links, the changes they cause,
         and the guard's verdicts (when a judge is given).
 
@@ -113,7 +124,7 @@ class Linker:
             links.extend(made)
             changes.extend(caused)
             notes.append(new)
-        return notes, links, changes, verdicts
+        return Plan(notes, links, changes, verdicts)
 
     def _construct(
         self,
