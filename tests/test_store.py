@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -61,22 +62,34 @@ def test_ops_log_never_holds_content(tmp_path: Path) -> None:
 
 def test_vector_index_exact_and_graph_paths_agree(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
-    n = EXACT_LIMIT + 500
+    n = EXACT_LIMIT + 3000
     vectors = rng.standard_normal((n, 16)).astype(np.float32)
     index = VectorIndex(16)
-    index.upsert(list(range(1, n + 1)), vectors)
+    labels = list(range(1, n + 1))
+    scopes = ["b" if label % 10 == 0 else "a" for label in labels]  # a: past EXACT_LIMIT
+    index.upsert(labels, vectors, scopes)
+    assert index.count("a") > EXACT_LIMIT > index.count("b") > 0
     query = vectors[42]
     graph = index.search(query, 5)
     exact = index.search(query, 5, allowed=set(range(1, 200)))
     assert graph[0][0] == 43 and exact[0][0] == 43
     wide = index.search(query, 5, allowed=set(range(1, n + 1, 2)) | {43})
     assert wide[0][0] == 43 and all(label % 2 == 1 for label, _ in wide)
+    # Scope and exclusion filter natively, on the graph path (a) and the exact one (b).
+    in_a = index.search(query, 20, scope="a", exclude={43})
+    assert 43 not in dict(in_a) and len(in_a) == 20
+    assert all(label % 10 for label, _ in in_a)
+    in_b = index.search(vectors[99], 20, scope="b")
+    assert in_b[0][0] == 100 and all(label % 10 == 0 for label, _ in in_b)
+    assert index.search(query, 5, scope="nowhere") == []
     index.save(tmp_path / "v.hnsw")
     loaded = VectorIndex.load(tmp_path / "v.hnsw", 16)
     assert loaded.search(query, 5) == graph
-    loaded.delete([43])
+    assert loaded.search(vectors[99], 20, scope="b") == in_b
+    loaded.delete([43, 100])
     assert 43 not in {label for label, _ in loaded.search(query, 5)}
-    assert len(loaded) == n - 1
+    assert 100 not in {label for label, _ in loaded.search(vectors[99], 5, scope="b")}
+    assert len(loaded) == n - 2 and loaded.count("b") == index.count("b") - 1
 
 
 def test_recall_filters_by_scope_tag_time_and_status(memory: Memory) -> None:
@@ -211,3 +224,18 @@ def test_remember_validates_before_writing(memory: Memory) -> None:
         with pytest.raises(InvalidInput):
             memory.remember("fine text", scope=scope)
     assert memory.records.count() == 0 and memory.records.ops_head() == 0
+
+
+def test_single_writes_may_leave_bm25_behind_until_a_read_or_close(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Memory(home=home, embedder="hashing") as memory:
+        for i in range(3):
+            memory.remember(f"zebra sighting number {i}")
+        assert memory.indexes.text.count() < 3  # group commit: the record has them all
+        assert len(memory.recall("zebra sighting", k=10)) == 3  # a read catches up
+        assert memory.indexes.text.count() == 3
+        memory.remember("one more zebra sighting")
+    with Memory(home=home, embedder="hashing") as memory:
+        state = json.loads((home / "indexes.json").read_text())
+        assert state["text_seq"] == memory.records.ops_head()  # closing caught up
+        assert memory.indexes.text.count() == 4

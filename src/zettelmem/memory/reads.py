@@ -61,6 +61,7 @@ class Reads(MemoryBase):
         return self.records.list_notes(scope, limit, offset)
 
     def stats(self) -> dict[str, object]:
+        self.indexes.catch_up()  # a read: the counts include single writes not yet indexed
         out = self.records.stats()
         out["home"] = str(self.home)
         out["embedder"] = identity(self.embedder)
@@ -132,13 +133,15 @@ class Reads(MemoryBase):
         only, exclude, allowed, then = self._restrictions(filters)
         weights = weights or DEFAULT_WEIGHTS
         windowed = self._windowed(query, filters, pool, weights, (only, exclude, then))
-        vec = self.indexes.vectors.search(self._query_vector(query), pool, allowed)
+        vec = self.indexes.vectors.search(
+            self._query_vector(query), pool, allowed, scope=filters.scope, exclude=exclude
+        )
         method = validate_choice(fusion or str(self.settings.get("fusion")), FUSIONS, "fusion")
         ref = bm25_reference(query, self.indexes.text.idf, STOPWORDS)
         fused = fuse(windowed.bm25[:pool], vec, method, weights.bm25, bm25_ref=ref)
         fused = add_stage(fused, windowed.stage, weights.stage)
-        pooled = self.records.by_labels([label for label, _ in fused])
-        speakers = {label: speaker_of(n.content) or "" for label, n in pooled.items()}
+        texts = self.records.contents([label for label, _ in fused])
+        speakers = {label: speaker_of(text) or "" for label, text in texts.items()}
         fused = prefer_speakers(fused, speakers, query, weights.speaker)
         if graph:
             ranked = spreading.spread(
@@ -147,8 +150,7 @@ class Reads(MemoryBase):
             )  # fmt: skip
         else:
             ranked = [(label, parts, None) for label, parts in fused[:want]]
-        missing = [label for label, _, _ in ranked if label not in pooled]
-        notes = {**pooled, **self.records.by_labels(missing)} if missing else pooled
+        notes = self.records.by_labels([label for label, _, _ in ranked])
         # A note without a keyword match that scores 0 (the bottom of the vector list, no
         # speaker, no link) matched nothing: the list is never padded with it.
         hits = [
@@ -192,7 +194,10 @@ class Reads(MemoryBase):
 
         Returns (only, exclude) for the BM25 index (tags, status and as-of are
         mutable, so they never live there), the set the vector search may return
-        (None: every live vector), and the notes superseded as of ``as_of``.
+        (None: every live vector of the scope, minus ``exclude``), and the notes
+        superseded as of ``as_of``. Scope filters natively in both indexes and
+        ``exclude`` holds only the few notes a status hides, so a recall without
+        tags or dates costs the same at any store size.
         """
         only = (
             self.records.matching_labels(Filters(tags=filters.tags, statuses=tuple(STATUSES)))
@@ -203,9 +208,8 @@ class Reads(MemoryBase):
         exclude = self.records.matching_labels(Filters(statuses=hidden)) if hidden else set()
         then = self.records.superseded_by(filters.as_of) if filters.as_of else set()
         exclude |= then
-        if filters.scope is None and not filters.tags and not filters.since and not filters.until:
-            allowed = None if not exclude else self.indexes.vectors.labels - exclude
-        else:
+        allowed = None
+        if filters.tags or filters.since or filters.until:
             allowed = self.records.matching_labels(filters) - then
         return only, exclude, allowed, then
 

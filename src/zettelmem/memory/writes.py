@@ -24,6 +24,7 @@ from zettelmem.models import (
     WriteOutcome,
     WriteResult,
 )
+from zettelmem.store.derived import TEXT_WRITE_LAG
 from zettelmem.timeutil import parse_when
 from zettelmem.validation import DEFAULT_SCOPE
 
@@ -63,8 +64,8 @@ class Writes(Reads):
                 dedupe_key=dedupe_key,
             )
         )
-        batch = self._write([new])
-        self.indexes.catch_up()
+        batch = self._write([new], text_lag=TEXT_WRITE_LAG)
+        self.indexes.catch_up(text_lag=TEXT_WRITE_LAG)
         [(note, created)] = batch.pairs
         if not created or batch.outcome is None:
             return WriteResult(note, False)
@@ -103,10 +104,18 @@ class Writes(Reads):
         return self._write(batch, embedded).pairs
 
     def _write(
-        self, batch: Sequence[NewNote], embedded: dict[str, np.ndarray] | None = None
+        self,
+        batch: Sequence[NewNote],
+        embedded: dict[str, np.ndarray] | None = None,
+        text_lag: int = 0,
     ) -> _Batch:
-        """Plan the Zettelkasten step for the new notes, then one transaction."""
-        self.indexes.catch_up()  # earlier batches must be findable as neighbours
+        """Plan the Zettelkasten step for the new notes, then one transaction.
+
+        ``text_lag``: how far the BM25 index may lag behind the record meanwhile
+        (single writes; see TEXT_WRITE_LAG).
+        """
+        # Earlier batches must be findable as neighbours.
+        self.indexes.catch_up(text_lag=text_lag)
         known = self.records.duplicates(batch)
         fresh = [replace(n, id=n.id or new_id()) for n in batch if n.dedupe_key not in known]
         if not fresh:

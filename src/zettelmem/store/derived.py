@@ -24,9 +24,18 @@ from zettelmem.store.vector_index import VectorIndex
 
 log = logging.getLogger("zettelmem")
 
-# Save the vector graph once the file on disk lags this many ops behind;
-# a process that opens the home replays at most this many from the record.
+# Save the vector graph once the file on disk lags this many ops behind, or an
+# eighth of the index if that is more: a save writes the whole graph, so saving
+# in proportion to its size keeps the cost per write flat as the store grows. A
+# process that opens the home replays at most this many ops from the record, and
+# closing a Memory saves whatever lags.
 VECTOR_SAVE_LAG = 256
+VECTOR_SAVE_SHARE = 8
+# Single writes may leave the BM25 index this many ops behind (a tantivy commit
+# costs tens of milliseconds at 100k notes, more than the rest of a write); any
+# read, bulk write or close catches it up. A note written meanwhile is found as
+# a neighbour of the next ones by vector search alone until then.
+TEXT_WRITE_LAG = 16
 
 
 @dataclass
@@ -57,6 +66,7 @@ class DerivedIndexes:
         self.vector_path = home / "vectors.hnsw"
         self.state_path = home / "indexes.json"
         self.vector_seq = 0  # last op applied to the in-memory vector index
+        self._text_seen = -1  # the text_seq the BM25 searcher was last loaded at
         if read_only:
             state = self._read_state()
             self.text = TextIndex(self.text_dir)
@@ -126,23 +136,27 @@ class DerivedIndexes:
 
     # -- catching up --------------------------------------------------------
 
-    def catch_up(self, force_save: bool = False) -> None:
-        """Apply every op the indexes have not seen yet (no-op when up to date)."""
+    def catch_up(self, force_save: bool = False, text_lag: int = 0) -> None:
+        """Apply every op the indexes have not seen yet (no-op when up to date).
+
+        ``text_lag``: the BM25 index may stay this many ops behind (single writes).
+        """
         head = self.records.ops_head()
         state_hint = self._read_state()
         if self.read_only:
             self._catch_up_in_memory(head, state_hint.text_seq)
             return
-        if head == self.vector_seq and head == state_hint.text_seq and not force_save:
-            self.text.reload()
+        if head == self.vector_seq and head - state_hint.text_seq <= text_lag and not force_save:
+            self._see_text(state_hint.text_seq)
             return
         with self.lock:
             state = self._read_state()
-            if state.text_seq < head:
+            if head - state.text_seq > text_lag:
                 ops = self.records.ops_since(state.text_seq, head)
                 state.text_seq = self._apply_text(ops, head)
+                self._text_seen = state.text_seq  # a commit reloads the searcher
             else:
-                self.text.reload()
+                self._see_text(state.text_seq)
             if self.vector_seq < head:
                 if self.vector_seq == 0:
                     self._rebuild_vectors()
@@ -150,7 +164,7 @@ class DerivedIndexes:
                     self._apply_vectors(self.records.ops_since(self.vector_seq, head))
                 self.vector_seq = head
             if state.vector_seq < self.vector_seq and (
-                force_save or self.vector_seq - state.vector_seq >= VECTOR_SAVE_LAG
+                force_save or self.vector_seq - state.vector_seq >= self._save_lag()
             ):
                 self.vectors.save(self.vector_path)
                 state.vector_seq = self.vector_seq
@@ -171,12 +185,22 @@ class DerivedIndexes:
             log.warning("the keyword index of read-only home %s lacks the last %d changes; "
                         "keyword search misses them", self.home, head - text_seq)  # fmt: skip
 
+    def _see_text(self, seq: int) -> None:
+        """Reload the BM25 searcher when another process moved the index on."""
+        if seq != self._text_seen:
+            self.text.reload()
+            self._text_seen = seq
+
+    def _save_lag(self) -> int:
+        return max(VECTOR_SAVE_LAG, len(self.vectors) // VECTOR_SAVE_SHARE)
+
     def flush(self) -> None:
-        """Save the vector index if the copy on disk lags behind this process."""
+        """Save the vector index if the copy on disk lags behind this process, and bring
+        the BM25 index up to date."""
         if self.read_only:
             return
         state = self._read_state()
-        if state.vector_seq < self.vector_seq:
+        if state.vector_seq < self.vector_seq or state.text_seq < self.records.ops_head():
             self.catch_up(force_save=True)
 
     def _apply_text(self, ops: list[Op], head: int) -> int:
@@ -228,9 +252,16 @@ class DerivedIndexes:
         vectors = self.records.context_vectors(upserts)
         deletes.extend(label for label in upserts if label not in vectors)
         self.vectors.delete(deletes)
-        present = [label for label in upserts if label in vectors]
-        if present:
-            self.vectors.upsert(present, np.stack([vectors[label] for label in present]))
+        self._upsert_vectors([label for label in upserts if label in vectors], vectors)
+
+    def _upsert_vectors(self, labels: list[int], vectors: dict[int, np.ndarray]) -> None:
+        if labels:
+            scopes = self.records.scopes_of(labels)
+            labels = [label for label in labels if label in scopes]  # none forgotten meanwhile
+            self.vectors.upsert(
+                labels, np.stack([vectors[label] for label in labels]),
+                [scopes[label] for label in labels],
+            )  # fmt: skip
 
     @staticmethod
     def _coalesce(ops: Iterable[Op]) -> tuple[list[int], list[int], list[int]]:
@@ -254,8 +285,7 @@ class DerivedIndexes:
         for start in range(0, len(labels), 2048):
             vectors = self.records.context_vectors(labels[start : start + 2048])
             present = [label for label, v in vectors.items() if v.shape[0] == self.dims]
-            if present:
-                self.vectors.upsert(present, np.stack([vectors[label] for label in present]))
+            self._upsert_vectors(present, vectors)
 
     def rebuild(self) -> None:
         """Drop both indexes and rebuild them from the record (``mem reindex``)."""

@@ -72,6 +72,12 @@ class RecordStore(Protocol):
 
     def by_labels(self, labels: Sequence[int]) -> dict[int, Note]: ...
 
+    def contents(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's text by label (cheaper than whole notes for a candidate pool)."""
+
+    def scopes_of(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's scope by label (the vector index files vectors by scope)."""
+
     def labels_of(self, ids: Sequence[str]) -> dict[str, int]: ...
 
     def list_notes(self, scope: str | None, limit: int, offset: int = 0) -> list[Note]: ...
@@ -106,7 +112,8 @@ class RecordStore(Protocol):
     # -- Filters ---------------------------------------------------------------
 
     def matching_labels(self, filters: Filters) -> set[int]:
-        """Labels of notes that pass the filters (for the vector search)."""
+        """Labels of notes that pass the filters (tags, dates, or the few notes a status
+        hides: scope alone filters natively in the indexes)."""
 
     def passing(self, labels: Sequence[int], filters: Filters) -> set[int]:
         """The labels among these that pass the filters."""

@@ -510,6 +510,18 @@ class Records(VerdictRecords, InsightRecords, PortableRecords):
         """Each note's earlier turns in its thread, nearest first (at most ``depth``)."""
         return preceding(self.db, labels, depth)
 
+    def contents(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's text by label (cheaper than whole notes for a candidate pool)."""
+        rows = select_in(
+            self.db, "SELECT label, content FROM notes WHERE label IN ({marks})", labels
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def scopes_of(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's scope by label (the vector index files vectors by scope)."""
+        rows = select_in(self.db, "SELECT label, scope FROM notes WHERE label IN ({marks})", labels)
+        return {int(r[0]): str(r[1]) for r in rows}
+
     def vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
         return own_vectors(self.db, labels)
 

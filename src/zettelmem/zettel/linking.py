@@ -14,7 +14,7 @@ from zettelmem.backends.embeddings import Embedder
 from zettelmem.backends.llm import LLM, BoundedLLM
 from zettelmem.guard import signals
 from zettelmem.guard.judge import Judge
-from zettelmem.models import Change, Filters, Link, Neighbour, NewNote, Note
+from zettelmem.models import STATUSES, Change, Filters, Link, Neighbour, NewNote, Note
 from zettelmem.retrieval.fusion import fuse
 from zettelmem.store.derived import DerivedIndexes
 from zettelmem.store.protocol import RecordStore
@@ -69,7 +69,7 @@ class Linker:
         self.records = records
         self.indexes = indexes
         self.embedder = embedder
-        self._scope_labels: dict[str, set[int]] = {}
+        self._hidden: set[int] = set()  # notes whose status keeps them from being neighbours
 
     def plan(
         self,
@@ -88,7 +88,10 @@ class Linker:
         also left unlinked.
         """
         topics = topic_vectors(self.embedder)
-        self._scope_labels = {}
+        # Few notes are not active; the record's status index finds them at any size.
+        self._hidden = self.records.matching_labels(
+            Filters(statuses=tuple(s for s in STATUSES if s != "active"))
+        )
         notes: list[NewNote] = []
         links: list[Link] = []
         changes: list[Change] = []
@@ -177,14 +180,11 @@ class Linker:
         return sorted(found, key=lambda n: -n.cos)[: construct.MAX_LINKS + 2]
 
     def _stored_neighbours(self, new: NewNote, vector: np.ndarray) -> list[Neighbour]:
-        scope = Filters(scope=new.scope)
-        if new.scope not in self._scope_labels:
-            self._scope_labels[new.scope] = self.records.matching_labels(scope)
-        allowed = self._scope_labels[new.scope]
-        if not allowed:
+        if not self.indexes.vectors.count(new.scope):
             return []
+        scope = Filters(scope=new.scope)
         bm25 = self.indexes.text.search(new.content, scope, CANDIDATES, ignore=STOPWORDS)
-        vec = self.indexes.vectors.search(vector, CANDIDATES, allowed)
+        vec = self.indexes.vectors.search(vector, CANDIDATES, scope=new.scope, exclude=self._hidden)
         labels = [label for label, _ in fuse(bm25, vec)[:CANDIDATES]]
         notes = self.records.by_labels(labels)
         own = self.records.vectors(labels)
