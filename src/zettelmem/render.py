@@ -78,3 +78,21 @@ def note_block(note: Note) -> str:
     ]
     head = "\n".join(f"{name:>9}: {value}" for name, value in rows)
     return f"{head}\n\n{note.content}"
+
+
+def note_label(note: Note, width: int = 40) -> str:
+    """A short title for a graph node: the first line of the content, cut at a word."""
+    first = " ".join(note.content.strip().splitlines()[0].split()) if note.content.strip() else ""
+    if len(first) <= width:
+        return first
+    cut = first[: width - 1].rsplit(" ", 1)[0] if " " in first[: width - 1] else first[: width - 1]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def graph_node_fields(note: Note, *, flat: bool) -> dict[str, object]:
+    """What a graph export adds to a note's node: a label, its tags and keywords
+    (``flat``: joined with ", " for formats that hold only scalars, like GraphML)."""
+    tags, keywords = list(note.tags), list(note.keywords)
+    if flat:
+        return {"label": note_label(note), "tags": ", ".join(tags), "keywords": ", ".join(keywords)}
+    return {"label": note_label(note), "tags": tags, "keywords": keywords}

@@ -14,6 +14,7 @@ from zettelmem.cli.graph import GRAPH_COMMANDS
 from zettelmem.cli.kit import _emit, _memory, json_option, setup_logging, wants_json
 from zettelmem.cli.review import GUARD_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
+from zettelmem.cli.ui import UI_COMMANDS
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
 from zettelmem.render import hit_out, lesson_out, note_block, note_line, note_out
@@ -429,7 +430,7 @@ def serve(
     )
 
 
-for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS]:
+for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *UI_COMMANDS]:
     cli.add_command(_command)
 
 
