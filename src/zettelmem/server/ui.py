@@ -37,6 +37,7 @@ from zettelmem.server.ui_graph import load_view
 T = TypeVar("T")
 DEFAULT_UI_PORT = 8766
 MAX_FORM_BYTES = 64 * 1024
+GRAPHS_KEPT = 8  # laid-out graphs kept, by scope, until the next write
 ASSETS = {"ui.css": "text/css", "ui.js": "text/javascript", "graph.js": "text/javascript"}
 DONE = {"reverted": "Change reverted.", "approved": "Note approved: it is an ordinary note now.",
         "rejected": "Note rejected: forgotten, and a lesson kept."}  # fmt: skip
@@ -71,8 +72,8 @@ def page(title: str, body: str, *, active: str = "", pending: int = 0, status: i
     return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
 
 
-def _scopes(memory: Memory) -> list[str]:
-    scopes = memory.stats()["scopes"]
+def _scopes(memory: Memory, stats: dict[str, object] | None = None) -> list[str]:
+    scopes = (stats or memory.stats())["scopes"]
     return sorted(scopes) if isinstance(scopes, dict) else []
 
 
@@ -167,11 +168,14 @@ async def graph(request: Request) -> Response:
     scope = request.query_params.get("scope") or None
 
     def work(m: Memory) -> tuple[list[str], int, dict[str, object]]:
-        head = int(str(m.stats()["ops_head"]))
+        stats = m.stats()
+        head = int(str(stats["ops_head"]))
         cached = state.graphs.get(scope)
         if cached is None or cached[0] != head:
+            if len(state.graphs) >= GRAPHS_KEPT:
+                state.graphs.pop(next(iter(state.graphs)))
             state.graphs[scope] = cached = (head, load_view(m, scope))
-        return _scopes(m), _pending(m), cached[1]
+        return _scopes(m, stats), _pending(m), cached[1]
 
     try:
         scopes, pending, doc = await state.run(work)
@@ -187,9 +191,10 @@ async def timeline(request: Request) -> Response:
     month = request.query_params.get("month") or None
 
     def work(m: Memory) -> tuple[str, int]:
-        count = int(str(m.stats()["notes"]))
+        stats = m.stats()
+        count = int(str(stats["notes"]))
         notes = [n for n in m.list_notes(scope, limit=max(1, count)) if n.status != "quarantined"]
-        return V.timeline_page(notes, _scopes(m), scope, month), _pending(m)
+        return V.timeline_page(notes, _scopes(m, stats), scope, month), _pending(m)
 
     try:
         body, pending = await state.run(work)
@@ -278,6 +283,10 @@ async def static(request: Request) -> Response:
     return Response(V.asset(name), media_type=ASSETS[name], headers=headers)
 
 
+async def no_icon(request: Request) -> Response:
+    return Response(status_code=204)
+
+
 async def home_redirect(request: Request) -> Response:
     return RedirectResponse(H.url("/"), status_code=307)
 
@@ -344,6 +353,7 @@ def ui_app(core: Core, *, host: str = DEFAULT_HOST, token: str | None = None,
         Route("/ui/revert", revert, methods=["POST"]),
         Route("/ui/review/{action:str}", settle, methods=["POST"]),
         Route("/ui/static/{name}", static),
+        Route("/favicon.ico", no_icon),
     ]
     app = Starlette(routes=routes)
     app.state.ui = UiState(core)

@@ -183,11 +183,16 @@ def note_page(note: Note, links: Sequence[Link], others: dict[str, Note],
 
 def links_section(note_id: str, links: Sequence[Link], others: dict[str, Note]) -> str:
     rows = []
+    ways = {(link.kind, link.dst if link.src == note_id else link.src, link.src == note_id)
+            for link in links}  # fmt: skip
     for link in links:
         outgoing = link.src == note_id
         other = link.dst if outgoing else link.src
+        both = (link.kind, other, not outgoing) in ways
+        if both and not outgoing:
+            continue  # a two-way link is one row
         name = note_label(others[other], 80) if other in others else other
-        arrow = "→" if outgoing else "←"
+        arrow = "↔" if both else "→" if outgoing else "←"
         rows.append(
             f'<tr><td>{arrow} {e(link.kind)}</td><td>{link.weight:.2f}</td>'
             f"<td>{note_link(other, name)}</td></tr>"
