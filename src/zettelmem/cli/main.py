@@ -28,6 +28,7 @@ from zettelmem.cli.kit import (
 from zettelmem.cli.review import GUARD_COMMANDS
 from zettelmem.cli.setup import SETUP_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
+from zettelmem.cli.ui import UI_COMMANDS
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
 from zettelmem.validation import validate_k
@@ -529,7 +530,8 @@ def serve(
                    token=token, allowed_hosts=allow_hosts, guard=guard)  # fmt: skip
 
 
-for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *SETUP_COMMANDS]:
+for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *SETUP_COMMANDS,
+                 *UI_COMMANDS]:  # fmt: skip
     cli.add_command(_command)
 
 
