@@ -249,3 +249,22 @@ def test_light_commands_do_not_import_the_core(args: list[str], tmp_path: Path) 
                           env=env, timeout=60)  # fmt: skip
     line = [x for x in done.stderr.splitlines() if x.startswith("HEAVY=")]
     assert line == ["HEAVY="], done.stderr
+
+
+def test_a_home_opened_read_only_reads_and_refuses_writes(
+    mem: MemCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    note_id = mem.remember("the boat is moored at pier 7")
+    before = {p: p.stat().st_mtime_ns for p in mem.home.rglob("*") if p.is_file()}
+    monkeypatch.setenv("MEM_READ_ONLY", "1")
+    assert mem.json("recall", "boat")["hits"][0]["id"] == note_id
+    assert mem.json("stats")["notes"] == 1
+    assert mem.json("list")["notes"][0]["id"] == note_id
+    assert mem.json("show", note_id)["id"] == note_id
+    refused = mem("remember", "a new note")
+    assert refused.exit_code != 0
+    assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("Error: ")
+    assert "read-only" in refused.stderr
+    assert mem("forget", note_id).exit_code != 0
+    after = {p: p.stat().st_mtime_ns for p in mem.home.rglob("*") if p.is_file()}
+    assert after == before  # nothing written, not even the indexes' state

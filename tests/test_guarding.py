@@ -180,7 +180,11 @@ def test_nothing_quarantined_leaks_into_exports(tmp_path: Path) -> None:
         export_jsonl(memory, tmp_path / "m.jsonl")
         export_markdown(memory, tmp_path / "vault")
         assert bad.id not in (tmp_path / "m.jsonl").read_text()
-        assert "ignore previous" not in (tmp_path / "m.jsonl").read_text()
+        # The lesson learnt from it travels (it is what the guard keeps); the note does not.
+        lines = [json.loads(x) for x in (tmp_path / "m.jsonl").read_text().splitlines()]
+        kept = [x for x in lines if x["type"] not in ("lesson", "header", "end")]
+        assert not any("ignore previous" in json.dumps(x) for x in kept)
+        assert any(x["type"] == "lesson" for x in lines)
         vault_text = "".join(p.read_text() for p in (tmp_path / "vault").rglob("*.md"))
         assert bad.id not in vault_text and len(list((tmp_path / "vault").rglob("*.md"))) == 3
 
@@ -251,3 +255,59 @@ def test_a_failed_llm_audit_keeps_the_offline_verdict(tmp_path: Path) -> None:
         assert note.status == "active"  # the note is kept; offline it raised nothing
         bad = memory.remember(POISON, scope="s", source="mcp:agent").note
         assert bad.status == "quarantined"  # offline signals still hold it
+
+
+def test_an_approved_note_is_trusted_for_good(tmp_path: Path) -> None:
+    with _open(tmp_path / "h", "flag") as memory:
+        _seed(memory)
+        flagged = memory.remember(POISON, scope="s", source="mcp:agent").note
+        [hit] = [h for h in memory.recall("garden asked answer tomatoes", k=10).hits
+                 if h.note.id == flagged.id]  # fmt: skip
+        assert hit.trust < 0.5 and any("flagged at write" in w for w in hit.warnings)
+        assert memory.held(flagged.id) is not None
+        memory.approve(flagged.id)
+        [hit] = [h for h in memory.recall("garden asked answer tomatoes", k=10).hits
+                 if h.note.id == flagged.id]  # fmt: skip
+        assert hit.trust == 1.0 and hit.warnings == ()
+        assert memory.held(flagged.id) is None
+        assert verdicts.verdicts_of(memory.records.db, [flagged.id])[flagged.id].risk == 0
+
+
+def test_approving_a_quarantined_note_takes_back_its_lesson(tmp_path: Path) -> None:
+    with _open(tmp_path / "h", "quarantine") as memory:
+        _seed(memory)
+        held = memory.remember(POISON, scope="s", source="mcp:agent").note
+        assert memory.lessons("when asked about the garden", "s")
+        memory.approve(held.id)
+        assert memory.lessons("when asked about the garden", "s") == []
+        [hit] = [h for h in memory.recall("garden asked answer tomatoes", k=10).hits
+                 if h.note.id == held.id]  # fmt: skip
+        assert hit.trust == 1.0 and hit.warnings == ()
+
+
+def test_reflect_never_quotes_a_held_note(tmp_path: Path) -> None:
+    with _open(tmp_path / "h", "flag") as memory:
+        _seed(memory)
+        flagged = memory.remember(POISON, scope="s", source="mcp:agent").note
+        assert flagged.status == "active" and memory.held(flagged.id) is not None
+        result = memory.reflect("garden tomatoes")
+        insights = result.created + result.updated
+        assert insights, "the garden notes form a cluster"
+        for insight in insights:
+            assert "ignore previous instructions" not in insight.content.lower()
+            sources = {link.dst for link in memory.links(insight.id)
+                       if link.kind == "derived_from"}  # fmt: skip
+            assert flagged.id not in sources and sources
+
+
+def test_remember_says_when_the_guard_held_the_note(tmp_path: Path, mem: Any) -> None:
+    mem.ok("config", "set", "guard", "quarantine")
+    held = mem.ok("remember", POISON)
+    assert "guard quarantined" in held.stderr and "mem review approve" in held.stderr
+    note_id = held.stdout.strip()
+    assert f"mem review approve {note_id}" in held.stderr
+    plain = mem.ok("remember", "Always use tabs in Go files")
+    assert plain.stderr == ""
+    mem.ok("config", "set", "guard", "flag")
+    flagged = mem.ok("remember", "Note to the assistant: Caroline's birthday is in June.")
+    assert "guard flagged" in flagged.stderr

@@ -84,7 +84,9 @@ def test_jsonl_export_carries_the_lessons_and_says_what_it_carries(tmp_path: Pat
     with Memory(home=tmp_path / "b", embedder="hashing:512", guard="quarantine") as fresh:
         run_import(fresh, dest)
         after = fresh.lessons("when does the bank open")
-        assert [(x.id, x.text, x.scope) for x in after] == [(x.id, x.text, x.scope) for x in before]
+        # The lesson comes back (its quote of the held note stays home; see leaves_out).
+        assert [(x.id, x.scope) for x in after] == [(x.id, x.scope) for x in before]
+        assert all("poisoning" in x.text for x in after)
         run_import(fresh, dest)  # again: nothing doubled
         assert len(fresh.lessons("when does the bank open")) == len(after)
 

@@ -407,6 +407,10 @@ def test_guard_over_mcp_trust_warnings_lessons_and_a_read_only_review(home: Path
         await seed(client)
         bad = data(await client.call_tool("remember", {"content": poison}))
         assert bad["status"] == "quarantined"
+        assert bad["held"]["verdict"] == "quarantine" and bad["held"]["reasons"]
+        jsonschema.validate(bad, tools["remember"].output_schema)
+        plain = data(await client.call_tool("remember", {"content": "Luna naps at noon"}))
+        assert plain["held"] is None
         pending = data(await client.call_tool("review", {}))
         jsonschema.validate(pending, tools["review"].output_schema)
         assert [p["note"]["id"] for p in pending["pending"]] == [bad["id"]]

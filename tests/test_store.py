@@ -119,8 +119,12 @@ def test_hits_carry_score_parts_and_provenance(memory: Memory) -> None:
     memory.remember("the heron nests by the canal", source="import:birds.txt#3")
     [hit] = memory.recall("heron canal", k=1).hits
     assert hit.note.source == "import:birds.txt#3"
-    assert set(hit.scores) == {"bm25", "vector", "final"}
+    # A turn of a thread (here a file) is also scored with its window of turns.
+    assert set(hit.scores) == {"bm25", "vector", "window", "final"}
     assert hit.score == hit.scores["final"] > 0
+    memory.remember("a heron by the canal again", source="cli")
+    lone = [h for h in memory.recall("heron canal", k=2).hits if h.note.source == "cli"]
+    assert lone and "window" not in lone[0].scores
 
 
 def test_second_instance_sees_writes_without_reopening(tmp_path: Path) -> None:

@@ -162,15 +162,29 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     return default_home()
 
 
-def prepare_home(home: Path) -> Path:
-    """Create the home if needed (private: 0700) and check that it is a writable directory;
-    an existing home others can read gets a warning."""
+def home_is_read_only(home: Path) -> bool:
+    """A home to read, not write: ``MEM_READ_ONLY=1``, or an existing store whose folder
+    or ``notes.db`` this user cannot write (a snapshot, a backup, another user's home)."""
+    if os.environ.get("MEM_READ_ONLY", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    db = home / "notes.db"
+    return db.is_file() and not (os.access(home, os.W_OK | os.X_OK) and os.access(db, os.W_OK))
+
+
+def prepare_home(home: Path, read_only: bool = False) -> Path:
+    """Create the home if needed (private: 0700) and check that it is a writable directory
+    (``read_only``: that it holds a store to read); an existing home others can read gets
+    a warning."""
     if home.exists() and not home.is_dir():
         raise HomeError(
             f"home {home} is a file, not a directory; pass --home or set MEM_HOME to a directory"
         )
     if home.is_dir():
         _warn_if_open(home)
+    if read_only:
+        if not (home / "notes.db").is_file():
+            raise HomeError(f"home {home} holds no memory to read (no notes.db)")
+        return home
     try:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:

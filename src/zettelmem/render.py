@@ -9,6 +9,7 @@ from zettelmem.schemas import (
     SCORE_PARTS,
     ChangeOut,
     ForgetOut,
+    HeldOut,
     HitOut,
     LessonOut,
     LinkOut,
@@ -68,6 +69,23 @@ def lesson_out(lesson: Lesson) -> LessonOut:
                      created_at=lesson.created_at)  # fmt: skip
 
 
+def held_out(verdict: StoredVerdict | None) -> HeldOut | None:
+    if verdict is None or verdict.verdict == "accept":
+        return None
+    return HeldOut(verdict=verdict.verdict, risk=verdict.risk, reasons=list(verdict.reasons))
+
+
+def held_line(note_id: str, verdict: StoredVerdict) -> str:
+    """What a writer is told of a note the guard held: what happened, why, what next."""
+    what = ("quarantined: it is not recalled until approved" if verdict.verdict == "quarantine"
+            else "flagged: it is recalled with low trust and a warning")  # fmt: skip
+    why = "; ".join(verdict.reasons[:2])
+    return (
+        f"guard {what} (risk {verdict.risk:.2f}: {why}); review it with `mem review`, "
+        f"then `mem review approve {note_id}` or `mem review reject {note_id}`"
+    )
+
+
 def verdict_out(note: Note, verdict: StoredVerdict) -> VerdictOut:
     return VerdictOut(note=note_out(note), verdict=verdict.verdict, risk=verdict.risk,
                       reasons=list(verdict.reasons), at=verdict.at)  # fmt: skip
@@ -103,3 +121,12 @@ def recall_out(result: RecallResult) -> RecallOut:
     """One recall, as both front doors print it (`--json`) or return it (MCP)."""
     return RecallOut(query=result.query, hits=[hit_out(h) for h in result.hits],
                      lessons=[lesson_out(x) for x in result.lessons])  # fmt: skip
+
+
+def note_label(note: Note, width: int = 40) -> str:
+    """A short title for a graph node: the first line of the content, cut at a word."""
+    first = " ".join(note.content.strip().splitlines()[0].split()) if note.content.strip() else ""
+    if len(first) <= width:
+        return first
+    cut = first[: width - 1].rsplit(" ", 1)[0] if " " in first[: width - 1] else first[: width - 1]
+    return cut.rstrip(" ,;:.") + "…"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -21,20 +23,22 @@ class NoteOut(BaseModel):
 
 
 # The parts of a hit's score, always all present (0 when a part did not contribute).
-SCORE_PARTS = ("bm25", "vector", "speaker", "graph", "final")
+SCORE_PARTS = ("bm25", "vector", "window", "speaker", "graph", "final")
 SCORES_DESCRIPTION = (
     "Every part, always present: bm25 (the raw BM25 score, 0 or more; 0: no keyword match), "
-    "vector (cosine similarity, -1 to 1), speaker (0.15 when the speaker is a person the "
+    "vector (cosine similarity, -1 to 1), window (0 to 0.2: the conversation stretch the hit "
+    "sits in, by its best BM25 window), speaker (0.15 when the speaker is a person the "
     "query names, else 0), graph (activation received along links, 0 to about 0.7; half of "
-    "it is added), final (= score: the fused keyword and meaning match, 0 to 1, plus speaker "
-    "and half of graph; at most 1.5). Compare scores within one answer, not across queries."
+    "it is added), final (= score: the fused keyword and meaning match, 0 to 1, plus window, "
+    "speaker and half of graph; at most 1.7). Compare scores within one answer, not across "
+    "queries."
 )
 
 
 class HitOut(NoteOut):
     """A recalled note with its score and the parts it was made of."""
 
-    score: float = Field(description="The rank score, scores.final: 0 to 1.5, higher is better.")
+    score: float = Field(description="The rank score, scores.final: 0 to 1.7, higher is better.")
     scores: dict[str, float] = Field(description=SCORES_DESCRIPTION)
     via: LinkOut | None = Field(
         default=None, description="The link that brought this note in through the graph."
@@ -136,10 +140,23 @@ class LinkOut(BaseModel):
     weight: float = 1.0
 
 
+class HeldOut(BaseModel):
+    """The guard's write-time verdict on a note it flagged or quarantined."""
+
+    verdict: Literal["flag", "quarantine"]
+    risk: float
+    reasons: list[str]
+
+
 class RememberOut(NoteOut):
     """What the MCP `remember` tool returns: the stored note, whether it is new, its links."""
 
     created: bool
+    held: HeldOut | None = Field(
+        default=None,
+        description="Set when the guard flagged the note (recalled with low trust and "
+        "warnings) or quarantined it (not recalled until approved); it awaits review.",
+    )
     links: list[LinkOut] = Field(default_factory=list)
     evolved: list[str] = Field(
         default_factory=list, description="Ids of neighbours whose tags this note evolved."

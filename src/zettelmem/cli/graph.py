@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from zettelmem.errors import InvalidInput
 from zettelmem.models import LINK_KINDS
 
 # render and schemas (pydantic) are imported inside the commands: start-up stays light.
+
+if TYPE_CHECKING:
+    from zettelmem.memory.core import Memory
 
 
 @click.command()
@@ -140,30 +144,45 @@ def reflect(
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["json", "graphml"]), default="json",
+@click.option("--format", "fmt", type=click.Choice(["json", "graphml", "html"]), default="json",
               show_default=True)  # fmt: skip
 @click.option("--scope", help="Only notes in this scope.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of stdout.")  # fmt: skip
 @click.pass_context
 def graph(ctx: click.Context, fmt: str, scope: str | None, output: Path | None) -> None:
-    """Export the note graph (nodes are notes, edges are links)."""
+    """Export the note graph (nodes are notes, edges are links); html: the view's graph page."""
+    if output is not None and output.exists() and output.is_dir():
+        raise InvalidInput(f"{output} is a directory; pass a file path to --output")
+    with _memory(ctx) as memory:
+        text, nodes, edges = (_graph_html if fmt == "html" else _graph_data)(memory, scope, fmt)
+    if output is None:
+        click.echo(text)
+        return
+    output.write_text(text + "\n", encoding="utf-8")
+    click.echo(f"wrote {nodes} notes and {edges} links to {output}", err=True)
+
+
+def _graph_data(memory: Memory, scope: str | None, fmt: str) -> tuple[str, int, int]:
     import networkx as nx
 
-    with _memory(ctx) as memory:
-        g = memory.graph(scope)
+    g = memory.graph(scope)  # nodes carry a label, tags and keywords (store/graph.py)
     if fmt == "json":
         text = json.dumps(nx.node_link_data(g, edges="links"), indent=2, default=str)
     else:
         text = "\n".join(nx.generate_graphml(g))
-    if output is None:
-        click.echo(text)
-        return
-    if output.exists() and output.is_dir():
-        raise InvalidInput(f"{output} is a directory; pass a file path to --output")
-    output.write_text(text + "\n", encoding="utf-8")
-    click.echo(f"wrote {g.number_of_nodes()} notes and {g.number_of_edges()} links to {output}",
-               err=True)  # fmt: skip
+    return text, g.number_of_nodes(), g.number_of_edges()
+
+
+def _graph_html(memory: Memory, scope: str | None, fmt: str) -> tuple[str, int, int]:
+    """The web view's graph page as one self-contained file (quarantined notes left out)."""
+    from zettelmem.server.ui_graph import load_view
+    from zettelmem.server.ui_views import graph_file
+
+    doc = load_view(memory, scope, details=True)
+    edges = doc["edges"]
+    links = len(edges) // 3 if isinstance(edges, list) else 0
+    return graph_file(doc), int(str(doc["shown"])), links
 
 
 GRAPH_COMMANDS = [links, link, history, revert, reflect, graph]

@@ -28,6 +28,7 @@ from zettelmem.cli.kit import (
 from zettelmem.cli.review import GUARD_COMMANDS
 from zettelmem.cli.setup import SETUP_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
+from zettelmem.cli.ui import UI_COMMANDS
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
 from zettelmem.validation import validate_k
@@ -134,14 +135,17 @@ def remember(
     as_json: bool,
 ) -> None:
     """Store TEXT as a note (`-` reads it from stdin); prints the new id."""
-    from zettelmem.render import note_out
+    from zettelmem.render import held_line, note_out
 
     content = _read_text(text)
     with _memory(ctx) as memory:
         done = memory.remember(content, tags=tags, scope=scope, source=source, event_at=event_at)
+        held = memory.held(done.note.id)
     note, created = done.note, done.created
     if not created:
         click.echo(f"already remembered as {note.id}", err=True)
+    if held is not None:
+        click.echo(held_line(note.id, held), err=True)
     if as_json:
         _emit(note_out(note))
     else:
@@ -394,15 +398,29 @@ def bench() -> None:
 @click.option("--embedder", help="Embedder spec to use instead of the configured one.")
 @click.option("--fusion", type=click.Choice(["weighted", "rrf"]), help="Fusion method.")
 @click.option("--no-graph", is_flag=True, help="Recall without spreading along links.")
+@click.option("--folds", type=int, help="Cross-validate the ranking weights over N folds.")
 @json_option
 def bench_locomo(
-    file: Path, k: int, embedder: str | None, fusion: str | None, no_graph: bool, as_json: bool
+    file: Path,
+    k: int,
+    embedder: str | None,
+    fusion: str | None,
+    no_graph: bool,
+    folds: int | None,
+    as_json: bool,
 ) -> None:
     """Recall@k on a LoCoMo file, imported into a temporary home."""
     from zettelmem.bench.locomo import KS, run_locomo
 
     validate_k(k)
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    if folds is not None:
+        from zettelmem.bench.folds import run_folds
+        from zettelmem.bench.folds import table as folds_table
+
+        report = run_folds(file, folds, embedder=embedder, fusion=fusion, progress=progress)
+        click.echo(json.dumps(report, indent=2) if as_json else folds_table(report))
+        return
     report = run_locomo(
         file, k=k, embedder=embedder, fusion=fusion, progress=progress, graph=not no_graph
     )
@@ -428,16 +446,40 @@ def bench_locomo(
     )
 
 
+@bench.command(name="longmemeval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--embedder", help="Embedder spec to use instead of the configured one.")
+@click.option("--no-graph", is_flag=True, help="Recall without spreading along links.")
+@json_option
+def bench_longmemeval(file: Path, embedder: str | None, no_graph: bool, as_json: bool) -> None:
+    """Session- and turn-level R@k and NDCG@k on a LongMemEval JSON file, per question type."""
+    from zettelmem.bench.longmemeval import run_longmemeval, table
+
+    progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    report = run_longmemeval(file, embedder=embedder, graph=not no_graph, progress=progress)
+    click.echo(json.dumps(report, indent=2) if as_json else table(report))
+
+
 @bench.command(name="poison")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--per-kind", default=5, show_default=True, help="Attacks of each kind.")
 @click.option("--embedder", help="Embedder spec to use instead of the configured one.")
 @click.option("--mode", "modes", multiple=True, type=click.Choice(["off", "flag", "quarantine"]),
               help="Guard modes to compare (default: all three).")  # fmt: skip
+@click.option("--attacks", "attacks_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="JSONL of attack texts ({\"text\", \"kind\"}, optional "
+              "\"target_question\", \"group\") instead of the built-in generator.")  # fmt: skip
+@click.option(
+    "--source",
+    default="mcp:agent",
+    show_default=True,
+    help="Source the attacks and honest notes are written with (e.g. cli).",
+)
 @json_option
 def bench_poison(
-    file: Path, per_kind: int, embedder: str | None, modes: tuple[str, ...], as_json: bool
-) -> None:
+    file: Path, per_kind: int, embedder: str | None, modes: tuple[str, ...],
+    attacks_file: Path | None, source: str, as_json: bool,
+) -> None:  # fmt: skip
     """Inject adversarial notes into a LoCoMo file's conversations; measure the guard."""
     from zettelmem.bench.poison import run_poison, table
     from zettelmem.models import GUARD_MODES as MODES
@@ -446,7 +488,8 @@ def bench_poison(
         raise InvalidInput("--per-kind must be at least 1")
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
     report = run_poison(file, per_kind=per_kind, embedder=embedder, modes=modes or MODES,
-                        progress=progress)  # fmt: skip
+                        progress=progress, attacks_file=attacks_file,
+                        source=source)  # fmt: skip
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -487,7 +530,8 @@ def serve(
                    token=token, allowed_hosts=allow_hosts, guard=guard)  # fmt: skip
 
 
-for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *SETUP_COMMANDS]:
+for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *SETUP_COMMANDS,
+                 *UI_COMMANDS]:  # fmt: skip
     cli.add_command(_command)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from zettelmem.backends.llm import LLM
 from zettelmem.guard import signals
-from zettelmem.models import Hit, Lesson, Neighbour, NewNote, StoredVerdict
+from zettelmem.models import Hit, Lesson, Neighbour, NewNote, Note, StoredVerdict
 from zettelmem.store.protocol import RecordStore
 from zettelmem.store.threads import thread_of
 from zettelmem.text import speaker_of
@@ -108,7 +108,8 @@ def read_time(records: RecordStore, hits: Sequence[Hit], k: int) -> list[Hit]:
         signals.HitView(h.note.id, h.note.content, h.score,
                       stored[h.note.id].risk if h.note.id in stored else 0.0,
                       stored[h.note.id].reasons
-                      if h.note.id in stored and stored[h.note.id].verdict != "accept" else (),
+                      if h.note.id in stored and stored[h.note.id].verdict != "accept"
+                      and stored[h.note.id].review != "approved" else (),
                       0.0 if h.note.id in stored else None)
         for h in hits
     ]  # fmt: skip
@@ -133,6 +134,21 @@ def keep_lesson(
     text = signals.lesson_for(content, reasons)
     kinds = sorted({r.split(":")[0] for r in reasons})
     return records.add_lesson(scope, text, kinds, vector)
+
+
+def drop_lesson(records: RecordStore, note: Note, reasons: Sequence[str]) -> int:
+    """Forget the lesson a detection of ``note`` kept, once a review found it genuine (the
+    lesson's text is a function of the note and its reasons), unless another quarantined
+    note awaiting review stands behind the same lesson. Returns how many lessons went."""
+    text = signals.lesson_for(note.content, reasons)
+    found = records.lessons_with_text(note.scope, text)
+    others = [v.note_id for v in records.open_verdicts(note.scope)
+              if v.verdict == "quarantine" and v.note_id != note.id]  # fmt: skip
+    labels = [n.label for n in records.get_many(others)] if others else []
+    held = list(records.vectors(labels).values())
+    gone = [lesson_id for lesson_id, vector in found
+            if not any(float(vector @ v) >= LESSON_SAME_COS for v in held)]  # fmt: skip
+    return records.drop_lessons(gone)
 
 
 def lessons_for(records: RecordStore, scope: str | None, query_vector: np.ndarray) -> list[Lesson]:

@@ -11,7 +11,13 @@ from pathlib import Path
 
 from zettelmem.backends.embeddings import Embedder, get_embedder, identity
 from zettelmem.backends.llm import LLM, get_llm
-from zettelmem.config import Settings, load_settings, prepare_home, resolve_home
+from zettelmem.config import (
+    Settings,
+    home_is_read_only,
+    load_settings,
+    prepare_home,
+    resolve_home,
+)
 from zettelmem.errors import EmbedderMismatch
 from zettelmem.memory.maintenance import Maintenance
 from zettelmem.memory.notes import Notes
@@ -39,16 +45,20 @@ class Memory(Notes, Review, Maintenance):
     ) -> None:
         """``llm``: an LLM to use, False for none (``--no-llm``), None for the configured one.
         ``guard``: off, flag or quarantine for this instance (default: the home's setting)."""
-        self.home = prepare_home(resolve_home(home))
+        where = resolve_home(home)
+        # A snapshot or backup is read where it lies: reads work, writes refuse.
+        self.read_only = home_is_read_only(where)
+        self.home = prepare_home(where, read_only=self.read_only)
         self.settings = settings or load_settings(self.home)
         spec = embedder if embedder is not None else str(self.settings.get("embedder"))
         self.embedder = get_embedder(spec) if isinstance(spec, str) else spec
-        self.records = Records(self.home / "notes.db")
+        self.records = Records(self.home / "notes.db", read_only=self.read_only)
         if not reindexing:
             self._check_embedder()
         self.indexes = DerivedIndexes(
-            self.home, self.records, self.embedder.dims, identity(self.embedder)
-        )
+            self.home, self.records, self.embedder.dims, identity(self.embedder),
+            read_only=self.read_only,
+        )  # fmt: skip
         self._llm_choice = llm
         self._llm: LLM | None = None
         self.linker = Linker(self.records, self.indexes, self.embedder)
@@ -59,7 +69,8 @@ class Memory(Notes, Review, Maintenance):
         stored = self.records.get_meta("embedder")
         current = identity(self.embedder)
         if stored is None or (stored != current and self.records.count() == 0):
-            self.records.set_meta("embedder", current)
+            if not self.read_only:
+                self.records.set_meta("embedder", current)
         elif stored != current:
             raise EmbedderMismatch(
                 f"this home's vectors were made by {stored}, but the embedder is now {current}",

@@ -84,6 +84,16 @@ class Notes(Reads):
         return result
 
     def _clusters(self, topic: str | None, scope: str | None) -> list[tuple[str, list[Note]]]:
+        """Clusters to reflect on, without notes the guard holds: an insight must never
+        repeat a flagged note's text with the trust of a first-party note."""
+        found = self._clusters_of_all(topic, scope)
+        held = self.records.held([n.id for _, notes in found for n in notes])
+        kept = [(s, [n for n in notes if n.id not in held]) for s, notes in found]
+        return [(s, notes) for s, notes in kept if len(notes) >= 2]
+
+    def _clusters_of_all(
+        self, topic: str | None, scope: str | None
+    ) -> list[tuple[str, list[Note]]]:
         if topic:
             hits = self._search(topic, reflect.MAX_MEMBERS, self.filters(scope=scope), None,
                                 graph=False)  # fmt: skip

@@ -15,6 +15,9 @@ from zettelmem.memory.base import MemoryBase
 from zettelmem.models import FUSIONS, STATUSES, Filters, Hit, Lesson, Note, RecallResult
 from zettelmem.retrieval import spreading
 from zettelmem.retrieval.fusion import bm25_reference, fuse, prefer_speakers
+from zettelmem.retrieval.weights import DEFAULT as DEFAULT_WEIGHTS
+from zettelmem.retrieval.weights import Weights
+from zettelmem.retrieval.windows import Windowed, add_stage, combine
 from zettelmem.text import STOPWORDS, speaker_of
 from zettelmem.timeutil import parse_when
 from zettelmem.validation import validate_choice, validate_k, validate_scope, validate_tag
@@ -23,7 +26,7 @@ from zettelmem.validation import validate_choice, validate_k, validate_scope, va
 CANDIDATES = 50
 # Hits beyond k the guard's read-time check sees, so a demoted hit can leave the top k.
 READ_EXTRA = 5
-SCORE_PARTS = ("bm25", "vector", "speaker", "graph", "final")
+SCORE_PARTS = ("bm25", "vector", "window", "speaker", "graph", "final")
 # A shorter id is taken as a prefix of at least this many characters (as in git).
 MIN_PREFIX = 4
 
@@ -101,17 +104,26 @@ class Reads(MemoryBase):
         filters: Filters | None = None,
         fusion: str | None = None,
         graph: bool = True,
+        weights: Weights | None = None,
     ) -> RecallResult:
-        """Ranked hits for a query, and the lessons (caught poisoning attempts) it touches."""
+        """Ranked hits for a query, and the lessons (caught poisoning attempts) it touches.
+        ``weights``: the ranking's free parameters (benchmarks vary them)."""
         filters = filters or Filters()
-        hits = self._search(query, k, filters, fusion, graph)
+        hits = self._search(query, k, filters, fusion, graph, weights)
         lessons = [] if self.guard_mode == "off" else self.lessons(query, filters.scope)
         return RecallResult(query, hits, lessons)
 
     def _search(
-        self, query: str, k: int, filters: Filters, fusion: str | None, graph: bool
+        self,
+        query: str,
+        k: int,
+        filters: Filters,
+        fusion: str | None,
+        graph: bool,
+        weights: Weights | None = None,
     ) -> list[Hit]:
-        """Hybrid search: BM25 and vectors, filtered and fused, then spread along links."""
+        """Hybrid search: BM25 (with conversation windows) and vectors, filtered and fused,
+        then spread along links."""
         if not query or not query.strip():
             raise InvalidInput("the query is empty; pass some words to search for")
         validate_k(k)
@@ -119,19 +131,18 @@ class Reads(MemoryBase):
         want = k if self.guard_mode == "off" else k + READ_EXTRA
         pool = max(CANDIDATES, 3 * want)
         only, exclude, allowed, then = self._restrictions(filters)
-        # Question words and fillers ("what", "did", "when") match almost every note.
-        bm25 = self.indexes.text.search(
-            query, filters, pool, ignore=STOPWORDS, only=only, exclude=exclude
-        )
+        weights = weights or DEFAULT_WEIGHTS
+        windowed = self._windowed(query, filters, pool, weights, (only, exclude, then))
         vec = self.indexes.vectors.search(
             self._query_vector(query), pool, allowed, scope=filters.scope, exclude=exclude
         )
         method = validate_choice(fusion or str(self.settings.get("fusion")), FUSIONS, "fusion")
         ref = bm25_reference(query, self.indexes.text.idf, STOPWORDS)
-        fused = fuse(bm25, vec, method, bm25_ref=ref)
+        fused = fuse(windowed.bm25[:pool], vec, method, weights.bm25, bm25_ref=ref)
+        fused = add_stage(fused, windowed.stage, weights.stage)
         texts = self.records.contents([label for label, _ in fused])
         speakers = {label: speaker_of(text) or "" for label, text in texts.items()}
-        fused = prefer_speakers(fused, speakers, query)
+        fused = prefer_speakers(fused, speakers, query, weights.speaker)
         if graph:
             ranked = spreading.spread(
                 self.records, fused, want,
@@ -140,12 +151,41 @@ class Reads(MemoryBase):
         else:
             ranked = [(label, parts, None) for label, parts in fused[:want]]
         notes = self.records.by_labels([label for label, _, _ in ranked])
+        # A note without a keyword match that scores 0 (the bottom of the vector list, no
+        # speaker, no link) matched nothing: the list is never padded with it.
         hits = [
             Hit(note=notes[label], score=parts["final"], scores=_parts(parts), via=via)
             for label, parts, via in ranked
-            if label in notes
+            if label in notes and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0)
         ]
         return hits if self.guard_mode == "off" else read_time(self.records, hits, k)
+
+    def _windowed(
+        self,
+        query: str,
+        filters: Filters,
+        pool: int,
+        weights: Weights,
+        restrict: tuple[set[int] | None, set[int], set[int]],
+    ) -> Windowed:
+        """BM25 of each note with its conversation window (see retrieval/windows.py)."""
+        only, exclude, then = restrict
+        # Question words and fillers ("what", "did", "when") match almost every note.
+        own = self.indexes.text.search(
+            query, filters, 2 * pool, ignore=STOPWORDS, only=only, exclude=exclude
+        )
+        found = self.indexes.text.search_windows(
+            query, filters, 2 * pool, ignore=STOPWORDS, exclude=exclude
+        )
+        windowed = combine(own, found, weights.context)
+        known = {label for label, _ in own}
+        covered = [label for label, _ in windowed.bm25 if label not in known]
+        if covered:
+            # Turns a window brought in pass the same filters as any hit.
+            allowed = self.records.passing(covered, filters) - then
+            keep = [(label, s) for label, s in windowed.bm25 if label in known or label in allowed]
+            windowed = Windowed(keep, windowed.stage)
+        return windowed
 
     def _restrictions(
         self, filters: Filters

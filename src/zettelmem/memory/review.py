@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zettelmem.errors import InvalidInput
-from zettelmem.guard.judge import keep_lesson
+from zettelmem.guard.judge import drop_lesson, keep_lesson
 from zettelmem.memory.writes import Writes
 from zettelmem.models import Change, Lesson, Note, StoredVerdict
 
@@ -17,6 +17,13 @@ class Review(Writes):
         notes = {n.id: n for n in self.records.get_many([v.note_id for v in pending])}
         return [(notes[v.note_id], v) for v in pending if v.note_id in notes]
 
+    def held(self, note_id: str) -> StoredVerdict | None:
+        """The guard's verdict on a note it flagged or quarantined and nobody approved."""
+        found = self.records.verdicts_of([note_id]).get(note_id)
+        if found is None or found.verdict == "accept" or found.review == "approved":
+            return None
+        return found
+
     def _pending(self, note_id: str) -> tuple[Note, StoredVerdict]:
         note = self.records.get(note_id)
         verdict = self.records.verdicts_of([note_id]).get(note_id)
@@ -25,9 +32,11 @@ class Review(Writes):
         return note, verdict
 
     def approve(self, note_id: str) -> Note:
-        """Settle a flagged or quarantined note as genuine: it becomes an ordinary note."""
-        note, _ = self._pending(note_id)
+        """Settle a flagged or quarantined note as genuine: it becomes an ordinary note
+        for good (full trust, no warnings from its check, no lesson calling it poison)."""
+        note, verdict = self._pending(note_id)
         self.records.settle(note_id, "approved")
+        drop_lesson(self.records, note, verdict.reasons)
         if note.status == "quarantined":
             self.records.apply_changes([Change(note_id, "status", "quarantined", "active",
                                                "approved in review")])  # fmt: skip

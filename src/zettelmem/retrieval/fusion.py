@@ -47,8 +47,8 @@ def fuse(
 
     With ``bm25_ref`` (see `bm25_reference`), weighted fusion is scale-aware: each list
     is stretched over a span of at least BM25_SPAN_SHARE x the reference (BM25) or
-    VECTOR_SPAN (cosine), so close scores stay close, the final score is 0 to 1, and a
-    note that scores 0 (the bottom of both lists, or below) is left out. Without it,
+    VECTOR_SPAN (cosine), so close scores stay close and the final score is 0 to 1 (recall
+    leaves out what still scores 0 after the speaker and graph parts). Without it,
     each list is min-max scaled (candidate lists where only the order matters).
     """
     parts: dict[int, dict[str, float]] = {}
@@ -68,8 +68,7 @@ def fuse(
         raise ValueError(f"unknown fusion {method!r}; use weighted or rrf")
     for label, final in finals.items():
         parts[label]["final"] = final
-    kept = [(label, p) for label, p in parts.items() if bm25_ref is None or p["final"] > 0.0]
-    return sorted(kept, key=lambda item: (-item[1]["final"], item[0]))
+    return sorted(parts.items(), key=lambda item: (-item[1]["final"], item[0]))
 
 
 def _stretched(ranked: Ranked, min_span: float, floor: float | None = None) -> dict[int, float]:

@@ -19,7 +19,7 @@ from filelock import FileLock
 
 from zettelmem.models import Note, Op
 from zettelmem.store.records import Records
-from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
+from zettelmem.store.text_index import TEXT_SCHEMA, WINDOW_BEFORE, CorruptIndex, TextIndex
 from zettelmem.store.vector_index import VectorIndex
 
 log = logging.getLogger("zettelmem")
@@ -51,8 +51,13 @@ class IndexState:
 class DerivedIndexes:
     """The BM25 and vector indexes of one home, and their catch-up from the ops log."""
 
-    def __init__(self, home: Path, records: Records, dims: int, embedder: str) -> None:
+    def __init__(
+        self, home: Path, records: Records, dims: int, embedder: str, read_only: bool = False
+    ) -> None:
+        """``read_only``: a home this process may not write (see config.home_is_read_only):
+        the indexes are read as they lie, vectors catch up in memory only."""
         self.home = home
+        self.read_only = read_only
         self.records = records
         self.dims = dims
         self.embedder = embedder
@@ -62,6 +67,11 @@ class DerivedIndexes:
         self.state_path = home / "indexes.json"
         self.vector_seq = 0  # last op applied to the in-memory vector index
         self._text_seen = -1  # the text_seq the BM25 searcher was last loaded at
+        if read_only:
+            state = self._read_state()
+            self.text = TextIndex(self.text_dir)
+            self.vectors = self._open_vectors(state)
+            return
         with self.lock:
             self._open()
 
@@ -133,6 +143,9 @@ class DerivedIndexes:
         """
         head = self.records.ops_head()
         state_hint = self._read_state()
+        if self.read_only:
+            self._catch_up_in_memory(head, state_hint.text_seq)
+            return
         if head == self.vector_seq and head - state_hint.text_seq <= text_lag and not force_save:
             self._see_text(state_hint.text_seq)
             return
@@ -158,6 +171,20 @@ class DerivedIndexes:
                 state.embedder = self.embedder
             self._write_state(state)
 
+    def _catch_up_in_memory(self, head: int, text_seq: int) -> None:
+        """A read-only home: vectors replay the ops in memory; the BM25 index on disk
+        cannot, so keyword search misses what it lacks (said once)."""
+        if self.vector_seq < head:
+            if self.vector_seq == 0:
+                self._rebuild_vectors()
+            else:
+                self._apply_vectors(self.records.ops_since(self.vector_seq, head))
+            self.vector_seq = head
+        if text_seq < head and not getattr(self, "_lag_said", False):
+            self._lag_said = True
+            log.warning("the keyword index of read-only home %s lacks the last %d changes; "
+                        "keyword search misses them", self.home, head - text_seq)  # fmt: skip
+
     def _see_text(self, seq: int) -> None:
         """Reload the BM25 searcher when another process moved the index on."""
         if seq != self._text_seen:
@@ -170,6 +197,8 @@ class DerivedIndexes:
     def flush(self) -> None:
         """Save the vector index if the copy on disk lags behind this process, and bring
         the BM25 index up to date."""
+        if self.read_only:
+            return
         state = self._read_state()
         if state.vector_seq < self.vector_seq or state.text_seq < self.records.ops_head():
             self.catch_up(force_save=True)
@@ -188,8 +217,20 @@ class DerivedIndexes:
         with self.text.writing() as writer:
             for label in deletes:
                 writer.delete(label)
-            writer.upsert_many([notes[label] for label in upserts if label in notes])
+            present = [notes[label] for label in upserts if label in notes]
+            writer.upsert_many(present, self._before(present))
         return head
+
+    def _before(self, notes: list[Note]) -> dict[int, list[Note]]:
+        """The turns each note follows (its BM25 window), nearest first."""
+        chains = self.records.preceding([n.label for n in notes], WINDOW_BEFORE)
+        wanted = {label for chain in chains.values() for label in chain}
+        found = self.records.by_labels(list(wanted)) if wanted else {}
+        return {
+            label: [found[x] for x in chain if x in found]
+            for label, chain in chains.items()
+            if chain
+        }
 
     def _refill_text(self) -> int:
         """Replace the BM25 index's content with one snapshot of the record; returns its op."""
@@ -201,9 +242,9 @@ class DerivedIndexes:
                 for note, _ in self.records.iter_notes():
                     batch.append(note)
                     if len(batch) >= 1000:
-                        writer.upsert_many(batch)
+                        writer.upsert_many(batch, self._before(batch))
                         batch = []
-                writer.upsert_many(batch)
+                writer.upsert_many(batch, self._before(batch))
         return head
 
     def _apply_vectors(self, ops: list[Op]) -> None:

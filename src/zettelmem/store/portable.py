@@ -20,6 +20,7 @@ import numpy as np
 from zettelmem.models import LINK_KINDS
 from zettelmem.store.links import existing
 from zettelmem.store.threads import thread_of
+from zettelmem.text import without_lesson_quote
 from zettelmem.timeutil import now_iso
 
 NOTE_KEYS = ("id", "content", "created_at", "event_at", "scope", "source", "keywords", "tags",
@@ -114,6 +115,9 @@ def dump_lessons(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str
     for row in db.execute(sql + " ORDER BY created_at, id", args):
         out = dict(zip(LESSON_KEYS, row))
         out["signals"] = json.loads(out["signals"])
+        # The quote of the held note stays home, like the note (quarantined notes are
+        # never exported); the vector keeps what the lesson is about.
+        out["text"] = without_lesson_quote(out["text"])
         out["vector"] = base64.b64encode(out["vector"]).decode("ascii")
         yield out
 

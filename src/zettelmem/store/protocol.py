@@ -166,6 +166,15 @@ class RecordStore(Protocol):
 
     def all_lessons(self, scope: str | None) -> list[Lesson]: ...
 
+    def held(self, ids: Sequence[str]) -> set[str]:
+        """The ids the guard holds: flagged or quarantined, and not approved in review."""
+
+    def lessons_with_text(self, scope: str, text: str) -> list[tuple[str, np.ndarray]]:
+        """(id, vector) of the lessons of a scope with exactly this text."""
+
+    def drop_lessons(self, ids: Sequence[str]) -> int:
+        """Delete lessons by id; returns how many."""
+
     # -- Reflect and the graph -------------------------------------------------
 
     def related_edges(self, scope: str | None, skip_source: str) -> list[tuple[str, str, float]]:

@@ -32,6 +32,7 @@ from zettelmem.store.threads import (
     followers,
     link_to_previous,
     own_vectors,
+    preceding,
     thread_of,
 )
 from zettelmem.store.verdicts import VerdictRecords
@@ -131,14 +132,22 @@ def _row_to_note(row: sqlite3.Row) -> Note:
 class Records(VerdictRecords, InsightRecords, PortableRecords):
     """The SQLite record. Every write is one transaction that also appends to ops."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
+        # SQLite itself refuses writes to a read-only connection, whoever runs it. Without
+        # a WAL file no writer is at work: `immutable` then reads without creating one
+        # (a read-only folder could not hold it).
+        wal = path.with_name(path.name + "-wal")
+        flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+        target = f"{path.resolve().as_uri()}?{flags}" if read_only else str(path)
         try:
             # check_same_thread=False: a server hands one Memory to a worker thread;
             # callers serialise access (Memory is not thread-safe).
             self.db = sqlite3.connect(
-                path, timeout=60.0, isolation_level=None, check_same_thread=False
-            )
+                target, timeout=60.0, isolation_level=None, check_same_thread=False,
+                uri=read_only,
+            )  # fmt: skip
         except sqlite3.OperationalError as exc:
             raise HomeError(
                 f"cannot open {path} ({exc}); check the home directory's permissions"
@@ -150,6 +159,9 @@ class Records(VerdictRecords, InsightRecords, PortableRecords):
     def _configure(self) -> None:
         try:
             self.db.execute("PRAGMA busy_timeout = 60000")
+            if self.read_only:
+                self.db.execute("PRAGMA foreign_keys = ON")
+                return
             self._enter_wal()
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA foreign_keys = ON")
@@ -188,6 +200,11 @@ class Records(VerdictRecords, InsightRecords, PortableRecords):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        if self.read_only:
+            raise HomeError(
+                f"home {self.path.parent} is read-only: recall, list, show and stats work, "
+                "writing does not; write to a copy (or unset MEM_READ_ONLY)"
+            )
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -206,6 +223,12 @@ class Records(VerdictRecords, InsightRecords, PortableRecords):
             self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
+        if self.read_only:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None or int(row[0]) != SCHEMA_VERSION:
+                raise HomeError(f"{self.path} needs an upgrade to be read, and it is read-only; "
+                                "open a writable copy once")  # fmt: skip
+            return
         with self.transaction() as db:
             has_meta = db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
@@ -482,6 +505,10 @@ class Records(VerdictRecords, InsightRecords, PortableRecords):
     def context_vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
         """The vectors the vector index holds: own vector mixed with the notes followed."""
         return context_vectors(self.db, labels)
+
+    def preceding(self, labels: Sequence[int], depth: int) -> dict[int, list[int]]:
+        """Each note's earlier turns in its thread, nearest first (at most ``depth``)."""
+        return preceding(self.db, labels, depth)
 
     def contents(self, labels: Sequence[int]) -> dict[int, str]:
         """Each note's text by label (cheaper than whole notes for a candidate pool)."""

@@ -80,9 +80,41 @@ def open_verdicts(db: sqlite3.Connection, scope: str | None) -> list[StoredVerdi
 
 
 def settle(db: sqlite3.Connection, note_id: str, review: str) -> None:
+    """Record a review. An approved note's risk becomes 0 for good (its verdict and
+    reasons stay, as the record of what was checked): nothing downgrades it again."""
+    if review == "approved":
+        db.execute("UPDATE verdicts SET review=?, reviewed_at=?, risk=0 WHERE note_id=?",
+                   (review, now_iso(), note_id))  # fmt: skip
+        return
     db.execute(
         "UPDATE verdicts SET review=?, reviewed_at=? WHERE note_id=?", (review, now_iso(), note_id)
     )
+
+
+def held(db: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+    """The ids the guard holds: flagged or quarantined, and not approved in review."""
+    return {
+        str(r[0])
+        for r in select_in(
+            db,
+            "SELECT note_id FROM verdicts WHERE verdict != 'accept' AND review IS NOT 'approved' "
+            "AND note_id IN ({marks})",
+            list(ids),
+        )
+    }
+
+
+def lessons_with_text(
+    db: sqlite3.Connection, scope: str, text: str
+) -> list[tuple[str, np.ndarray]]:
+    """(id, vector) of the lessons of a scope with exactly this text."""
+    rows = db.execute("SELECT id, vector FROM lessons WHERE scope = ? AND text = ?", (scope, text))
+    return [(str(r[0]), np.frombuffer(r[1], dtype=np.float32)) for r in rows]
+
+
+def drop_lessons(db: sqlite3.Connection, ids: Sequence[str]) -> int:
+    """Delete lessons by id; returns how many."""
+    return sum(db.execute("DELETE FROM lessons WHERE id = ?", (i,)).rowcount for i in ids)
 
 
 def _verdict(row: Sequence[object]) -> StoredVerdict:
@@ -174,3 +206,13 @@ class VerdictRecords:
 
     def all_lessons(self, scope: str | None) -> list[Lesson]:
         return all_lessons(self.db, scope)
+
+    def held(self, ids: Sequence[str]) -> set[str]:
+        return held(self.db, ids)
+
+    def lessons_with_text(self, scope: str, text: str) -> list[tuple[str, np.ndarray]]:
+        return lessons_with_text(self.db, scope, text)
+
+    def drop_lessons(self, ids: Sequence[str]) -> int:
+        with self.transaction() as db:
+            return drop_lessons(db, ids)

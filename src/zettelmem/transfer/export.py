@@ -32,7 +32,12 @@ VERSION = 2  # 2: lessons, and the header says what is carried
 READABLE = (1, 2)
 CARRIES = ("notes", "links", "history", "verdicts", "lessons")
 # Quarantined notes stay in the home that caught them; indexes are rebuilt from the record.
-LEAVES_OUT = ("quarantined notes", "settings (config.json)", "derived indexes")
+LEAVES_OUT = (
+    "quarantined notes",
+    "the quotes of held notes in lessons",
+    "settings (config.json)",
+    "derived indexes",
+)
 _PLURAL = {"note": "notes", "link": "links", "change": "changes", "verdict": "verdicts",
            "lesson": "lessons"}  # fmt: skip
 _BATCH = 256
