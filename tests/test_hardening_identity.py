@@ -39,20 +39,22 @@ def test_an_older_record_that_caught_up_with_new_writes_is_noticed(mem, tmp_path
     for i in range(3):
         mem.remember(f"a later note number {i} about violins")
     _restore(mem.home, tmp_path / "backup")
-    # New writes bring the restored record's ops log back to the indexes' head.
+    # New writes bring the restored record's ops log back to the indexes' head: made
+    # straight in the record, as a process that never opened these indexes would.
+    from zettelmem.backends.embeddings import get_embedder
+    from zettelmem.models import NewNote
     from zettelmem.store.records import Records
 
+    embedder = get_embedder("hashing")
     records = Records(mem.home / "notes.db")
-    head = records.ops_head()
-    records.close()
     fresh = []
-    for i in range(4 - head):
-        # written straight to the record, as a process on the restored copy would
-        from zettelmem.memory.core import Memory
-
-        with Memory(mem.home) as memory:
-            note, _ = memory.remember(f"a fresh note {i} about trumpets and drums")
-            fresh.append(note.id)
+    for i in range(4 - records.ops_head()):
+        text = f"a fresh note {i} about trumpets and drums"
+        new = NewNote(text, "default", "cli", dedupe_key=f"fresh-{i}")
+        [(note, _)] = records.insert_notes([new], embedder.embed([text]))
+        fresh.append(note.id)
+    assert records.ops_head() == 4
+    records.close()
     hits = mem.json("recall", "trumpets drums", "-k", "10", "--no-graph")["hits"]
     keyword_hits = {h["id"] for h in hits if h["scores"].get("bm25", 0) > 0}
     assert set(fresh) <= keyword_hits  # new notes reach BM25

@@ -38,6 +38,8 @@ def now_iso() -> str:
 def parse_when(text: str, what: str = "date") -> str:
     """Normalise an ISO-8601 date or datetime to the stored UTC format.
 
+    ``what`` names the argument the text came from (each front door words it).
+
     Naive values are taken as they are (chat exports rarely say their zone);
     aware values are converted to UTC.
     """
@@ -48,15 +50,16 @@ def parse_when(text: str, what: str = "date") -> str:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
-            f"malformed {what} {text!r}; use ISO-8601 such as 2024-05-01 or 2024-05-01T13:45:00 "
-            f"({_RANGE})"
+            f"malformed {{arg}} {text!r}; use ISO-8601 such as 2024-05-01 or 2024-05-01T13:45:00 "
+            f"({_RANGE})",
+            arg=what,
         ) from None
     if moment.tzinfo is not None:
         try:
             moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
         except (OverflowError, ValueError):
-            raise InvalidInput(f"{what} {text!r} is outside {_RANGE.removeprefix('the ')}; "
-                               "pass a moment inside it") from None  # fmt: skip
+            raise InvalidInput(f"{{arg}} {text!r} is outside {_RANGE.removeprefix('the ')}; "
+                               "pass a moment inside it", arg=what) from None  # fmt: skip
     return stored(moment)
 
 

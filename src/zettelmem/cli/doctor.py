@@ -9,7 +9,6 @@ from dataclasses import asdict
 import click
 
 from zettelmem.cli.kit import json_option
-from zettelmem.memory.doctor import diagnose
 
 
 @click.command()
@@ -18,6 +17,8 @@ from zettelmem.memory.doctor import diagnose
 @click.pass_context
 def doctor(ctx: click.Context, repair: bool, as_json: bool) -> None:
     """Check the record's integrity, the indexes' health and their agreement with the record."""
+    from zettelmem.memory.doctor import diagnose  # loaded when the command runs
+
     report = diagnose(ctx.obj["home"], repair=repair)
     if as_json:
         out = {"home": report.home, "ok": report.ok, "repaired": report.repaired,

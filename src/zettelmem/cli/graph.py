@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from zettelmem.cli.kit import _emit, _memory, json_option
+from zettelmem.cli.kit import _emit, _memory, json_option, scope_option
 from zettelmem.errors import InvalidInput
 from zettelmem.models import LINK_KINDS
-from zettelmem.render import change_out, link_out, note_line, note_out
-from zettelmem.schemas import HistoryOut, LinksOut, ReflectOut
-from zettelmem.transfer.export import writing
+
+# render and schemas (pydantic) are imported inside the commands: start-up stays light.
+
+if TYPE_CHECKING:
+    from zettelmem.memory.core import Memory
 
 
 @click.command()
@@ -22,12 +23,19 @@ from zettelmem.transfer.export import writing
 @json_option
 @click.pass_context
 def links(ctx: click.Context, note_id: str, as_json: bool) -> None:
-    """The links from and to a note, strongest first."""
+    """The links from and to a note (by id or a unique prefix), strongest first."""
+    from zettelmem.render import link_out
+    from zettelmem.schemas import LinksOut
+
     with _memory(ctx) as memory:
+        note_id = memory.resolve_id(note_id)
         found = memory.links(note_id)
     if as_json:
         _emit(LinksOut(id=note_id, links=[link_out(x) for x in found]))
         return
+    if not found:
+        click.echo(f"no links from or to {note_id}; add one with `mem link {note_id} OTHER_ID`",
+                   err=True)  # fmt: skip
     for x in found:
         arrow = f"-> {x.dst}" if x.src == note_id else f"<- {x.src}"
         click.echo(f"{x.kind:<12} {x.weight:.3f}  {arrow}")
@@ -42,8 +50,10 @@ def links(ctx: click.Context, note_id: str, as_json: bool) -> None:
 @click.pass_context
 def link(ctx: click.Context, src: str, dst: str, kind: str, weight: float, as_json: bool) -> None:
     """Link SRC to DST by hand (`--kind supersedes` marks DST superseded)."""
+    from zettelmem.render import link_out
+
     with _memory(ctx) as memory:
-        made = memory.link(src, dst, kind, weight)
+        made = memory.link(memory.resolve_id(src), memory.resolve_id(dst), kind, weight)
     if as_json:
         _emit(link_out(made))
     else:
@@ -56,7 +66,11 @@ def link(ctx: click.Context, src: str, dst: str, kind: str, weight: float, as_js
 @click.pass_context
 def history(ctx: click.Context, note_id: str, as_json: bool) -> None:
     """Every change to a note's derived fields, with before and after."""
+    from zettelmem.render import change_out
+    from zettelmem.schemas import HistoryOut
+
     with _memory(ctx) as memory:
+        note_id = memory.resolve_id(note_id)
         changes = memory.history(note_id)
     if as_json:
         _emit(HistoryOut(id=note_id, changes=[change_out(c) for c in changes]))
@@ -76,6 +90,8 @@ def history(ctx: click.Context, note_id: str, as_json: bool) -> None:
 @click.pass_context
 def revert(ctx: click.Context, change_id: str, as_json: bool) -> None:
     """Undo one change (see `mem history`); the undo is itself logged."""
+    from zettelmem.render import change_out
+
     with _memory(ctx) as memory:
         undo = memory.revert(change_id)
     if as_json:
@@ -86,7 +102,7 @@ def revert(ctx: click.Context, change_id: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("topic", required=False)
-@click.option("--scope", help="Only notes in this scope.")
+@scope_option("Only notes in this scope.")
 @click.option("--no-llm", is_flag=True, help="Write offline digests even if an LLM is configured.")
 @json_option
 @click.pass_context
@@ -94,6 +110,10 @@ def reflect(
     ctx: click.Context, topic: str | None, scope: str | None, no_llm: bool, as_json: bool
 ) -> None:
     """Consolidate clusters of related notes (or notes on TOPIC) into insight notes."""
+    from zettelmem.render import note_line, note_out
+    from zettelmem.schemas import ReflectOut
+    from zettelmem.zettel.reflect import MIN_CLUSTER
+
     with _memory(ctx, llm=False if no_llm else None) as memory:
         result = memory.reflect(topic, scope)
     out = ReflectOut(
@@ -112,47 +132,79 @@ def reflect(
         f"{len(result.unchanged)} unchanged",
         err=True,
     )
+    if not (result.created or result.updated or result.unchanged):
+        why = (
+            f"no cluster qualified: no two notes of one scope match {topic!r} by keyword"
+            if topic
+            else f"no cluster qualified: an insight needs at least {MIN_CLUSTER} notes of one "
+            "scope tied by `related` links (made when notes are close in meaning; see "
+            "`mem links ID`, or link notes with `mem link`)"
+        )
+        click.echo(why, err=True)
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["json", "graphml"]), default="json",
+@click.option("--format", "fmt", type=click.Choice(["json", "graphml", "html"]), default="json",
               show_default=True)  # fmt: skip
 @click.option("--scope", help="Only notes in this scope.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of stdout.")  # fmt: skip
 @click.pass_context
 def graph(ctx: click.Context, fmt: str, scope: str | None, output: Path | None) -> None:
-    """Export the note graph (nodes are notes, edges are links)."""
+    """Export the note graph (nodes are notes, edges are links); html: the view's graph page."""
+    if output is not None and output.is_symlink():
+        raise InvalidInput(f"{output} is a symbolic link; pass a real path to --output")
+    if output is not None and output.exists() and output.is_dir():
+        raise InvalidInput(f"{output} is a directory; pass a file path to --output")
+    with _memory(ctx) as memory:
+        text, nodes, edges = (_graph_html if fmt == "html" else _graph_data)(memory, scope, fmt)
+    if output is None:
+        click.echo(text)
+        return
+    _write_atomically(output, text + "\n")
+    click.echo(f"wrote {nodes} notes and {edges} links to {output}", err=True)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A temporary file beside PATH, renamed over it: never through a link, never half;
+    a folder that is missing or read-only (or a full disk) is one line."""
+    import os
+    import tempfile
+
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".graph-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}; pick a folder that "
+                           "exists and that you may write to") from None  # fmt: skip
+    finally:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _graph_data(memory: Memory, scope: str | None, fmt: str) -> tuple[str, int, int]:
     import networkx as nx
 
-    with _memory(ctx) as memory:
-        g = memory.graph(scope)
+    g = memory.graph(scope)  # nodes carry a label, tags and keywords (store/graph.py)
     if fmt == "json":
         text = json.dumps(nx.node_link_data(g, edges="links"), indent=2, default=str)
     else:
         text = "\n".join(nx.generate_graphml(g))
-    if output is None:
-        click.echo(text)
-        return
-    if output.is_symlink():
-        raise InvalidInput(f"{output} is a symbolic link; pass a real path to --output")
-    if output.exists() and output.is_dir():
-        raise InvalidInput(f"{output} is a directory; pass a file path to --output")
-    _write_atomically(output, text + "\n")
-    click.echo(f"wrote {g.number_of_nodes()} notes and {g.number_of_edges()} links to {output}",
-               err=True)  # fmt: skip
+    return text, g.number_of_nodes(), g.number_of_edges()
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """A temporary file beside PATH, renamed over it: never through a link, never half."""
-    with writing(path.parent):
-        fd, tmp = tempfile.mkstemp(prefix=".graph-", dir=path.parent)
-    try:
-        with writing(path), os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def _graph_html(memory: Memory, scope: str | None, fmt: str) -> tuple[str, int, int]:
+    """The web view's graph page as one self-contained file (quarantined notes left out)."""
+    from zettelmem.server.ui_graph import load_view
+    from zettelmem.server.ui_views import graph_file
+
+    doc = load_view(memory, scope, details=True)
+    edges = doc["edges"]
+    links = len(edges) // 3 if isinstance(edges, list) else 0
+    return graph_file(doc), int(str(doc["shown"])), links
 
 
 GRAPH_COMMANDS = [links, link, history, revert, reflect, graph]

@@ -8,7 +8,6 @@ mends) them; only ``repair`` writes.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from zettelmem.config import load_settings, resolve_home
 from zettelmem.errors import MemError
 from zettelmem.models import STATUSES, Filters
 from zettelmem.store.derived import disagreement, file_digest, read_state
+from zettelmem.store.health import RecordUnreadable, integrity, raw_notes, spread_sample
 from zettelmem.store.records import Records
 from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
 from zettelmem.store.vector_index import VectorIndex
@@ -79,7 +79,7 @@ def examine(home: str | Path | None, dims: int) -> DoctorReport:
         return report
     try:
         records = Records(path / "notes.db")
-    except (MemError, sqlite3.DatabaseError) as exc:
+    except (MemError, RecordUnreadable) as exc:
         report.checks.append(Check("record", False, f"cannot open notes.db ({exc}); {_DAMAGED}"))
         return report
     try:
@@ -90,7 +90,7 @@ def examine(home: str | Path | None, dims: int) -> DoctorReport:
         report.checks.append(_agreement(records, path))
         report.checks.append(_text(records, path))
         report.checks.append(_vectors(records, path, dims))
-    except sqlite3.DatabaseError as exc:
+    except RecordUnreadable as exc:
         report.checks.append(Check("record", False, f"reading notes.db failed ({exc}); {_DAMAGED}"))
     finally:
         records.close()
@@ -99,18 +99,17 @@ def examine(home: str | Path | None, dims: int) -> DoctorReport:
 
 def _record(records: Records) -> Check:
     try:
-        rows = [str(r[0]) for r in records.db.execute("PRAGMA integrity_check(20)")]
-        dangling = records.db.execute("PRAGMA foreign_key_check").fetchall()
-    except sqlite3.DatabaseError as exc:
+        rows, dangling = integrity(records)
+    except RecordUnreadable as exc:
         return Check("record", False, f"the integrity check failed ({exc}); {_DAMAGED}")
     if rows != ["ok"]:
         return Check("record", False, f"{'; '.join(rows[:SHOWN])}; {_DAMAGED}")
     if dangling:
-        return Check("record", False, f"{len(dangling)} rows point at missing notes; {_DAMAGED}")
+        return Check("record", False, f"{dangling} rows point at missing notes; {_DAMAGED}")
     return Check("record", True, f"integrity check passed, {records.count()} notes")
 
 
-def _bad_fields(row: sqlite3.Row) -> Iterator[str]:
+def _bad_fields(row: dict[str, object]) -> Iterator[str]:
     if not is_stored(row["created_at"]):
         yield "created_at"
     if row["event_at"] is not None and not is_stored(row["event_at"]):
@@ -121,7 +120,8 @@ def _bad_fields(row: sqlite3.Row) -> Iterator[str]:
         yield "scope"
     for name in ("tags", "keywords"):
         try:
-            value = json.loads(row[name])
+            raw = row[name]
+            value = json.loads(raw) if isinstance(raw, str) else None
         except (TypeError, ValueError, RecursionError):
             value = None
         words = isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -132,10 +132,7 @@ def _bad_fields(row: sqlite3.Row) -> Iterator[str]:
 def _values(records: Records) -> Check:
     bad: list[str] = []
     count = 0
-    cursor = records.db.execute(
-        "SELECT id, created_at, event_at, status, scope, tags, keywords FROM notes"
-    )
-    for row in cursor:
+    for row in raw_notes(records):
         fields = list(_bad_fields(row))
         if fields:
             count += 1
@@ -160,13 +157,8 @@ def _agreement(records: Records, home: Path) -> Check:
 
 def _sample(records: Records) -> list[tuple[int, str]]:
     """(label, a rare-ish word of the note) for notes spread over the whole record."""
-    total = records.count()
-    step = max(1, total // SAMPLE)
-    rows = records.db.execute(
-        "SELECT label, content FROM notes WHERE label % ? = 0 LIMIT ?", (step, SAMPLE)
-    ).fetchall()
     out = []
-    for label, content in rows:
+    for label, content in spread_sample(records, SAMPLE):
         words = [w for w in QUERY_WORD.findall(content.lower()[:2000]) if w not in STOPWORDS]
         if words:
             out.append((int(label), max(words, key=len)))
@@ -204,7 +196,7 @@ def _vectors(records: Records, home: Path, dims: int) -> Check:
     if state.vector_seq == 0 or not path.is_file():
         return Check("vector index", True, "not saved yet (built from the record when opened)")
     try:
-        if state.vector_digest and file_digest(path, VectorIndex.matrix_path(path)) != (
+        if state.vector_digest and file_digest(path, VectorIndex.labels_path(path)) != (
             state.vector_digest
         ):
             return Check("vector index", False, "its files changed since they were saved")

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 CHUNK = 400
+# Raised by SQLite when notes.db is damaged or not a database; the doors translate it
+# (named here so that nothing outside store/ imports sqlite3).
+RecordUnreadable = sqlite3.DatabaseError
 
 
 def select_in(

@@ -19,12 +19,11 @@ from typing import Any
 import ijson  # type: ignore[import-untyped]
 
 from zettelmem.errors import InvalidInput
-from zettelmem.models import NewNote
+from zettelmem.models import GRANULARITIES, NewNote
 from zettelmem.redaction import redact
 from zettelmem.timeutil import from_epoch, parse_when
 from zettelmem.validation import MAX_CONTENT_CHARS
 
-GRANULARITIES = ("message", "exchange", "session")
 MESSAGE_LIMIT = 20_000  # longer messages (and exchanges) become several notes
 SESSION_LIMIT = 4_000  # one note of a whole conversation
 HEAD_BYTES = 64 * 1024

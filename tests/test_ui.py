@@ -1,0 +1,209 @@
+"""`mem ui` over HTTP (no browser): what each page shows from a real store, the Host,
+Origin, token and CSRF rules, the graph view's data, and `mem graph` with labels and html."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ui_browser import EMBEDDER, seed
+from zettelmem.errors import InvalidInput
+from zettelmem.memory.core import Memory
+from zettelmem.models import Note
+from zettelmem.server.mcp import Core
+from zettelmem.server.ui import ui_app
+from zettelmem.server.ui_graph import communities, pick, ranked_groups, view
+
+pytestmark = pytest.mark.usefixtures("offline_env")
+testclient = pytest.importorskip("starlette.testclient")
+BASE = "http://127.0.0.1:8766"
+TOKEN = "ui-token-4d1a"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    home = tmp_path / "home"
+    return home, seed(home)
+
+
+@pytest.fixture
+def client(store: tuple[Path, dict[str, str]]) -> Iterator[Any]:
+    core = Core(lambda: Memory(store[0], embedder=EMBEDDER))
+    try:
+        with testclient.TestClient(ui_app(core), base_url=BASE) as c:
+            yield c
+    finally:
+        core.close()
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def test_search_shows_hits_with_score_parts_and_filters(client: Any) -> None:
+    page = client.get("/ui/", params={"q": "Kyoto temples", "scope": "trip"})
+    assert page.status_code == 200
+    assert "Kyoto temples were calm" in page.text
+    for part in ("final", "bm25", "vector", "speaker", "graph"):
+        assert f"<b>{part}</b>" in page.text
+    assert "garden" not in page.text.split('id="count"')[1]  # scope filter holds
+    assert "content-security-policy" in {k.lower() for k in page.headers}
+    empty = client.get("/ui/", params={"q": "Kyoto", "since": "2030-01-01"})
+    assert "0 hits" in empty.text
+
+
+def test_search_refuses_a_bad_date_with_a_message(client: Any) -> None:
+    page = client.get("/ui/", params={"q": "tomatoes", "since": "yesterday-ish"})
+    assert page.status_code == 400 and 'class="error"' in page.text
+
+
+def test_note_page_shows_fields_links_and_history(client: Any, store: Any) -> None:
+    _, ids = store
+    page = client.get(f"/ui/note/{ids['old']}").text
+    assert "Ana lives in Lisbon" in page and "superseded" in page
+    assert f'href="/ui/note/{ids["new"]}"' in page  # the link, from the other side
+    assert "Revert</button>" in page and "superseded by" in page
+    assert client.get("/ui/note/nope").status_code == 404
+
+
+def test_revert_needs_same_origin_and_the_page_token(client: Any, store: Any) -> None:
+    home, ids = store
+    page = client.get(f"/ui/note/{ids['old']}").text
+    change = re.search(r'name="change" value="([^"]+)"', page)
+    assert change
+    form = {"change": change.group(1), "note": ids["old"], "csrf": _csrf(page)}
+    assert client.post("/ui/revert", data=form).status_code == 403  # no Origin
+    evil = {"Origin": "http://evil.example"}
+    assert client.post("/ui/revert", data=form, headers=evil).status_code == 403
+    same = {"Origin": BASE}
+    forged = client.post("/ui/revert", data={**form, "csrf": "x"}, headers=same)
+    assert forged.status_code == 403
+    done = client.post("/ui/revert", data=form, headers=same, follow_redirects=False)
+    assert done.status_code == 303
+    after = client.get(done.headers["location"]).text
+    assert "Change reverted." in after and "reverted by" in after
+    again = client.post("/ui/revert", data=form, headers=same)
+    assert again.status_code == 409 and "already reverted" in again.text
+
+
+def test_review_lists_reasons_and_settles(client: Any, store: Any) -> None:
+    home, ids = store
+    page = client.get("/ui/review").text
+    assert "Review (2)" in page and ids["poison"] in page and "instruction" in page
+    same = {"Origin": BASE}
+    form = {"id": ids["poison"], "csrf": _csrf(page)}
+    done = client.post("/ui/review/approve", data=form, headers=same, follow_redirects=False)
+    assert done.status_code == 303
+    rejected = client.post("/ui/review/reject", data={**form, "id": ids["poison2"]},
+                           headers=same)  # fmt: skip
+    assert rejected.status_code == 200 and "Nothing awaits review" in rejected.text
+    with Memory(home, embedder=EMBEDDER) as memory:
+        assert memory.get(ids["poison"]).status == "active"
+        assert memory.review() == []
+
+
+def test_timeline_orders_notes_by_event_date(client: Any) -> None:
+    page = client.get("/ui/timeline", params={"scope": "trip"}).text
+    assert page.index("2023-01-05") < page.index("2024-03-10") < page.index("2024-06-01")
+    assert "2023-01" in page and "Ann:" not in page  # only this scope
+
+
+def test_graph_page_embeds_labels_and_hides_quarantined(client: Any, store: Any) -> None:
+    _, ids = store
+    page = client.get("/ui/graph", params={"scope": "garden"}).text
+    doc = json.loads(re.search(r'id="graph-data">(.+?)</script>', page).group(1))  # type: ignore[union-attr]
+    assert ids["poison"] not in doc["ids"] and ids["garden0"] in doc["ids"]
+    assert "Ann: my garden tomatoes grew tall" in doc["labels"][doc["ids"].index(ids["garden0"])]
+    assert '<script src="/ui/static/graph.js"' in page
+    js = client.get("/ui/static/graph.js")
+    assert js.status_code == 200 and "memGraph" in js.text
+
+
+def test_host_and_origin_are_checked(client: Any) -> None:
+    assert client.get("/ui/", headers={"Host": "evil.example"}).status_code == 421
+    assert client.get("/ui/", headers={"Origin": "http://evil.example"}).status_code == 403
+    assert client.get("/ui/", headers={"Host": "localhost:8766"}).status_code == 200
+
+
+def test_a_token_guards_every_page_and_a_cookie_carries_it(store: Any) -> None:
+    core = Core(lambda: Memory(store[0], embedder=EMBEDDER))
+    try:
+        with testclient.TestClient(ui_app(core, token=TOKEN), base_url=BASE) as c:
+            assert c.get("/ui/review").status_code == 401
+            assert c.get("/ui/review", params={"token": "wrong"}).status_code == 401
+            assert c.get("/ui/static/ui.css").status_code == 200
+            bearer = c.get("/ui/review", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert bearer.status_code == 200
+            entry = c.get("/ui/review", params={"token": TOKEN}, follow_redirects=False)
+            assert entry.status_code == 303 and "token" not in entry.headers["location"]
+            assert "httponly" in entry.headers["set-cookie"].lower()
+            assert c.get("/ui/review").status_code == 200  # the cookie now
+    finally:
+        core.close()
+
+
+def test_off_loopback_without_a_token_is_refused(store: Any) -> None:
+    core = Core(lambda: Memory(store[0], embedder=EMBEDDER))
+    try:
+        with pytest.raises(InvalidInput, match="without a token"):
+            ui_app(core, host="0.0.0.0")
+    finally:
+        core.close()
+
+
+def _note(i: int, **kw: Any) -> Note:
+    fields: dict[str, Any] = {"content": f"note {i}", "created_at": "2024-01-01T00:00:00",
+                              "event_at": None, "scope": "s", "source": "cli", **kw}  # fmt: skip
+    return Note(id=f"n{i}", **fields)
+
+
+def test_pick_keeps_insights_and_the_most_linked_beyond_the_cap() -> None:
+    notes = [_note(i) for i in range(10)] + [_note(10, source="reflect"),
+                                            _note(11, status="quarantined")]  # fmt: skip
+    edges = [("n0", f"n{i}", "related") for i in range(1, 6)] + [("n1", "n2", "follows")]
+    picked = pick(notes, edges, cap=4)
+    assert picked.total == 11  # the quarantined note is not counted
+    assert [n.id for n in picked.notes] == ["n0", "n1", "n2", "n10"]
+    assert all(a < 4 and b < 4 for a, b, _ in picked.edges)
+
+
+def test_communities_split_two_cliques_joined_by_one_link() -> None:
+    cliques = [(a, b, 0) for base in (0, 6) for a in range(base, base + 6)
+               for b in range(a + 1, base + 6)]  # fmt: skip
+    groups = ranked_groups(communities(12, [*cliques, (5, 6, 0)]))
+    assert len(set(groups[:6].tolist())) == 1 and len(set(groups[6:].tolist())) == 1
+    assert groups[0] != groups[6]
+
+
+def test_view_says_when_it_sampled() -> None:
+    doc = view([_note(i) for i in range(30)], [], scope="s", cap=10)
+    assert doc["total"] == 30 and doc["shown"] == 10 and len(doc["x"]) == 10  # type: ignore[arg-type]
+
+
+def test_graph_exports_carry_label_tags_and_keywords(mem: Any) -> None:
+    first = mem.remember("Ana: the vintage camera needs a new film roll", "--tag", "photo")
+    data = json.loads(mem.ok("graph", "--format", "json").stdout)
+    node = next(n for n in data["nodes"] if n["id"] == first)
+    assert node["label"].startswith("Ana: the vintage camera")
+    assert node["tags"] == "photo" and node["keywords"]
+    graphml = mem.ok("graph", "--format", "graphml").stdout
+    assert "Ana: the vintage camera" in graphml and 'attr.name="keywords"' in graphml
+
+
+def test_graph_html_is_one_self_contained_file(mem: Any, tmp_path: Path) -> None:
+    mem.remember("Ana: the vintage camera needs a new film roll")
+    mem.remember("Ben: </script><script>alert(1)</script> camera film")
+    out = tmp_path / "graph.html"
+    mem.ok("graph", "--format", "html", "-o", str(out))
+    text = out.read_text(encoding="utf-8")
+    assert 'id="graph-data"' in text and "Ana: the vintage camera" in text
+    assert not re.search(r'(src|href)="(https?:)?//', text), "the file loads something"
+    assert "<script>alert(1)" not in text  # the content cannot close the data block
+    assert text.count("<script") == 2  # the data block and the inlined script
