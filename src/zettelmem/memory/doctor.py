@@ -124,8 +124,9 @@ def _bad_fields(row: dict[str, object]) -> Iterator[str]:
             value = json.loads(raw) if isinstance(raw, str) else None
         except (TypeError, ValueError, RecursionError):
             value = None
-        words = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        if not words or (name == "tags" and not all(TAG_PATTERN.match(v) for v in value)):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            yield name
+        elif name == "tags" and not all(TAG_PATTERN.match(v) for v in value):
             yield name
 
 
