@@ -124,10 +124,14 @@ def _bad_fields(row: dict[str, object]) -> Iterator[str]:
             value = json.loads(raw) if isinstance(raw, str) else None
         except (TypeError, ValueError, RecursionError):
             value = None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not _words_ok(value, tags=name == "tags"):
             yield name
-        elif name == "tags" and not all(TAG_PATTERN.match(v) for v in value):
-            yield name
+
+
+def _words_ok(value: object, tags: bool) -> bool:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return False
+    return not tags or all(TAG_PATTERN.match(v) for v in value)
 
 
 def _values(records: Records) -> Check:
