@@ -207,3 +207,12 @@ def test_graph_html_is_one_self_contained_file(mem: Any, tmp_path: Path) -> None
     assert not re.search(r'(src|href)="(https?:)?//', text), "the file loads something"
     assert "<script>alert(1)" not in text  # the content cannot close the data block
     assert text.count("<script") == 2  # the data block and the inlined script
+
+
+def test_mem_ui_refuses_to_leave_loopback_without_a_token(
+    mem: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEM_TOKEN", raising=False)
+    result = mem("ui", "--host", "0.0.0.0", "--port", "0")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: refusing to serve on 0.0.0.0")

@@ -109,7 +109,7 @@ async def search(request: Request) -> Response:
         )  # fmt: skip
         hits = m.recall(form.q, k=form.k, filters=filters)
         lessons = m.lessons(form.q, form.scope or None)
-        vias = {x for h in h_vias(hits) for x in (h.src, h.dst)} - {h.note.id for h in hits}
+        vias = {x for h in _vias(hits) for x in (h.src, h.dst)} - {h.note.id for h in hits}
         labels = {i: note_label(m.get(i)) for i in vias}
         labels.update({h.note.id: note_label(h.note) for h in hits})
         return scopes, pending, H.search_page(form, scopes, hits, lessons, labels)
@@ -124,7 +124,7 @@ async def search(request: Request) -> Response:
     return page(title, body, active="search", pending=pending)
 
 
-def h_vias(hits: Sequence[Hit]) -> list[Link]:
+def _vias(hits: Sequence[Hit]) -> list[Link]:
     return [h.via for h in hits if h.via is not None]
 
 
