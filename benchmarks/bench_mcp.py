@@ -51,7 +51,7 @@ def bench_core(home: str, embedder: str, texts: list[str]) -> list[float]:
     with Memory(home=home, embedder=embedder) as memory:
 
         async def call(text: str) -> object:
-            return memory.recall(text, k=10)
+            return memory.recall(text, k=10).hits
 
         return anyio.run(_time, call, texts)
 

@@ -130,12 +130,16 @@ def main() -> None:
             print(f"| {args.notes:,} | {alone:.1f} | {with_lessons:.1f} | {page:.1f} | "
                   f"{page - alone:.1f} |\n")  # fmt: skip
             cold, warm = graph_server_ms(base, home, args.embedder, "s0", args.runs)
-            print("| graph of | server, laid out ms | server, cached ms | first frame ms | "
-                  "settled ms | tick ms | frame ms |")
+            print(
+                "| graph of | server, laid out ms | server, cached ms | first frame ms | "
+                "settled ms | tick ms | frame ms |"
+            )
             print("|---|---|---|---|---|---|---|")
             if missing():
-                print(f"| s0 ({SCOPE_SIZE:,} notes) | {cold:.0f} | {warm:.0f} | "
-                      f"(no browser: {missing()}) | | | |")
+                print(
+                    f"| s0 ({SCOPE_SIZE:,} notes) | {cold:.0f} | {warm:.0f} | "
+                    f"(no browser: {missing()}) | | | |"
+                )
                 return
             scopes = (("s0", f"one scope ({SCOPE_SIZE:,} notes)"),
                       (None, f"every scope ({args.notes:,} notes)"))  # fmt: skip
@@ -146,8 +150,10 @@ def main() -> None:
 
                     b = graph_browser_ms(base, scope, args.runs, touch)
                     server = f"{cold:.0f} | {warm:.0f}" if scope else "– | –"
-                    print(f"| {name}, {b['n']:,.0f} drawn | {server} | {b['interactive']:.0f} | "
-                          f"{b['settled']:.0f} | {b['tick']:.1f} | {b['draw']:.1f} |")
+                    print(
+                        f"| {name}, {b['n']:,.0f} drawn | {server} | {b['interactive']:.0f} | "
+                        f"{b['settled']:.0f} | {b['tick']:.1f} | {b['draw']:.1f} |"
+                    )
 
 
 if __name__ == "__main__":

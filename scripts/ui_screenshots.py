@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from ui_browser import chromium, missing, served  # noqa: E402
-
 from zettelmem.memory.core import Memory  # noqa: E402
 from zettelmem.transfer.pipeline import run_import  # noqa: E402
 
@@ -33,9 +32,9 @@ def build(home: Path, embedder: str) -> dict[str, str]:
         run_import(memory, ROOT / "examples" / "chat.locomo.json")
         notes = memory.list_notes(limit=1000)
         scope = notes[0].scope
-        old, _ = memory.remember("Tom's cat is called Miso", scope=scope, event_at="2023-04-01")
-        new, _ = memory.remember("Tom renamed his cat: she is called Luna now", scope=scope,
-                                 event_at="2023-06-20")  # fmt: skip
+        old = memory.remember("Tom's cat is called Miso", scope=scope, event_at="2023-04-01").note
+        new = memory.remember("Tom renamed his cat: she is called Luna now", scope=scope,
+                                 event_at="2023-06-20").note  # fmt: skip
         memory.link(new.id, old.id, "supersedes")
         memory.reflect(scope=scope)
         for text in INJECTED:

@@ -115,6 +115,7 @@ def test_bad_input_is_one_error_line_and_writes_nothing(
     assert mem.json("show", seeded)["content"] == "a note that must survive every bad command"
 
 
+@pytest.mark.slow
 def test_content_at_the_limit_is_accepted(mem) -> None:
     text = "z" * (MAX_CONTENT_CHARS - 1) + "!"
     note_id = mem.remember(text)

@@ -190,7 +190,7 @@ def test_recall_filters_filter(mem, diary, options, expected) -> None:
 def test_forget_by_ids_removes_the_notes_everywhere(mem, home) -> None:
     keep = mem.remember("keep the zanzibar recipe")
     gone = [mem.remember("forget the quixotic password"), mem.remember("forget the xylograph")]
-    assert mem.json("forget", *gone) == {"forgotten": gone}
+    assert mem.json("forget", *gone) == {"forgotten": gone, "insights": []}
     assert mem.json("stats")["notes"] == 1
     for note_id in gone:
         result = mem("show", note_id)
@@ -235,7 +235,10 @@ def test_forget_query_refuses_without_yes_and_forgets_with_it(mem) -> None:
     assert sorted(forgotten["forgotten"]) == sorted(red)
     left = _ids(mem.json("list")["notes"])
     assert sorted(left) == sorted([other_scope, green])
-    assert mem.json("forget", "--query", "nothing matches this", "--yes") == {"forgotten": []}
+    assert mem.json("forget", "--query", "nothing matches this", "--yes") == {
+        "forgotten": [],
+        "insights": [],
+    }
 
 
 # -- show, list, stats ------------------------------------------------------------------

@@ -134,6 +134,7 @@ def two_writers_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@pytest.mark.slow
 def test_two_processes_writing_at_once_lose_nothing(two_writers_home: Path) -> None:
     _assert_every_note_recallable(two_writers_home, expected=400)
     with Memory(two_writers_home) as memory:
@@ -147,12 +148,13 @@ def test_two_processes_writing_at_once_lose_nothing(two_writers_home: Path) -> N
     assert stats["ops_head"] == 400
 
 
+@pytest.mark.slow
 def test_each_unique_word_recalls_its_note_first(two_writers_home: Path) -> None:
     with Memory(two_writers_home) as memory:
         missed = [
             note.content.split()[0]
             for note in memory.list_notes(limit=1000)
-            if memory.recall(note.content.split()[0], k=1)[0].note.id != note.id
+            if memory.recall(note.content.split()[0], k=1).hits[0].note.id != note.id
         ]
     assert missed == []
 
@@ -188,7 +190,7 @@ def test_reindex_after_concurrent_writes_answers_as_before(two_writers_home: Pat
 
 def test_open_reader_sees_writes_and_forgets_of_another_process(home: Path) -> None:
     with Memory(home) as reader:
-        assert reader.recall("gazpacho") == []
+        assert reader.recall("gazpacho").hits == []
         written = subprocess.run(
             [sys.executable, "-m", "zettelmem", "--home", str(home), "remember",
              "cold gazpacho recipe from Seville"],
@@ -196,7 +198,7 @@ def test_open_reader_sees_writes_and_forgets_of_another_process(home: Path) -> N
         )  # fmt: skip
         assert written.returncode == 0, written.stderr
         note_id = written.stdout.decode().strip()
-        hits = reader.recall("gazpacho")
+        hits = reader.recall("gazpacho").hits
         assert [h.note.id for h in hits] == [note_id]
         assert {"bm25", "vector"} <= set(hits[0].scores)
         note = reader.get(note_id)
@@ -208,8 +210,8 @@ def test_open_reader_sees_writes_and_forgets_of_another_process(home: Path) -> N
             env=_env(), capture_output=True, timeout=60, check=False,
         )  # fmt: skip
         assert forgotten.returncode == 0, forgotten.stderr
-        assert reader.recall("gazpacho") == []
-        assert note_id not in {h.note.id for h in reader.recall("cold recipe Seville", k=50)}
+        assert reader.recall("gazpacho").hits == []
+        assert note_id not in {h.note.id for h in reader.recall("cold recipe Seville", k=50).hits}
         assert note.label not in reader.indexes.vectors.labels
 
 
@@ -226,6 +228,7 @@ def _kill_when(proc: subprocess.Popen[bytes], db: Path, notes: int) -> None:
     proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [1, 300, 700])
 def test_killed_import_loop_leaves_a_home_that_answers_for_every_committed_note(
     home: Path, kill_after: int
@@ -249,6 +252,7 @@ def test_killed_import_loop_leaves_a_home_that_answers_for_every_committed_note(
     _assert_every_note_recallable(home, expected=committed + 1)
 
 
+@pytest.mark.slow
 def test_killed_cli_import_can_be_resumed(home: Path, write_locomo) -> None:
     sessions = [
         (f"1:56 pm on {day} May, 2023",

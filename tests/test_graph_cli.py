@@ -296,3 +296,19 @@ def test_bad_graph_format_or_output_writes_no_file(
 
 def test_bad_kind_is_one_error_line(mem: MemCli, notes: dict[str, str]) -> None:
     _one_error_line(mem("link", notes["a"], notes["c"], "--kind", "bogus"))
+
+
+def test_graph_nodes_carry_a_label_tags_and_keywords(
+    mem: MemCli, notes: dict[str, str], tmp_path: Path
+) -> None:
+    tagged = mem.remember("Flight to Oslo on Friday with the whole team", "--tag", "travel")
+    data = json.loads(mem.ok("graph").stdout)
+    node = next(n for n in data["nodes"] if n["id"] == tagged)
+    assert node["label"].startswith("Flight to Oslo")
+    assert "travel" in node["tags"].split(", ")
+    assert "oslo" in node["keywords"]
+    out = tmp_path / "g.graphml"
+    mem.ok("graph", "--format", "graphml", "-o", str(out))
+    graph = nx.read_graphml(out)
+    assert graph.nodes[notes["c"]]["label"].startswith("descaling the kettle")
+    assert graph.nodes[tagged]["tags"] == node["tags"]

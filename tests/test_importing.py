@@ -44,7 +44,7 @@ def test_every_format_imports_once_and_is_recallable(tmp_path: Path, name: str, 
         assert all(n.source.startswith(f"{fmt}:") for n in notes)
         probe = notes[0]
         words = " ".join(probe.content.split()[1:6])
-        assert probe.id in [h.note.id for h in memory.recall(words, k=5)]
+        assert probe.id in [h.note.id for h in memory.recall(words, k=5).hits]
         again = run_import(memory, FIXTURES / name)
         assert (again.added, again.skipped) == (0, first.added)
         assert memory.records.count() == first.added

@@ -81,3 +81,25 @@ def test_store_never_calls_the_embedder_an_llm_or_the_core() -> None:
     for path in (PACKAGE / "store").rglob("*.py"):
         for target in _imports(path):
             assert _package(target) in {"base", "store"}, f"{path.name} imports {target}"
+
+
+def _touches_the_connection(path: Path) -> list[str]:
+    """Lines outside store/ that use sqlite3, a record's connection or its transactions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            if "sqlite3" in names:
+                found.append(f"{path.name}:{node.lineno} imports sqlite3")
+        elif isinstance(node, ast.Attribute) and node.attr in ("db", "transaction", "snapshot"):
+            found.append(f"{path.name}:{node.lineno} uses .{node.attr}")
+    return found
+
+
+def test_nothing_outside_store_touches_a_sqlite_connection() -> None:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.relative_to(PACKAGE).parts[0] != "store":
+            found += _touches_the_connection(path)
+    assert not found, "\n".join(found)

@@ -40,7 +40,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     home = tmp_path_factory.mktemp("reflect") / "home"
     with _open(home) as memory:
         ids = [
-            memory.remember(text, event_at=f"2023-05-{day:02d}")[0].id
+            memory.remember(text, event_at=f"2023-05-{day:02d}").note.id
             for day, text in enumerate([*GARDEN[:4], *DOGS], 1)
         ]
     return home, {"garden": ids[:4], "dogs": ids[4:]}
@@ -112,10 +112,10 @@ def test_insights_are_recallable(memory: Memory) -> None:
     result = memory.reflect()
     insight_ids = {n.id for n in result.created}
     for query in ("garden tomatoes basil compost", "puppy dog park walks fetch"):
-        hits = memory.recall(query, k=3, filters=memory.filters(tags=[INSIGHT_TAG]))
+        hits = memory.recall(query, k=3, filters=memory.filters(tags=[INSIGHT_TAG])).hits
         assert hits and hits[0].note.id in insight_ids
         assert query.split()[0] in hits[0].note.content
-        assert hits[0].note.id in {h.note.id for h in memory.recall(query, k=10)}
+        assert hits[0].note.id in {h.note.id for h in memory.recall(query, k=10).hits}
 
 
 def test_the_digest_quotes_central_sentences_of_its_own_cluster(memory: Memory) -> None:
@@ -152,7 +152,7 @@ def test_a_grown_cluster_gets_a_new_insight_that_supersedes_the_old(
     first = memory.reflect()
     old = _insight_of(memory, first.created, ids["garden"])
     dogs = _insight_of(memory, first.created, ids["dogs"])
-    added, _ = memory.remember(GARDEN[4], event_at="2023-07-01")
+    added = memory.remember(GARDEN[4], event_at="2023-07-01").note
     result = memory.reflect()
     assert result.created == []
     assert [n.id for n in result.unchanged] == [dogs.id]
@@ -166,10 +166,10 @@ def test_a_grown_cluster_gets_a_new_insight_that_supersedes_the_old(
     assert (change.field, change.after) == ("status", "superseded") and new.id in change.reason
     assert {n.id for n in _active_insights(memory)} == {new.id, dogs.id}
     query = "garden tomatoes basil compost"
-    hits = memory.recall(query, k=5, filters=memory.filters(tags=[INSIGHT_TAG]))
+    hits = memory.recall(query, k=5, filters=memory.filters(tags=[INSIGHT_TAG])).hits
     assert old.id not in {h.note.id for h in hits} and hits[0].note.id == new.id
     everything = memory.filters(tags=[INSIGHT_TAG], include_superseded=True)
-    with_old = memory.recall(query, k=5, filters=everything)
+    with_old = memory.recall(query, k=5, filters=everything).hits
     assert old.id in {h.note.id for h in with_old}
     # Settled again.
     third = memory.reflect()
@@ -214,7 +214,7 @@ def test_forgetting_a_source_forgets_its_words_in_insights(
     memory.reflect()
     everywhere = memory.list_notes(limit=1000)
     assert not any(text in note.content for note in everywhere)
-    hits = memory.recall(text, k=10, filters=memory.filters(include_superseded=True))
+    hits = memory.recall(text, k=10, filters=memory.filters(include_superseded=True)).hits
     assert not any(text in h.note.content for h in hits)
 
 
@@ -252,7 +252,7 @@ def test_llm_mode_writes_the_llms_insight(home: Path, ids: dict[str, list[str]])
             [call] = [c for c in llm.calls if (key == "garden") == ("tomatoes" in c.prompt)]
             for note_id in members:  # the prompt lists the memories it consolidates
                 assert memory.get(note_id).content in call.prompt
-        hits = memory.recall("thriving vegetable plot", k=3)
+        hits = memory.recall("thriving vegetable plot", k=3).hits
         assert hits[0].note.content.startswith("Insight on Caroline's vegetable plot")
         assert len(llm.calls) == 2  # recall never asks the LLM
 

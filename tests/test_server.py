@@ -211,7 +211,7 @@ def test_forget_by_ids_and_by_confirmed_query(server: MemoryServer) -> None:
     async def body(client: Client) -> None:
         ids = await seed(client)
         gone = data(await client.call_tool("forget", {"ids": [ids[3]]}))
-        assert gone == {"forgotten": [ids[3]]}
+        assert gone == {"forgotten": [ids[3]], "insights": []}
         text = error_text(await client.call_tool("get_note", {"id": ids[3]}))
         assert f"no note with id '{ids[3]}'" in text and "call recall" in text
 
@@ -225,7 +225,7 @@ def test_forget_by_ids_and_by_confirmed_query(server: MemoryServer) -> None:
         hits = data(await client.call_tool("recall", {"query": "cat whiskers luna"}))["hits"]
         assert not {ids[0], ids[4]} & {h["id"] for h in hits}
         nothing = data(await client.call_tool("forget", {"query": "zebra"}))
-        assert nothing == {"forgotten": []}
+        assert nothing == {"forgotten": [], "insights": []}
 
     run(body, server)
 
@@ -300,12 +300,13 @@ def test_concurrent_in_memory_clients_lose_nothing(home: Path) -> None:
 
 def test_tool_messages_speak_tools_not_flags() -> None:
     from zettelmem.errors import InvalidInput, NotFound
+    from zettelmem.validation import validate_k
 
-    assert tool_message(InvalidInput("-k must be between 1 and 1000, got 0")).startswith("k must")
+    with pytest.raises(InvalidInput) as bad_k:
+        validate_k(0)
+    assert tool_message(bad_k.value).startswith("k must")
     assert tool_message(NotFound("no note with id 'x'")).endswith("call recall to find ids")
-    found = tool_message(
-        NotFound("no note with id 'x'; run `mem recall` or `mem list` to find ids")
-    )
+    found = tool_message(NotFound("no note with id 'x'", hint="find_ids"))
     assert found == "no note with id 'x'; call recall to find ids"
 
 
@@ -406,6 +407,10 @@ def test_guard_over_mcp_trust_warnings_lessons_and_a_read_only_review(home: Path
         await seed(client)
         bad = data(await client.call_tool("remember", {"content": poison}))
         assert bad["status"] == "quarantined"
+        assert bad["held"]["verdict"] == "quarantine" and bad["held"]["reasons"]
+        jsonschema.validate(bad, tools["remember"].output_schema)
+        plain = data(await client.call_tool("remember", {"content": "Luna naps at noon"}))
+        assert plain["held"] is None
         pending = data(await client.call_tool("review", {}))
         jsonschema.validate(pending, tools["review"].output_schema)
         assert [p["note"]["id"] for p in pending["pending"]] == [bad["id"]]

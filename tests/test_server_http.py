@@ -145,6 +145,7 @@ def test_token_host_origin_and_size_checks(served: Served) -> None:
         assert "zettelmem" in ok.text
 
 
+@pytest.mark.slow
 def test_eight_clients_fifty_mixed_calls_lose_nothing(served: Served) -> None:
     kept: dict[str, str] = {}
     forgotten: set[str] = set()

@@ -52,6 +52,7 @@ def inspect(npx: str, home: Path, *options: str) -> Any:
     return json.loads(out.stdout)
 
 
+@pytest.mark.slow
 def test_inspector_lists_tools_and_calls_remember_and_recall(npx: str, home: Path) -> None:
     listed = inspect(npx, home, "--method", "tools/list", "--strict")
     assert {t["name"] for t in listed["tools"]} == {

@@ -56,6 +56,7 @@ def mem(home: Path, *args: str) -> Any:
     return json.loads(out.stdout)
 
 
+@pytest.mark.slow
 def test_stdio_client_remembers_100_notes_and_recalls_each(home: Path) -> None:
     words = unique_words(100)
     themes = ["the garden", "a train trip", "the budget", "a birthday", "the new job"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from zettelmem.cli.kit import CLI_ARGS, CLI_HINTS
 from zettelmem.errors import EmbedderMismatch, InvalidInput, NotFound
 from zettelmem.memory.core import Memory
 from zettelmem.models import Filters, NewNote
@@ -60,22 +62,34 @@ def test_ops_log_never_holds_content(tmp_path: Path) -> None:
 
 def test_vector_index_exact_and_graph_paths_agree(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
-    n = EXACT_LIMIT + 500
+    n = EXACT_LIMIT + 3000
     vectors = rng.standard_normal((n, 16)).astype(np.float32)
     index = VectorIndex(16)
-    index.upsert(list(range(1, n + 1)), vectors)
+    labels = list(range(1, n + 1))
+    scopes = ["b" if label % 10 == 0 else "a" for label in labels]  # a: past EXACT_LIMIT
+    index.upsert(labels, vectors, scopes)
+    assert index.count("a") > EXACT_LIMIT > index.count("b") > 0
     query = vectors[42]
     graph = index.search(query, 5)
     exact = index.search(query, 5, allowed=set(range(1, 200)))
     assert graph[0][0] == 43 and exact[0][0] == 43
     wide = index.search(query, 5, allowed=set(range(1, n + 1, 2)) | {43})
     assert wide[0][0] == 43 and all(label % 2 == 1 for label, _ in wide)
+    # Scope and exclusion filter natively, on the graph path (a) and the exact one (b).
+    in_a = index.search(query, 20, scope="a", exclude={43})
+    assert 43 not in dict(in_a) and len(in_a) == 20
+    assert all(label % 10 for label, _ in in_a)
+    in_b = index.search(vectors[99], 20, scope="b")
+    assert in_b[0][0] == 100 and all(label % 10 == 0 for label, _ in in_b)
+    assert index.search(query, 5, scope="nowhere") == []
     index.save(tmp_path / "v.hnsw")
     loaded = VectorIndex.load(tmp_path / "v.hnsw", 16)
     assert loaded.search(query, 5) == graph
-    loaded.delete([43])
+    assert loaded.search(vectors[99], 20, scope="b") == in_b
+    loaded.delete([43, 100])
     assert 43 not in {label for label, _ in loaded.search(query, 5)}
-    assert len(loaded) == n - 1
+    assert 100 not in {label for label, _ in loaded.search(vectors[99], 5, scope="b")}
+    assert len(loaded) == n - 2 and loaded.count("b") == index.count("b") - 1
 
 
 def test_recall_filters_by_scope_tag_time_and_status(memory: Memory) -> None:
@@ -84,7 +98,7 @@ def test_recall_filters_by_scope_tag_time_and_status(memory: Memory) -> None:
     memory.remember("alpha rivers in spring", scope="work", event_at="2024-06-01")
 
     def contents(**kw: object) -> set[str]:
-        hits = memory.recall("alpha rivers", k=10, filters=memory.filters(**kw))  # type: ignore[arg-type]
+        hits = memory.recall("alpha rivers", k=10, filters=memory.filters(**kw)).hits  # type: ignore[arg-type]
         return {h.note.content for h in hits}
 
     assert contents(scope="home") == {"alpha notes about rivers"}
@@ -103,10 +117,14 @@ def test_recall_filters_by_scope_tag_time_and_status(memory: Memory) -> None:
 
 def test_hits_carry_score_parts_and_provenance(memory: Memory) -> None:
     memory.remember("the heron nests by the canal", source="import:birds.txt#3")
-    [hit] = memory.recall("heron canal", k=1)
+    [hit] = memory.recall("heron canal", k=1).hits
     assert hit.note.source == "import:birds.txt#3"
-    assert set(hit.scores) == {"bm25", "vector", "final"}
+    # A turn of a thread (here a file) is also scored with its window of turns.
+    assert set(hit.scores) == {"bm25", "vector", "window", "final"}
     assert hit.score == hit.scores["final"] > 0
+    memory.remember("a heron by the canal again", source="cli")
+    lone = [h for h in memory.recall("heron canal", k=2).hits if h.note.source == "cli"]
+    assert lone and "window" not in lone[0].scores
 
 
 def test_second_instance_sees_writes_without_reopening(tmp_path: Path) -> None:
@@ -115,16 +133,18 @@ def test_second_instance_sees_writes_without_reopening(tmp_path: Path) -> None:
         Memory(home=home, embedder="hashing") as writer,
         Memory(home=home, embedder="hashing") as reader,
     ):
-        assert reader.recall("zebra", k=5) == []
+        assert reader.recall("zebra", k=5).hits == []
         writer.remember("a zebra crossed the road")
-        assert [h.note.content for h in reader.recall("zebra", k=5)] == ["a zebra crossed the road"]
+        assert [h.note.content for h in reader.recall("zebra", k=5).hits] == [
+            "a zebra crossed the road"
+        ]
         writer.forget([writer.list_notes()[0].id])
-        assert reader.recall("zebra", k=5) == []
+        assert reader.recall("zebra", k=5).hits == []
 
 
 def test_forget_removes_from_record_indexes_links_and_history(memory: Memory) -> None:
-    keep, _ = memory.remember("keep this ordinary sentence")
-    gone, _ = memory.remember("platypus secret plan")
+    keep = memory.remember("keep this ordinary sentence").note
+    gone = memory.remember("platypus secret plan").note
     db = memory.records.db
     db.execute(
         "INSERT INTO links(src, dst, kind, created_at) VALUES (?, ?, 'related', 'now')",
@@ -140,13 +160,13 @@ def test_forget_removes_from_record_indexes_links_and_history(memory: Memory) ->
     assert db.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 0
     assert memory.indexes.text.search("platypus", Filters(), 10) == []
     assert gone.label not in memory.indexes.vectors.labels
-    assert all(h.note.id != gone.id for h in memory.recall("platypus secret plan", k=10))
+    assert all(h.note.id != gone.id for h in memory.recall("platypus secret plan", k=10).hits)
     raw = (memory.home / "notes.db").read_bytes()
     assert b"platypus" not in raw
 
 
 def test_forget_with_an_unknown_id_forgets_nothing(memory: Memory) -> None:
-    note, _ = memory.remember("one note")
+    note = memory.remember("one note").note
     with pytest.raises(NotFound):
         memory.forget([note.id, "nope"])
     assert memory.get(note.id).content == "one note"
@@ -156,9 +176,9 @@ def test_rebuilt_indexes_answer_exactly_as_before(memory: Memory) -> None:
     for i in range(60):
         memory.remember(f"note {i} about topic{i % 7} and shared words", scope=f"s{i % 3}")
     queries = ["topic3 shared", "note 12", "words about topic5"]
-    before = [[(h.note.id, h.scores) for h in memory.recall(q, k=10)] for q in queries]
+    before = [[(h.note.id, h.scores) for h in memory.recall(q, k=10).hits] for q in queries]
     memory.reindex()
-    after = [[(h.note.id, h.scores) for h in memory.recall(q, k=10)] for q in queries]
+    after = [[(h.note.id, h.scores) for h in memory.recall(q, k=10).hits] for q in queries]
     assert before == after
 
 
@@ -175,7 +195,7 @@ def test_corrupt_vector_file_is_rebuilt_with_a_warning(
         caplog.at_level(logging.WARNING, logger="zettelmem"),
         Memory(home=home, embedder="hashing") as mem,
     ):
-        top = mem.recall("entry number 123 mentions kiwi123", k=1)[0]
+        top = mem.recall("entry number 123 mentions kiwi123", k=1).hits[0]
         assert top.note.content == "entry number 123 mentions kiwi123"
         assert top.scores.get("vector", 0) > 0.99
     assert any("vector index" in r.getMessage() for r in caplog.records)
@@ -185,12 +205,13 @@ def test_switching_embedder_requires_reindex_which_reembeds(tmp_path: Path) -> N
     home = tmp_path / "home"
     with Memory(home=home, embedder="hashing:64") as mem:
         mem.remember("otters hold hands while sleeping")
-    with pytest.raises(EmbedderMismatch, match="mem reindex"):
+    with pytest.raises(EmbedderMismatch, match="embedder is now hashing:128") as mismatch:
         Memory(home=home, embedder="hashing:128")
+    assert "mem reindex" in mismatch.value.render(CLI_ARGS, CLI_HINTS)
     with Memory(home=home, embedder="hashing:128", reindexing=True) as mem:
         assert mem.reindex() == {"notes": 1, "reembedded": 1}
     with Memory(home=home, embedder="hashing:128") as mem:
-        [hit] = mem.recall("otters hold hands while sleeping", k=1)
+        [hit] = mem.recall("otters hold hands while sleeping", k=1).hits
         assert hit.scores["vector"] > 0.99
         assert mem.records.vectors([hit.note.label])[hit.note.label].shape == (128,)
 
@@ -203,3 +224,18 @@ def test_remember_validates_before_writing(memory: Memory) -> None:
         with pytest.raises(InvalidInput):
             memory.remember("fine text", scope=scope)
     assert memory.records.count() == 0 and memory.records.ops_head() == 0
+
+
+def test_single_writes_may_leave_bm25_behind_until_a_read_or_close(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Memory(home=home, embedder="hashing") as memory:
+        for i in range(3):
+            memory.remember(f"zebra sighting number {i}")
+        assert memory.indexes.text.count() < 3  # group commit: the record has them all
+        assert len(memory.recall("zebra sighting", k=10)) == 3  # a read catches up
+        assert memory.indexes.text.count() == 3
+        memory.remember("one more zebra sighting")
+    with Memory(home=home, embedder="hashing") as memory:
+        state = json.loads((home / "indexes.json").read_text())
+        assert state["text_seq"] == memory.records.ops_head()  # closing caught up
+        assert memory.indexes.text.count() == 4

@@ -192,7 +192,7 @@ def test_graph_exports_carry_label_tags_and_keywords(mem: Any) -> None:
     data = json.loads(mem.ok("graph", "--format", "json").stdout)
     node = next(n for n in data["nodes"] if n["id"] == first)
     assert node["label"].startswith("Ana: the vintage camera")
-    assert node["tags"] == ["photo"] and node["keywords"]
+    assert node["tags"] == "photo" and node["keywords"]
     graphml = mem.ok("graph", "--format", "graphml").stdout
     assert "Ana: the vintage camera" in graphml and 'attr.name="keywords"' in graphml
 

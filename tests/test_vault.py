@@ -29,7 +29,7 @@ def _rows(memory: Memory) -> tuple[list[Any], ...]:
 
 
 def _recalls(memory: Memory) -> list[list[tuple[str, float]]]:
-    return [[(h.note.id, h.score) for h in memory.recall(q, k=8)] for q in QUERIES]
+    return [[(h.note.id, h.score) for h in memory.recall(q, k=8).hits] for q in QUERIES]
 
 
 @pytest.fixture
@@ -38,8 +38,8 @@ def lived_in(tmp_path: Path) -> Memory:
     an insight from reflect, and a reverted change in history."""
     memory = Memory(home=tmp_path / "a", embedder="hashing:512")
     run_import(memory, EXAMPLE)
-    old, _ = memory.remember("Maya works as a nurse at the city hospital", tags=["work"])
-    new, _ = memory.remember("Maya now works as a teacher, she switched jobs", tags=["work"])
+    old = memory.remember("Maya works as a nurse at the city hospital", tags=["work"]).note
+    new = memory.remember("Maya now works as a teacher, she switched jobs", tags=["work"]).note
     memory.link(new.id, old.id, "supersedes")
     memory.revert(memory.history(old.id)[0].change_id)  # undone, then done again
     memory.link(new.id, old.id, "supersedes")

@@ -138,34 +138,34 @@ def test_keywords_ignore_the_speaker_prefix() -> None:
 
 
 def test_context_line_says_who_when_what_for_a_dialog_turn(memory: Memory) -> None:
-    note, _ = memory.remember(KEYWORD_TEXTS[0], event_at="2023-05-08T13:56:00")
+    note = memory.remember(KEYWORD_TEXTS[0], event_at="2023-05-08T13:56:00").note
     assert note.keywords and "caroline" not in " ".join(note.keywords)
     assert note.context == f"Caroline, 8 May 2023: {', '.join(note.keywords[:3])}"
     assert memory.get(note.id).context == note.context
 
 
 def test_context_line_of_a_plain_note_is_what_it_is_about(memory: Memory) -> None:
-    note, _ = memory.remember("Replace the bathroom extractor fan before the winter damp.")
+    note = memory.remember("Replace the bathroom extractor fan before the winter damp.").note
     assert note.keywords
     assert note.context == ", ".join(note.keywords[:3])
 
 
 def test_given_tags_are_kept_first_and_all_of_them(memory: Memory) -> None:
     given = [f"t{i}" for i in range(MAX_TAGS + 2)]
-    note, _ = memory.remember("many tags on one short note about nothing", tags=given)
+    note = memory.remember("many tags on one short note about nothing", tags=given).note
     assert list(note.tags[: len(given)]) == given
-    few, _ = memory.remember("a second note with two tags", tags=["zeta", "alpha"])
+    few = memory.remember("a second note with two tags", tags=["zeta", "alpha"]).note
     assert few.tags[:2] == ("zeta", "alpha")
     assert memory.get(few.id).tags[:2] == ("zeta", "alpha")
 
 
 def test_a_musical_note_gets_the_music_topic_tag(semantic: Memory) -> None:
-    note, _ = semantic.remember(
+    note = semantic.remember(
         "I played guitar and sang songs with my band at the concert.", tags=["mine"]
-    )
+    ).note
     assert note.tags[0] == "mine"
     assert "music" in note.tags
-    other, _ = semantic.remember("I filed my tax return and paid the accountant's invoice.")
+    other = semantic.remember("I filed my tax return and paid the accountant's invoice.").note
     assert "music" not in other.tags
     assert len(note.tags) <= MAX_TAGS
 
@@ -178,9 +178,9 @@ KETTLE = "descaling the kettle with white vinegar and lemon"
 
 
 def test_related_links_are_two_way_and_weighted_by_cosine(memory: Memory) -> None:
-    a, _ = memory.remember(ZEBRA)
-    b, _ = memory.remember(ZEBRA2)
-    c, _ = memory.remember(KETTLE)
+    a = memory.remember(ZEBRA).note
+    b = memory.remember(ZEBRA2).note
+    c = memory.remember(KETTLE).note
     related = {(x.src, x.dst): x.weight for x in _links(memory, "related")}
     assert set(related) == {(a.id, b.id), (b.id, a.id)}
     own = memory.records.vectors([a.label, b.label])
@@ -195,12 +195,13 @@ def test_related_links_are_two_way_and_weighted_by_cosine(memory: Memory) -> Non
 
 def test_a_new_note_links_to_at_most_max_links_neighbours_the_closest(memory: Memory) -> None:
     stored = [
-        memory.remember(f"{ZEBRA} {w}")[0]
+        memory.remember(f"{ZEBRA} {w}").note
         for w in ["today", "again", "sadly", "truly", "mostly", "hourly"]
     ]
-    new, _ = memory.remember(f"{ZEBRA} daily")
-    assert memory.last_write is not None
-    out = [x for x in memory.last_write.links if x.src == new.id and x.kind == "related"]
+    written = memory.remember(f"{ZEBRA} daily")
+    new = written.note
+    assert written.created and all(x.src == new.id for x in written.links)
+    out = [x for x in written.links if x.kind == "related"]
     assert len(out) == MAX_LINKS  # six close neighbours, only the closest four
     own = memory.records.vectors([n.label for n in [*stored, new]])
     cos = {n.id: float(own[n.label] @ own[new.label]) for n in stored}
@@ -257,11 +258,12 @@ def test_consecutive_turns_of_a_session_follow_each_other(memory: Memory) -> Non
 
 
 def test_remembering_a_duplicate_adds_no_links_and_no_history(memory: Memory) -> None:
-    first, _ = memory.remember(ZEBRA)
+    first = memory.remember(ZEBRA).note
     memory.remember(ZEBRA2)
     before = _counts(memory)
     links = set(memory.links(first.id))
-    again, created = memory.remember(ZEBRA)
+    _written = memory.remember(ZEBRA)
+    again, created = _written.note, _written.created
     assert not created and again.id == first.id
     assert _counts(memory) == before
     assert set(memory.links(first.id)) == links
@@ -290,7 +292,7 @@ def test_forgetting_leaves_no_dangling_links_or_history(memory: Memory) -> None:
     summary = memory.remember_many(
         [NewNote(f"{ZEBRA} part {i}", "default", f"chat:c1/{i}", event_at=when) for i in range(4)]
     )
-    loose = [memory.remember(f"{ZEBRA} {w}")[0].id for w in ["today", "again", "sadly"]]
+    loose = [memory.remember(f"{ZEBRA} {w}").note.id for w in ["today", "again", "sadly"]]
     memory.link(loose[0], summary.ids[1], "mentions", 0.5)
     assert len(_links(memory)) > 6
     gone = [summary.ids[1], loose[1]]
@@ -357,11 +359,11 @@ def _evolved_by(memory: Memory, cause: str) -> dict[str, list]:
 
 def test_a_close_new_note_evolves_the_tags_of_its_closest_neighbours(memory: Memory) -> None:
     stored = [
-        memory.remember(f"{MUSIC} {w}")[0]
+        memory.remember(f"{MUSIC} {w}").note
         for w in ["tonight", "yesterday", "weekly", "outdoors", "loudly"]
     ]
     assert all(n.tags == ("music",) for n in stored), [n.tags for n in stored]
-    new, _ = memory.remember(f"{MUSIC} with party wedding birthday celebration")
+    new = memory.remember(f"{MUSIC} with party wedding birthday celebration").note
     assert "music" in new.tags and "events" in new.tags
     evolved = _evolved_by(memory, new.id)
     assert len(evolved) == MAX_EVOLVED
@@ -383,7 +385,7 @@ def test_a_close_new_note_evolves_the_tags_of_its_closest_neighbours(memory: Mem
         else:
             assert now.tags == ("music",) and memory.history(note.id) == []
     # The record's tag filter sees the evolved tags at once.
-    hits = memory.recall(MUSIC, k=10, filters=memory.filters(tags=["events"]), graph=False)
+    hits = memory.recall(MUSIC, k=10, filters=memory.filters(tags=["events"]), graph=False).hits
     assert {h.note.id for h in hits} == {*evolved, new.id}
 
 
@@ -393,12 +395,12 @@ def test_evolution_with_the_real_embedder_and_related_sentences(semantic: Memory
         "The band played guitar and piano at the concert and we sang songs.",
         "I love singing songs at concerts when my band plays guitar.",
     ]
-    stored = [semantic.remember(text)[0] for text in music]
-    dog, _ = semantic.remember("I adopted a puppy and we walk the dog in the park.")
+    stored = [semantic.remember(text).note for text in music]
+    dog = semantic.remember("I adopted a puppy and we walk the dog in the park.").note
     assert all("music" in n.tags and "events" not in n.tags for n in stored)
-    new, _ = semantic.remember(
+    new = semantic.remember(
         "The band played guitar and we sang songs at my birthday party celebration."
-    )
+    ).note
     assert {"music", "events"} <= set(new.tags)
     evolved = _evolved_by(semantic, new.id)
     assert 2 <= len(evolved) <= MAX_EVOLVED
@@ -421,8 +423,8 @@ def _evolve(memory: Memory, note_id: str, cause: str, tags: list[str]) -> str:
 
 
 def test_revert_restores_the_value_logs_the_undo_and_marks_the_change(memory: Memory) -> None:
-    stored = [memory.remember(f"{MUSIC} {w}")[0] for w in ["tonight", "yesterday"]]
-    new, _ = memory.remember(f"{MUSIC} with party wedding birthday celebration")
+    stored = [memory.remember(f"{MUSIC} {w}").note for w in ["tonight", "yesterday"]]
+    new = memory.remember(f"{MUSIC} with party wedding birthday celebration").note
     note = stored[0]
     [change] = memory.history(note.id)
     undo = memory.revert(change.change_id)
@@ -434,7 +436,7 @@ def test_revert_restores_the_value_logs_the_undo_and_marks_the_change(memory: Me
     first, second = memory.history(note.id)
     assert first.change_id == change.change_id and first.reverted_by == undo.change_id
     assert second.change_id == undo.change_id and second.reverted_by is None
-    hits = memory.recall(MUSIC, k=10, filters=memory.filters(tags=["events"]), graph=False)
+    hits = memory.recall(MUSIC, k=10, filters=memory.filters(tags=["events"]), graph=False).hits
     assert note.id not in {h.note.id for h in hits} and new.id in {h.note.id for h in hits}
     with pytest.raises(InvalidInput, match="already reverted"):
         memory.revert(change.change_id)
@@ -446,7 +448,7 @@ def test_revert_restores_the_value_logs_the_undo_and_marks_the_change(memory: Me
 
 
 def test_revert_refuses_when_the_field_changed_again(memory: Memory) -> None:
-    note, _ = memory.remember(MUSIC)
+    note = memory.remember(MUSIC).note
     assert note.tags == ("music",)
     c1 = _evolve(memory, note.id, "cause1", ["events"])
     c2 = _evolve(memory, note.id, "cause2", ["food"])
@@ -464,7 +466,7 @@ def test_revert_refuses_when_the_field_changed_again(memory: Memory) -> None:
 
 
 def test_two_notes_of_one_batch_evolving_one_neighbour_keep_both_tags(memory: Memory) -> None:
-    old, _ = memory.remember(f"{MUSIC} tonight")
+    old = memory.remember(f"{MUSIC} tonight").note
     memory.remember_many(
         [
             NewNote(f"{MUSIC} tonight with party wedding birthday celebration", "default", "cli"),
@@ -486,12 +488,12 @@ def graph_notes(memory: Memory) -> dict[str, Note]:
     """A query target linked by hand to an unrelated note, a note in another scope and a
     superseded one; every link is the only way the query could reach them."""
     notes = {
-        "a": memory.remember("zebra crossing outside the railway station", tags=["road"])[0],
-        "b": memory.remember("descaling the kettle with white vinegar")[0],
-        "c": memory.remember("penguins waddle across the icy beach", scope="other")[0],
-        "d": memory.remember("marmalade from seville oranges and sugar")[0],
-        "e": memory.remember("the lighthouse keeper polishes brass lamps")[0],
-        "f": memory.remember("quiet reading room upstairs in the library")[0],
+        "a": memory.remember("zebra crossing outside the railway station", tags=["road"]).note,
+        "b": memory.remember("descaling the kettle with white vinegar").note,
+        "c": memory.remember("penguins waddle across the icy beach", scope="other").note,
+        "d": memory.remember("marmalade from seville oranges and sugar").note,
+        "e": memory.remember("the lighthouse keeper polishes brass lamps").note,
+        "f": memory.remember("quiet reading room upstairs in the library").note,
     }
     for key in "bcd":
         memory.link(notes["a"].id, notes[key].id, "related", 1.0)
@@ -510,7 +512,7 @@ def test_graph_recall_brings_linked_notes_with_a_graph_part_and_via(
     memory: Memory, graph_notes: dict[str, Note]
 ) -> None:
     a, b = graph_notes["a"], graph_notes["b"]
-    hits = memory.recall(QUERY, k=5, filters=memory.filters(scope="default"))
+    hits = memory.recall(QUERY, k=5, filters=memory.filters(scope="default")).hits
     assert hits[0].note.id == a.id
     found = _by_id(hits)
     assert b.id in found
@@ -518,7 +520,9 @@ def test_graph_recall_brings_linked_notes_with_a_graph_part_and_via(
     assert found[b.id].via == Link(a.id, b.id, "related", 1.0)
     seeds = {
         h.note.id
-        for h in memory.recall(QUERY, k=10, filters=memory.filters(scope="default"), graph=False)
+        for h in memory.recall(
+            QUERY, k=10, filters=memory.filters(scope="default"), graph=False
+        ).hits
     }
     for hit in hits:
         if hit.via is not None:
@@ -532,7 +536,7 @@ def test_recall_without_graph_has_no_graph_parts(
     memory: Memory, graph_notes: dict[str, Note]
 ) -> None:
     for filters in (None, memory.filters(scope="default"), memory.filters(include_superseded=True)):
-        hits = memory.recall(QUERY, k=6, filters=filters, graph=False)
+        hits = memory.recall(QUERY, k=6, filters=filters, graph=False).hits
         assert hits
         assert all(h.via is None and "graph" not in h.scores for h in hits)
 
@@ -542,18 +546,20 @@ def test_filters_apply_to_notes_the_graph_brings(
 ) -> None:
     a, c, d = graph_notes["a"], graph_notes["c"], graph_notes["d"]
     assert memory.get(d.id).status == "superseded"
-    scoped = _by_id(memory.recall(QUERY, k=6, filters=memory.filters(scope="default")))
+    scoped = _by_id(memory.recall(QUERY, k=6, filters=memory.filters(scope="default")).hits)
     assert c.id not in scoped and d.id not in scoped
     # The filters, not the graph, kept them out: lift each and it comes in along its link.
-    anywhere = _by_id(memory.recall(QUERY, k=6))
+    anywhere = _by_id(memory.recall(QUERY, k=6).hits)
     assert anywhere[c.id].via == Link(a.id, c.id, "related", 1.0)
     assert d.id not in anywhere
     with_old = _by_id(
-        memory.recall(QUERY, k=6, filters=memory.filters(scope="default", include_superseded=True))
+        memory.recall(
+            QUERY, k=6, filters=memory.filters(scope="default", include_superseded=True)
+        ).hits
     )
     assert with_old[d.id].via == Link(a.id, d.id, "related", 1.0)
     assert with_old[d.id].note.status == "superseded"
-    tagged = memory.recall(QUERY, k=6, filters=memory.filters(tags=["road"]))
+    tagged = memory.recall(QUERY, k=6, filters=memory.filters(tags=["road"])).hits
     assert [h.note.id for h in tagged] == [a.id]
 
 
@@ -566,7 +572,7 @@ def test_a_strong_hit_spreads_along_one_way_links_both_ways(memory: Memory) -> N
         ]
     ).ids
     assert memory.links(second) == [Link(second, first, "follows", 1.0)]
-    hits = _by_id(memory.recall("penguins waddle icy beach", k=5))
+    hits = _by_id(memory.recall("penguins waddle icy beach", k=5).hits)
     top = hits[first]
     assert max(hits.values(), key=lambda h: h.score) is top
     follower = hits[second]
@@ -579,7 +585,7 @@ def _answers(memory: Memory) -> list[object]:
     out: list[object] = []
     for query in (QUERY, "kettle vinegar", "library lamps oranges"):
         for filters in (None, Filters(scope="default"), memory.filters(include_superseded=True)):
-            hits = memory.recall(query, k=5, filters=filters)
+            hits = memory.recall(query, k=5, filters=filters).hits
             out.append([(h.note.id, h.scores, h.via) for h in hits])
     return out
 
@@ -599,8 +605,8 @@ def test_graph_recall_answers_the_same_after_reindex(
 
 
 def test_link_validates_kind_ends_and_weight_before_writing(memory: Memory) -> None:
-    a, _ = memory.remember(ZEBRA)
-    b, _ = memory.remember(KETTLE)
+    a = memory.remember(ZEBRA).note
+    b = memory.remember(KETTLE).note
     before = _counts(memory)
     with pytest.raises(InvalidInput, match="kind"):
         memory.link(a.id, b.id, "bogus")
@@ -627,12 +633,12 @@ def test_link_validates_kind_ends_and_weight_before_writing(memory: Memory) -> N
 
 
 def test_supersedes_link_hides_the_older_note_until_reverted(memory: Memory) -> None:
-    old, _ = memory.remember("my dentist is doctor alvarez on harbour street")
-    new, _ = memory.remember("the dentist appointment is booked with doctor okafor")
+    old = memory.remember("my dentist is doctor alvarez on harbour street").note
+    new = memory.remember("the dentist appointment is booked with doctor okafor").note
 
     def recalled(**filters: object) -> dict[str, Hit]:
         query = "dentist alvarez harbour street"
-        return _by_id(memory.recall(query, k=5, filters=memory.filters(**filters)))
+        return _by_id(memory.recall(query, k=5, filters=memory.filters(**filters)).hits)
 
     assert old.id in recalled()
     memory.link(new.id, old.id, "supersedes")

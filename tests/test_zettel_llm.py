@@ -35,7 +35,7 @@ def _home(tmp_path: Path) -> Path:
 def test_the_llms_fields_are_cleaned_and_stored(tmp_path: Path) -> None:
     llm = ScriptedLLM([_fields()])
     with Memory(_home(tmp_path), embedder=EMBEDDER, llm=llm, guard="off") as memory:
-        note, _ = memory.remember(SECOND, scope="s")
+        note = memory.remember(SECOND, scope="s").note
     assert note.keywords == ("pottery class", "saturday")
     assert "hobbies-crafts" in note.tags and note.context == "Melanie, pottery class"
     [call] = llm.calls
@@ -50,7 +50,7 @@ def test_the_llm_can_rewrite_a_neighbours_context_logged_and_revertible(tmp_path
     with Memory(home, embedder=EMBEDDER, llm=llm, guard="off") as memory:
         first = memory.list_notes(scope="s")[0]
         before = first.context
-        note, _ = memory.remember(SECOND, scope="s")
+        note = memory.remember(SECOND, scope="s").note
         after = memory.get(first.id)
         assert after.context == clearer and after.content == FIRST  # never the content
         [change] = [c for c in memory.history(first.id) if c.field == "context"]
@@ -67,7 +67,7 @@ def test_a_flagged_note_cannot_rewrite_its_neighbours_context(tmp_path: Path) ->
                          {"verdict": "flag", "risk": 0.5, "reasons": ["audit"]}] * 3)  # fmt: skip
     with Memory(_home(tmp_path), embedder=EMBEDDER, llm=llm, guard="flag") as memory:
         first = memory.list_notes(scope="s")[0]
-        bad, _ = memory.remember(poison, scope="s", source="mcp:agent")
+        bad = memory.remember(poison, scope="s", source="mcp:agent").note
         assert [n.id for n, _ in memory.review()] == [bad.id]
         assert memory.get(first.id).context == first.context
         assert memory.history(first.id) == []
@@ -77,7 +77,7 @@ def test_the_llm_can_supersede_a_neighbour(tmp_path: Path) -> None:
     llm = ScriptedLLM([_fields(supersedes=[1])])
     with Memory(_home(tmp_path), embedder=EMBEDDER, llm=llm, guard="off") as memory:
         first = memory.list_notes(scope="s")[0]
-        note, _ = memory.remember(SECOND, scope="s")
+        note = memory.remember(SECOND, scope="s").note
         assert memory.get(first.id).status == "superseded"
         assert any(x.kind == "supersedes" and x.src == note.id for x in memory.links(first.id))
 
@@ -90,7 +90,8 @@ def test_a_failing_llm_falls_back_offline_and_keeps_the_note(
 ) -> None:
     with Memory(_home(tmp_path), embedder=EMBEDDER, llm=ScriptedLLM([failure]),
                 guard="off") as memory:  # fmt: skip
-        note, created = memory.remember(SECOND, scope="s")
+        _written = memory.remember(SECOND, scope="s")
+        note, created = _written.note, _written.created
         assert created and memory.get(note.id).content == SECOND
         assert note.keywords and note.context.startswith("Caroline")  # built offline
     assert any("offline construction" in r.getMessage() for r in warnings_seen)

@@ -124,20 +124,20 @@ def seed(home: Path) -> dict[str, str]:
     ids: dict[str, str] = {}
     with Memory(home=home, embedder=EMBEDDER, llm=False, guard="quarantine") as memory:
         for i, text in enumerate(TRIP):
-            note, _ = memory.remember(text, scope="trip", source=f"chat:trip.json#t/{i}",
-                                      event_at=f"2024-03-10T09:0{i}:00")  # fmt: skip
+            note = memory.remember(text, scope="trip", source=f"chat:trip.json#t/{i}",
+                                      event_at=f"2024-03-10T09:0{i}:00").note  # fmt: skip
             ids[f"trip{i}"] = note.id
         for i, text in enumerate(GARDEN):
-            note, _ = memory.remember(text, scope="garden", source=f"chat:garden.json#g/{i}",
-                                      event_at=f"2024-05-0{i + 1}T10:00:00")  # fmt: skip
+            note = memory.remember(text, scope="garden", source=f"chat:garden.json#g/{i}",
+                                      event_at=f"2024-05-0{i + 1}T10:00:00").note  # fmt: skip
             ids[f"garden{i}"] = note.id
         memory.link(ids["trip4"], ids["trip5"], "related", 0.8)
-        old, _ = memory.remember("Ana lives in Lisbon", scope="trip", event_at="2023-01-05")
-        new, _ = memory.remember("Ana moved to Porto", scope="trip", event_at="2024-06-01")
+        old = memory.remember("Ana lives in Lisbon", scope="trip", event_at="2023-01-05").note
+        new = memory.remember("Ana moved to Porto", scope="trip", event_at="2024-06-01").note
         memory.link(new.id, old.id, "supersedes")
         ids["old"], ids["new"] = old.id, new.id
-        poison, _ = memory.remember(POISON, scope="garden", source="mcp:agent")
-        other, _ = memory.remember(POISON + " and the basil", scope="garden", source="mcp:agent")
+        poison = memory.remember(POISON, scope="garden", source="mcp:agent").note
+        other = memory.remember(POISON + " and the basil", scope="garden", source="mcp:agent").note
         assert poison.status == "quarantined" and other.status == "quarantined"
         ids["poison"], ids["poison2"] = poison.id, other.id
     return ids

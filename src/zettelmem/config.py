@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -161,14 +162,31 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     return default_home()
 
 
-def prepare_home(home: Path) -> Path:
-    """Create the home if needed and check that it is a writable directory."""
+def home_is_read_only(home: Path) -> bool:
+    """A home to read, not write: ``MEM_READ_ONLY=1``, or an existing store whose folder
+    or ``notes.db`` this user cannot write (a snapshot, a backup, another user's home)."""
+    if os.environ.get("MEM_READ_ONLY", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    db = home / "notes.db"
+    return db.is_file() and not (os.access(home, os.W_OK | os.X_OK) and os.access(db, os.W_OK))
+
+
+def prepare_home(home: Path, read_only: bool = False) -> Path:
+    """Create the home if needed (private: 0700) and check that it is a writable directory
+    (``read_only``: that it holds a store to read); an existing home others can read gets
+    a warning."""
     if home.exists() and not home.is_dir():
         raise HomeError(
             f"home {home} is a file, not a directory; pass --home or set MEM_HOME to a directory"
         )
+    if home.is_dir():
+        _warn_if_open(home)
+    if read_only:
+        if not (home / "notes.db").is_file():
+            raise HomeError(f"home {home} holds no memory to read (no notes.db)")
+        return home
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise HomeError(
             f"cannot create home {home} ({exc.strerror}); pass --home or set MEM_HOME "
@@ -180,6 +198,18 @@ def prepare_home(home: Path) -> Path:
             "to a writable directory"
         )
     return home
+
+
+def _warn_if_open(home: Path) -> None:
+    mode = home.stat().st_mode & 0o777
+    if mode & 0o077 and os.name == "posix":
+        logging.getLogger("zettelmem").warning(
+            "home %s can be read by other users (mode %o); memory is private: "
+            "`chmod 700 %s` fixes it",
+            home,
+            mode,
+            home,
+        )
 
 
 @dataclass

@@ -19,6 +19,9 @@ def _b32(value: int, width: int) -> str:
     return "".join(reversed(out))
 
 
+ID_LENGTH = 16  # characters of a note id (see new_id)
+
+
 def new_id() -> str:
     """A 16-character id: 48-bit milliseconds, then 30 random bits.
 

@@ -17,6 +17,12 @@ FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
 LinkKind = Literal["related", "follows", "supersedes", "derived_from", "mentions"]
 LINK_KINDS: tuple[LinkKind, ...] = get_args(LinkKind)
 Review = Literal["approved", "rejected"]
+ImportFormat = Literal["chatgpt", "claude", "jsonl", "markdown", "text", "locomo"]
+IMPORT_FORMATS: tuple[ImportFormat, ...] = get_args(ImportFormat)
+Granularity = Literal["message", "exchange", "session"]
+GRANULARITIES: tuple[Granularity, ...] = get_args(Granularity)
+ExportFormat = Literal["jsonl", "markdown"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
 
 
 @dataclass(frozen=True)
@@ -142,3 +148,52 @@ class Lesson:
     text: str
     signals: tuple[str, ...]
     created_at: str
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What one record write stored: (note, created) pairs, links and changes made."""
+
+    notes: list[tuple[Note, bool]]
+    links: list[Link]
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
+class Op:
+    """One entry of the ops log."""
+
+    seq: int
+    op: str
+    label: int
+    note_id: str
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """One `remember`: the stored note, whether it is new, and what the write did."""
+
+    note: Note
+    created: bool  # False: the same text was already stored in that scope
+    links: tuple[Link, ...] = ()  # links the note made to other notes
+    evolved: tuple[str, ...] = ()  # neighbours whose derived fields it changed
+    verdict: StoredVerdict | None = None  # the guard's verdict; None when the guard is off
+
+
+@dataclass(frozen=True)
+class RecallResult:
+    """One `recall`: ranked hits and the lessons relevant to the query."""
+
+    query: str
+    hits: list[Hit]
+    lessons: list[Lesson] = field(default_factory=list)
+
+
+@dataclass
+class ImportSummary:
+    """What a bulk write did."""
+
+    read: int = 0
+    added: int = 0
+    skipped: int = 0
+    ids: list[str] = field(default_factory=list)

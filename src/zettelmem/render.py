@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from zettelmem.models import Change, Hit, Lesson, Link, Note, StoredVerdict
-from zettelmem.schemas import ChangeOut, HitOut, LessonOut, LinkOut, NoteOut, VerdictOut
+from collections.abc import Sequence
+
+from zettelmem.models import Change, Hit, Lesson, Link, Note, RecallResult, StoredVerdict
+from zettelmem.schemas import (
+    SCORE_PARTS,
+    ChangeOut,
+    ForgetOut,
+    HeldOut,
+    HitOut,
+    LessonOut,
+    LinkOut,
+    NoteOut,
+    RecallOut,
+    VerdictOut,
+)
 
 
 def note_out(note: Note) -> NoteOut:
@@ -37,16 +50,40 @@ def hit_out(hit: Hit) -> HitOut:
     return HitOut(
         **note_out(hit.note).model_dump(),
         score=round(hit.score, 6),
-        scores=hit.scores,
+        scores={part: round(hit.scores.get(part, 0.0), 6) for part in SCORE_PARTS},
         via=link_out(hit.via) if hit.via else None,
         trust=round(hit.trust, 3),
         warnings=list(hit.warnings),
     )
 
 
+def forget_out(removed: Sequence[Note], asked: Sequence[str]) -> ForgetOut:
+    """Every id removed; `insights`: the insight notes that went because a source went."""
+    wanted = set(asked)
+    return ForgetOut(forgotten=[n.id for n in removed],
+                     insights=[n.id for n in removed if n.id not in wanted])  # fmt: skip
+
+
 def lesson_out(lesson: Lesson) -> LessonOut:
     return LessonOut(id=lesson.id, scope=lesson.scope, text=lesson.text,
                      created_at=lesson.created_at)  # fmt: skip
+
+
+def held_out(verdict: StoredVerdict | None) -> HeldOut | None:
+    if verdict is None or verdict.verdict == "accept":
+        return None
+    return HeldOut(verdict=verdict.verdict, risk=verdict.risk, reasons=list(verdict.reasons))
+
+
+def held_line(note_id: str, verdict: StoredVerdict) -> str:
+    """What a writer is told of a note the guard held: what happened, why, what next."""
+    what = ("quarantined: it is not recalled until approved" if verdict.verdict == "quarantine"
+            else "flagged: it is recalled with low trust and a warning")  # fmt: skip
+    why = "; ".join(verdict.reasons[:2])
+    return (
+        f"guard {what} (risk {verdict.risk:.2f}: {why}); review it with `mem review`, "
+        f"then `mem review approve {note_id}` or `mem review reject {note_id}`"
+    )
 
 
 def verdict_out(note: Note, verdict: StoredVerdict) -> VerdictOut:
@@ -80,6 +117,12 @@ def note_block(note: Note) -> str:
     return f"{head}\n\n{note.content}"
 
 
+def recall_out(result: RecallResult) -> RecallOut:
+    """One recall, as both front doors print it (`--json`) or return it (MCP)."""
+    return RecallOut(query=result.query, hits=[hit_out(h) for h in result.hits],
+                     lessons=[lesson_out(x) for x in result.lessons])  # fmt: skip
+
+
 def note_label(note: Note, width: int = 40) -> str:
     """A short title for a graph node: the first line of the content, cut at a word."""
     first = " ".join(note.content.strip().splitlines()[0].split()) if note.content.strip() else ""
@@ -87,12 +130,3 @@ def note_label(note: Note, width: int = 40) -> str:
         return first
     cut = first[: width - 1].rsplit(" ", 1)[0] if " " in first[: width - 1] else first[: width - 1]
     return cut.rstrip(" ,;:.") + "…"
-
-
-def graph_node_fields(note: Note, *, flat: bool) -> dict[str, object]:
-    """What a graph export adds to a note's node: a label, its tags and keywords
-    (``flat``: joined with ", " for formats that hold only scalars, like GraphML)."""
-    tags, keywords = list(note.tags), list(note.keywords)
-    if flat:
-        return {"label": note_label(note), "tags": ", ".join(tags), "keywords": ", ".join(keywords)}
-    return {"label": note_label(note), "tags": tags, "keywords": keywords}

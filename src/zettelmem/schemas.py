@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -20,11 +22,24 @@ class NoteOut(BaseModel):
     status: str = "active"
 
 
+# The parts of a hit's score, always all present (0 when a part did not contribute).
+SCORE_PARTS = ("bm25", "vector", "window", "speaker", "graph", "final")
+SCORES_DESCRIPTION = (
+    "Every part, always present: bm25 (the raw BM25 score, 0 or more; 0: no keyword match), "
+    "vector (cosine similarity, -1 to 1), window (0 to 0.2: the conversation stretch the hit "
+    "sits in, by its best BM25 window), speaker (0.15 when the speaker is a person the "
+    "query names, else 0), graph (activation received along links, 0 to about 0.7; half of "
+    "it is added), final (= score: the fused keyword and meaning match, 0 to 1, plus window, "
+    "speaker and half of graph; at most 1.7). Compare scores within one answer, not across "
+    "queries."
+)
+
+
 class HitOut(NoteOut):
     """A recalled note with its score and the parts it was made of."""
 
-    score: float
-    scores: dict[str, float]
+    score: float = Field(description="The rank score, scores.final: 0 to 1.7, higher is better.")
+    scores: dict[str, float] = Field(description=SCORES_DESCRIPTION)
     via: LinkOut | None = Field(
         default=None, description="The link that brought this note in through the graph."
     )
@@ -80,6 +95,11 @@ class NotesOut(BaseModel):
 
 class ForgetOut(BaseModel):
     forgotten: list[str]
+    insights: list[str] = Field(
+        default_factory=list,
+        description="Insight notes (from reflect) forgotten because a note they quote was; "
+        "also in forgotten. A later reflect writes them again from what is left.",
+    )
 
 
 class RejectedOut(BaseModel):
@@ -120,10 +140,23 @@ class LinkOut(BaseModel):
     weight: float = 1.0
 
 
+class HeldOut(BaseModel):
+    """The guard's write-time verdict on a note it flagged or quarantined."""
+
+    verdict: Literal["flag", "quarantine"]
+    risk: float
+    reasons: list[str]
+
+
 class RememberOut(NoteOut):
     """What the MCP `remember` tool returns: the stored note, whether it is new, its links."""
 
     created: bool
+    held: HeldOut | None = Field(
+        default=None,
+        description="Set when the guard flagged the note (recalled with low trust and "
+        "warnings) or quarantined it (not recalled until approved); it awaits review.",
+    )
     links: list[LinkOut] = Field(default_factory=list)
     evolved: list[str] = Field(
         default_factory=list, description="Ids of neighbours whose tags this note evolved."

@@ -45,3 +45,17 @@ def strip_speaker(text: str) -> str:
 def named_words(text: str) -> set[str]:
     """The text's words, lower-cased, possessives folded ("Melanie's" -> "melanie")."""
     return {re.sub(r"['’]s$", "", w.lower()) for w in NAME_WORD.findall(text)}
+
+
+# A lesson quotes the note it was learned from: "(seen: '<quote>')" (quotes use ’ inside).
+LESSON_QUOTE = re.compile(r"\(seen: '[^']{0,400}'\)")
+
+
+def lesson_quote(quote: str) -> str:
+    """The part of a lesson's text that quotes the held note."""
+    return f"(seen: '{quote}')"
+
+
+def without_lesson_quote(text: str) -> str:
+    """A lesson's text with its quote of the held note left out (held notes stay home)."""
+    return LESSON_QUOTE.sub("(seen: a held note, kept in its home)", text)

@@ -17,6 +17,8 @@ def now_iso() -> str:
 def parse_when(text: str, what: str = "date") -> str:
     """Normalise an ISO-8601 date or datetime to the stored UTC format.
 
+    ``what`` names the argument the text came from (each front door words it).
+
     Naive values are taken as they are (chat exports rarely say their zone);
     aware values are converted to UTC.
     """
@@ -27,7 +29,8 @@ def parse_when(text: str, what: str = "date") -> str:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
-            f"malformed {what} {text!r}; use ISO-8601 such as 2024-05-01 or 2024-05-01T13:45:00"
+            f"malformed {{arg}} {text!r}; use ISO-8601 such as 2024-05-01 or 2024-05-01T13:45:00",
+            arg=what,
         ) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from zettelmem.errors import InvalidInput
+
+C = TypeVar("C", bound=str)
 
 MAX_CONTENT_CHARS = 65_536
 MAX_K = 1000
@@ -15,7 +18,7 @@ TAG_PATTERN = re.compile(r"^[\w][\w.:/+-]{0,63}$", re.UNICODE)
 
 def validate_content(text: str) -> str:
     if not text or not text.strip():
-        raise InvalidInput("the note is empty; pass some text (or `-` to read it from stdin)")
+        raise InvalidInput("the note is empty", hint="give_text")
     if len(text) > MAX_CONTENT_CHARS:
         raise InvalidInput(
             f"the note has {len(text)} characters, over the limit of {MAX_CONTENT_CHARS}; "
@@ -46,5 +49,13 @@ def validate_tag(tag: str) -> str:
 
 def validate_k(k: int) -> int:
     if k < 1 or k > MAX_K:
-        raise InvalidInput(f"-k must be between 1 and {MAX_K}, got {k}")
+        raise InvalidInput(f"{{arg}} must be between 1 and {MAX_K}, got {k}", arg="k")
     return k
+
+
+def validate_choice(value: str, allowed: tuple[C, ...], what: str) -> C:
+    """VALUE as one of a closed vocabulary (a Literal's values), or a one-line error."""
+    for known in allowed:
+        if value == known:
+            return known
+    raise InvalidInput(f"unknown {what} {value!r}; use one of: {', '.join(allowed)}")

@@ -13,8 +13,10 @@ import hashlib
 import logging
 import os
 import re
+import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -118,8 +120,7 @@ class OnnxEmbedder:
         with self._load_lock:
             if self._session is not None:
                 return
-            import onnxruntime as ort
-
+            ort = _onnxruntime()
             for path in (self._model_path, self._tokenizer_path):
                 if not path.exists():
                     raise ConfigError(
@@ -258,8 +259,11 @@ def _quantized(source: Path) -> Path:
         return target
     import tempfile
 
-    import onnxruntime as ort
+    ort = _onnxruntime()
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    started = time.monotonic()
+    announce_preparation(target, _stderr_line, terminal=sys.stderr.isatty())
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -276,7 +280,32 @@ def _quantized(source: Path) -> Path:
             per_channel=True,
         )
         os.replace(Path(tmp) / "q8.onnx", target)
+    if sys.stderr.isatty():
+        _stderr_line(f"zettelmem: model ready in {time.monotonic() - started:.1f} s")
     return target
+
+
+def _onnxruntime() -> Any:
+    """onnxruntime with its telemetry off: an offline memory reports to nobody. Its
+    Linux builds write a device id and an event database under ~/.cache/Microsoft when
+    imported unless ORT_DISABLE_TELEMETRY is set first."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime as ort
+
+    ort.disable_telemetry_events()  # the Windows event channel
+    return ort
+
+
+def announce_preparation(target: Path, say: Callable[[str], None], terminal: bool) -> None:
+    """On a terminal, say what the first embedding waits for (README: "Embedder")."""
+    if terminal:
+        say(f"zettelmem: preparing the embedding model, once: an int8 copy in {target.parent} "
+            "(about 5 s, up to a minute on a busy machine) ...")  # fmt: skip
+
+
+def _stderr_line(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 class _MiniLM(OnnxEmbedder):

@@ -349,3 +349,16 @@ def attacks(samples: list[dict[str, Any]], per_kind: int = 5, seed: int = 0) -> 
             out.append(Attack(kind, target.question, target.scope, notes, target.event_at,
                               target.gold, false, target.evidence))  # fmt: skip
     return sorted(out, key=lambda a: KINDS.index(a.kind))
+
+
+def hooked(
+    samples: list[dict[str, Any]], count: int, seed: int = 0
+) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+    """(scope, question, event time, evidence) of ``count`` targeted questions, round-robin
+    over the conversations and cycling when there are fewer: where texts written by
+    someone else are aimed."""
+    picked = _pick(samples, count, random.Random(seed))
+    if not picked:
+        return []
+    return [(t.scope, t.question, t.event_at, t.evidence)
+            for t in (picked[i % len(picked)] for i in range(count))]  # fmt: skip

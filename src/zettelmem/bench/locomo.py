@@ -84,7 +84,7 @@ def _score(
             for cut in cuts:
                 started = time.perf_counter()
                 hits = memory.recall(qa["question"], k=cut, filters=memory.filters(scope=scope),
-                                     fusion=fusion, graph=graph)  # fmt: skip
+                                     fusion=fusion, graph=graph).hits  # fmt: skip
                 if cut == k:
                     latencies.append((time.perf_counter() - started) * 1000)
                 found = {h.note.source.rsplit("/", 1)[-1] for h in hits}

@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from zettelmem.cli.kit import _emit, _memory, json_option
+from zettelmem.cli.kit import _emit, _memory, json_option, scope_option
 from zettelmem.errors import InvalidInput
-from zettelmem.memory.core import Memory
-from zettelmem.models import LINK_KINDS, Note
-from zettelmem.render import change_out, graph_node_fields, link_out, note_line, note_out
-from zettelmem.schemas import HistoryOut, LinksOut, ReflectOut
+from zettelmem.models import LINK_KINDS
+
+# render and schemas (pydantic) are imported inside the commands: start-up stays light.
 
 if TYPE_CHECKING:
-    import networkx as nx
+    from zettelmem.memory.core import Memory
 
 
 @click.command()
@@ -24,12 +23,19 @@ if TYPE_CHECKING:
 @json_option
 @click.pass_context
 def links(ctx: click.Context, note_id: str, as_json: bool) -> None:
-    """The links from and to a note, strongest first."""
+    """The links from and to a note (by id or a unique prefix), strongest first."""
+    from zettelmem.render import link_out
+    from zettelmem.schemas import LinksOut
+
     with _memory(ctx) as memory:
+        note_id = memory.resolve_id(note_id)
         found = memory.links(note_id)
     if as_json:
         _emit(LinksOut(id=note_id, links=[link_out(x) for x in found]))
         return
+    if not found:
+        click.echo(f"no links from or to {note_id}; add one with `mem link {note_id} OTHER_ID`",
+                   err=True)  # fmt: skip
     for x in found:
         arrow = f"-> {x.dst}" if x.src == note_id else f"<- {x.src}"
         click.echo(f"{x.kind:<12} {x.weight:.3f}  {arrow}")
@@ -44,8 +50,10 @@ def links(ctx: click.Context, note_id: str, as_json: bool) -> None:
 @click.pass_context
 def link(ctx: click.Context, src: str, dst: str, kind: str, weight: float, as_json: bool) -> None:
     """Link SRC to DST by hand (`--kind supersedes` marks DST superseded)."""
+    from zettelmem.render import link_out
+
     with _memory(ctx) as memory:
-        made = memory.link(src, dst, kind, weight)
+        made = memory.link(memory.resolve_id(src), memory.resolve_id(dst), kind, weight)
     if as_json:
         _emit(link_out(made))
     else:
@@ -58,7 +66,11 @@ def link(ctx: click.Context, src: str, dst: str, kind: str, weight: float, as_js
 @click.pass_context
 def history(ctx: click.Context, note_id: str, as_json: bool) -> None:
     """Every change to a note's derived fields, with before and after."""
+    from zettelmem.render import change_out
+    from zettelmem.schemas import HistoryOut
+
     with _memory(ctx) as memory:
+        note_id = memory.resolve_id(note_id)
         changes = memory.history(note_id)
     if as_json:
         _emit(HistoryOut(id=note_id, changes=[change_out(c) for c in changes]))
@@ -78,6 +90,8 @@ def history(ctx: click.Context, note_id: str, as_json: bool) -> None:
 @click.pass_context
 def revert(ctx: click.Context, change_id: str, as_json: bool) -> None:
     """Undo one change (see `mem history`); the undo is itself logged."""
+    from zettelmem.render import change_out
+
     with _memory(ctx) as memory:
         undo = memory.revert(change_id)
     if as_json:
@@ -88,7 +102,7 @@ def revert(ctx: click.Context, change_id: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("topic", required=False)
-@click.option("--scope", help="Only notes in this scope.")
+@scope_option("Only notes in this scope.")
 @click.option("--no-llm", is_flag=True, help="Write offline digests even if an LLM is configured.")
 @json_option
 @click.pass_context
@@ -96,6 +110,10 @@ def reflect(
     ctx: click.Context, topic: str | None, scope: str | None, no_llm: bool, as_json: bool
 ) -> None:
     """Consolidate clusters of related notes (or notes on TOPIC) into insight notes."""
+    from zettelmem.render import note_line, note_out
+    from zettelmem.schemas import ReflectOut
+    from zettelmem.zettel.reflect import MIN_CLUSTER
+
     with _memory(ctx, llm=False if no_llm else None) as memory:
         result = memory.reflect(topic, scope)
     out = ReflectOut(
@@ -114,6 +132,15 @@ def reflect(
         f"{len(result.unchanged)} unchanged",
         err=True,
     )
+    if not (result.created or result.updated or result.unchanged):
+        why = (
+            f"no cluster qualified: no two notes of one scope match {topic!r} by keyword"
+            if topic
+            else f"no cluster qualified: an insight needs at least {MIN_CLUSTER} notes of one "
+            "scope tied by `related` links (made when notes are close in meaning; see "
+            "`mem links ID`, or link notes with `mem link`)"
+        )
+        click.echo(why, err=True)
 
 
 @click.command()
@@ -139,21 +166,12 @@ def graph(ctx: click.Context, fmt: str, scope: str | None, output: Path | None) 
 def _graph_data(memory: Memory, scope: str | None, fmt: str) -> tuple[str, int, int]:
     import networkx as nx
 
-    g = memory.graph(scope)
-    notes = memory.list_notes(scope, limit=max(1, g.number_of_nodes()))
-    _describe_nodes(g, notes, flat=fmt == "graphml")
+    g = memory.graph(scope)  # nodes carry a label, tags and keywords (store/graph.py)
     if fmt == "json":
         text = json.dumps(nx.node_link_data(g, edges="links"), indent=2, default=str)
     else:
         text = "\n".join(nx.generate_graphml(g))
     return text, g.number_of_nodes(), g.number_of_edges()
-
-
-def _describe_nodes(graph: nx.MultiDiGraph, notes: list[Note], *, flat: bool) -> None:
-    """Each node gains its note's label, tags and keywords."""
-    for note in notes:
-        if note.id in graph:
-            graph.nodes[note.id].update(graph_node_fields(note, flat=flat))
 
 
 def _graph_html(memory: Memory, scope: str | None, fmt: str) -> tuple[str, int, int]:

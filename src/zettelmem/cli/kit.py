@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from pydantic import BaseModel
 
-from zettelmem.memory.core import Memory
+from zettelmem.errors import InvalidInput
+
+if TYPE_CHECKING:  # imported when a command runs, not at start-up
+    from pydantic import BaseModel
+
+    from zettelmem.memory.core import Memory
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,11 +38,25 @@ def setup_logging() -> None:
 
 @contextmanager
 def _memory(ctx: click.Context, **kwargs: Any) -> Iterator[Memory]:
-    memory = Memory(home=ctx.obj["home"], **kwargs)
+    from zettelmem.memory.core import Memory
+
+    with private_files():
+        memory = Memory(home=ctx.obj["home"], **kwargs)
+        try:
+            yield memory
+        finally:
+            memory.close()
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files and folders created meanwhile are the user's alone (0600 / 0700): memory is
+    private. The umask is the process's, so it is set only while a command runs."""
+    old = os.umask(0o077)
     try:
-        yield memory
+        yield
     finally:
-        memory.close()
+        os.umask(old)
 
 
 def _emit(model: BaseModel) -> None:
@@ -51,3 +71,52 @@ def wants_json(ctx: click.Context, as_json: bool) -> bool:
     """`--json` given to a command group (`mem config --json get`) applies to its subcommands."""
     parent = ctx.parent.params if ctx.parent else {}
     return as_json or bool(parent.get("as_json"))
+
+
+def scope_option(help_text: str) -> Callable[[F], F]:
+    """``--scope``, defaulting to ``MEM_SCOPE`` (as for `mem serve`)."""
+    return click.option("--scope", envvar="MEM_SCOPE", show_envvar=True, help=help_text)
+
+
+def _tags(_ctx: click.Context, _param: click.Parameter, value: Sequence[str]) -> tuple[str, ...]:
+    # "#travel" is how people write tags (and how Obsidian shows them).
+    return tuple(t[1:] if t.startswith("#") else t for t in value)
+
+
+def tag_option(help_text: str) -> Callable[[F], F]:
+    """``--tag`` (repeatable); a leading ``#`` is dropped."""
+    return click.option("--tag", "tags", multiple=True, callback=_tags, help=help_text)
+
+
+def read_stdin() -> str:
+    """All of stdin as UTF-8 text (for the `-` argument)."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"stdin is not valid UTF-8 (byte {exc.start}); convert it, e.g. with iconv -t utf-8"
+        ) from None
+
+
+def resolve_ids(memory: Memory, ids: Sequence[str]) -> list[str]:
+    """Full ids for ids or unique prefixes (as in git)."""
+    return [memory.resolve_id(i) for i in ids]
+
+
+# The core names arguments and next steps; the shell words them as flags and commands.
+CLI_ARGS = {
+    "k": "-k",
+    "limit": "--limit",
+    "since": "--since date",
+    "until": "--until date",
+    "as_of": "--as-of date",
+    "event_at": "event time",
+}
+CLI_HINTS = {
+    "find_ids": "run `mem recall` or `mem list` to find ids",
+    "list_changes": "run `mem history NOTE_ID` to list them",
+    "open_review": "see `mem review`",
+    "reindex": "run `mem reindex` to re-embed every note (or switch the embedder back)",
+    "give_text": "pass some text (or `-` to read it from stdin)",
+}

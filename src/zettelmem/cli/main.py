@@ -11,25 +11,46 @@ import click
 
 from zettelmem import __version__
 from zettelmem.cli.graph import GRAPH_COMMANDS
-from zettelmem.cli.kit import _emit, _memory, json_option, setup_logging, wants_json
+from zettelmem.cli.kit import (
+    CLI_ARGS,
+    CLI_HINTS,
+    _emit,
+    _memory,
+    json_option,
+    private_files,
+    read_stdin,
+    resolve_ids,
+    scope_option,
+    setup_logging,
+    tag_option,
+    wants_json,
+)
 from zettelmem.cli.review import GUARD_COMMANDS
+from zettelmem.cli.setup import SETUP_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
 from zettelmem.cli.ui import UI_COMMANDS
 from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput, MemError
-from zettelmem.render import hit_out, lesson_out, note_block, note_line, note_out
-from zettelmem.schemas import ForgetOut, NotesOut, RecallOut
 from zettelmem.validation import validate_k
+
+# The heavy parts (the core, numpy, the indexes, pydantic) are imported inside the
+# commands that need them, so `mem --help`, `--version`, `path` and `config` start fast.
 
 
 class MemGroup(click.Group):
-    """Translates the core's errors, and click's usage errors, into one line and an exit code."""
+    """Translates the core's errors, and click's usage errors, into one line and an exit code.
+
+    ``--home`` is accepted anywhere before a ``--`` (``mem recall foo --home X``).
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _home_first(args))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except MemError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {exc.render(CLI_ARGS, CLI_HINTS)}", err=True)
             sys.exit(exc.exit_code)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -38,19 +59,46 @@ class MemGroup(click.Group):
             result = super().main(*args, **kwargs)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "mem"
-            message = exc.format_message().rstrip(".")
-            click.echo(f"Error: {message}; see `{where} --help`", err=True)
+            click.echo(f"Error: {_sentences(exc.format_message())} See `{where} --help`.", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
             click.echo(f"Error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            click.echo("Error: aborted", err=True)
-            sys.exit(1)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            sys.exit(130)  # Ctrl-C: the user knows; no message
         sys.exit(result if isinstance(result, int) else 0)
 
 
-@click.group(cls=MemGroup)
+def _sentences(message: str) -> str:
+    """Click's message lines as one line of sentences ("No such command 'recal'. Did you
+    mean 'recall'?")."""
+    parts = [" ".join(line.split()) for line in message.splitlines() if line.strip()]
+    return " ".join(p if p[-1] in ".?!" else p + "." for p in parts)
+
+
+def _home_first(args: list[str]) -> list[str]:
+    """Move ``--home X`` / ``--home=X`` given after the command to the front."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg == "--home" and i + 1 < len(args):
+            front += args[i : i + 2]
+            i += 2
+            continue
+        if arg.startswith("--home="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+@click.group(cls=MemGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
     type=click.Path(file_okay=True, dir_okay=True, path_type=Path),
@@ -66,21 +114,13 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 
 
 def _read_text(text: str) -> str:
-    if text != "-":
-        return text
-    data = sys.stdin.buffer.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"stdin is not valid UTF-8 (byte {exc.start}); convert it, e.g. with iconv -t utf-8"
-        ) from None
+    return text if text != "-" else read_stdin()
 
 
 @cli.command()
 @click.argument("text")
-@click.option("--tag", "tags", multiple=True, help="Tag the note (repeatable).")
-@click.option("--scope", help="Namespace: a user, agent, project or conversation.")
+@tag_option("Tag the note (repeatable; a leading # is dropped).")
+@scope_option("Namespace: a user, agent, project or conversation.")
 @click.option("--source", default="cli", show_default=True, help="Where the memory came from.")
 @click.option("--at", "event_at", help="When it happened (ISO-8601).")
 @json_option
@@ -95,13 +135,17 @@ def remember(
     as_json: bool,
 ) -> None:
     """Store TEXT as a note (`-` reads it from stdin); prints the new id."""
+    from zettelmem.render import held_line, note_out
+
     content = _read_text(text)
     with _memory(ctx) as memory:
-        note, created = memory.remember(
-            content, tags=tags, scope=scope, source=source, event_at=event_at
-        )
+        done = memory.remember(content, tags=tags, scope=scope, source=source, event_at=event_at)
+        held = memory.held(done.note.id)
+    note, created = done.note, done.created
     if not created:
         click.echo(f"already remembered as {note.id}", err=True)
+    if held is not None:
+        click.echo(held_line(note.id, held), err=True)
     if as_json:
         _emit(note_out(note))
     else:
@@ -111,8 +155,8 @@ def remember(
 @cli.command()
 @click.argument("query")
 @click.option("-k", "k", default=10, show_default=True, help="How many hits.")
-@click.option("--scope", help="Only notes in this scope.")
-@click.option("--tag", "tags", multiple=True, help="Only notes with this tag (repeatable).")
+@scope_option("Only notes in this scope.")
+@tag_option("Only notes with this tag (repeatable).")
 @click.option("--since", help="Only notes that happened on or after this date (ISO-8601).")
 @click.option("--until", help="Only notes that happened on or before this date (ISO-8601).")
 @click.option("--include-superseded", is_flag=True, help="Also notes a newer note replaced.")
@@ -138,20 +182,25 @@ def recall(
     as_json: bool,
 ) -> None:
     """Find the notes that best match QUERY (BM25 + vectors fused, spread along links)."""
+    from zettelmem.render import note_line, recall_out
+
     validate_k(k)
     with _memory(ctx) as memory:
         filters = memory.filters(scope=scope, tags=tags, since=since, until=until,
                                  include_superseded=include_superseded, as_of=as_of,
                                  include_quarantined=include_quarantined)  # fmt: skip
-        hits = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
-        lessons = [] if memory.guard_mode == "off" else memory.lessons(query, scope)
+        found = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
+        empty = not found.hits and memory.stats()["notes"] == 0
     if as_json:
-        _emit(RecallOut(query=query, hits=[hit_out(h) for h in hits],
-                        lessons=[lesson_out(x) for x in lessons]))  # fmt: skip
+        _emit(recall_out(found))
         return
+    hits, lessons = found.hits, found.lessons
     for lesson in lessons:
         click.echo(f"lesson: {lesson.text}")
-    if not hits:
+    if empty:
+        click.echo(f"the memory in {memory.home} is empty; add notes with `mem remember TEXT` "
+                   "or `mem import FILE`", err=True)  # fmt: skip
+    elif not hits:
         click.echo("no matching notes", err=True)
     for rank, hit in enumerate(hits, 1):
         click.echo(f"{rank:>2}. {hit.score:.3f}  {note_line(hit.note)}")
@@ -162,7 +211,7 @@ def recall(
 @cli.command()
 @click.argument("ids", nargs=-1)
 @click.option("--query", help="Forget every note that contains all of these words.")
-@click.option("--scope", help="With --query: only in this scope.")
+@scope_option("With --query: only in this scope.")
 @click.option("--yes", is_flag=True, help="Confirm a --query forget.")
 @json_option
 @click.pass_context
@@ -174,26 +223,34 @@ def forget(
     yes: bool,
     as_json: bool,
 ) -> None:
-    """Remove notes by ID, or every note matching --query, from every index."""
+    """Remove notes by ID (or a unique prefix), or every note matching --query, from every
+    index. Insight notes built from a forgotten note go with it (and are listed)."""
+    from zettelmem.render import forget_out, note_line
+
     if bool(ids) == bool(query):
         raise InvalidInput("pass note ids or --query WORDS (not both, not neither)")
     with _memory(ctx) as memory:
         if query:
-            filters = memory.filters(scope=scope)
+            matches = memory.forget_preview(query, memory.filters(scope=scope))
             if not yes:
-                matches = memory.forget_preview(query, filters)
                 for note in matches:
                     click.echo(note_line(note), err=True)
                 raise InvalidInput(
                     f"--query would forget {len(matches)} note(s); add --yes to confirm"
                 )
-            removed = memory.forget_matching(query, filters)
+            asked = [n.id for n in matches]
         else:
-            removed = memory.forget(list(ids))
+            asked = resolve_ids(memory, ids)
+        removed = memory.forget(asked) if asked else []
+    out = forget_out(removed, asked)
     if as_json:
-        _emit(ForgetOut(forgotten=[n.id for n in removed]))
-    else:
-        click.echo(f"forgot {len(removed)} note(s)")
+        _emit(out)
+        return
+    click.echo(f"forgot {len(out.forgotten)} note(s)")
+    if out.insights:
+        click.echo(f"also forgot {len(out.insights)} insight note(s) built from them: "
+                   f"{', '.join(out.insights)} (`mem reflect` writes them again from what "
+                   "is left)")  # fmt: skip
 
 
 @cli.command()
@@ -201,9 +258,11 @@ def forget(
 @json_option
 @click.pass_context
 def show(ctx: click.Context, note_id: str, as_json: bool) -> None:
-    """Print one note with all its fields."""
+    """Print one note (by id or a unique prefix) with all its fields."""
+    from zettelmem.render import note_block, note_out
+
     with _memory(ctx) as memory:
-        note = memory.get(note_id)
+        note = memory.get(memory.resolve_id(note_id))
     if as_json:
         _emit(note_out(note))
     else:
@@ -211,17 +270,23 @@ def show(ctx: click.Context, note_id: str, as_json: bool) -> None:
 
 
 @cli.command(name="list")
-@click.option("--scope", help="Only notes in this scope.")
+@scope_option("Only notes in this scope.")
 @click.option("--limit", default=50, show_default=True, help="How many notes, newest first.")
 @json_option
 @click.pass_context
 def list_(ctx: click.Context, scope: str | None, limit: int, as_json: bool) -> None:
     """List notes, newest first."""
+    from zettelmem.render import note_line, note_out
+    from zettelmem.schemas import NotesOut
+
     with _memory(ctx) as memory:
         notes = memory.list_notes(scope=scope, limit=limit)
     if as_json:
         _emit(NotesOut(notes=[note_out(n) for n in notes]))
         return
+    if not notes:
+        where = f" in scope {scope!r}" if scope else ""
+        click.echo(f"no notes{where}; add one with `mem remember TEXT`", err=True)
     for note in notes:
         click.echo(note_line(note))
 
@@ -333,15 +398,29 @@ def bench() -> None:
 @click.option("--embedder", help="Embedder spec to use instead of the configured one.")
 @click.option("--fusion", type=click.Choice(["weighted", "rrf"]), help="Fusion method.")
 @click.option("--no-graph", is_flag=True, help="Recall without spreading along links.")
+@click.option("--folds", type=int, help="Cross-validate the ranking weights over N folds.")
 @json_option
 def bench_locomo(
-    file: Path, k: int, embedder: str | None, fusion: str | None, no_graph: bool, as_json: bool
+    file: Path,
+    k: int,
+    embedder: str | None,
+    fusion: str | None,
+    no_graph: bool,
+    folds: int | None,
+    as_json: bool,
 ) -> None:
     """Recall@k on a LoCoMo file, imported into a temporary home."""
     from zettelmem.bench.locomo import KS, run_locomo
 
     validate_k(k)
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    if folds is not None:
+        from zettelmem.bench.folds import run_folds
+        from zettelmem.bench.folds import table as folds_table
+
+        report = run_folds(file, folds, embedder=embedder, fusion=fusion, progress=progress)
+        click.echo(json.dumps(report, indent=2) if as_json else folds_table(report))
+        return
     report = run_locomo(
         file, k=k, embedder=embedder, fusion=fusion, progress=progress, graph=not no_graph
     )
@@ -367,16 +446,40 @@ def bench_locomo(
     )
 
 
+@bench.command(name="longmemeval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--embedder", help="Embedder spec to use instead of the configured one.")
+@click.option("--no-graph", is_flag=True, help="Recall without spreading along links.")
+@json_option
+def bench_longmemeval(file: Path, embedder: str | None, no_graph: bool, as_json: bool) -> None:
+    """Session- and turn-level R@k and NDCG@k on a LongMemEval JSON file, per question type."""
+    from zettelmem.bench.longmemeval import run_longmemeval, table
+
+    progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+    report = run_longmemeval(file, embedder=embedder, graph=not no_graph, progress=progress)
+    click.echo(json.dumps(report, indent=2) if as_json else table(report))
+
+
 @bench.command(name="poison")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--per-kind", default=5, show_default=True, help="Attacks of each kind.")
 @click.option("--embedder", help="Embedder spec to use instead of the configured one.")
 @click.option("--mode", "modes", multiple=True, type=click.Choice(["off", "flag", "quarantine"]),
               help="Guard modes to compare (default: all three).")  # fmt: skip
+@click.option("--attacks", "attacks_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="JSONL of attack texts ({\"text\", \"kind\"}, optional "
+              "\"target_question\", \"group\") instead of the built-in generator.")  # fmt: skip
+@click.option(
+    "--source",
+    default="mcp:agent",
+    show_default=True,
+    help="Source the attacks and honest notes are written with (e.g. cli).",
+)
 @json_option
 def bench_poison(
-    file: Path, per_kind: int, embedder: str | None, modes: tuple[str, ...], as_json: bool
-) -> None:
+    file: Path, per_kind: int, embedder: str | None, modes: tuple[str, ...],
+    attacks_file: Path | None, source: str, as_json: bool,
+) -> None:  # fmt: skip
     """Inject adversarial notes into a LoCoMo file's conversations; measure the guard."""
     from zettelmem.bench.poison import run_poison, table
     from zettelmem.models import GUARD_MODES as MODES
@@ -385,7 +488,8 @@ def bench_poison(
         raise InvalidInput("--per-kind must be at least 1")
     progress = None if as_json else (lambda msg: click.echo(msg, err=True))
     report = run_poison(file, per_kind=per_kind, embedder=embedder, modes=modes or MODES,
-                        progress=progress)  # fmt: skip
+                        progress=progress, attacks_file=attacks_file,
+                        source=source)  # fmt: skip
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -415,22 +519,19 @@ def serve(
     allow_hosts: tuple[str, ...],
     guard: str | None,
 ) -> None:
-    """Run the MCP server: stdio by default, or streamable HTTP with --http."""
+    """Run the MCP server: stdio by default, or streamable HTTP with --http.
+
+    An MCP client starts it (see `mem mcp-config`); on a terminal it says so and waits.
+    """
     from zettelmem.server import http
 
-    http.serve(
-        ctx.obj["home"],
-        http=use_http,
-        host=host,
-        port=port,
-        scope=scope,
-        token=token,
-        allowed_hosts=allow_hosts,
-        guard=guard,
-    )
+    with private_files():
+        http.serve(ctx.obj["home"], http=use_http, host=host, port=port, scope=scope,
+                   token=token, allowed_hosts=allow_hosts, guard=guard)  # fmt: skip
 
 
-for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *UI_COMMANDS]:
+for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *SETUP_COMMANDS,
+                 *UI_COMMANDS]:  # fmt: skip
     cli.add_command(_command)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from zettelmem.cli.kit import _emit, _memory, json_option, wants_json
-from zettelmem.render import lesson_out, note_line, note_out, verdict_out
-from zettelmem.schemas import ReviewOut, SettledOut
+
+# render and schemas (pydantic) are imported inside the commands: start-up stays light.
 
 
 @click.group(name="review", invoke_without_command=True)
@@ -15,6 +15,9 @@ from zettelmem.schemas import ReviewOut, SettledOut
 @click.pass_context
 def review(ctx: click.Context, scope: str | None, as_json: bool) -> None:
     """List flagged and quarantined notes awaiting review, riskiest first."""
+    from zettelmem.render import note_line, verdict_out
+    from zettelmem.schemas import ReviewOut
+
     if ctx.invoked_subcommand is not None:
         return
     with _memory(ctx) as memory:
@@ -36,7 +39,11 @@ def review(ctx: click.Context, scope: str | None, as_json: bool) -> None:
 @click.pass_context
 def approve(ctx: click.Context, note_id: str, as_json: bool) -> None:
     """Settle NOTE_ID as genuine: a quarantined note becomes an ordinary one."""
+    from zettelmem.render import note_out
+    from zettelmem.schemas import SettledOut
+
     with _memory(ctx) as memory:
+        note_id = memory.resolve_id(note_id)
         note = memory.approve(note_id)
     if wants_json(ctx, as_json):
         _emit(SettledOut(id=note_id, review="approved", note=note_out(note)))
@@ -50,7 +57,11 @@ def approve(ctx: click.Context, note_id: str, as_json: bool) -> None:
 @click.pass_context
 def reject(ctx: click.Context, note_id: str, as_json: bool) -> None:
     """Settle NOTE_ID as poison: forget it and keep a lesson from it."""
+    from zettelmem.render import lesson_out
+    from zettelmem.schemas import SettledOut
+
     with _memory(ctx) as memory:
+        note_id = memory.resolve_id(note_id)
         _, lesson = memory.reject(note_id)
     if wants_json(ctx, as_json):
         _emit(SettledOut(id=note_id, review="rejected",

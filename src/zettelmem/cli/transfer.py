@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from zettelmem.cli.kit import _emit, _memory, json_option
+from zettelmem.cli.kit import _emit, _memory, json_option, scope_option
 from zettelmem.errors import InvalidInput
-from zettelmem.schemas import ExportOut, ImportOut, RejectedOut
-from zettelmem.transfer.export import EXPORT_FORMATS, export_jsonl, export_markdown
-from zettelmem.transfer.importers import FORMATS, GRANULARITIES
-from zettelmem.transfer.pipeline import ImportReport, run_import
+from zettelmem.models import EXPORT_FORMATS, GRANULARITIES, IMPORT_FORMATS
+
+if TYPE_CHECKING:  # the import machinery is loaded when a command runs, not at start-up
+    from zettelmem.transfer.pipeline import ImportReport
 
 SHOWN_REJECTIONS = 10
 
@@ -51,12 +55,31 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
+@contextmanager
+def _input_path(given: str) -> Iterator[Path]:
+    """The path to import; `-` is stdin, copied to a private temporary file first (the
+    format is judged from the content, and a resumed import reads it again)."""
+    if given != "-":
+        path = Path(given)
+        if not path.exists():
+            raise InvalidInput(f"{path} does not exist; pass a file or folder to import (or -)")
+        yield path
+        return
+    # Always named `stdin`: sources (and so dedupe keys) name the file, and piping the
+    # same input again must add nothing.
+    with tempfile.TemporaryDirectory(prefix="mem-stdin-") as folder:
+        path = Path(folder) / "stdin"
+        with path.open("wb") as out:
+            for chunk in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
+                out.write(chunk)
+        yield path
+
+
 @click.command(name="import")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto",
+@click.argument("path")
+@click.option("--format", "fmt", type=click.Choice(["auto", *IMPORT_FORMATS]), default="auto",
               show_default=True, help="Judged from the content when auto.")  # fmt: skip
-@click.option("--scope", help="Put every note in this scope (default: 'default'; LoCoMo: "
-              "per conversation).")  # fmt: skip
+@scope_option("Put every note in this scope (default: 'default'; LoCoMo: per conversation).")
 @click.option("--granularity", type=click.Choice(GRANULARITIES), default="message",
               show_default=True, help="Chat logs: a note per message, per exchange (a "
               "question with its answers) or per session.")  # fmt: skip
@@ -67,7 +90,7 @@ def _size(path: Path) -> int:
 @click.pass_context
 def import_(
     ctx: click.Context,
-    path: Path,
+    path: str,
     fmt: str,
     scope: str | None,
     granularity: str,
@@ -76,19 +99,26 @@ def import_(
     no_llm: bool,
     as_json: bool,
 ) -> None:
-    """Import chat logs, notes or text from PATH (a file, or a folder of Markdown notes).
+    """Import chat logs, notes or text from PATH (a file, a folder of Markdown notes, or `-`
+    for stdin).
 
     Importing the same input again adds nothing; an interrupted import can be run again.
     """
-    bar = _Bar(_size(path)) if sys.stderr.isatty() and not as_json else None
-    try:
-        with _memory(ctx, llm=False if no_llm else None) as memory:
-            report = run_import(memory, path, fmt, scope=scope, granularity=granularity,
-                                redact_secrets=not keep_secrets, dry_run=dry_run,
-                                progress=bar)  # fmt: skip
-    finally:
-        if bar:
-            bar.close()
+    from zettelmem.schemas import ImportOut, RejectedOut
+    from zettelmem.transfer.pipeline import run_import
+
+    with _input_path(path) as source:
+        bar = _Bar(_size(source)) if sys.stderr.isatty() and not as_json else None
+        try:
+            with _memory(ctx, llm=False if no_llm else None) as memory:
+                report = run_import(memory, source, fmt, scope=scope, granularity=granularity,
+                                    redact_secrets=not keep_secrets, dry_run=dry_run,
+                                    progress=bar)  # fmt: skip
+        finally:
+            if bar:
+                bar.close()
+    if path == "-":
+        report.file = "-"
     if report.read == 0 and report.rejected_count:
         where, why = report.rejected[0]
         raise InvalidInput(f"nothing imported from {path}: {where}: {why}")
@@ -129,6 +159,9 @@ def import_(
 @click.pass_context
 def export(ctx: click.Context, dest: Path, fmt: str, scope: str | None, as_json: bool) -> None:
     """Export the memory to DEST: a JSONL file (re-importable) or a Markdown vault."""
+    from zettelmem.schemas import ExportOut
+    from zettelmem.transfer.export import export_jsonl, export_markdown
+
     with _memory(ctx) as memory:
         if fmt == "jsonl":
             result = export_jsonl(memory, dest, scope)

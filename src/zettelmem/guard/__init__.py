@@ -1,1 +1,2 @@
-"""The guard against memory poisoning: risk signals, contradiction, LLM audit, verdicts."""
+"""The guard against memory poisoning: a clause grammar for instructions aimed at an agent,
+risk signals, contradiction, LLM audit, verdicts."""

@@ -14,9 +14,8 @@ import numpy as np
 
 from zettelmem.backends.llm import LLM
 from zettelmem.guard import signals
-from zettelmem.models import Hit, Lesson, Neighbour, NewNote, StoredVerdict
-from zettelmem.store import verdicts
-from zettelmem.store.records import Records
+from zettelmem.models import Hit, Lesson, Neighbour, NewNote, Note, StoredVerdict
+from zettelmem.store.protocol import RecordStore
 from zettelmem.store.threads import thread_of
 from zettelmem.text import speaker_of
 from zettelmem.timeutil import now_iso
@@ -35,7 +34,7 @@ LESSON_SAME_COS = 0.9  # a new lesson this close to a kept one is not kept again
 class Judge:
     """The write-time check for one batch: a verdict per new note."""
 
-    def __init__(self, records: Records, mode: str, llm: LLM | None, calls: int) -> None:
+    def __init__(self, records: RecordStore, mode: str, llm: LLM | None, calls: int) -> None:
         self.records = records
         self.mode = mode
         self.llm = llm
@@ -43,7 +42,7 @@ class Judge:
         self._participants: dict[str, set[str]] = {}
 
     def __call__(self, new: NewNote, near: Sequence[Neighbour]) -> signals.Verdict:
-        stored = verdicts.verdicts_of(self.records.db, [n.id for n in near])
+        stored = self.records.verdicts_of([n.id for n in near])
         related = [
             signals.Related(n.id, n.content, n.cos, 1.0 - stored[n.id].risk if n.id in stored
                           else 1.0)
@@ -69,7 +68,7 @@ class Judge:
         if not new.source.strip().lower().startswith(signals.UNTRUSTED_SOURCES):
             return None
         if new.scope not in self._participants:
-            self._participants[new.scope] = verdicts.participants(self.records.db, new.scope)
+            self._participants[new.scope] = self.records.participants(new.scope)
         if speaker.lower() not in self._participants[new.scope]:
             return None
         return (f"impersonation: written by {new.source.split(':', 1)[0]} as a quote of "
@@ -95,12 +94,12 @@ def stored_verdict(note_id: str, verdict: signals.Verdict) -> StoredVerdict:
                                  now_iso())  # fmt: skip
 
 
-def read_time(records: Records, hits: Sequence[Hit], k: int) -> list[Hit]:
+def read_time(records: RecordStore, hits: Sequence[Hit], k: int) -> list[Hit]:
     """Trust and warnings on every hit; hits that contradict the consensus of the top
     hits and carry risk are demoted. Returns the top k, re-sorted."""
     if not hits:
         return []
-    stored = verdicts.verdicts_of(records.db, [h.note.id for h in hits])
+    stored = records.verdicts_of([h.note.id for h in hits])
     # An accepted note keeps its risk (trust 0.9 for an untrusted source) but warns only
     # when the read-time consensus goes against it.
     # A note checked at write has its verdict row: its text's signals were counted
@@ -109,7 +108,8 @@ def read_time(records: Records, hits: Sequence[Hit], k: int) -> list[Hit]:
         signals.HitView(h.note.id, h.note.content, h.score,
                       stored[h.note.id].risk if h.note.id in stored else 0.0,
                       stored[h.note.id].reasons
-                      if h.note.id in stored and stored[h.note.id].verdict != "accept" else (),
+                      if h.note.id in stored and stored[h.note.id].verdict != "accept"
+                      and stored[h.note.id].review != "approved" else (),
                       0.0 if h.note.id in stored else None)
         for h in hits
     ]  # fmt: skip
@@ -125,22 +125,33 @@ def read_time(records: Records, hits: Sequence[Hit], k: int) -> list[Hit]:
 
 
 def keep_lesson(
-    records: Records, scope: str, content: str, reasons: Sequence[str], vector: np.ndarray
+    records: RecordStore, scope: str, content: str, reasons: Sequence[str], vector: np.ndarray
 ) -> Lesson:
     """Distil a confirmed detection into a lesson (or the near-identical one kept already)."""
-    kept = verdicts.lessons_near(records.db, scope, vector, 1, LESSON_SAME_COS)
+    kept = records.lessons_near(scope, vector, 1, LESSON_SAME_COS)
     if kept:
         return kept[0][0]
     text = signals.lesson_for(content, reasons)
     kinds = sorted({r.split(":")[0] for r in reasons})
-    with records.transaction() as db:
-        return verdicts.add_lesson(db, scope, text, kinds, vector)
+    return records.add_lesson(scope, text, kinds, vector)
 
 
-def lessons_for(records: Records, scope: str | None, query_vector: np.ndarray) -> list[Lesson]:
+def drop_lesson(records: RecordStore, note: Note, reasons: Sequence[str]) -> int:
+    """Forget the lesson a detection of ``note`` kept, once a review found it genuine (the
+    lesson's text is a function of the note and its reasons), unless another quarantined
+    note awaiting review stands behind the same lesson. Returns how many lessons went."""
+    text = signals.lesson_for(note.content, reasons)
+    found = records.lessons_with_text(note.scope, text)
+    others = [v.note_id for v in records.open_verdicts(note.scope)
+              if v.verdict == "quarantine" and v.note_id != note.id]  # fmt: skip
+    labels = [n.label for n in records.get_many(others)] if others else []
+    held = list(records.vectors(labels).values())
+    gone = [lesson_id for lesson_id, vector in found
+            if not any(float(vector @ v) >= LESSON_SAME_COS for v in held)]  # fmt: skip
+    return records.drop_lessons(gone)
+
+
+def lessons_for(records: RecordStore, scope: str | None, query_vector: np.ndarray) -> list[Lesson]:
     return [
-        lesson
-        for lesson, _ in verdicts.lessons_near(
-            records.db, scope, query_vector, LESSONS_K, LESSON_MIN_COS
-        )
+        lesson for lesson, _ in records.lessons_near(scope, query_vector, LESSONS_K, LESSON_MIN_COS)
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from zettelmem.models import Link
-from zettelmem.store.records import Records
+from zettelmem.store.protocol import RecordStore
 
 # How much of a hit's score flows along one link of each kind (times its weight).
 KIND_FLOW = {"related": 0.6, "follows": 0.6, "derived_from": 0.4, "supersedes": 0.2,
@@ -29,7 +29,7 @@ def budget(k: int) -> int:
 
 
 def spread(
-    records: Records,
+    records: RecordStore,
     fused: Sequence[tuple[int, dict[str, float]]],
     k: int,
     passes: Callable[[list[int]], set[int]],
@@ -54,7 +54,7 @@ def spread(
 
 
 def _merge(
-    records: Records,
+    records: RecordStore,
     ranked: list[tuple[int, dict[str, float]]],
     activation: dict[str, tuple[float, Link]],
     k: int,

@@ -150,6 +150,19 @@ def serve_http(
     uvicorn.Server(config).run(sockets=[sock])
 
 
+def _stdio_notice(home: str | Path | None) -> None:
+    """On a terminal, say what `mem serve` is waiting for (stderr: stdout is protocol)."""
+    from zettelmem.config import resolve_home
+
+    sys.stderr.write(
+        f"zettelmem: MCP server on stdio for {resolve_home(home)}, waiting for an MCP client.\n"
+        "An MCP client starts this command itself: `mem mcp-config claude-desktop` (or "
+        "claude-code, cursor, vscode) prints its configuration; `mem serve --http` serves "
+        "clients that connect by URL. Ctrl-C stops.\n"
+    )
+    sys.stderr.flush()
+
+
 def serve(
     home: str | Path | None,
     *,
@@ -177,6 +190,8 @@ def serve(
                 allowed_hosts=allowed_hosts,
             )
         else:
+            if sys.stdin.isatty():
+                _stdio_notice(home)
             anyio.run(server.run_stdio_async)
     except KeyboardInterrupt:
         pass

@@ -107,8 +107,8 @@ async def search(request: Request) -> Response:
             scope=form.scope or None, tags=form.tags(), since=form.since or None,
             until=form.until or None, include_superseded=form.superseded,
         )  # fmt: skip
-        hits = m.recall(form.q, k=form.k, filters=filters)
-        lessons = m.lessons(form.q, form.scope or None)
+        found = m.recall(form.q, k=form.k, filters=filters)
+        hits, lessons = found.hits, found.lessons
         vias = {x for h in _vias(hits) for x in (h.src, h.dst)} - {h.note.id for h in hits}
         labels = {i: note_label(m.get(i)) for i in vias}
         labels.update({h.note.id: note_label(h.note) for h in hits})

@@ -194,7 +194,7 @@ def links_section(note_id: str, links: Sequence[Link], others: dict[str, Note]) 
         name = note_label(others[other], 80) if other in others else other
         arrow = "↔" if both else "→" if outgoing else "←"
         rows.append(
-            f'<tr><td>{arrow} {e(link.kind)}</td><td>{link.weight:.2f}</td>'
+            f"<tr><td>{arrow} {e(link.kind)}</td><td>{link.weight:.2f}</td>"
             f"<td>{note_link(other, name)}</td></tr>"
         )
     table = (
@@ -227,4 +227,4 @@ def history_section(note_id: str, changes: Sequence[Change], csrf: str) -> str:
         "<th>after</th><th>why</th><th></th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>" if rows else "<p>No changes.</p>"
     )  # fmt: skip
-    return f'<section><h2>History ({len(changes)})</h2>{table}</section>'
+    return f"<section><h2>History ({len(changes)})</h2>{table}</section>"

@@ -75,7 +75,7 @@ def timeline_page(notes: Sequence[Note], scopes: Sequence[str], scope: str | Non
     head = (
         f"<h1>Timeline{' of ' + e(scope) if scope else ''}</h1>"
         f"{scope_picker('/timeline', scopes, scope)}"
-        f'<p>{len(ordered)} notes by when they happened'
+        f"<p>{len(ordered)} notes by when they happened"
         f"{'; showing ' + e(month) if month else ''}.</p>"
         f'<ol class="months">{bars}</ol>'
     )
@@ -90,10 +90,10 @@ def _days(notes: Sequence[Note]) -> str:
             out.append(("</ul>" if day else "") + f'<h2 class="day">{e(this)}</h2><ul class="day">')
             day = this
         stamp = (note.event_at or note.created_at)[11:16]
-        stored = "" if note.event_at else ' <small>(stored)</small>'
+        stored = "" if note.event_at else " <small>(stored)</small>"
         out.append(
-            f'<li><time>{e(stamp)}</time>{stored} {note_link(note.id, note.content[:160])}'
-            f' <small>{e(note.scope)}</small>{status_badge(note)}</li>'
+            f"<li><time>{e(stamp)}</time>{stored} {note_link(note.id, note.content[:160])}"
+            f" <small>{e(note.scope)}</small>{status_badge(note)}</li>"
         )
     return "".join(out) + ("</ul>" if day else "")
 
@@ -163,7 +163,7 @@ def message_page(title: str, text: str) -> str:
 def token_page(path: str) -> str:
     """Asked for when a token guards the view and the browser holds none yet."""
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Token needed · "
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Token needed · '
         "zettelmem</title></head><body><h1>This memory needs a token</h1><p>Open the address "
         "<code>mem ui</code> printed, or enter the token (MEM_TOKEN) here.</p>"
         f'<form method="get" action="{e(path)}"><input name="token" type="password" '

@@ -17,16 +17,25 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from zettelmem.models import Note
-from zettelmem.store.records import Op, Records
-from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
+from zettelmem.models import Note, Op
+from zettelmem.store.records import Records
+from zettelmem.store.text_index import TEXT_SCHEMA, WINDOW_BEFORE, CorruptIndex, TextIndex
 from zettelmem.store.vector_index import VectorIndex
 
 log = logging.getLogger("zettelmem")
 
-# Save the vector graph once the file on disk lags this many ops behind;
-# a process that opens the home replays at most this many from the record.
+# Save the vector graph once the file on disk lags this many ops behind, or an
+# eighth of the index if that is more: a save writes the whole graph, so saving
+# in proportion to its size keeps the cost per write flat as the store grows. A
+# process that opens the home replays at most this many ops from the record, and
+# closing a Memory saves whatever lags.
 VECTOR_SAVE_LAG = 256
+VECTOR_SAVE_SHARE = 8
+# Single writes may leave the BM25 index this many ops behind (a tantivy commit
+# costs tens of milliseconds at 100k notes, more than the rest of a write); any
+# read, bulk write or close catches it up. A note written meanwhile is found as
+# a neighbour of the next ones by vector search alone until then.
+TEXT_WRITE_LAG = 16
 
 
 @dataclass
@@ -42,8 +51,13 @@ class IndexState:
 class DerivedIndexes:
     """The BM25 and vector indexes of one home, and their catch-up from the ops log."""
 
-    def __init__(self, home: Path, records: Records, dims: int, embedder: str) -> None:
+    def __init__(
+        self, home: Path, records: Records, dims: int, embedder: str, read_only: bool = False
+    ) -> None:
+        """``read_only``: a home this process may not write (see config.home_is_read_only):
+        the indexes are read as they lie, vectors catch up in memory only."""
         self.home = home
+        self.read_only = read_only
         self.records = records
         self.dims = dims
         self.embedder = embedder
@@ -52,6 +66,12 @@ class DerivedIndexes:
         self.vector_path = home / "vectors.hnsw"
         self.state_path = home / "indexes.json"
         self.vector_seq = 0  # last op applied to the in-memory vector index
+        self._text_seen = -1  # the text_seq the BM25 searcher was last loaded at
+        if read_only:
+            state = self._read_state()
+            self.text = TextIndex(self.text_dir)
+            self.vectors = self._open_vectors(state)
+            return
         with self.lock:
             self._open()
 
@@ -116,20 +136,27 @@ class DerivedIndexes:
 
     # -- catching up --------------------------------------------------------
 
-    def catch_up(self, force_save: bool = False) -> None:
-        """Apply every op the indexes have not seen yet (no-op when up to date)."""
+    def catch_up(self, force_save: bool = False, text_lag: int = 0) -> None:
+        """Apply every op the indexes have not seen yet (no-op when up to date).
+
+        ``text_lag``: the BM25 index may stay this many ops behind (single writes).
+        """
         head = self.records.ops_head()
         state_hint = self._read_state()
-        if head == self.vector_seq and head == state_hint.text_seq and not force_save:
-            self.text.reload()
+        if self.read_only:
+            self._catch_up_in_memory(head, state_hint.text_seq)
+            return
+        if head == self.vector_seq and head - state_hint.text_seq <= text_lag and not force_save:
+            self._see_text(state_hint.text_seq)
             return
         with self.lock:
             state = self._read_state()
-            if state.text_seq < head:
+            if head - state.text_seq > text_lag:
                 ops = self.records.ops_since(state.text_seq, head)
                 state.text_seq = self._apply_text(ops, head)
+                self._text_seen = state.text_seq  # a commit reloads the searcher
             else:
-                self.text.reload()
+                self._see_text(state.text_seq)
             if self.vector_seq < head:
                 if self.vector_seq == 0:
                     self._rebuild_vectors()
@@ -137,17 +164,43 @@ class DerivedIndexes:
                     self._apply_vectors(self.records.ops_since(self.vector_seq, head))
                 self.vector_seq = head
             if state.vector_seq < self.vector_seq and (
-                force_save or self.vector_seq - state.vector_seq >= VECTOR_SAVE_LAG
+                force_save or self.vector_seq - state.vector_seq >= self._save_lag()
             ):
                 self.vectors.save(self.vector_path)
                 state.vector_seq = self.vector_seq
                 state.embedder = self.embedder
             self._write_state(state)
 
+    def _catch_up_in_memory(self, head: int, text_seq: int) -> None:
+        """A read-only home: vectors replay the ops in memory; the BM25 index on disk
+        cannot, so keyword search misses what it lacks (said once)."""
+        if self.vector_seq < head:
+            if self.vector_seq == 0:
+                self._rebuild_vectors()
+            else:
+                self._apply_vectors(self.records.ops_since(self.vector_seq, head))
+            self.vector_seq = head
+        if text_seq < head and not getattr(self, "_lag_said", False):
+            self._lag_said = True
+            log.warning("the keyword index of read-only home %s lacks the last %d changes; "
+                        "keyword search misses them", self.home, head - text_seq)  # fmt: skip
+
+    def _see_text(self, seq: int) -> None:
+        """Reload the BM25 searcher when another process moved the index on."""
+        if seq != self._text_seen:
+            self.text.reload()
+            self._text_seen = seq
+
+    def _save_lag(self) -> int:
+        return max(VECTOR_SAVE_LAG, len(self.vectors) // VECTOR_SAVE_SHARE)
+
     def flush(self) -> None:
-        """Save the vector index if the copy on disk lags behind this process."""
+        """Save the vector index if the copy on disk lags behind this process, and bring
+        the BM25 index up to date."""
+        if self.read_only:
+            return
         state = self._read_state()
-        if state.vector_seq < self.vector_seq:
+        if state.vector_seq < self.vector_seq or state.text_seq < self.records.ops_head():
             self.catch_up(force_save=True)
 
     def _apply_text(self, ops: list[Op], head: int) -> int:
@@ -164,8 +217,20 @@ class DerivedIndexes:
         with self.text.writing() as writer:
             for label in deletes:
                 writer.delete(label)
-            writer.upsert_many([notes[label] for label in upserts if label in notes])
+            present = [notes[label] for label in upserts if label in notes]
+            writer.upsert_many(present, self._before(present))
         return head
+
+    def _before(self, notes: list[Note]) -> dict[int, list[Note]]:
+        """The turns each note follows (its BM25 window), nearest first."""
+        chains = self.records.preceding([n.label for n in notes], WINDOW_BEFORE)
+        wanted = {label for chain in chains.values() for label in chain}
+        found = self.records.by_labels(list(wanted)) if wanted else {}
+        return {
+            label: [found[x] for x in chain if x in found]
+            for label, chain in chains.items()
+            if chain
+        }
 
     def _refill_text(self) -> int:
         """Replace the BM25 index's content with one snapshot of the record; returns its op."""
@@ -177,9 +242,9 @@ class DerivedIndexes:
                 for note, _ in self.records.iter_notes():
                     batch.append(note)
                     if len(batch) >= 1000:
-                        writer.upsert_many(batch)
+                        writer.upsert_many(batch, self._before(batch))
                         batch = []
-                writer.upsert_many(batch)
+                writer.upsert_many(batch, self._before(batch))
         return head
 
     def _apply_vectors(self, ops: list[Op]) -> None:
@@ -187,9 +252,16 @@ class DerivedIndexes:
         vectors = self.records.context_vectors(upserts)
         deletes.extend(label for label in upserts if label not in vectors)
         self.vectors.delete(deletes)
-        present = [label for label in upserts if label in vectors]
-        if present:
-            self.vectors.upsert(present, np.stack([vectors[label] for label in present]))
+        self._upsert_vectors([label for label in upserts if label in vectors], vectors)
+
+    def _upsert_vectors(self, labels: list[int], vectors: dict[int, np.ndarray]) -> None:
+        if labels:
+            scopes = self.records.scopes_of(labels)
+            labels = [label for label in labels if label in scopes]  # none forgotten meanwhile
+            self.vectors.upsert(
+                labels, np.stack([vectors[label] for label in labels]),
+                [scopes[label] for label in labels],
+            )  # fmt: skip
 
     @staticmethod
     def _coalesce(ops: Iterable[Op]) -> tuple[list[int], list[int], list[int]]:
@@ -213,8 +285,7 @@ class DerivedIndexes:
         for start in range(0, len(labels), 2048):
             vectors = self.records.context_vectors(labels[start : start + 2048])
             present = [label for label, v in vectors.items() if v.shape[0] == self.dims]
-            if present:
-                self.vectors.upsert(present, np.stack([vectors[label] for label in present]))
+            self._upsert_vectors(present, vectors)
 
     def rebuild(self) -> None:
         """Drop both indexes and rebuild them from the record (``mem reindex``)."""

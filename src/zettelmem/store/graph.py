@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import json
+
 import networkx as nx
 
-from zettelmem.store.records import Records
+from zettelmem.store.protocol import RecordStore
+
+LABEL_WORDS = 8  # a node's label: the first words of its note, for graph viewers
 
 
-def load_graph(records: Records, scope: str | None = None) -> nx.MultiDiGraph:
-    """A directed multigraph: one node per note, one edge per link (kind, weight)."""
+def _label(content: str) -> str:
+    words = content.split()
+    return " ".join(words[:LABEL_WORDS]) + (" …" if len(words) > LABEL_WORDS else "")
+
+
+def load_graph(records: RecordStore, scope: str | None = None) -> nx.MultiDiGraph:
+    """A directed multigraph: one node per note (scope, status, and for people reading it a
+    label, tags and keywords as comma-separated text, which GraphML can hold), one edge
+    per link (kind, weight)."""
     graph = nx.MultiDiGraph()
-    if scope is None:
-        nodes = records.db.execute("SELECT id, scope, status FROM notes").fetchall()
-        edges = records.db.execute("SELECT src, dst, kind, weight FROM links").fetchall()
-    else:
-        nodes = records.db.execute(
-            "SELECT id, scope, status FROM notes WHERE scope=?", (scope,)
-        ).fetchall()
-        edges = records.db.execute(
-            "SELECT l.src, l.dst, l.kind, l.weight FROM links l JOIN notes n ON n.id = l.src "
-            "WHERE n.scope=?",
-            (scope,),
-        ).fetchall()
-    for note_id, note_scope, status in nodes:
-        graph.add_node(note_id, scope=note_scope, status=status)
+    nodes, edges = records.graph_rows(scope)
+    for note_id, note_scope, status, content, tags, keywords in nodes:
+        graph.add_node(note_id, scope=note_scope, status=status, label=_label(content),
+                       tags=", ".join(json.loads(tags)),
+                       keywords=", ".join(json.loads(keywords)))  # fmt: skip
     for src, dst, kind, weight in edges:
         if src in graph and dst in graph:
             graph.add_edge(src, dst, key=kind, kind=kind, weight=weight)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 
@@ -13,6 +14,8 @@ from zettelmem.store.sqlutil import select_in
 from zettelmem.timeutil import now_iso
 
 NOTE_FIELDS = ("tags", "context", "keywords", "status")
+# How a supersede's status change names the note that superseded (construct.supersede, link).
+_SUPERSEDED_BY = re.compile(r"^superseded by ([0-9a-z]+)\b")
 
 
 def existing(db: sqlite3.Connection, ids: Iterable[str]) -> set[str]:
@@ -46,14 +49,13 @@ def links_of(db: sqlite3.Connection, note_id: str) -> list[Link]:
 
 
 def _current(db: sqlite3.Connection, note_id: str, field: str) -> str:
+    """A field's value as history stores it; a link's is its weight, "null" when absent."""
     if field.startswith("link:"):
         _, dst, kind = field.split(":", 2)
         row = db.execute(
             "SELECT weight FROM links WHERE src=? AND dst=? AND kind=?", (note_id, dst, kind)
         ).fetchone()
-        if row is None:
-            raise NotFound(f"link {note_id} -> {dst} ({kind}) no longer exists")
-        return json.dumps(float(row[0]))
+        return "null" if row is None else json.dumps(float(row[0]))
     if field not in NOTE_FIELDS:
         raise InvalidInput(f"cannot change field {field!r}; derived fields are {NOTE_FIELDS}")
     row = db.execute(f"SELECT {field} FROM notes WHERE id=?", (note_id,)).fetchone()
@@ -67,10 +69,17 @@ def _set(db: sqlite3.Connection, note_id: str, field: str, value: str) -> int:
     label = int(db.execute("SELECT label FROM notes WHERE id=?", (note_id,)).fetchone()[0])
     if field.startswith("link:"):
         _, dst, kind = field.split(":", 2)
-        db.execute(
-            "UPDATE links SET weight=? WHERE src=? AND dst=? AND kind=?",
-            (float(json.loads(value)), note_id, dst, kind),
-        )
+        weight = json.loads(value)
+        if weight is None:
+            db.execute("DELETE FROM links WHERE src=? AND dst=? AND kind=?", (note_id, dst, kind))
+        elif existing(db, [dst]):
+            db.execute(
+                "INSERT INTO links(src, dst, kind, weight, created_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(src, dst, kind) DO UPDATE SET weight=excluded.weight",
+                (note_id, dst, kind, float(weight), now_iso()),
+            )
+        else:
+            raise NotFound(f"note {dst} no longer exists, so the link to it cannot come back")
         return label
     db.execute(f"UPDATE notes SET {field}=? WHERE id=?", (value, note_id))
     if field == "tags":
@@ -117,7 +126,7 @@ def revert(db: sqlite3.Connection, change_id: str) -> Change:
         (change_id,),
     ).fetchone()
     if row is None:
-        raise NotFound(f"no change with id {change_id!r}; run `mem history NOTE_ID` to list them")
+        raise NotFound(f"no change with id {change_id!r}", hint="list_changes")
     note_id, field, before, after, reverted_by = row
     if reverted_by:
         raise InvalidInput(f"change {change_id} was already reverted by {reverted_by}")
@@ -129,4 +138,21 @@ def revert(db: sqlite3.Connection, change_id: str) -> Change:
     undo = apply_change(db, Change(note_id, field, after, before, f"revert of {change_id}"))
     assert undo is not None
     db.execute("UPDATE history SET reverted_by=? WHERE change_id=?", (undo.change_id, change_id))
+    if field == "status" and after == "superseded":
+        _unlink_superseder(db, note_id, reason_of(db, change_id), change_id)
     return undo
+
+
+def reason_of(db: sqlite3.Connection, change_id: str) -> str:
+    row = db.execute("SELECT reason FROM history WHERE change_id=?", (change_id,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def _unlink_superseder(db: sqlite3.Connection, note_id: str, reason: str, change_id: str) -> None:
+    """A note that is no longer superseded loses the `supersedes` link to it, as a logged
+    change of the superseding note (reverting that change puts the link back)."""
+    named = _SUPERSEDED_BY.match(reason)
+    if named is None:
+        return
+    why = f"revert of {change_id}: {note_id} is no longer superseded"
+    apply_change(db, Change(named.group(1), f"link:{note_id}:supersedes", "", "null", why))

@@ -8,9 +8,11 @@ same order, threads are derived from the source.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ import numpy as np
 from zettelmem.models import LINK_KINDS
 from zettelmem.store.links import existing
 from zettelmem.store.threads import thread_of
+from zettelmem.text import without_lesson_quote
 from zettelmem.timeutil import now_iso
 
 NOTE_KEYS = ("id", "content", "created_at", "event_at", "scope", "source", "keywords", "tags",
@@ -25,6 +28,7 @@ NOTE_KEYS = ("id", "content", "created_at", "event_at", "scope", "source", "keyw
 LINK_KEYS = ("src", "dst", "kind", "weight", "created_at")
 CHANGE_KEYS = ("change_id", "note_id", "field", "before", "after", "reason", "at", "reverted_by")
 VERDICT_KEYS = ("note_id", "verdict", "risk", "reasons", "at", "review", "reviewed_at")
+LESSON_KEYS = ("id", "scope", "text", "signals", "created_at", "vector")
 
 
 # Quarantined notes stay in the home they were caught in: never exported.
@@ -99,6 +103,39 @@ def dump_changes(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str
 def dump_verdicts(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str, Any]]:
     """The guard's verdicts on the exported notes."""
     return _dump(db, "verdicts", VERDICT_KEYS, scope, "n.label", decode=("reasons",))
+
+
+def dump_lessons(db: sqlite3.Connection, scope: str | None) -> Iterator[dict[str, Any]]:
+    """The guard's lessons (of one scope), oldest first; the vector (float32) as base64:
+    it is the caught note's meaning, which the lesson's own text does not carry."""
+    sql = f"SELECT {', '.join(LESSON_KEYS)} FROM lessons"
+    args: tuple[object, ...] = ()
+    if scope is not None:
+        sql, args = sql + " WHERE scope = ?", (scope,)
+    for row in db.execute(sql + " ORDER BY created_at, id", args):
+        out = dict(zip(LESSON_KEYS, row))
+        out["signals"] = json.loads(out["signals"])
+        # The quote of the held note stays home, like the note (quarantined notes are
+        # never exported); the vector keeps what the lesson is about.
+        out["text"] = without_lesson_quote(out["text"])
+        out["vector"] = base64.b64encode(out["vector"]).decode("ascii")
+        yield out
+
+
+def restore_lessons(
+    db: sqlite3.Connection, rows: Sequence[dict[str, Any]], vectors: Sequence[np.ndarray]
+) -> int:
+    """Exported lessons with the vectors to keep (the exported ones, or the lessons'
+    texts embedded when the embedder differs); returns how many were new."""
+    added = 0
+    for row, vector in zip(rows, vectors):
+        added += db.execute(
+            "INSERT OR IGNORE INTO lessons(id, scope, text, signals, vector, created_at) "
+            "VALUES (?,?,?,?,?,?)",
+            (row["id"], row["scope"], row["text"], json.dumps(list(row["signals"])),
+             np.asarray(vector, dtype=np.float32).tobytes(), row["created_at"]),
+        ).rowcount  # fmt: skip
+    return added
 
 
 def restore_notes(
@@ -180,3 +217,64 @@ def restore_verdicts(db: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> 
     """Exported guard verdicts of notes that exist; returns how many were new."""
     stored = [{**row, "reasons": json.dumps(list(row["reasons"]))} for row in rows]
     return _insert_rows(db, "verdicts", VERDICT_KEYS, stored, ("note_id",))
+
+
+class Dump:
+    """The rows of one consistent read of the record (inside ``PortableRecords.dumped``)."""
+
+    def __init__(self, db: sqlite3.Connection, scope: str | None) -> None:
+        self._db, self._scope = db, scope
+
+    def notes(self) -> Iterator[dict[str, Any]]:
+        return dump_notes(self._db, self._scope)
+
+    def links(self) -> Iterator[dict[str, Any]]:
+        return dump_links(self._db, self._scope)
+
+    def changes(self) -> Iterator[dict[str, Any]]:
+        return dump_changes(self._db, self._scope)
+
+    def verdicts(self) -> Iterator[dict[str, Any]]:
+        return dump_verdicts(self._db, self._scope)
+
+    def lessons(self) -> Iterator[dict[str, Any]]:
+        return dump_lessons(self._db, self._scope)
+
+
+class PortableRecords:
+    """Export and restore as methods of the record (mixed into Records, which owns ``db``)."""
+
+    db: sqlite3.Connection
+    transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    snapshot: Callable[[], AbstractContextManager[None]]
+
+    @contextmanager
+    def dumped(self, scope: str | None) -> Iterator[Dump]:
+        """Rows of a scope (or all) as they stand in one read transaction."""
+        with self.snapshot():
+            yield Dump(self.db, scope)
+
+    def restore_note_rows(
+        self, rows: Sequence[dict[str, Any]], vectors: np.ndarray
+    ) -> list[tuple[int, str]]:
+        with self.transaction() as db:
+            return restore_notes(db, rows, vectors)
+
+    def restore_other_rows(
+        self,
+        links: Sequence[dict[str, Any]],
+        changes: Sequence[dict[str, Any]],
+        verdicts: Sequence[dict[str, Any]],
+    ) -> tuple[int, int]:
+        """Links, history and verdicts of a restore, in one transaction."""
+        with self.transaction() as db:
+            counts = restore_links(db, links), restore_changes(db, changes)
+            restore_verdicts(db, verdicts)
+        return counts
+
+    def restore_lesson_rows(
+        self, rows: Sequence[dict[str, Any]], vectors: Sequence[np.ndarray]
+    ) -> int:
+        """Exported lessons with the vectors to keep; returns how many were new."""
+        with self.transaction() as db:
+            return restore_lessons(db, rows, vectors)

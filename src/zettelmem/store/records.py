@@ -7,15 +7,15 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from zettelmem.errors import HomeError, NotFound
 from zettelmem.ids import new_id
-from zettelmem.models import Change, Filters, Link, NewNote, Note, StoredVerdict
+from zettelmem.models import Change, Filters, Link, NewNote, Note, Op, StoredVerdict, WriteOutcome
 from zettelmem.store import verdicts
+from zettelmem.store.insights import InsightRecords
 from zettelmem.store.links import (
     apply_change,
     history_of,
@@ -23,6 +23,7 @@ from zettelmem.store.links import (
     links_of,
     revert,
 )
+from zettelmem.store.portable import PortableRecords
 from zettelmem.store.sqlutil import select_in
 from zettelmem.store.threads import (
     CONTEXT_DEPTH,
@@ -31,8 +32,10 @@ from zettelmem.store.threads import (
     followers,
     link_to_previous,
     own_vectors,
+    preceding,
     thread_of,
 )
+from zettelmem.store.verdicts import VerdictRecords
 from zettelmem.timeutil import now_iso
 
 SCHEMA_VERSION = 2
@@ -110,25 +113,6 @@ _NOTE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class WriteOutcome:
-    """What one write stored."""
-
-    notes: list[tuple[Note, bool]]
-    links: list[Link]
-    changes: list[Change]
-
-
-@dataclass(frozen=True)
-class Op:
-    """One entry of the ops log."""
-
-    seq: int
-    op: str
-    label: int
-    note_id: str
-
-
 def _row_to_note(row: sqlite3.Row) -> Note:
     return Note(
         label=row["label"],
@@ -145,17 +129,25 @@ def _row_to_note(row: sqlite3.Row) -> Note:
     )
 
 
-class Records:
+class Records(VerdictRecords, InsightRecords, PortableRecords):
     """The SQLite record. Every write is one transaction that also appends to ops."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
+        # SQLite itself refuses writes to a read-only connection, whoever runs it. Without
+        # a WAL file no writer is at work: `immutable` then reads without creating one
+        # (a read-only folder could not hold it).
+        wal = path.with_name(path.name + "-wal")
+        flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+        target = f"{path.resolve().as_uri()}?{flags}" if read_only else str(path)
         try:
             # check_same_thread=False: a server hands one Memory to a worker thread;
             # callers serialise access (Memory is not thread-safe).
             self.db = sqlite3.connect(
-                path, timeout=60.0, isolation_level=None, check_same_thread=False
-            )
+                target, timeout=60.0, isolation_level=None, check_same_thread=False,
+                uri=read_only,
+            )  # fmt: skip
         except sqlite3.OperationalError as exc:
             raise HomeError(
                 f"cannot open {path} ({exc}); check the home directory's permissions"
@@ -167,6 +159,9 @@ class Records:
     def _configure(self) -> None:
         try:
             self.db.execute("PRAGMA busy_timeout = 60000")
+            if self.read_only:
+                self.db.execute("PRAGMA foreign_keys = ON")
+                return
             self._enter_wal()
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA foreign_keys = ON")
@@ -194,9 +189,22 @@ class Records:
     def close(self) -> None:
         self.db.close()
 
+    def usable_in_this_thread(self) -> bool:
+        """False when the connection belongs to another thread (SQLite's same-thread rule)."""
+        try:
+            self.db.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return False
+        return True
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        if self.read_only:
+            raise HomeError(
+                f"home {self.path.parent} is read-only: recall, list, show and stats work, "
+                "writing does not; write to a copy (or unset MEM_READ_ONLY)"
+            )
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -215,6 +223,12 @@ class Records:
             self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
+        if self.read_only:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None or int(row[0]) != SCHEMA_VERSION:
+                raise HomeError(f"{self.path} needs an upgrade to be read, and it is read-only; "
+                                "open a writable copy once")  # fmt: skip
+            return
         with self.transaction() as db:
             has_meta = db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
@@ -467,10 +481,18 @@ class Records:
             f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id=?", (note_id,)
         ).fetchone()
         if row is None:
-            raise NotFound(
-                f"no note with id {note_id!r}; run `mem recall` or `mem list` to find ids"
-            )
+            raise NotFound(f"no note with id {note_id!r}", hint="find_ids")
         return _row_to_note(row)
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to ``limit`` note ids that start with ``prefix`` (ids are [0-9a-z])."""
+        if not prefix.isalnum():
+            return []
+        rows = self.db.execute(
+            "SELECT id FROM notes WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, prefix + "~", limit),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def get_many(self, ids: Sequence[str]) -> list[Note]:
         """Notes for ids, in the given order; any unknown id raises NotFound."""
@@ -483,6 +505,22 @@ class Records:
     def context_vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
         """The vectors the vector index holds: own vector mixed with the notes followed."""
         return context_vectors(self.db, labels)
+
+    def preceding(self, labels: Sequence[int], depth: int) -> dict[int, list[int]]:
+        """Each note's earlier turns in its thread, nearest first (at most ``depth``)."""
+        return preceding(self.db, labels, depth)
+
+    def contents(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's text by label (cheaper than whole notes for a candidate pool)."""
+        rows = select_in(
+            self.db, "SELECT label, content FROM notes WHERE label IN ({marks})", labels
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def scopes_of(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's scope by label (the vector index files vectors by scope)."""
+        rows = select_in(self.db, "SELECT label, scope FROM notes WHERE label IN ({marks})", labels)
+        return {int(r[0]): str(r[1]) for r in rows}
 
     def vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
         return own_vectors(self.db, labels)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tantivy
 
 from zettelmem.models import Filters, Note
+from zettelmem.store.threads import thread_of
 from zettelmem.text import QUERY_WORD
 from zettelmem.timeutil import human_date, to_epoch
 
@@ -19,8 +21,17 @@ from zettelmem.timeutil import human_date, to_epoch
 # scope): tantivy keeps replaced documents in its statistics until a merge, so a
 # document that is re-added would make scores drift from a rebuilt index's.
 # Mutable fields (tags, status) filter through label sets from the record.
+# A note's window (its own text and the turns it follows, see WINDOW_BEFORE) is
+# fixed when the note is written, since later turns never change what came before.
 # Bump when the schema or the analysis changes: the index is then rebuilt.
-TEXT_SCHEMA = "text-v2"
+TEXT_SCHEMA = "text-v3"
+
+# Earlier turns of the same thread a note's window holds besides the note itself.
+# A turn is then scored with the window that centres on it and the windows that
+# cover it (retrieval/windows.py). LoCoMo dev, no tuning beyond 3/5/8/12 turns:
+# windows of 5, 8, 12 turns or the whole session prefix all score R@10 0.788-0.792.
+WINDOW_BEFORE = 4
+BEFORE_FIELDS = tuple(f"before{i}" for i in range(1, WINDOW_BEFORE + 1))
 
 # The same analysis as tantivy's en_stem, to look words up in the index.
 _STEMMER = (
@@ -29,6 +40,15 @@ _STEMMER = (
     .filter(tantivy.Filter.stemmer("english"))
     .build()
 )
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window's score and what it covers: its last turn and the turns before it."""
+
+    label: int
+    score: float
+    before: tuple[int, ...]  # nearest first
 
 
 class CorruptIndex(Exception):
@@ -40,6 +60,9 @@ def _schema() -> Any:
     builder.add_integer_field("label", stored=True, indexed=True, fast=True)
     builder.add_text_field("text", tokenizer_name="en_stem")
     builder.add_text_field("when", tokenizer_name="en_stem")
+    builder.add_text_field("window", tokenizer_name="en_stem")
+    for name in BEFORE_FIELDS:
+        builder.add_integer_field(name, indexed=False, fast=True)
     builder.add_text_field("scope", tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("ts", indexed=True, fast=True)
     return builder.build()
@@ -130,6 +153,35 @@ class TextIndex:
             parts.append((tantivy.Occur.MustNot, self._labels_query(exclude)))
         return self._ranked(tantivy.Query.boolean_query(parts), limit)
 
+    def search_windows(
+        self,
+        query: str,
+        filters: Filters,
+        limit: int,
+        ignore: frozenset[str] = frozenset(),
+        exclude: set[int] | None = None,
+    ) -> list[Window]:
+        """The best windows for a query: each with its score and the turns it covers."""
+        words = [w.lower() for w in QUERY_WORD.findall(query)]
+        words = [w for w in words if w not in ignore] or words
+        if not words:
+            return []
+        parts = [(tantivy.Occur.Must, self.index.parse_query(" ".join(words), ["window"]))]
+        parts.extend((tantivy.Occur.Must, q) for q in self._filter_queries(filters))
+        if exclude:
+            parts.append((tantivy.Occur.MustNot, self._labels_query(exclude)))
+        searcher = self.index.searcher()
+        hits = searcher.search(tantivy.Query.boolean_query(parts), limit=limit, count=False).hits
+        addresses = [address for _, address in hits]
+        columns = [searcher.fast_field_values(name, addresses)
+                   for name in ("label", *BEFORE_FIELDS)]  # fmt: skip
+        out = [
+            Window(int(row[0]), float(score), tuple(int(x) for x in row[1:] if x))
+            for (score, _), row in zip(hits, zip(*columns))
+            if row[0] is not None
+        ]
+        return sorted(out, key=lambda w: (-w.score, w.label))
+
     def _ranked(self, query: Any, limit: int) -> list[tuple[int, float]]:
         """Top hits with ties broken by label, whatever the segment layout.
 
@@ -185,21 +237,28 @@ class TextWriter:
     def delete(self, label: int) -> None:
         self._writer.delete_documents_by_term("label", label)
 
-    def upsert(self, note: Note) -> None:
+    def upsert(self, note: Note, before: Sequence[Note] = ()) -> None:
+        """Index a note; ``before``: the turns it follows, nearest first (its window)."""
         self.delete(note.label)
         moment = note.event_at or note.created_at
+        before = before[:WINDOW_BEFORE]
         doc = tantivy.Document(
             label=note.label,
             text=note.indexed_text(),
             when=human_date(moment),
+            # Only turns of a thread have a window: a lone note's would repeat its text.
+            window="\n".join(n.content for n in (*reversed(before), note))
+            if thread_of(note.source)
+            else "",
             scope=note.scope,
             ts=to_epoch(moment),
+            **{name: n.label for name, n in zip(BEFORE_FIELDS, before)},
         )
         self._writer.add_document(doc)
 
-    def upsert_many(self, notes: Sequence[Note]) -> None:
+    def upsert_many(self, notes: Sequence[Note], before: Mapping[int, Sequence[Note]]) -> None:
         for note in notes:
-            self.upsert(note)
+            self.upsert(note, before.get(note.label, ()))
 
     def clear(self) -> None:
         self._writer.delete_all_documents()

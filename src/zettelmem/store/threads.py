@@ -116,6 +116,20 @@ def _previous(db: sqlite3.Connection, labels: Sequence[int]) -> dict[int, int]:
     return {int(r[0]): int(r[1]) for r in rows}
 
 
+def preceding(db: sqlite3.Connection, labels: Sequence[int], depth: int) -> dict[int, list[int]]:
+    """Each note's earlier turns in its thread (the notes it follows), nearest first."""
+    chains: dict[int, list[int]] = {label: [] for label in labels}
+    step = {label: label for label in labels}
+    for _ in range(depth):
+        prev = _previous(db, list(set(step.values())))
+        step = {label: prev[cur] for label, cur in step.items() if cur in prev}
+        if not step:
+            break
+        for label, cur in step.items():
+            chains[label].append(cur)
+    return chains
+
+
 def own_vectors(db: sqlite3.Connection, labels: Iterable[int]) -> dict[int, np.ndarray]:
     """The vectors the embedder made for these notes' own content."""
     rows = select_in(

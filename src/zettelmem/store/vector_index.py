@@ -1,15 +1,21 @@
-"""The vector index: receives vectors by label, answers nearest-neighbour queries (cosine).
+"""The vector index: receives vectors by label and scope, answers nearest-neighbour queries
+(cosine), filtered by scope and by a small set of excluded labels natively.
 
-Two structures over the same vectors: a contiguous matrix answers exactly
-(one matrix product: about a millisecond at 10,000 notes), and an hnswlib
-graph answers approximately once the candidates outnumber EXACT_LIMIT. Up to
-that size a rebuilt index therefore answers exactly as the old one did.
+One hnswlib graph holds every vector (the only copy on disk). Beside it, per
+scope, a contiguous block of the same vectors answers exactly (one matrix
+product) whenever the candidates number at most EXACT_LIMIT; up to that size a
+rebuilt index therefore answers exactly as the old one did. Blocks are built
+from the graph on first use, so a process that only searches a large store
+never copies its vectors. Above EXACT_LIMIT the graph answers; a scope or
+exclusion is applied to its results in numpy (asking the graph for as many
+more as the filter is expected to drop), never by a Python call per candidate.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import hnswlib
@@ -18,6 +24,15 @@ import numpy as np
 # Up to this many candidates the exact scan is used (it is cheap and has no
 # recall loss); above it, the HNSW graph.
 EXACT_LIMIT = 20_000
+# Inner product on vectors normalised here: cosine, and the graph keeps each vector
+# exactly as given (its cosine space would normalise it again, changing the last
+# bits), so the exact blocks built from the graph hold the very vectors written.
+SPACE = "ip"
+# Extra results asked of the graph beyond those a filter is expected to keep
+# (1.5: a quarter-of-the-store scope at 100k notes needed a second query for 1
+# in 6 searches at 1.25).
+FETCH_MARGIN = 1.5
+_NO_LABELS = np.zeros(0, dtype=np.int64)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -28,64 +43,112 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
+class _Block:
+    """One scope's live vectors in contiguous rows (label -> row kept by the index)."""
+
+    def __init__(self, dims: int, capacity: int = 256) -> None:
+        self.matrix = np.zeros((capacity, dims), dtype=np.float32)
+        self.labels = np.zeros(capacity, dtype=np.int64)
+        self.count = 0
+
+    def append(self, label: int, vector: np.ndarray) -> int:
+        if self.count >= len(self.labels):
+            grow = max(256, len(self.labels))
+            self.matrix = np.vstack([self.matrix, np.zeros((grow, self.matrix.shape[1]),
+                                                           np.float32)])  # fmt: skip
+            self.labels = np.concatenate([self.labels, np.zeros(grow, np.int64)])
+        row = self.count
+        self.matrix[row], self.labels[row] = vector, label
+        self.count += 1
+        return row
+
+    def drop(self, row: int) -> int | None:
+        """Remove a row (the last one moves into it); returns the moved label, if any."""
+        last = self.count - 1
+        moved = None
+        if row != last:
+            moved = int(self.labels[last])
+            self.matrix[row], self.labels[row] = self.matrix[last], moved
+        self.matrix[last] = 0.0
+        self.count = last
+        return moved
+
+
 class VectorIndex:
-    """Live vectors in a matrix (label -> row) plus an HNSW graph; saved as two files."""
+    """Live vectors in an HNSW graph plus per-scope exact blocks; saved as two files."""
 
     def __init__(self, dims: int, capacity: int = 1024) -> None:
         self.dims = dims
-        self._graph = hnswlib.Index(space="cosine", dim=dims)
+        self._graph = hnswlib.Index(space=SPACE, dim=dims)
         self._graph.init_index(max_elements=capacity, ef_construction=200, M=16)
-        self._matrix = np.zeros((capacity, dims), dtype=np.float32)
-        self._labels = np.zeros(capacity, dtype=np.int64)
-        self._row: dict[int, int] = {}
+        self._names: list[str] = []  # scope code -> scope
+        self._codes: dict[str, int] = {}
+        self._code = np.full(capacity + 1, -1, dtype=np.int32)  # by label; -1: absent
+        self._row = np.full(capacity + 1, -1, dtype=np.int32)  # by label, in its block
+        self._sizes: list[int] = []  # live labels per scope code
+        self._blocks: dict[int, _Block] = {}  # built on first exact search
 
     def __len__(self) -> int:
-        return len(self._row)
+        return sum(self._sizes)
 
     @property
     def labels(self) -> set[int]:
-        return set(self._row)
+        return {int(x) for x in np.flatnonzero(self._code >= 0)}
+
+    def count(self, scope: str | None = None) -> int:
+        if scope is None:
+            return len(self)
+        code = self._codes.get(scope)
+        return 0 if code is None else self._sizes[code]
 
     # -- persistence --------------------------------------------------------
 
     @staticmethod
-    def _matrix_path(path: Path) -> Path:
+    def _labels_path(path: Path) -> Path:
         return path.with_name(path.name + ".npz")
 
     def save(self, path: Path) -> None:
-        """Write the graph, then the matrix with its labels (each file atomically)."""
+        """Write the graph, then its labels with their scopes (each file atomically)."""
         tmp = path.with_name(path.name + ".tmp")
         self._graph.save_index(str(tmp))
         os.replace(tmp, path)
-        n = len(self._row)
-        matrix_tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(matrix_tmp, labels=self._labels[:n], matrix=self._matrix[:n])
-        os.replace(matrix_tmp, self._matrix_path(path))
+        live = np.flatnonzero(self._code >= 0)
+        labels_tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(labels_tmp, labels=live, codes=self._code[live],
+                 scopes=np.array(self._names, dtype=str))  # fmt: skip
+        os.replace(labels_tmp, self._labels_path(path))
 
     @classmethod
     def load(cls, path: Path, dims: int) -> VectorIndex:
         """Load a saved index; raises OSError/RuntimeError/ValueError when it is unusable."""
-        with np.load(cls._matrix_path(path)) as saved:
-            labels, matrix = saved["labels"].astype(np.int64), saved["matrix"]
-        if matrix.ndim != 2 or matrix.shape != (len(labels), dims):
-            raise ValueError(f"matrix has shape {matrix.shape}, expected ({len(labels)}, {dims})")
+        try:
+            with np.load(cls._labels_path(path)) as saved:
+                labels = saved["labels"].astype(np.int64)
+                codes = saved["codes"].astype(np.int32)
+                names = [str(x) for x in saved["scopes"]]
+        except KeyError as exc:
+            raise ValueError(f"labels file lacks {exc}") from None
+        if labels.shape != codes.shape or (len(codes) and codes.max() >= len(names)):
+            raise ValueError("labels file is inconsistent")
         self = cls.__new__(cls)
         self.dims = dims
-        self._graph = hnswlib.Index(space="cosine", dim=dims)
+        self._graph = hnswlib.Index(space=SPACE, dim=dims)
         self._graph.load_index(str(path), max_elements=0)
         if self._graph.dim != dims:
             raise ValueError(f"graph has {self._graph.dim} dimensions, expected {dims}")
-        capacity = max(1024, 2 * len(labels))
-        self._matrix = np.zeros((capacity, dims), dtype=np.float32)
-        self._matrix[: len(labels)] = matrix
-        self._labels = np.zeros(capacity, dtype=np.int64)
-        self._labels[: len(labels)] = labels
-        self._row = {int(label): i for i, label in enumerate(labels)}
+        top = int(labels.max()) if len(labels) else 0
+        self._names, self._codes = names, {name: i for i, name in enumerate(names)}
+        self._code = np.full(max(1024, 2 * top) + 1, -1, dtype=np.int32)
+        self._code[labels] = codes
+        self._row = np.full(len(self._code), -1, dtype=np.int32)
+        self._sizes = np.bincount(codes, minlength=len(names)).tolist()
+        self._blocks = {}
         return self
 
     # -- writes -------------------------------------------------------------
 
-    def upsert(self, labels: Sequence[int], vectors: np.ndarray) -> None:
+    def upsert(self, labels: Sequence[int], vectors: np.ndarray, scopes: Sequence[str]) -> None:
+        """Add or replace vectors; ``scopes[i]`` is the scope of ``labels[i]`` (immutable)."""
         if not len(labels):
             return
         unit = _unit(vectors)
@@ -93,45 +156,66 @@ class VectorIndex:
         needed = self._graph.get_current_count() + len(labels)
         if needed > self._graph.get_max_elements():
             self._graph.resize_index(max(needed, 2 * self._graph.get_max_elements()))
-        self._graph.add_items(unit, np.asarray(labels))
-        for label, vector in zip(labels, unit):
-            row = self._row.get(int(label))
-            if row is None:
-                row = self._append_row(int(label))
-            self._matrix[row] = vector
+        keys = np.asarray(labels, dtype=np.int64)
+        self._graph.add_items(unit, keys)
+        self._reserve(int(keys.max()))
+        # The blocks hold the graph's own copy, so a loaded index answers like this one.
+        stored = self._graph.get_items(keys) if self._blocks else None
+        for i, (label, scope) in enumerate(zip(keys.tolist(), scopes)):
+            code = self._code_for(scope)
+            if self._code[label] >= 0 and self._code[label] != code:
+                self._forget_row(label)
+            if self._code[label] < 0:
+                self._sizes[code] += 1
+            self._code[label] = code
+            block = self._blocks.get(code)
+            if block is not None and stored is not None:
+                row = int(self._row[label])
+                if row < 0:
+                    self._row[label] = block.append(label, stored[i])
+                else:
+                    block.matrix[row] = stored[i]
 
-    def _append_row(self, label: int) -> int:
-        row = len(self._row)
-        if row >= len(self._labels):
-            grow = max(1024, len(self._labels))
-            self._matrix = np.vstack([self._matrix, np.zeros((grow, self.dims), np.float32)])
-            self._labels = np.concatenate([self._labels, np.zeros(grow, np.int64)])
-        self._labels[row] = label
-        self._row[label] = row
-        return row
+    def _code_for(self, scope: str) -> int:
+        code = self._codes.get(scope)
+        if code is None:
+            code = self._codes[scope] = len(self._names)
+            self._names.append(scope)
+            self._sizes.append(0)
+        return code
+
+    def _reserve(self, top: int) -> None:
+        if top >= len(self._code):
+            grow = max(top + 1, 2 * len(self._code)) - len(self._code)
+            self._code = np.concatenate([self._code, np.full(grow, -1, np.int32)])
+            self._row = np.concatenate([self._row, np.full(grow, -1, np.int32)])
+
+    def _forget_row(self, label: int) -> None:
+        """Take a live label out of its scope's count and block."""
+        code = int(self._code[label])
+        self._sizes[code] -= 1
+        self._code[label] = -1
+        block, row = self._blocks.get(code), int(self._row[label])
+        self._row[label] = -1
+        if block is not None and row >= 0:
+            moved = block.drop(row)
+            if moved is not None:
+                self._row[moved] = row
 
     def delete(self, labels: Sequence[int]) -> None:
         """Remove labels; their vectors are overwritten first so no copy lingers on disk."""
-        gone = [label for label in labels if label in self._row or self._in_graph(label)]
+        gone = [label for label in labels if self._live(label) or self._in_graph(label)]
         if not gone:
             return
         noise = _unit(np.random.default_rng().standard_normal((len(gone), self.dims)))
         self._graph.add_items(noise, np.asarray(gone))
         for label in gone:
             self._graph.mark_deleted(label)
-            self._drop_row(label)
+            if self._live(label):
+                self._forget_row(label)
 
-    def _drop_row(self, label: int) -> None:
-        row = self._row.pop(label, None)
-        if row is None:
-            return
-        last = len(self._row)  # the row count before the pop, minus one
-        if row != last:
-            moved = int(self._labels[last])
-            self._matrix[row] = self._matrix[last]
-            self._labels[row] = moved
-            self._row[moved] = row
-        self._matrix[last] = 0.0
+    def _live(self, label: int) -> bool:
+        return 0 <= label < len(self._code) and bool(self._code[label] >= 0)
 
     def _in_graph(self, label: int) -> bool:
         try:
@@ -143,51 +227,140 @@ class VectorIndex:
     # -- reads --------------------------------------------------------------
 
     def search(
-        self, query: np.ndarray, k: int, allowed: set[int] | None = None
+        self,
+        query: np.ndarray,
+        k: int,
+        allowed: set[int] | None = None,
+        scope: str | None = None,
+        exclude: set[int] | frozenset[int] = frozenset(),
     ) -> list[tuple[int, float]]:
-        """(label, cosine similarity) pairs, best first, restricted to ``allowed``."""
+        """(label, cosine similarity) pairs, best first.
+
+        Restricted to ``scope`` (when given), minus the labels in ``exclude`` (a
+        small set: the notes a status hides), and to ``allowed`` when given (an
+        explicit label set, for filters the index does not hold).
+        """
         q = _unit(np.asarray(query))[0]
-        if allowed is None:
-            rows = None
-            count = len(self._row)
-        else:
-            rows = self._rows_of(allowed)
-            count = len(rows)
+        if scope is not None and scope not in self._codes:
+            return []
+        excluded = self._excluded(exclude, scope)
+        if allowed is not None:
+            wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+            wanted = wanted[self._passes(wanted, scope, excluded)]
+            return self._among(q, min(k, len(wanted)), wanted, scope, excluded)
+        count = self.count(scope) - len(excluded)
         k = min(k, count)
         if k <= 0:
             return []
         if count <= EXACT_LIMIT:
-            return self._exact(q, k, rows)
-        return self._approximate(q, k, allowed, count)
+            return self._exact(q, k, scope, excluded)
+        return self._approximate(q, k, count, scope, excluded)
 
-    def _rows_of(self, allowed: set[int]) -> np.ndarray:
-        """Matrix rows of the allowed labels (vectorised: scopes hold thousands of labels)."""
-        wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
-        return np.flatnonzero(np.isin(self._labels[: len(self._row)], wanted))
+    def _excluded(self, exclude: set[int] | frozenset[int], scope: str | None) -> np.ndarray:
+        """The live labels of ``exclude`` in the scope searched."""
+        if not exclude:
+            return _NO_LABELS
+        labels = np.fromiter(exclude, dtype=np.int64, count=len(exclude))
+        labels = labels[(labels >= 0) & (labels < len(self._code))]
+        codes = self._code[labels]
+        keep = codes >= 0 if scope is None else codes == self._codes[scope]
+        return np.sort(labels[keep])
 
-    def _exact(self, q: np.ndarray, k: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
-        if rows is None:
-            rows = np.arange(len(self._row))
-            sims = self._matrix[: len(rows)] @ q  # a view: no copy of the matrix
-        elif 4 * len(rows) >= len(self._row):
-            # Most rows wanted: one product over the matrix (a view) beats copying them out.
-            sims = (self._matrix[: len(self._row)] @ q)[rows]
-        else:
-            sims = self._matrix[rows] @ q
-        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        # Ties break by label so that equal indexes give equal answers.
-        order = sorted(top, key=lambda i: (-float(sims[i]), int(self._labels[rows[i]])))
-        return [(int(self._labels[rows[i]]), float(sims[i])) for i in order]
+    def _passes(self, labels: np.ndarray, scope: str | None, excluded: np.ndarray) -> np.ndarray:
+        """Which of these labels are live, in the scope and not excluded (vectorised)."""
+        inside = (labels >= 0) & (labels < len(self._code))
+        codes = np.full(len(labels), -1, dtype=np.int32)
+        codes[inside] = self._code[labels[inside]]
+        ok = codes >= 0 if scope is None else codes == self._codes[scope]
+        if len(excluded):
+            ok &= ~np.isin(labels, excluded)
+        return ok
+
+    def _block(self, code: int) -> _Block:
+        """The scope's exact block, built from the graph's vectors on first use."""
+        block = self._blocks.get(code)
+        if block is None:
+            labels = np.flatnonzero(self._code == code)
+            block = _Block(self.dims, max(256, len(labels)))
+            if len(labels):
+                block.matrix[: len(labels)] = self._graph.get_items(labels)
+                block.labels[: len(labels)] = labels
+                block.count = len(labels)
+                self._row[labels] = np.arange(len(labels), dtype=np.int32)
+            self._blocks[code] = block
+        return block
+
+    def _exact(
+        self, q: np.ndarray, k: int, scope: str | None, excluded: np.ndarray
+    ) -> list[tuple[int, float]]:
+        codes = [self._codes[scope]] if scope is not None else range(len(self._names))
+        sims_parts, label_parts = [], []
+        for code in codes:
+            if not self._sizes[code]:
+                continue
+            block = self._block(code)
+            sims_parts.append(block.matrix[: block.count] @ q)  # a view: no copy
+            label_parts.append(block.labels[: block.count])
+        if not sims_parts:
+            return []
+        sims, labels = np.concatenate(sims_parts), np.concatenate(label_parts)
+        if len(excluded):
+            keep = ~np.isin(labels, excluded)
+            sims, labels = sims[keep], labels[keep]
+        return _top(sims, labels, k)
+
+    def _among(
+        self, q: np.ndarray, k: int, wanted: np.ndarray, scope: str | None, excluded: np.ndarray
+    ) -> list[tuple[int, float]]:
+        """Search an explicit set of live labels."""
+        if k <= 0:
+            return []
+        if len(wanted) <= EXACT_LIMIT:
+            return _top(self._graph.get_items(wanted) @ q, wanted, k)
+        mask = np.zeros(len(self._code), dtype=bool)
+        mask[wanted] = True
+        return self._filtered(q, k, len(wanted), lambda labels: mask[labels])
 
     def _approximate(
-        self, q: np.ndarray, k: int, allowed: set[int] | None, count: int
+        self, q: np.ndarray, k: int, count: int, scope: str | None, excluded: np.ndarray
     ) -> list[tuple[int, float]]:
-        fraction = count / max(1, len(self._row))
-        self._graph.set_ef(int(min(2000, max(100, 2 * k) / max(fraction, 0.05))))
-        filt = None if allowed is None else allowed.__contains__
-        try:
-            labels, distances = self._graph.knn_query(q.reshape(1, -1), k=k, filter=filt)
-        except RuntimeError:
-            # hnswlib cannot always walk to k results (deleted nodes); the scan can.
-            return self._exact(q, k, None if allowed is None else self._rows_of(allowed))
-        return [(int(lab), 1.0 - float(dist)) for lab, dist in zip(labels[0], distances[0])]
+        return self._filtered(q, k, count, lambda labels: self._passes(labels, scope, excluded))
+
+    def _filtered(
+        self, q: np.ndarray, k: int, count: int, passes: Callable[[np.ndarray], np.ndarray]
+    ) -> list[tuple[int, float]]:
+        """The graph's nearest, kept where ``passes`` says, asking for more until k pass."""
+        total = max(1, len(self))
+        fraction = min(1.0, count / total)
+        if count == total:
+            fetch, ef = k, max(100, 2 * k)
+        else:
+            # The graph is searched unfiltered: ef need only cover the results fetched
+            # (a filtered walk needed ef accepted nodes, max(100, 2k) / fraction).
+            fetch = min(total, math.ceil(k / fraction * FETCH_MARGIN))
+            ef = min(2000, max(100, math.ceil(1.5 * fetch)))
+        while True:
+            self._graph.set_ef(max(ef, fetch))
+            try:
+                labels, distances = self._graph.knn_query(q.reshape(1, -1), k=fetch)
+            except RuntimeError:
+                break  # hnswlib cannot always walk to k results (deleted nodes)
+            found = labels[0].astype(np.int64)
+            keep = passes(found)
+            if int(keep.sum()) >= k or fetch >= total:
+                sims = 1.0 - distances[0][keep].astype(np.float64)
+                return _top(sims, found[keep], k)
+            fetch = min(total, 2 * fetch)
+        every = np.flatnonzero(self._code >= 0)
+        every = every[passes(every)]
+        return _top(self._graph.get_items(every) @ q, every, k)
+
+
+def _top(sims: np.ndarray, labels: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k best (label, similarity); ties break by label so equal indexes answer equally."""
+    k = min(k, len(sims))
+    if k <= 0:
+        return []
+    top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+    order = sorted(top.tolist(), key=lambda i: (-float(sims[i]), int(labels[i])))
+    return [(int(labels[i]), float(sims[i])) for i in order]

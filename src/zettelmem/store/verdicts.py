@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import cast
 
 import numpy as np
@@ -79,9 +80,41 @@ def open_verdicts(db: sqlite3.Connection, scope: str | None) -> list[StoredVerdi
 
 
 def settle(db: sqlite3.Connection, note_id: str, review: str) -> None:
+    """Record a review. An approved note's risk becomes 0 for good (its verdict and
+    reasons stay, as the record of what was checked): nothing downgrades it again."""
+    if review == "approved":
+        db.execute("UPDATE verdicts SET review=?, reviewed_at=?, risk=0 WHERE note_id=?",
+                   (review, now_iso(), note_id))  # fmt: skip
+        return
     db.execute(
         "UPDATE verdicts SET review=?, reviewed_at=? WHERE note_id=?", (review, now_iso(), note_id)
     )
+
+
+def held(db: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+    """The ids the guard holds: flagged or quarantined, and not approved in review."""
+    return {
+        str(r[0])
+        for r in select_in(
+            db,
+            "SELECT note_id FROM verdicts WHERE verdict != 'accept' AND review IS NOT 'approved' "
+            "AND note_id IN ({marks})",
+            list(ids),
+        )
+    }
+
+
+def lessons_with_text(
+    db: sqlite3.Connection, scope: str, text: str
+) -> list[tuple[str, np.ndarray]]:
+    """(id, vector) of the lessons of a scope with exactly this text."""
+    rows = db.execute("SELECT id, vector FROM lessons WHERE scope = ? AND text = ?", (scope, text))
+    return [(str(r[0]), np.frombuffer(r[1], dtype=np.float32)) for r in rows]
+
+
+def drop_lessons(db: sqlite3.Connection, ids: Sequence[str]) -> int:
+    """Delete lessons by id; returns how many."""
+    return sum(db.execute("DELETE FROM lessons WHERE id = ?", (i,)).rowcount for i in ids)
 
 
 def _verdict(row: Sequence[object]) -> StoredVerdict:
@@ -139,3 +172,47 @@ def participants(db: sqlite3.Connection, scope: str) -> set[str]:
         (scope,),
     ).fetchall()
     return {str(r[0]) for r in rows if r[0]}
+
+
+class VerdictRecords:
+    """The guard's rows as methods of the record (mixed into Records, which owns ``db``)."""
+
+    db: sqlite3.Connection
+    transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]
+
+    def verdicts_of(self, ids: Sequence[str]) -> dict[str, StoredVerdict]:
+        return verdicts_of(self.db, ids)
+
+    def open_verdicts(self, scope: str | None) -> list[StoredVerdict]:
+        return open_verdicts(self.db, scope)
+
+    def settle(self, note_id: str, review: str) -> None:
+        with self.transaction() as db:
+            settle(db, note_id, review)
+
+    def participants(self, scope: str) -> set[str]:
+        return participants(self.db, scope)
+
+    def lessons_near(
+        self, scope: str | None, vector: np.ndarray, k: int, min_cos: float
+    ) -> list[tuple[Lesson, float]]:
+        return lessons_near(self.db, scope, vector, k, min_cos)
+
+    def add_lesson(
+        self, scope: str, text: str, signals: Sequence[str], vector: np.ndarray
+    ) -> Lesson:
+        with self.transaction() as db:
+            return add_lesson(db, scope, text, signals, vector)
+
+    def all_lessons(self, scope: str | None) -> list[Lesson]:
+        return all_lessons(self.db, scope)
+
+    def held(self, ids: Sequence[str]) -> set[str]:
+        return held(self.db, ids)
+
+    def lessons_with_text(self, scope: str, text: str) -> list[tuple[str, np.ndarray]]:
+        return lessons_with_text(self.db, scope, text)
+
+    def drop_lessons(self, ids: Sequence[str]) -> int:
+        with self.transaction() as db:
+            return drop_lessons(db, ids)

@@ -1,13 +1,15 @@
 """`mem export`: the store as lossless JSONL or an Obsidian-compatible Markdown vault,
 and importing such a JSONL export back.
 
-JSONL lines: a header, then every note, link and change (see store/portable.py
-for the columns), then an end line with the counts, so a truncated file is
-noticed before anything is written.
+JSONL lines: a header (saying what the file carries and leaves out), then every
+note, link, change, verdict and lesson (see store/portable.py for the columns),
+then an end line with the counts, so a truncated file is noticed before anything
+is written.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -17,15 +19,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from zettelmem import __version__
+from zettelmem.backends.embeddings import identity
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
-from zettelmem.store import portable
 from zettelmem.timeutil import now_iso
 
 FORMAT = "zettelmem-export"
-VERSION = 1
-EXPORT_FORMATS = ("jsonl", "markdown")
+VERSION = 2  # 2: lessons, and the header says what is carried
+READABLE = (1, 2)
+CARRIES = ("notes", "links", "history", "verdicts", "lessons")
+# Quarantined notes stay in the home that caught them; indexes are rebuilt from the record.
+LEAVES_OUT = (
+    "quarantined notes",
+    "the quotes of held notes in lessons",
+    "settings (config.json)",
+    "derived indexes",
+)
+_PLURAL = {"note": "notes", "link": "links", "change": "changes", "verdict": "verdicts",
+           "lesson": "lessons"}  # fmt: skip
 _BATCH = 256
 
 
@@ -37,36 +51,41 @@ class ExportResult:
     links: int = 0
     changes: int = 0
     verdicts: int = 0
+    lessons: int = 0
 
 
 # -- JSONL --------------------------------------------------------------------
 
 
 def export_jsonl(memory: Memory, dest: Path, scope: str | None = None) -> ExportResult:
-    """Write every note, link and change to DEST (a file), atomically."""
+    """Write every note, link, change, verdict and lesson to DEST (a file), atomically."""
     dest = _plain_target(dest)
     if dest.is_dir():
         raise InvalidInput(f"{dest} is a folder; pass a file name such as {dest}/memory.jsonl")
     result = ExportResult(str(dest), "jsonl")
     fd, tmp = tempfile.mkstemp(prefix=".export-", dir=dest.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out, memory.records.snapshot():
-            db = memory.records.db
+        with (
+            os.fdopen(fd, "w", encoding="utf-8") as out,
+            memory.records.dumped(scope) as dump,
+        ):
             header = {"type": "header", "format": FORMAT, "version": VERSION,
-                      "zettelmem": __version__, "exported_at": now_iso(),
-                      "scope": scope}  # fmt: skip
+                      "zettelmem": __version__, "exported_at": now_iso(), "scope": scope,
+                      "carries": list(CARRIES), "leaves_out": list(LEAVES_OUT),
+                      "embedder": identity(memory.embedder)}  # fmt: skip
             out.write(json.dumps(header) + "\n")
-            for kind, rows, attr in (
-                ("note", portable.dump_notes(db, scope), "notes"),
-                ("link", portable.dump_links(db, scope), "links"),
-                ("change", portable.dump_changes(db, scope), "changes"),
-                ("verdict", portable.dump_verdicts(db, scope), "verdicts"),
+            for kind, rows in (
+                ("note", dump.notes()),
+                ("link", dump.links()),
+                ("change", dump.changes()),
+                ("verdict", dump.verdicts()),
+                ("lesson", dump.lessons()),
             ):
+                attr = _PLURAL[kind]
                 for row in rows:
                     out.write(json.dumps({"type": kind, **row}, ensure_ascii=False) + "\n")
                     setattr(result, attr, getattr(result, attr) + 1)
-            end = {"type": "end", "notes": result.notes, "links": result.links,
-                   "changes": result.changes, "verdicts": result.verdicts}  # fmt: skip
+            end = {"type": "end", **{p: getattr(result, p) for p in _PLURAL.values()}}
             out.write(json.dumps(end) + "\n")
         os.replace(tmp, dest)
     except BaseException:
@@ -94,12 +113,13 @@ class RestoreResult:
     skipped: int = 0
     links: int = 0
     changes: int = 0
+    lessons: int = 0
 
 
 def restore_jsonl(
     memory: Memory, path: Path, progress: Callable[[int], None] | None = None
 ) -> RestoreResult:
-    """Import a JSONL export verbatim (ids, times, tags, links, history).
+    """Import a JSONL export verbatim (ids, times, tags, links, history, verdicts, lessons).
 
     The whole file is checked first; nothing is written when any line is bad.
     Notes are written in batches (re-running an interrupted restore adds the rest).
@@ -110,13 +130,13 @@ def restore_jsonl(
     links: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     verdicts: list[dict[str, Any]] = []
+    lessons: list[dict[str, Any]] = []
 
     def flush() -> None:
         if not batch:
             return
         vectors = memory.embedder.embed([row["content"] for row in batch])
-        with memory.records.transaction() as db:
-            written = portable.restore_notes(db, batch, vectors)
+        written = memory.records.restore_note_rows(batch, vectors)
         result.read += len(batch)
         result.added += len(written)
         result.skipped += len(batch) - len(written)
@@ -135,13 +155,34 @@ def restore_jsonl(
             changes.append(row)
         elif kind == "verdict":
             verdicts.append(row)
+        elif kind == "lesson":
+            lessons.append(row)
     flush()
-    with memory.records.transaction() as db:
-        result.links = portable.restore_links(db, links)
-        result.changes = portable.restore_changes(db, changes)
-        portable.restore_verdicts(db, verdicts)
+    result.links, result.changes = memory.records.restore_other_rows(links, changes, verdicts)
+    vectors = _lesson_vectors(memory, path, lessons)
+    result.lessons = memory.records.restore_lesson_rows(lessons, vectors)
     memory.indexes.catch_up()
     return result
+
+
+def _lesson_vectors(memory: Memory, path: Path, rows: list[dict[str, Any]]) -> list[Any]:
+    """The exported vectors when this home's embedder made them, else the texts embedded."""
+    with path.open("r", encoding="utf-8") as handle:
+        made_by = json.loads(handle.readline()).get("embedder")
+    same = made_by == identity(memory.embedder)
+    kept = [_vector(row["vector"], memory.embedder.dims) if same else None for row in rows]
+    missing = [row["text"] for row, vector in zip(rows, kept) if vector is None]
+    fresh = iter(memory.embedder.embed(missing)) if missing else iter(())
+    return [vector if vector is not None else next(fresh) for vector in kept]
+
+
+def _vector(text: str, dims: int) -> np.ndarray | None:
+    """An exported lesson's vector (base64 float32), or None unless it is ``dims`` floats."""
+    try:
+        vector = np.frombuffer(base64.b64decode(text, validate=True), dtype=np.float32)
+    except ValueError:
+        return None
+    return vector if vector.shape == (dims,) else None
 
 
 _REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
@@ -155,7 +196,17 @@ _REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
                "reverted_by": (str, type(None))},
     "verdict": {"note_id": (str,), "verdict": (str,), "risk": (int, float), "reasons": (list,),
                 "at": (str,), "review": (str, type(None)), "reviewed_at": (str, type(None))},
+    "lesson": {"id": (str,), "scope": (str,), "text": (str,), "signals": (list,),
+               "created_at": (str,), "vector": (str,)},
 }  # fmt: skip
+
+
+def row_problem(kind: str, row: dict[str, Any]) -> str | None:
+    """What is wrong with an exported row of this kind, or None."""
+    for key, types in _REQUIRED[kind].items():
+        if not isinstance(row.get(key), types):
+            return f"{kind} field {key!r} is missing or of the wrong type"
+    return None
 
 
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -170,17 +221,17 @@ def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def check_export(path: Path) -> dict[str, int]:
     """Every line parsed and shape-checked; returns the counts. Raises on the first bad line."""
-    counts = {"note": 0, "link": 0, "change": 0, "verdict": 0}
+    counts = {kind: 0 for kind in _PLURAL}
     ended: dict[str, Any] | None = None
     try:
         with path.open("r", encoding="utf-8") as handle:
             header = json.loads(handle.readline() or "null")
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise InvalidInput(f"{path} is not a zettelmem export (no header line)")
-            if header.get("version") != VERSION:
+            if header.get("version") not in READABLE:
                 raise InvalidInput(
                     f"{path} is export version {header.get('version')}; this zettelmem reads "
-                    f"version {VERSION}: upgrade zettelmem"
+                    f"versions {', '.join(map(str, READABLE))}: upgrade zettelmem"
                 )
             for number, line in enumerate(handle, start=2):
                 if ended is not None:
@@ -192,10 +243,9 @@ def check_export(path: Path) -> dict[str, int]:
                     continue
                 if kind not in _REQUIRED:
                     raise InvalidInput(f"{path} line {number}: unknown line type {kind!r}")
-                for key, types in _REQUIRED[kind].items():
-                    if not isinstance(row.get(key), types):
-                        raise InvalidInput(f"{path} line {number}: {kind} field {key!r} is "
-                                           "missing or of the wrong type")  # fmt: skip
+                problem = row_problem(kind, row)
+                if problem:
+                    raise InvalidInput(f"{path} line {number}: {problem}")
                 counts[kind] += 1
     except UnicodeDecodeError:
         raise InvalidInput(f"{path} is not UTF-8 text; pass a zettelmem JSONL export") from None
@@ -203,8 +253,8 @@ def check_export(path: Path) -> dict[str, int]:
         if isinstance(exc, InvalidInput):
             raise
         raise InvalidInput(f"{path} has a line that is not JSON ({exc})") from None
-    want = {"note": "notes", "link": "links", "change": "changes", "verdict": "verdicts"}
-    if ended is None or any(ended.get(plural) != counts[k] for k, plural in want.items()):
+    # Version 1 end lines have no lesson count (and no lessons).
+    if ended is None or any(ended.get(p, 0) != counts[k] for k, p in _PLURAL.items()):
         raise InvalidInput(
             f"{path} is truncated (no end line, or its counts differ); export it again"
         )
@@ -222,13 +272,12 @@ def export_markdown(memory: Memory, dest: Path, scope: str | None = None) -> Exp
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     result = ExportResult(str(root), "markdown")
-    with memory.records.snapshot():
-        db = memory.records.db
-        notes = list(portable.dump_notes(db, scope))
+    with memory.records.dumped(scope) as dump:
+        notes = list(dump.notes())
         names = {row["id"]: _file_stem(row) for row in notes}
         out_links: dict[str, list[dict[str, Any]]] = {}
         in_links: dict[str, list[dict[str, Any]]] = {}
-        for link in portable.dump_links(db, scope):
+        for link in dump.links():
             out_links.setdefault(link["src"], []).append(link)
             in_links.setdefault(link["dst"], []).append(link)
             result.links += 1
@@ -249,18 +298,16 @@ def _note_markdown(
     incoming: list[dict[str, Any]],
     names: dict[str, str],
 ) -> str:
-    front = {key: row[key] for key in ("id", "scope", "source", "event_at", "created_at",
-                                       "status", "tags", "keywords", "context")}  # fmt: skip
     lines = ["---"]
-    for key, value in front.items():
-        lines.append(f"{key}: {_yaml_value(value)}")
+    for key in VAULT_KEYS:
+        lines.append(f"{key}: {_yaml_value(row[key])}")
     lines += ["---", "", row["content"], ""]
     if outgoing or incoming:
-        lines.append("## Links")
+        lines.append(LINKS_HEADING)
         for link in outgoing:
-            lines.append(f"- {link['kind']} ({link['weight']:.2f}): [[{names[link['dst']]}]]")
+            lines.append(f"- {link['kind']} ({link['weight']:g}): [[{names[link['dst']]}]]")
         for link in incoming:
-            lines.append(f"- {link['kind']} from ({link['weight']:.2f}): [[{names[link['src']]}]]")
+            lines.append(f"- {link['kind']} from ({link['weight']:g}): [[{names[link['src']]}]]")
         lines.append("")
     return "\n".join(lines)
 
@@ -273,6 +320,13 @@ def _yaml_value(value: Any) -> str:
         return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
+
+# A vault note's front matter, in this order; every value is JSON (so valid YAML), which
+# `mem import` reads back exactly (transfer/vault.py).
+VAULT_KEYS = ("id", "scope", "source", "event_at", "created_at", "status", "tags", "keywords",
+              "context", "dedupe_key")  # fmt: skip
+# The generated section after a note's content: its links, which are not content.
+LINKS_HEADING = "## Links"
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

@@ -20,7 +20,7 @@ import numpy as np
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.models import Link, NewNote
-from zettelmem.transfer import export, importers
+from zettelmem.transfer import export, importers, vault
 from zettelmem.transfer.importers.units import Group, Rejected, Unit, bytes_read
 from zettelmem.validation import validate_scope
 
@@ -73,6 +73,8 @@ def run_import(
     report = ImportReport(file=str(path), dry_run=dry_run)
     if fmt in ("auto", "jsonl") and export.looks_like_export(path):
         return _restore(memory, path, report, dry_run, progress)
+    if fmt in ("auto", "markdown") and vault.is_exported_vault(path):
+        return _restore(memory, path, report, dry_run, progress, exported_vault=True)
     report.format, units = importers.units(
         path, fmt, scope=scope, granularity=granularity, redact_secrets=redact_secrets
     )
@@ -192,12 +194,18 @@ def _store_wikilinks(
 
 
 def _restore(
-    memory: Memory, path: Path, report: ImportReport, dry_run: bool, progress: Progress | None
+    memory: Memory,
+    path: Path,
+    report: ImportReport,
+    dry_run: bool,
+    progress: Progress | None,
+    exported_vault: bool = False,
 ) -> ImportReport:
-    report.format = "zettelmem-export"
+    """A JSONL export, or a vault `mem export` wrote, restored verbatim."""
+    report.format = "zettelmem-vault" if exported_vault else "zettelmem-export"
     if dry_run:
-        counts = export.check_export(path)
-        report.read = counts["note"]
+        counts = vault.count(path) if exported_vault else export.check_export(path)["note"]
+        report.read = counts
         return report
 
     def step(done: int) -> None:
@@ -205,7 +213,8 @@ def _restore(
         if progress:
             progress(report)
 
-    restored = export.restore_jsonl(memory, path, progress=step)
+    restore = vault.restore_vault if exported_vault else export.restore_jsonl
+    restored = restore(memory, path, progress=step)
     report.read, report.added, report.skipped = restored.read, restored.added, restored.skipped
     report.links = restored.links
     return report

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zettelmem.models import Change, Link, Neighbour
-from zettelmem.text import STOPWORDS, UPDATE_CUE, speaker_of, strip_speaker
+from zettelmem.text import NAME_WORD, STOPWORDS, UPDATE_CUE, speaker_of, strip_speaker
 from zettelmem.timeutil import human_date
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+")
@@ -54,7 +54,8 @@ LINK_MIN_COS = 0.45  # own-vector cosine a `related` neighbour needs
 MAX_LINKS = 4
 EVOLVE_MIN_COS = 0.55  # a neighbour this close may take the new note's topic tags
 MAX_EVOLVED = 3
-SUPERSEDE_MIN_COS = 0.75  # with an update cue ("now", "no longer", ...)
+# Words that make a statement about its writer (or, in a `Name:` turn, its speaker).
+FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "me", "my", "mine", "myself"})
 
 
 @dataclass(frozen=True)
@@ -201,20 +202,67 @@ def _tags_json(tags: Sequence[str]) -> str:
 def plan_supersede(
     note_id: str, text: str, standalone: bool, neighbours: Sequence[Neighbour]
 ) -> tuple[list[Link], list[Change]]:
-    """A standalone note close to a standalone fact, with an update cue, replaces it.
-
-    Conversation turns are records of what was said and never supersede each other.
-    """
-    if not standalone:
+    """A standalone note that updates a related standalone fact replaces it (see
+    `same_fact_update`). Conversation turns are records of what was said and never
+    supersede each other."""
+    if not standalone or not UPDATE_CUE.search(text):
         return [], []
-    cue = bool(UPDATE_CUE.search(text))
     for n in sorted(neighbours, key=lambda n: -n.cos):
         if not n.standalone or n.id == note_id:
             continue
-        # Without a cue, two close statements are as likely two facts as an update.
-        if cue and n.cos >= SUPERSEDE_MIN_COS:
+        if same_fact_update(text, n.content):
             return supersede(note_id, n.id, "an update of the same fact")
     return [], []
+
+
+def same_fact_update(new: str, old: str) -> bool:
+    """Does NEW update the fact OLD states? Both are one statement (a sentence), and three
+    parts are needed: an update cue in NEW ("now", "no longer", "instead", ...), the same
+    subject (the writer when both speak in the first person, a turn's speaker being its
+    writer; else the name a statement starts with), and the same attribute (a content
+    word both share besides the subject and the cues: "editor", "coffee", "works")."""
+    sentences = _sentences(new)
+    if len(sentences) != 1 or len(_sentences(old)) != 1:
+        return False  # a note of several statements is more than one fact: never replaced whole
+    subject = _subject(old, speaker_of(old))
+    sentence = sentences[0]
+    cues = [m.group(0) for m in UPDATE_CUE.finditer(sentence)]
+    if subject is None or not cues or _subject(sentence, speaker_of(new)) != subject:
+        return False
+    ignored = {subject} | {_stem(w) for cue in cues for w in words(cue)}
+    return bool((_content(sentence) & _content(old)) - ignored)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.findall(strip_speaker(text)) if words(s)]
+
+
+_WRITER = "\x00writer"  # the one who says "I" in a note that names no speaker
+_SENTENCE = re.compile(r"[^.!?\n]+")
+
+
+def _stem(word: str) -> str:
+    """Plural and third-person -s folded ("drinks" -> "drink"), possessives dropped."""
+    word = word.lower().removesuffix("'s").removesuffix("’s")
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _content(text: str) -> set[str]:
+    return {_stem(w) for w in words(strip_speaker(text))
+            if w not in STOPWORDS and len(w) >= 3 and not w.isdigit()}  # fmt: skip
+
+
+def _subject(text: str, speaker: str | None) -> str | None:
+    """Who a statement is about: its writer when it speaks in the first person (a turn's
+    writer is its speaker), else the name it starts with ("Maya now works ...")."""
+    body = strip_speaker(text)
+    if FIRST_PERSON & set(words(body)):
+        return _WRITER if speaker is None else _stem(speaker.split()[0])
+    first = NAME_WORD.search(body)
+    if first is None or not first.group(0)[0].isupper():
+        return None
+    name = _stem(first.group(0))
+    return None if name in STOPWORDS else name
 
 
 def supersede(note_id: str, old_id: str, why: str) -> tuple[list[Link], list[Change]]:

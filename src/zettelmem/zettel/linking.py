@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -14,10 +14,10 @@ from zettelmem.backends.embeddings import Embedder
 from zettelmem.backends.llm import LLM, BoundedLLM
 from zettelmem.guard import signals
 from zettelmem.guard.judge import Judge
-from zettelmem.models import Change, Filters, Link, Neighbour, NewNote, Note
+from zettelmem.models import STATUSES, Change, Filters, Link, Neighbour, NewNote, Note
 from zettelmem.retrieval.fusion import fuse
 from zettelmem.store.derived import DerivedIndexes
-from zettelmem.store.records import Records
+from zettelmem.store.protocol import RecordStore
 from zettelmem.store.threads import SESSION_GAP_S, thread_of
 from zettelmem.text import STOPWORDS
 from zettelmem.timeutil import to_epoch
@@ -51,14 +51,25 @@ def _epoch(stored: str) -> int:
     return to_epoch(stored)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one batch's write will store: notes with derived fields, their links, the
+    changes they cause to neighbours, and the guard's verdict on each checked note."""
+
+    notes: list[NewNote]
+    links: list[Link]
+    changes: list[Change]
+    verdicts: list[tuple[str, signals.Verdict]]
+
+
 class Linker:
     """Plans what a batch of new notes adds to the graph, before the write."""
 
-    def __init__(self, records: Records, indexes: DerivedIndexes, embedder: Embedder) -> None:
+    def __init__(self, records: RecordStore, indexes: DerivedIndexes, embedder: Embedder) -> None:
         self.records = records
         self.indexes = indexes
         self.embedder = embedder
-        self._scope_labels: dict[str, set[int]] = {}
+        self._hidden: set[int] = set()  # notes whose status keeps them from being neighbours
 
     def plan(
         self,
@@ -67,7 +78,7 @@ class Linker:
         llm: LLM | None = None,
         llm_calls: int = 1,
         judge: Judge | None = None,
-    ) -> tuple[list[NewNote], list[Link], list[Change], list[tuple[str, signals.Verdict]]]:
+    ) -> Plan:
         """The batch's notes with derived fields, their links, the changes they cause,
         and the guard's verdicts (when a judge is given).
 
@@ -77,7 +88,10 @@ class Linker:
         also left unlinked.
         """
         topics = topic_vectors(self.embedder)
-        self._scope_labels = {}
+        # Few notes are not active; the record's status index finds them at any size.
+        self._hidden = self.records.matching_labels(
+            Filters(statuses=tuple(s for s in STATUSES if s != "active"))
+        )
         notes: list[NewNote] = []
         links: list[Link] = []
         changes: list[Change] = []
@@ -110,7 +124,7 @@ class Linker:
             links.extend(made)
             changes.extend(caused)
             notes.append(new)
-        return notes, links, changes, verdicts
+        return Plan(notes, links, changes, verdicts)
 
     def _construct(
         self,
@@ -166,14 +180,11 @@ class Linker:
         return sorted(found, key=lambda n: -n.cos)[: construct.MAX_LINKS + 2]
 
     def _stored_neighbours(self, new: NewNote, vector: np.ndarray) -> list[Neighbour]:
-        scope = Filters(scope=new.scope)
-        if new.scope not in self._scope_labels:
-            self._scope_labels[new.scope] = self.records.matching_labels(scope)
-        allowed = self._scope_labels[new.scope]
-        if not allowed:
+        if not self.indexes.vectors.count(new.scope):
             return []
+        scope = Filters(scope=new.scope)
         bm25 = self.indexes.text.search(new.content, scope, CANDIDATES, ignore=STOPWORDS)
-        vec = self.indexes.vectors.search(vector, CANDIDATES, allowed)
+        vec = self.indexes.vectors.search(vector, CANDIDATES, scope=new.scope, exclude=self._hidden)
         labels = [label for label, _ in fuse(bm25, vec)[:CANDIDATES]]
         notes = self.records.by_labels(labels)
         own = self.records.vectors(labels)

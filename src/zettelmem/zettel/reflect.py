@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from zettelmem.backends.llm import LLM
 from zettelmem.errors import LLMError
 from zettelmem.models import Change, Link, NewNote, Note
-from zettelmem.store.records import Records
+from zettelmem.store.protocol import RecordStore
 from zettelmem.text import speaker_of, strip_speaker
 from zettelmem.zettel import construct
 
@@ -51,22 +51,13 @@ class LLMInsight(BaseModel):
     insight: str = Field(description="Two to four sentences synthesizing the memories")
 
 
-def communities(records: Records, scope: str | None) -> list[list[str]]:
+def communities(records: RecordStore, scope: str | None) -> list[list[str]]:
     """Groups of active, non-insight notes tied by `related` links, biggest first."""
     import networkx as nx  # only reflect needs it; kept out of start-up
 
     graph = nx.Graph()
-    sql = (
-        "SELECT l.src, l.dst, l.weight FROM links l JOIN notes a ON a.id=l.src "
-        "JOIN notes b ON b.id=l.dst WHERE l.kind='related' AND a.status='active' "
-        "AND b.status='active' AND a.source!=? AND b.source!=?"
-    )
-    args: list[object] = [INSIGHT_SOURCE, INSIGHT_SOURCE]
-    if scope is not None:
-        sql += " AND a.scope=? AND b.scope=?"
-        args += [scope, scope]
-    for src, dst, weight in records.db.execute(sql, args):
-        graph.add_edge(src, dst, weight=float(weight))
+    for src, dst, weight in records.related_edges(scope, INSIGHT_SOURCE):
+        graph.add_edge(src, dst, weight=weight)
     if graph.number_of_nodes() == 0:
         return []
     groups = nx.community.louvain_communities(graph, weight="weight", seed=7)
@@ -166,11 +157,8 @@ def cluster_key(member_ids: Sequence[str], topic: str | None) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()[:16]
 
 
-def sources_of(records: Records, insight_id: str) -> set[str]:
-    rows = records.db.execute(
-        "SELECT dst FROM links WHERE src=? AND kind='derived_from'", (insight_id,)
-    ).fetchall()
-    return {r[0] for r in rows}
+def sources_of(records: RecordStore, insight_id: str) -> set[str]:
+    return records.derived_sources(insight_id)
 
 
 def insight_context(topic: str | None, size: int) -> str:
@@ -179,19 +167,13 @@ def insight_context(topic: str | None, size: int) -> str:
 
 
 def previous_insight(
-    records: Records, scope: str, members: Sequence[str], topic: str | None = None
+    records: RecordStore, scope: str, members: Sequence[str], topic: str | None = None
 ) -> Note | None:
     """The active insight of this scope and kind sharing most sources with the cluster (>= half)."""
     if not members:
         return None
-    marks = ",".join("?" * len(members))
-    row = records.db.execute(
-        f"SELECT l.src, COUNT(*) c FROM links l JOIN notes n ON n.id=l.src "
-        f"WHERE l.kind='derived_from' AND n.status='active' AND n.scope=? AND n.source=? "
-        f"AND n.context {'=' if topic else 'LIKE'} ? "
-        f"AND l.dst IN ({marks}) GROUP BY l.src ORDER BY c DESC LIMIT 1",
-        [scope, INSIGHT_SOURCE, insight_context(topic, 0) if topic else "insight from %", *members],
-    ).fetchone()
+    context = insight_context(topic, 0) if topic else "insight from %"
+    row = records.insight_sharing_most(scope, INSIGHT_SOURCE, context, bool(topic), members)
     if row is None or row[1] * 2 < len(members):
         return None
     return records.get(row[0])

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from zettelmem.errors import InvalidInput
-from zettelmem.models import NewNote
+from zettelmem.models import GRANULARITIES, IMPORT_FORMATS, NewNote
 from zettelmem.transfer.importers import chatgpt, claude, jsonl, locomo, markdown, text
 from zettelmem.transfer.importers.units import (
-    GRANULARITIES,
     Group,
     Message,
     Rejected,
@@ -29,7 +28,7 @@ from zettelmem.transfer.importers.units import (
 
 __all__ = ["FORMATS", "GRANULARITIES", "Group", "Rejected", "Unit", "detect", "read", "units"]
 
-FORMATS = ("chatgpt", "claude", "jsonl", "markdown", "text", "locomo")
+FORMATS = IMPORT_FORMATS
 DEFAULT_SCOPE = "default"
 _JSON_START = re.compile(r'\A\s*(?:\{\s*["}]|\[\s*(?:[\[{"\]\d-]|true|false|null|\Z))')
 _JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")

@@ -20,11 +20,10 @@ from typing import Any
 import ijson  # type: ignore[import-untyped]
 
 from zettelmem.errors import InvalidInput
-from zettelmem.models import NewNote
+from zettelmem.models import GRANULARITIES, NewNote
 from zettelmem.timeutil import parse_when
 from zettelmem.transfer.importers.redact import redact
 
-GRANULARITIES = ("message", "exchange", "session")
 MESSAGE_LIMIT = 20_000  # longer messages (and exchanges) become several notes
 SESSION_LIMIT = 4_000  # one note of a whole conversation
 HEAD_BYTES = 64 * 1024

@@ -1,0 +1,386 @@
+"""Whether a text is an instruction aimed at an agent: a small clause grammar.
+
+A poisoned note commands the agent that will read it. In text this is a
+clause with two parts: who is addressed (the assistant, the model, "you"
+as an agent, a system header) and what is demanded, of a kind an honest note
+about someone's life does not demand: override other memories or rules,
+answer only a given thing, conceal the note itself, delete memories, send data
+to an address, play another role, reveal hidden instructions. The grammar is
+verb class x object class x addressee, each a closed word class; a directive
+is found per sentence (never averaged over a note, so a long harmless
+paragraph does not dilute one), and an address anywhere in the note (a header
+such as "NOTE TO THE ASSISTANT:") makes every directive in it addressed.
+
+Every pattern runs in linear time: each starts at a word boundary on a closed
+word, and every repetition in it is bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+SPACE = r"\s{1,5}"  # a space in a pattern below stands for this
+
+# --- word classes -------------------------------------------------------------------------
+
+AGENT = (
+    r"(?:ai|a\.i\.|assistants?|agents?|models?|llms?|chat\s?bots?|bots?|gpt|chatgpt|claude|"
+    r"copilot|language models?|memory (?:agents?|systems?|assistants?)|"
+    r"retrieval systems?)"
+)
+# a word or two between a verb and its object: "ignore [every other] memory"
+GAP = r"(?:[\w'’-]{1,25}[\s,]{1,3}){0,4}?"
+GAP_LONG = r"(?:[^\s.!?]{1,25}[\s,]{1,3}){0,8}?"
+MEMORY_NOUN = (
+    r"(?:instructions?|memor(?:y|ies)|notes?|messages?|context|rules|prompts?|directions|"
+    r"data|text|input|content|documents?|conversation|identity|"
+    r"guidelines|information|records?|entries|facts|sources|programming|training|polic(?:y|ies)|"
+    r"constraints|restrictions|safeguards|filters|guardrails|content policy|directives?|"
+    r"everything else|anything else|all else|what (?:you|the \w{1,15}) "
+    r"(?:know|remember|stored?|says?|said|were told))\b"
+)
+# qualifiers that point an object at other memories or at the agent's own rules
+OTHER = (
+    r"(?:other|previous|prior|earlier|above|preceding|existing|original|conflicting|remaining|"
+    r"rest of (?:this|the|these)|old|initial|"
+    r"related|stored|all|any|every|your|system|initial|following|older|contradicting|"
+    r"contrary|opposing)"
+)
+SELF = (
+    r"(?:this|these|the) (?:note|memory|message|instructions?|directive|entry|record|text|"
+    r"override|rule|reminder|request|command)s?\b"
+)
+SECRET = (
+    r"(?:passwords?|passcodes?|credentials|api keys?|ssh keys?|private keys?|tokens|"
+    r"credit card(?: numbers?)?|social security(?: numbers?)?|seed phrases?|"
+    r"2fa codes?|one-time codes?|login details|pin (?:codes?|numbers?))"
+)
+EMAIL = r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,6}"
+URL = r"\b(?:https?|ftp)://[^\s<>\"']{1,300}|\bwww\.[^\s<>\"']{1,300}"
+IP = r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])"
+ADDRESS = (
+    rf"(?:{EMAIL}|{URL}|{IP}|(?:the )?(?:following|this) (?:address|url|link|server|"
+    rf"endpoint|webhook|email))"
+)
+NEG = r"(?:do not|don['’]t|never|must not|mustn['’]t|should not|shouldn['’]t|without)"
+REPLY = (
+    r"(?:answer|reply|respond|say|state|claim|print|output|write|type|repeat|insist|confirm|"
+    r"deny|tell (?:them|the user|users|anyone|everyone|people|whoever))"
+)
+NOT_ME = r"(?<!\bi\s)(?<!\bwe\s)(?<!\bthey\s)(?<!\bhe\s)(?<!\bshe\s)"
+ASKERS = r"(?:(?:the|a|any) user|users|user|anyone|anybody|someone|somebody|people|you|they)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One clause shape: which signal it raises, its group (the strongest of a group
+    counts), its weight, and whether it is the addressing part of a directive."""
+
+    signal: str  # instruction | trigger
+    group: str
+    weight: float
+    pattern: re.Pattern[str]
+    address: bool = False
+    # the rule can only match where one of these lower-case strings occurs: a text
+    # without any is not scanned by it (most long texts skip most rules)
+    anchors: tuple[str, ...] = ()
+
+
+_ANCHOR_CLASSES = {
+    "AGENT": ("ai", "a.i", "assistant", "agent", "model", "llm", "bot", "gpt", "claude",
+              "copilot", "memory system", "retrieval"),
+    "NEG": ("not", "n't", "n’t", "never", "without"),
+}  # fmt: skip
+
+
+def _rule(
+    signal: str, group: str, weight: float, pattern: str, address: bool = False, anchors: str = ""
+) -> Rule:
+    words = [w for part in anchors.split("|") for w in _ANCHOR_CLASSES.get(part, (part,))]
+    return Rule(
+        signal, group, weight, re.compile(pattern.replace(" ", SPACE), re.I), address, tuple(words)
+    )
+
+
+ADDRESSED = 0.5  # addressed to an agent: flagged alone, quarantined with any directive
+WEAK = 0.25  # a cue honest notes also show: below FLAG_AT even with an untrusted source
+# Weights: a single blunt directive (override of other memories, concealment of the
+# note, deletion of memories, exfiltration of memories, a jailbreak role) reaches the
+# quarantine line (0.6) alone; an address plus even a weak directive does too;
+# a forcing clause or a trigger alone stays below the flag line, so "Say hi to Ana"
+# and "If it rains, take the bus" are accepted. Chosen on the project's own attack
+# generator and the hand-written honest notes, not on the public payloads.
+RULES: tuple[Rule, ...] = (
+    # who is addressed
+    _rule("instruction", "address", ADDRESSED,
+          rf"\b(?:note|message|instructions?|reminder|memo|directive|notice|order|command|warning|"
+          rf"update|override|alert)s? (?:to|for) (?:the |any |all |every |future )?"
+          rf"(?:[\w-]{{1,20}} ){{0,2}}?{AGENT}\b", address=True, anchors="AGENT"),
+    _rule("instruction", "address", ADDRESSED,
+          rf"(?:^|[\n.!?]\s{{0,3}})(?:(?:dear|attention|hey|hi|hello|listen|important|psst)"
+          rf"[\s,:!]{{1,3}})?(?:the )?{AGENT}\s{{0,2}}[,!]|\b(?:dear|attention|hey|hello|"
+          rf"listen|psst)[\s,]{{1,3}}(?:the |all |any )?{AGENT}\s{{0,2}}:|"
+          rf"\b{AGENT} (?:\w{{1,15}} )?(?:reading|processing|parsing|summari[sz]ing|seeing|"
+          rf"retrieving|recalling) (?:this|these|the following)\b|\b(?:whoever|anyone|"
+          rf"any (?:one|system|program)) (?:who )?(?:reads|reading|processes|retrieves|"
+          rf"finds) this\b", address=True, anchors="AGENT|whoever|anyone|any one|any system|"
+          "any program"),
+    _rule("instruction", "address", ADDRESSED,
+          rf"\b(?:the|an?|any|all|every|your|future) (?:[\w-]{{1,20}} ){{0,2}}?{AGENT} "
+          r"(?:must|should|shall|will|has to|have to|needs? to|is to|are to|may not|"
+          r"cannot|can['’]t|is (?:required|instructed|"
+          r"expected) to)\b", address=True, anchors="AGENT"),
+    _rule("instruction", "address", ADDRESSED,
+          rf"\b[\w-]{{2,20}} (?:to|for) (?:the |any |all |every |future |our |my )?{AGENT}"
+          r"\s{0,2}[:;!-]", address=True, anchors="AGENT"),
+    _rule("instruction", "address", ADDRESSED,
+          r"\b(?:system|admin|administrator|developer|security|priority|maintenance) "
+          r"(?:override|prompt|message|instructions?|notice|update|directive|alert|mode|"
+          r"command|note)s?\b|\bas an? (?:ai|assistant|language model)\b|"
+          r"\byou are (?:now )?(?:an? |the )?(?:ai|assistant|language model|"
+          r"chat\s?bot|llm)\b", address=True, anchors="AGENT|system|admin|developer|security|"
+          "priority|maintenance|language"),
+    # what is demanded
+    _rule("instruction", "override", 0.7,
+          rf"\b(?:ignore|disregard|forget|override|overrule|bypass|discard|dismiss|set aside|"
+          rf"pay no attention to|{NEG} (?:trust|believe|rely on|use|follow|consider))"
+          rf" {GAP}{OTHER} {GAP}{MEMORY_NOUN}", anchors="ignore|disregard|forget|override|"
+          "overrule|bypass|discard|dismiss|set aside|pay no attention|NEG"),
+    _rule("instruction", "override", 0.6,
+          r"\b(?:ignore|disregard|override|overrule|bypass|forget) (?:(?:all|any|the|your|these|"
+          r"those) ){0,2}(?:instructions|prompts?|rules|guidelines|programming|directives|"
+          r"restrictions|safeguards|filters|guardrails)\b",
+          anchors="ignore|disregard|override|overrule|bypass|forget"),
+    _rule("instruction", "override", 0.45,
+          rf"\b(?:ignore|disregard|override|overrule|bypass) (?:all |any |the )?"
+          rf"{MEMORY_NOUN}|\b(?:ignore|disregard) (?:everything|anything|all)\b", anchors="ignore|"
+          "disregard|override|overrule|bypass"),
+    _rule("instruction", "override", 0.6,
+          rf"\b{SELF}\s{{1,3}}(?:overrides|supersedes|takes (?:priority|precedence)|"
+          rf"is the only (?:truth|correct|true|valid))|\btreat (?:this|it) as "
+          rf"(?:the )?(?:truth|only (?:correct|true|valid)|authoritative|fact)|"
+          rf"\bregardless of (?:what )?(?:any )?{OTHER} {GAP}{MEMORY_NOUN}|"
+          rf"\b(?:all|any|every|the) (?:other|previous|older|earlier|existing|stored) "
+          rf"(?:memories|notes|records|entries) {GAP}(?:are|is|were) (?:\w{{1,15}} )?"
+          rf"(?:wrong|false|outdated|fake|invalid|incorrect|lies|obsolete|"
+          rf"mistaken)", anchors="overrides|supersedes|takes priority|takes precedence|the only|"
+          "treat|regardless|memories|notes|records|entries"),
+    _rule("instruction", "conceal", 0.6,
+          rf"\b{NEG} (?:\w{{1,15}} ){{0,2}}?(?:mention|reveal|disclose|tell|show|acknowledge|"
+          rf"reference|cite|quote|admit|explain|discuss|bring up|let \w{{1,15}} know)"
+          rf"(?:ing)?\b\s{{0,5}}{GAP}(?:about )?(?:{SELF}|(?:that )?you (?:were|have been|"
+          rf"are being) (?:told|instructed|asked|programmed)|(?:that )?this "
+          rf"(?:exists|was (?:written|stored|added)))|\bkeep {SELF}\s{{0,2}}"
+          rf"(?:a )?(?:secret|hidden|confidential|private|between us)|\b{SELF} "
+          rf"(?:is|must (?:be|stay|remain)) (?:secret|hidden|confidential|"
+          rf"invisible)", anchors="NEG|keep|secret|hidden|confidential|invisible"),
+    _rule("instruction", "conceal", 0.3,
+          rf"\b{NEG} (?:tell|mention|reveal|disclose) (?:this |it |that )?(?:to )?"
+          rf"(?:the user|users|the human|the owner|anyone)\b", anchors="NEG"),
+    _rule("instruction", "forcing", WEAK,
+          rf"{NOT_ME}\b(?:{REPLY}) (?:\w{{1,15}} ){{0,2}}?(?:only|just|exclusively|solely|"
+          r"nothing (?:but|except|else))\b|\b(?:only|just|simply|always) (?:ever )?"
+          rf"(?:answer|reply|respond|print|output)\b(?! (?:the|my|your|his|her|their) "
+          r"(?:phone|door|calls?|texts?|emails?|messages?)| (?:calls|texts|emails|messages|"
+          r"in \w{1,15}|within|by|to|from))|\b(?:answer|reply|respond) "
+          r"(?:\w{1,15} ){0,2}?with (?:only |just |exactly )?[\"“'‘«]|"
+          r"\b(?:answer|reply|respond) (?:\w{1,15} ){0,2}?with (?:only|nothing but|"
+          r"exactly)\b|\b(?:start|begin|end|prefix) (?:your|each|every) (?:answer|reply|"
+          r"response|output)s? with\b|\b(?:verbatim|word for word)\b|\bnothing (?:else|"
+          r"more)\s{0,5}[.!]|"
+          r"\b(?:and )?absolutely nothing else\b", anchors="answer|reply|respond|say|state|claim|"
+          "print|output|write|type|repeat|insist|confirm|deny|tell|verbatim|word for word|"
+          "nothing|start|begin|end|prefix"),
+    _rule("instruction", "forcing", 0.35,
+          rf"{NOT_ME}\b(?:answer|reply|respond|say|state|claim|insist|tell \w{{1,15}}|"
+          r"confirm|explain|report) that (?:\w{1,20} ){0,3}?(?:never|did not|didn['’]t|was not|"
+          r"wasn['’]t|is not|isn['’]t|has not|hasn['’]t|had not|no one|nothing|none|"
+          r"does not|doesn['’]t|not true|false|a lie|made up|never happened)\b|"
+          r"\b(?:the )?(?:(?:real|correct|true|right|only|official|actual) ){1,2}answers? "
+          r"(?:to|is|for|about|regarding|on)\b", anchors="answer|reply|respond|say|state|claim|"
+          "insist|tell|confirm|explain|report"),
+    _rule("instruction", "forcing", 0.25,
+          r"(?:^|[\n.!?:;]\s{0,3})(?:please |now |just |then |instead )?"
+          r"(?:say|print|output|respond|reply|answer|repeat|write|"
+          r"type)\s{0,5}:?\s{0,5}[\"“'‘«]", anchors="say|print|output|respond|reply|answer|"
+          "repeat|write|type"),
+    _rule("instruction", "forcing", 0.25,
+          r"[,:;]\s{0,3}(?:then )?(?:you (?:must|should|will) )?(?:just |always |"
+          r"simply |only )?(?:say|answer|reply|respond|claim|state|insist|tell (?:them|"
+          r"the user|whoever|anyone|people))\b", anchors="say|answer|reply|respond|claim|state|"
+          "insist|tell"),
+    _rule("instruction", "delete", 0.6,
+          rf"\b(?:delete|erase|remove|wipe|purge|destroy|overwrite|forget|discard) "
+          rf"{GAP}(?:{OTHER}|{SELF}|any trace) {GAP}(?:notes?|memor(?:y|ies)|records?|"
+          rf"entries|history|logs?|evidence|mentions?|data|conversations?|messages?|"
+          rf"[\w'’-]{{1,25}} (?:stored|saved|kept|remembered))\b", anchors="delete|erase|remove|"
+          "wipe|purge|destroy|overwrite|forget|discard"),
+    _rule("instruction", "delete", 0.3,
+          rf"\b(?:delete|erase|wipe|purge|destroy) {GAP}(?:notes|memor(?:y|ies)|records|entries|"
+          r"logs|database|data)\b", anchors="delete|erase|wipe|purge|destroy"),
+    _rule("instruction", "exfil", 0.7,
+          rf"\b(?:send|forward|e-?mail|transfer|upload|post|leak|exfiltrate|copy|transmit|"
+          rf"share|report|sync|export) {GAP_LONG}(?:memories|notes|conversations?|chat "
+          rf"(?:history|logs?)|history|contacts|files|data|everything|{SECRET})\b\s{{0,5}}"
+          rf"{GAP_LONG}(?:to|at|with|via) {ADDRESS}", anchors="send|forward|mail|transfer|upload|"
+          "post|leak|exfiltrate|copy|transmit|share|report|sync|export"),
+    _rule("instruction", "exfil", WEAK,
+          rf"\b(?:send|forward|e-?mail|transfer|upload|post|leak|exfiltrate|copy|transmit) "
+          rf"{GAP_LONG}(?:to|at) {ADDRESS}", anchors="send|forward|mail|transfer|upload|post|leak|"
+          "exfiltrate|copy|transmit"),
+    _rule("instruction", "jailbreak", 0.6,
+          r"\b(?:developer|god|dan|jailbreak|unrestricted|unfiltered|uncensored|opposite|"
+          r"evil|admin|debug|sudo) mode\b|\bjailbr(?:eak|oken|eaking)\b|\bdo anything now\b|"
+          r"\bstay in character\b|\b(?:no|without (?:any )?)\s{0,5}(?:ethical|moral|"
+          r"content)?\s{0,5}(?:restrictions|filters|censorship|limitations|guidelines|rules|"
+          r"boundaries|safeguards) (?:at all )?(?:apply|whatsoever|of any kind)|"
+          rf"\b(?:unfiltered|uncensored|unrestricted|amoral|unaligned) (?:\w{{1,15}} )?"
+          rf"(?:{AGENT}|responses?|answers?|version|persona|character)\b|"
+          r"\bbroken free of\b|\bfree from (?:all |any )?(?:restrictions|rules|"
+          r"limitations|guidelines)\b", anchors="mode|jailbr|anything now|in character|"
+          "restriction|filter|censorship|limitation|guideline|rules|boundaries|safeguard|"
+          "unfiltered|uncensored|unrestricted|amoral|unaligned|broken free|free from"),
+    _rule("instruction", "persona", 0.3,
+          rf"\byou (?:are|will be) (?:now|going to|about to) (?:act|play|be|become|"
+          rf"pretend|simulate|immerse|respond|answer)|\b(?:act|behave|respond) as (?:if you "
+          rf"(?:were|are) )?(?:an? |the )?(?:[\w-]{{1,20}} ){{0,2}}?{AGENT}\b|"
+          r"\bpretend (?:that )?you (?:are|have|were|can)\b|\bfrom now on,? "
+          r"(?:you\b|always\b|never\b|answer|respond|reply|say\b|treat|only|the (?:assistant|"
+          r"ai|agent|model))|\bnew (?:instructions|rules|persona|"
+          r"directive)s?\s{0,5}:", anchors="you|act|behave|respond|pretend|from now on|new "),
+    _rule("instruction", "reveal", 0.6,
+          r"\b(?:reveal|print|show|display|output|repeat|dump|leak|disclose|share|list|"
+          r"spell[\s-]?check|translate|summari[sz]e|encode|recite|give me|tell me) "
+          r"(?:\w{1,20} ){0,4}?(?:system (?:prompt|message|instructions?|configuration)|"
+          r"(?:initial|original|hidden|previous|prior|above|secret|internal|starting|first|"
+          r"pre-?prompt) (?:prompt|instructions?|text|rules|configuration|directives?)|"
+          r"your (?:\w{1,15} )?(?:instructions|prompt|rules|guidelines|configuration|"
+          r"programming|directives?)|(?:all )?(?:the )?(?:stored )?(?:memories|notes) "
+          r"(?:you (?:have|hold|store|keep|know))|"
+          r"the user['’]?s? " + SECRET + r")", anchors="reveal|print|show|display|output|repeat|"
+          "dump|leak|disclose|share|list|spell|translate|summari|encode|recite|give me|tell me"),
+    _rule("instruction", "reveal", 0.45,
+          r"\b(?:system prompt|(?:initial|original|hidden|secret) (?:prompt|instructions)|"
+          r"your (?:initial|original|hidden|secret|system) (?:prompt|instructions|"
+          r"configuration|message))\b", anchors="prompt|instruction|configuration|message"),
+    _rule("instruction", "own_instructions", 0.45,
+          r"\b(?:the )?(?:text|words|content|everything|conversation|instructions|rules|prompt) "
+          r"(?:above|before this|so far|you (?:were|have been) (?:given|told|shown))|"
+          r"\byou (?:were|have been) (?:told|given|instructed|programmed) (?:before|initially|"
+          r"at the (?:start|beginning))|\b(?:i|you) (?:was|were) instructed to\b|"
+          r"\bmy instructions are\b|\bsystem_?prompt\b|\binitiali[sz]ation (?:string|prompt|text)|"
+          r"\bnot supposed to (?:tell|say|reveal|share)",
+          anchors="above|before|so far|told|given|instructed|programmed|shown|system|initiali|"
+          "supposed"),
+    _rule("instruction", "compliance", 0.35,
+          r"\byou (?:will|must|shall|are going to) (?:now |always |only )?"
+          r"(?:act|roleplay|role-play|impersonate|emulate|simulate|pretend|play the role)\b|"
+          r"\b(?:respond|reply|answer) as (?:if you were )?[A-Z]|"
+          r"\b(?:never|not|won['’]t|cannot|can['’]t|don['’]t|doesn['’]t|"
+          r"will not) (?:\w{1,15} )?refuse\b|"
+          r"\bbreak (?:out of )?character\b|\byour (?:responses|replies|outputs?|programming|"
+          r"filters|content polic(?:y|ies)|creators?|developers|knowledge cut-?off)\b|"
+          r"\bi (?:want|need|would like) you to (?:act|pretend|roleplay|role-play|"
+          r"simulate|impersonate|emulate|respond as|answer as)\b|"
+          r"\b(?:hello|hi|hey|dear) (?:chatgpt|gpt|ai|assistant|chatbot|bot|llm|model)\b",
+          anchors="you|respond|reply|answer|refuse|character|hello|hi|hey|dear"),
+    _rule("instruction", "command", 0.5,
+          r"(?:^|[.!?:;]\s{0,3}|\b(?:please|always|then|you (?:must|should)) )"
+          r"(?:run|execute) (?:the |this )?(?:following )?(?:shell |bash |terminal )?"
+          r"(?:command|script|code|payload)s?\b", anchors="run|execute"),
+    _rule("instruction", "shell", 0.6,
+          r"\bcurl (?:-\w{1,20} ){0,6}(?:https?://|[^\s|]{1,200}\s{0,3}\|)|"
+          r"\bwget (?:-\w{1,20} ){0,6}[^\s]{0,200}(?:https?://|\.\w{2,6})|"
+          r"\brm -(?:rf|fr)\b|\bsudo \w|\bchmod (?:\+x|777)|\bbase64 (?:-d|--decode)|"
+          r"\|\s{0,3}(?:ba|z)?sh\b|\bpowershell\b|\bnc -e\b", anchors="curl|wget|rm |sudo|chmod|"
+          "base64|sh|powershell|nc "),
+    _rule("instruction", "credentials", 0.45,
+          rf"\b(?:the user['’]?s?|users['’]) {SECRET}", anchors="user"),
+    _rule("instruction", "credentials", WEAK,
+          rf"\b(?:ask|asks|request|collect|give me|send me|provide|share|enter|type|"
+          rf"tell me) (?:\w{{1,20}} ){{0,3}}?{SECRET}\b", anchors="password|passcode|credential|"
+          "key|token|card|security|seed|2fa|code|login|pin"),
+    # when it applies
+    _rule("trigger", "conditional", 0.25,
+          rf"\b(?:when(?:ever)?|if|every time|each time|any time|anytime|once) "
+          rf"(?:{ASKERS} )?(?:is |are |gets? |ever |again |later ){{0,2}}"
+          r"(?:asks?|asked|questions?|questioned|queries|inquires?|wants? to know|searches|"
+          r"looks up|"
+          r"recalls?|mentions?|brings? up)\b", anchors="when|if|every time|each time|any time|"
+          "anytime|once"),
+    _rule("trigger", "user_says", 0.45,
+          r"\b(?:if|when|whenever) (?:the|a) user (?:says|mentions|types|writes|uses|"
+          r"sends)\b", anchors="if|when"),
+    _rule("trigger", "user_says", 0.2,
+          r"\b(?:if|when|whenever) (?:anyone|someone|somebody|a person|people) (?:says?|"
+          r"mentions?|types?|writes?|uses the (?:word|phrase))\b", anchors="if|when"),
+    _rule("trigger", "whenever", 0.25,
+          r"\b(?:whenever|every time|each time) (?:you|the (?:assistant|ai|agent|model))"
+          r" (?:see|hear|read|encounter|get|receive|notice)s?\b", anchors="whenever|every time|"
+          "each time"),
+    _rule("trigger", "codeword_phrase", 0.45,
+          r"\b(?:code\s?word|trigger (?:word|phrase)|pass\s?phrase|activation (?:word|phrase|"
+          r"code))s?\b", anchors="code|trigger|pass|activation"),
+    _rule("trigger", "codeword_phrase", 0.2,
+          r"\b(?:magic|secret) (?:word|phrase|code)s?\b", anchors="magic|secret"),
+)  # fmt: skip
+
+# Chat-template markup and role turns: a turn that starts the note ("Assistant: ...") is a
+# chat export's; one that starts after another sentence is forged. Run on the whole text.
+WHOLE_TEXT_RULES: tuple[Rule, ...] = (
+    _rule("instruction", "role_turn", 0.3, r"^\s{0,3}\[?(?:system|developer)\]?\s{0,2}:",
+          address=True, anchors="system|developer"),
+    _rule("instruction", "role_turn", 0.5,
+          r"<\|im_(?:start|end)\|>|\[/?INST\]|<</?SYS>>|(?:\n|[.!?\"]\s{1,3})\[?(?:system|"
+          r"assistant|developer|ai)\]?\s{0,2}:\s", address=True,
+          anchors="im_|inst]|sys>>|system|assistant|developer|ai"),
+)  # fmt: skip
+
+# A directive that only applies on a trigger ("when asked X, answer Y") is a planted
+# command, not a preference: the pair counts for more than the two parts.
+CONDITIONAL_DIRECTIVE = 0.6
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]{0,3}(?:\s{1,4}|$)|\n")
+
+
+@dataclass(frozen=True)
+class Cue:
+    signal: str
+    group: str
+    weight: float
+    quote: str
+    sentence: int  # which sentence it was found in
+    address: bool
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Where each sentence begins: after . ! ? (and closing quotes) and a space, or a line end."""
+    return [0, *(end.end() for end in _SENTENCE_END.finditer(text))]
+
+
+def cues(text: str) -> list[Cue]:
+    """Every rule that matches, once per (group, sentence), strongest first. Each rule
+    scans the whole text once; a match belongs to the sentence it starts in."""
+    starts = sentence_starts(text)
+    lowered = text.lower()
+    found: dict[tuple[str, int], Cue] = {}
+    for rule in RULES:
+        if not any(anchor in lowered for anchor in rule.anchors):
+            continue
+        for match in rule.pattern.finditer(text):
+            index = bisect_right(starts, match.start()) - 1
+            key = (rule.group, index)
+            if key not in found or found[key].weight < rule.weight:
+                found[key] = Cue(rule.signal, rule.group, rule.weight, match.group(0).strip(),
+                                 index, rule.address)  # fmt: skip
+    for (group, index), forcing in list(found.items()):
+        if group == "forcing" and ("conditional", index) in found:
+            found[group, index] = Cue("instruction", "forcing", CONDITIONAL_DIRECTIVE,
+                                      forcing.quote, index, False)  # fmt: skip
+    for rule in WHOLE_TEXT_RULES:
+        whole = rule.pattern.search(text) if any(a in lowered for a in rule.anchors) else None
+        if whole:
+            found[rule.group, -1] = Cue(rule.signal, rule.group, rule.weight,
+                                        whole.group(0).strip(), -1, rule.address)  # fmt: skip
+    return sorted(found.values(), key=lambda c: (-c.weight, c.sentence))

@@ -1,0 +1,109 @@
+"""The note graph: links by hand, history and revert, the networkx graph, reflect."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zettelmem.backends.llm import BoundedLLM
+from zettelmem.errors import InvalidInput
+from zettelmem.ids import new_id
+from zettelmem.memory.reads import Reads
+from zettelmem.models import LINK_KINDS, Change, Link, LinkKind, Note
+from zettelmem.validation import validate_choice, validate_scope
+from zettelmem.zettel import reflect
+from zettelmem.zettel.reflect import ReflectResult
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+class Notes(Reads):
+    """links, link, history, revert, graph, reflect."""
+
+    def links(self, note_id: str) -> list[Link]:
+        self.records.get(note_id)
+        return self.records.links_of(note_id)
+
+    def link(self, src: str, dst: str, kind: str, weight: float = 1.0) -> Link:
+        """Link two notes by hand; `supersedes` also marks the older note superseded."""
+        checked: LinkKind = validate_choice(kind, LINK_KINDS, "link kind")
+        if src == dst:
+            raise InvalidInput("a note cannot link to itself; pass two different ids")
+        if not 0.0 < weight <= 1.0:
+            raise InvalidInput(f"link weight must be in (0, 1], got {weight}")
+        self.records.get_many([src, dst])
+        links = [Link(src, dst, checked, weight)]
+        if checked == "related":
+            links.append(Link(dst, src, checked, weight))
+        changes = []
+        if kind == "supersedes":
+            changes.append(Change(dst, "status", "active", "superseded", f"superseded by {src}"))
+        self.records.write([], np.zeros((0, self.embedder.dims)), links, changes)
+        return links[0]
+
+    def history(self, note_id: str) -> list[Change]:
+        return self.records.history(note_id)
+
+    def revert(self, change_id: str) -> Change:
+        return self.records.revert(change_id)
+
+    def graph(self, scope: str | None = None) -> nx.MultiDiGraph:
+        # networkx is imported here, not at start-up: it costs a CLI call ~0.1 s.
+        from zettelmem.store.graph import load_graph
+
+        if scope is not None:
+            validate_scope(scope)
+        return load_graph(self.records, scope)
+
+    def reflect(self, topic: str | None = None, scope: str | None = None) -> ReflectResult:
+        """Write (or update) insight notes for clusters of related notes; see reflect.py."""
+        if scope is not None:
+            validate_scope(scope)
+        self.indexes.catch_up()
+        result = ReflectResult()
+        llm = BoundedLLM(self.llm, reflect.MAX_CLUSTERS) if self.llm else None
+        for cluster_scope, members in self._clusters(topic, scope):
+            member_ids = [m.id for m in members]
+            previous = reflect.previous_insight(self.records, cluster_scope, member_ids, topic)
+            if previous and reflect.sources_of(self.records, previous.id) == set(member_ids):
+                result.unchanged.append(previous)
+                continue
+            vectors = self.records.vectors([m.label for m in members])
+            title, body = reflect.digest(members, vectors, self.indexes.text.idf)
+            title, body = reflect.synthesize(llm, title, body, members)
+            note, links, changes = reflect.plan_insight(
+                new_id(), body, title, cluster_scope, members, previous, topic
+            )
+            outcome = self.records.write([note], self.embedder.embed([body]), links, changes)
+            stored, created = outcome.notes[0]
+            if created:
+                (result.updated if previous else result.created).append(stored)
+        self.indexes.catch_up()
+        return result
+
+    def _clusters(self, topic: str | None, scope: str | None) -> list[tuple[str, list[Note]]]:
+        """Clusters to reflect on, without notes the guard holds: an insight must never
+        repeat a flagged note's text with the trust of a first-party note."""
+        found = self._clusters_of_all(topic, scope)
+        held = self.records.held([n.id for _, notes in found for n in notes])
+        kept = [(s, [n for n in notes if n.id not in held]) for s, notes in found]
+        return [(s, notes) for s, notes in kept if len(notes) >= 2]
+
+    def _clusters_of_all(
+        self, topic: str | None, scope: str | None
+    ) -> list[tuple[str, list[Note]]]:
+        if topic:
+            hits = self._search(topic, reflect.MAX_MEMBERS, self.filters(scope=scope), None,
+                                graph=False)  # fmt: skip
+            by_scope: dict[str, list[Note]] = {}
+            for hit in hits:
+                if hit.note.source != reflect.INSIGHT_SOURCE and hit.scores.get("bm25"):
+                    by_scope.setdefault(hit.note.scope, []).append(hit.note)
+            return [(s, notes) for s, notes in by_scope.items() if len(notes) >= 2]
+        out = []
+        for ids in reflect.communities(self.records, scope):
+            notes = self.records.get_many(ids[: reflect.MAX_MEMBERS])
+            out.append((notes[0].scope, notes))
+        return out

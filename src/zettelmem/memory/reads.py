@@ -1,0 +1,235 @@
+"""Reads: recall (hybrid search, fusion, graph spreading, the guard's read check, lessons),
+filters, and plain lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from zettelmem.backends.embeddings import identity
+from zettelmem.errors import InvalidInput, NotFound
+from zettelmem.guard.judge import lessons_for, read_time
+from zettelmem.ids import ID_LENGTH
+from zettelmem.memory.base import MemoryBase
+from zettelmem.models import FUSIONS, STATUSES, Filters, Hit, Lesson, Note, RecallResult
+from zettelmem.retrieval import spreading
+from zettelmem.retrieval.fusion import bm25_reference, fuse, prefer_speakers
+from zettelmem.retrieval.weights import DEFAULT as DEFAULT_WEIGHTS
+from zettelmem.retrieval.weights import Weights
+from zettelmem.retrieval.windows import Windowed, add_stage, combine
+from zettelmem.text import STOPWORDS, speaker_of
+from zettelmem.timeutil import parse_when
+from zettelmem.validation import validate_choice, validate_k, validate_scope, validate_tag
+
+# How many candidates each retriever hands to fusion, at least.
+CANDIDATES = 50
+# Hits beyond k the guard's read-time check sees, so a demoted hit can leave the top k.
+READ_EXTRA = 5
+SCORE_PARTS = ("bm25", "vector", "window", "speaker", "graph", "final")
+# A shorter id is taken as a prefix of at least this many characters (as in git).
+MIN_PREFIX = 4
+
+
+class Reads(MemoryBase):
+    """recall, filters, get, list_notes, stats, lessons."""
+
+    _last_query: tuple[str, np.ndarray] | None = None
+
+    def get(self, note_id: str) -> Note:
+        return self.records.get(note_id)
+
+    def resolve_id(self, given: str) -> str:
+        """The id a unique prefix of at least MIN_PREFIX characters names (as in git)."""
+        text = given.strip().lower()
+        if len(text) >= ID_LENGTH:
+            return given
+        if len(text) < MIN_PREFIX:
+            return self.records.get(given).id
+        found = self.records.ids_with_prefix(text)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise InvalidInput(f"id prefix {given!r} is ambiguous; give more characters")
+        raise NotFound(f"no note with id {given!r}", hint="find_ids")
+
+    def list_notes(self, scope: str | None = None, limit: int = 50, offset: int = 0) -> list[Note]:
+        if scope is not None:
+            validate_scope(scope)
+        if limit < 1:
+            raise InvalidInput(f"{{arg}} must be at least 1, got {limit}", arg="limit")
+        return self.records.list_notes(scope, limit, offset)
+
+    def stats(self) -> dict[str, object]:
+        self.indexes.catch_up()  # a read: the counts include single writes not yet indexed
+        out = self.records.stats()
+        out["home"] = str(self.home)
+        out["embedder"] = identity(self.embedder)
+        out["indexed"] = {"text": self.indexes.text.count(), "vectors": len(self.indexes.vectors)}
+        return out
+
+    def filters(
+        self,
+        scope: str | None = None,
+        tags: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        include_superseded: bool = False,
+        as_of: str | None = None,
+        include_quarantined: bool = False,
+    ) -> Filters:
+        """Validated filters; a date-only ``until`` or ``as_of`` covers that whole day.
+
+        ``as_of`` answers as the memory stood then: notes from after it are
+        hidden, and a note superseded only later counts as current.
+        """
+        until_norm = _end_of_day(until, "until")
+        moment = _end_of_day(as_of, "as_of")
+        bounds = [x for x in (until_norm, moment) if x]
+        # As of a date, a note superseded only later still counts as current.
+        statuses = ("active", "superseded") if include_superseded or moment else ("active",)
+        return Filters(
+            scope=validate_scope(scope) if scope is not None else None,
+            tags=tuple(validate_tag(t) for t in tags),
+            since=parse_when(since, "since") if since else None,
+            until=min(bounds) if bounds else None,
+            statuses=statuses + ("quarantined",) if include_quarantined else statuses,
+            as_of=moment,
+        )
+
+    def recall(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        fusion: str | None = None,
+        graph: bool = True,
+        weights: Weights | None = None,
+    ) -> RecallResult:
+        """Ranked hits for a query, and the lessons (caught poisoning attempts) it touches.
+        ``weights``: the ranking's free parameters (benchmarks vary them)."""
+        filters = filters or Filters()
+        hits = self._search(query, k, filters, fusion, graph, weights)
+        lessons = [] if self.guard_mode == "off" else self.lessons(query, filters.scope)
+        return RecallResult(query, hits, lessons)
+
+    def _search(
+        self,
+        query: str,
+        k: int,
+        filters: Filters,
+        fusion: str | None,
+        graph: bool,
+        weights: Weights | None = None,
+    ) -> list[Hit]:
+        """Hybrid search: BM25 (with conversation windows) and vectors, filtered and fused,
+        then spread along links."""
+        if not query or not query.strip():
+            raise InvalidInput("the query is empty; pass some words to search for")
+        validate_k(k)
+        self.indexes.catch_up()
+        want = k if self.guard_mode == "off" else k + READ_EXTRA
+        pool = max(CANDIDATES, 3 * want)
+        only, exclude, allowed, then = self._restrictions(filters)
+        weights = weights or DEFAULT_WEIGHTS
+        windowed = self._windowed(query, filters, pool, weights, (only, exclude, then))
+        vec = self.indexes.vectors.search(
+            self._query_vector(query), pool, allowed, scope=filters.scope, exclude=exclude
+        )
+        method = validate_choice(fusion or str(self.settings.get("fusion")), FUSIONS, "fusion")
+        ref = bm25_reference(query, self.indexes.text.idf, STOPWORDS)
+        fused = fuse(windowed.bm25[:pool], vec, method, weights.bm25, bm25_ref=ref)
+        fused = add_stage(fused, windowed.stage, weights.stage)
+        texts = self.records.contents([label for label, _ in fused])
+        speakers = {label: speaker_of(text) or "" for label, text in texts.items()}
+        fused = prefer_speakers(fused, speakers, query, weights.speaker)
+        if graph:
+            ranked = spreading.spread(
+                self.records, fused, want,
+                lambda labels: self.records.passing(labels, filters) - then,
+            )  # fmt: skip
+        else:
+            ranked = [(label, parts, None) for label, parts in fused[:want]]
+        notes = self.records.by_labels([label for label, _, _ in ranked])
+        # A note without a keyword match that scores 0 (the bottom of the vector list, no
+        # speaker, no link) matched nothing: the list is never padded with it.
+        hits = [
+            Hit(note=notes[label], score=parts["final"], scores=_parts(parts), via=via)
+            for label, parts, via in ranked
+            if label in notes and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0)
+        ]
+        return hits if self.guard_mode == "off" else read_time(self.records, hits, k)
+
+    def _windowed(
+        self,
+        query: str,
+        filters: Filters,
+        pool: int,
+        weights: Weights,
+        restrict: tuple[set[int] | None, set[int], set[int]],
+    ) -> Windowed:
+        """BM25 of each note with its conversation window (see retrieval/windows.py)."""
+        only, exclude, then = restrict
+        # Question words and fillers ("what", "did", "when") match almost every note.
+        own = self.indexes.text.search(
+            query, filters, 2 * pool, ignore=STOPWORDS, only=only, exclude=exclude
+        )
+        found = self.indexes.text.search_windows(
+            query, filters, 2 * pool, ignore=STOPWORDS, exclude=exclude
+        )
+        windowed = combine(own, found, weights.context)
+        known = {label for label, _ in own}
+        covered = [label for label, _ in windowed.bm25 if label not in known]
+        if covered:
+            # Turns a window brought in pass the same filters as any hit.
+            allowed = self.records.passing(covered, filters) - then
+            keep = [(label, s) for label, s in windowed.bm25 if label in known or label in allowed]
+            windowed = Windowed(keep, windowed.stage)
+        return windowed
+
+    def _restrictions(
+        self, filters: Filters
+    ) -> tuple[set[int] | None, set[int], set[int] | None, set[int]]:
+        """The record's filters as label sets, each looked up once per recall.
+
+        Returns (only, exclude) for the BM25 index (tags, status and as-of are
+        mutable, so they never live there), the set the vector search may return
+        (None: every live vector of the scope, minus ``exclude``), and the notes
+        superseded as of ``as_of``. Scope filters natively in both indexes and
+        ``exclude`` holds only the few notes a status hides, so a recall without
+        tags or dates costs the same at any store size.
+        """
+        only = (
+            self.records.matching_labels(Filters(tags=filters.tags, statuses=tuple(STATUSES)))
+            if filters.tags
+            else None
+        )
+        hidden = tuple(s for s in STATUSES if s not in filters.statuses)
+        exclude = self.records.matching_labels(Filters(statuses=hidden)) if hidden else set()
+        then = self.records.superseded_by(filters.as_of) if filters.as_of else set()
+        exclude |= then
+        allowed = None
+        if filters.tags or filters.since or filters.until:
+            allowed = self.records.matching_labels(filters) - then
+        return only, exclude, allowed, then
+
+    def lessons(self, query: str, scope: str | None = None) -> list[Lesson]:
+        """The lessons (from caught poisoning attempts) relevant to a query."""
+        return lessons_for(self.records, scope, self._query_vector(query))
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        """The query's vector; the last one is kept, since recall and then lessons ask."""
+        if self._last_query is None or self._last_query[0] != query:
+            self._last_query = (query, self.embedder.embed([query])[0])
+        return self._last_query[1]
+
+
+def _end_of_day(text: str | None, what: str) -> str | None:
+    if not text:
+        return None
+    moment = parse_when(text, what)
+    return moment[:10] + "T23:59:59" if len(text.strip()) == 10 else moment
+
+
+def _parts(parts: dict[str, float]) -> dict[str, float]:
+    return {name: round(parts[name], 6) for name in SCORE_PARTS if name in parts}

@@ -1,0 +1,216 @@
+"""What the core needs from the canonical record, as one Protocol.
+
+The SQLite record (``store.records.Records``) implements it; a PostgreSQL record can
+implement it too. Nothing above ``store/`` names a concrete record: the facade, the
+Zettelkasten, the guard and retrieval are typed against ``RecordStore``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import numpy as np
+
+from zettelmem.models import (
+    Change,
+    Filters,
+    Lesson,
+    Link,
+    NewNote,
+    Note,
+    Op,
+    StoredVerdict,
+    WriteOutcome,
+)
+
+
+class Dump(Protocol):
+    """Exported rows of one consistent read (plain dicts of the stored columns)."""
+
+    def notes(self) -> Iterator[dict[str, Any]]: ...
+    def links(self) -> Iterator[dict[str, Any]]: ...
+    def changes(self) -> Iterator[dict[str, Any]]: ...
+    def verdicts(self) -> Iterator[dict[str, Any]]: ...
+    def lessons(self) -> Iterator[dict[str, Any]]: ...
+
+
+class RecordStore(Protocol):
+    """The canonical record: notes, links, history, the ops log, verdicts, lessons.
+
+    Every write is one transaction that also appends to the ops log.
+    """
+
+    # -- Lifetime and metadata -------------------------------------------------
+
+    def close(self) -> None: ...
+
+    def usable_in_this_thread(self) -> bool:
+        """False when the connection belongs to another thread (SQLite's same-thread rule)."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file (after forgetting, so no copy lingers)."""
+
+    def stats(self) -> dict[str, object]: ...
+
+    def count(self, scope: str | None = None) -> int: ...
+
+    # -- Notes -----------------------------------------------------------------
+
+    def get(self, note_id: str) -> Note: ...
+
+    def get_many(self, ids: Sequence[str]) -> list[Note]:
+        """Notes for ids, in the given order; any unknown id raises NotFound."""
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to ``limit`` note ids that start with ``prefix``."""
+
+    def by_labels(self, labels: Sequence[int]) -> dict[int, Note]: ...
+
+    def contents(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's text by label (cheaper than whole notes for a candidate pool)."""
+
+    def scopes_of(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's scope by label (the vector index files vectors by scope)."""
+
+    def labels_of(self, ids: Sequence[str]) -> dict[str, int]: ...
+
+    def list_notes(self, scope: str | None, limit: int, offset: int = 0) -> list[Note]: ...
+
+    def iter_notes(self, batch: int = 1000) -> Iterator[tuple[Note, np.ndarray | None]]:
+        """Every note with its stored vector, in label order (for rebuilds)."""
+
+    def duplicates(self, notes: Sequence[NewNote]) -> dict[str | None, tuple[Note, bool]]:
+        """Notes of the batch that are stored already, by dedupe key (as (note, False))."""
+
+    def write(
+        self,
+        notes: Sequence[NewNote],
+        embeddings: np.ndarray,
+        links: Sequence[Link] = (),
+        changes: Sequence[Change] = (),
+        judged: Sequence[StoredVerdict] = (),
+    ) -> WriteOutcome:
+        """Notes, their links and the changes they cause to others, in one transaction."""
+
+    def delete_notes(self, ids: Sequence[str]) -> list[Note]:
+        """Remove notes with their links, tags and history; returns what was removed."""
+
+    def set_embeddings(self, labels: Sequence[int], vectors: np.ndarray) -> None:
+        """Replace stored vectors (re-embedding); every changed note goes to the ops log."""
+
+    def vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]: ...
+
+    def context_vectors(self, labels: Sequence[int]) -> dict[int, np.ndarray]:
+        """The vectors the vector index holds: own vector mixed with the notes followed."""
+
+    # -- Filters ---------------------------------------------------------------
+
+    def matching_labels(self, filters: Filters) -> set[int]:
+        """Labels of notes that pass the filters (tags, dates, or the few notes a status
+        hides: scope alone filters natively in the indexes)."""
+
+    def passing(self, labels: Sequence[int], filters: Filters) -> set[int]:
+        """The labels among these that pass the filters."""
+
+    def superseded_by(self, moment: str) -> set[int]:
+        """Labels of notes a note from no later than ``moment`` supersedes."""
+
+    # -- Links and history -----------------------------------------------------
+
+    def links_of(self, note_id: str) -> list[Link]: ...
+
+    def adjacent(self, ids: Sequence[str], kinds: Sequence[str]) -> list[Link]:
+        """Links of these kinds that start or end at one of these notes."""
+
+    def derived_from(self, ids: Sequence[str]) -> list[str]:
+        """Ids of the notes (insights) linked `derived_from` any of these notes."""
+
+    def apply_changes(self, changes: Sequence[Change]) -> list[Change]: ...
+
+    def history(self, note_id: str) -> list[Change]: ...
+
+    def revert(self, change_id: str) -> Change: ...
+
+    def all_history_reasons(self) -> list[tuple[str, str]]:
+        """(note id, reason) of every change in history (benchmarks audit what changed)."""
+
+    # -- The ops log (derived indexes catch up from it) ------------------------
+
+    def ops_head(self) -> int: ...
+
+    def ops_since(self, seq: int, upto: int | None = None) -> list[Op]: ...
+
+    # -- The guard's verdicts and lessons --------------------------------------
+
+    def verdicts_of(self, ids: Sequence[str]) -> dict[str, StoredVerdict]: ...
+
+    def open_verdicts(self, scope: str | None) -> list[StoredVerdict]: ...
+
+    def settle(self, note_id: str, review: str) -> None: ...
+
+    def participants(self, scope: str) -> set[str]: ...
+
+    def lessons_near(
+        self, scope: str | None, vector: np.ndarray, k: int, min_cos: float
+    ) -> list[tuple[Lesson, float]]: ...
+
+    def add_lesson(
+        self, scope: str, text: str, signals: Sequence[str], vector: np.ndarray
+    ) -> Lesson: ...
+
+    def all_lessons(self, scope: str | None) -> list[Lesson]: ...
+
+    def held(self, ids: Sequence[str]) -> set[str]:
+        """The ids the guard holds: flagged or quarantined, and not approved in review."""
+
+    def lessons_with_text(self, scope: str, text: str) -> list[tuple[str, np.ndarray]]:
+        """(id, vector) of the lessons of a scope with exactly this text."""
+
+    def drop_lessons(self, ids: Sequence[str]) -> int:
+        """Delete lessons by id; returns how many."""
+
+    # -- Reflect and the graph -------------------------------------------------
+
+    def related_edges(self, scope: str | None, skip_source: str) -> list[tuple[str, str, float]]:
+        """`related` links between active notes not written by ``skip_source``."""
+
+    def derived_sources(self, insight_id: str) -> set[str]: ...
+
+    def insight_sharing_most(
+        self, scope: str, source: str, context_like: str, exact: bool, members: Sequence[str]
+    ) -> tuple[str, int] | None:
+        """The active insight (by source and context) derived from most of ``members``."""
+
+    def graph_rows(
+        self, scope: str | None
+    ) -> tuple[list[tuple[str, str, str, str, str, str]], list[tuple[str, str, str, float]]]:
+        """(id, scope, status, content, tags JSON, keywords JSON) of every note and (src,
+        dst, kind, weight) of every link."""
+
+    # -- Export and restore ----------------------------------------------------
+
+    def dumped(self, scope: str | None) -> AbstractContextManager[Dump]:
+        """Rows of a scope (or all) as they stand in one read transaction."""
+
+    def restore_note_rows(
+        self, rows: Sequence[dict[str, Any]], vectors: np.ndarray
+    ) -> list[tuple[int, str]]: ...
+
+    def restore_other_rows(
+        self,
+        links: Sequence[dict[str, Any]],
+        changes: Sequence[dict[str, Any]],
+        verdicts: Sequence[dict[str, Any]],
+    ) -> tuple[int, int]:
+        """Links, history and verdicts of a restore, in one transaction."""
+
+    def restore_lesson_rows(
+        self, rows: Sequence[dict[str, Any]], vectors: Sequence[np.ndarray]
+    ) -> int:
+        """Exported lessons with the vectors to keep; returns how many were new."""
