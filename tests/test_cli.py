@@ -126,7 +126,7 @@ def test_recall_json_has_the_documented_shape(mem, diary) -> None:
     assert hits and hits[0]["id"] == diary["feb"]
     for hit in hits:
         assert set(hit) == HIT_KEYS
-        assert set(hit["scores"]) <= {"bm25", "vector", "speaker", "graph", "final"}
+        assert set(hit["scores"]) <= {"bm25", "vector", "window", "speaker", "graph", "final"}
         assert "final" in hit["scores"] and 0 <= hit["trust"] <= 1
         assert hit["score"] == pytest.approx(hit["scores"]["final"])
         assert isinstance(hit["tags"], list)

@@ -219,7 +219,7 @@ def test_open_reader_sees_writes_and_forgets_of_another_process(home: Path) -> N
 
 
 def _kill_when(proc: subprocess.Popen[bytes], db: Path, notes: int) -> None:
-    deadline = time.monotonic() + 120  # a guard against a hung helper, not a measurement
+    deadline = time.monotonic() + 600  # a guard against a hung helper, not a measurement
     while _count_notes(db) < notes:
         assert proc.poll() is None, proc.communicate()[1].decode()
         assert time.monotonic() < deadline, "the import never got going"

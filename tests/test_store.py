@@ -232,7 +232,7 @@ def test_single_writes_may_leave_bm25_behind_until_a_read_or_close(tmp_path: Pat
         for i in range(3):
             memory.remember(f"zebra sighting number {i}")
         assert memory.indexes.text.count() < 3  # group commit: the record has them all
-        assert len(memory.recall("zebra sighting", k=10)) == 3  # a read catches up
+        assert len(memory.recall("zebra sighting", k=10).hits) == 3  # a read catches up
         assert memory.indexes.text.count() == 3
         memory.remember("one more zebra sighting")
     with Memory(home=home, embedder="hashing") as memory:

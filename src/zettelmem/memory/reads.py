@@ -18,6 +18,7 @@ from zettelmem.retrieval.fusion import bm25_reference, fuse, prefer_speakers
 from zettelmem.retrieval.weights import DEFAULT as DEFAULT_WEIGHTS
 from zettelmem.retrieval.weights import Weights
 from zettelmem.retrieval.windows import Windowed, add_stage, combine
+from zettelmem.schemas import SCORE_PARTS
 from zettelmem.text import STOPWORDS, speaker_of
 from zettelmem.timeutil import parse_when
 from zettelmem.validation import validate_choice, validate_k, validate_scope, validate_tag
@@ -26,7 +27,6 @@ from zettelmem.validation import validate_choice, validate_k, validate_scope, va
 CANDIDATES = 50
 # Hits beyond k the guard's read-time check sees, so a demoted hit can leave the top k.
 READ_EXTRA = 5
-SCORE_PARTS = ("bm25", "vector", "window", "speaker", "graph", "final")
 # A shorter id is taken as a prefix of at least this many characters (as in git).
 MIN_PREFIX = 4
 
