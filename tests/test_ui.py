@@ -15,6 +15,7 @@ from ui_browser import EMBEDDER, seed
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.models import Note
+from zettelmem.schemas import SCORE_PARTS
 from zettelmem.server.mcp import Core
 from zettelmem.server.ui import ui_app
 from zettelmem.server.ui_graph import communities, pick, ranked_groups, view
@@ -51,7 +52,7 @@ def test_search_shows_hits_with_score_parts_and_filters(client: Any) -> None:
     page = client.get("/ui/", params={"q": "Kyoto temples", "scope": "trip"})
     assert page.status_code == 200
     assert "Kyoto temples were calm" in page.text
-    for part in ("final", "bm25", "vector", "speaker", "graph"):
+    for part in SCORE_PARTS:
         assert f"<b>{part}</b>" in page.text
     assert "garden" not in page.text.split('id="count"')[1]  # scope filter holds
     assert "content-security-policy" in {k.lower() for k in page.headers}
