@@ -373,7 +373,6 @@ def serve_ui(home: str | Path | None, *, host: str | None = None, port: int | No
     try:
         app = ui_app(core, host=host, token=token, allowed_hosts=allowed_hosts)
         sock = _listen(host, DEFAULT_UI_PORT if port is None else port)
-        sock.listen(128)
         shown = host if host.strip("[]") not in ("0.0.0.0", "::") else "127.0.0.1"
         address = f"http://{_host_name(shown)}:{sock.getsockname()[1]}/ui/"
         opened = address + (f"?{urlencode({'token': token})}" if token else "")
