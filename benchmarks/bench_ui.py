@@ -112,13 +112,15 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--home", help="Build the store here once, and reuse it after.")
     args = parser.parse_args()
     print(f"machine: {machine()}; embedder: {args.embedder}; medians\n")
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        started = time.perf_counter()
-        build(home, args.embedder, args.notes)
-        print(f"built {args.notes:,} notes in {time.perf_counter() - started:.0f} s\n")
+        home = Path(args.home or Path(tmp) / "home")
+        if not (home / "notes.db").exists():
+            started = time.perf_counter()
+            build(home, args.embedder, args.notes)
+            print(f"built {args.notes:,} notes in {time.perf_counter() - started:.0f} s\n")
         asked = queries(args.queries)
         alone, with_lessons = recall_ms(home, args.embedder, asked)
         with served(home, embedder=args.embedder) as base:
@@ -143,7 +145,9 @@ def main() -> None:
                       (None, f"every scope ({args.notes:,} notes)"))  # fmt: skip
             with Memory(home, embedder=args.embedder) as memory:
                 for scope, name in scopes:
-                    touch = lambda run: memory.remember(f"browser run {run}", scope="elsewhere")  # noqa: E731
+                    def touch(run: int, scope: str | None = scope) -> object:
+                        return memory.remember(f"before run {run} on {scope}", scope="elsewhere")
+
                     b = graph_browser_ms(base, scope, args.runs, touch)
                     server = f"{cold:.0f} | {warm:.0f}" if scope else "– | –"
                     print(

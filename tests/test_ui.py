@@ -15,6 +15,7 @@ from ui_browser import EMBEDDER, seed
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.models import Note
+from zettelmem.schemas import SCORE_PARTS
 from zettelmem.server.mcp import Core
 from zettelmem.server.ui import ui_app
 from zettelmem.server.ui_graph import communities, pick, ranked_groups, view
@@ -51,7 +52,7 @@ def test_search_shows_hits_with_score_parts_and_filters(client: Any) -> None:
     page = client.get("/ui/", params={"q": "Kyoto temples", "scope": "trip"})
     assert page.status_code == 200
     assert "Kyoto temples were calm" in page.text
-    for part in ("final", "bm25", "vector", "speaker", "graph"):
+    for part in SCORE_PARTS:
         assert f"<b>{part}</b>" in page.text
     assert "garden" not in page.text.split('id="count"')[1]  # scope filter holds
     assert "content-security-policy" in {k.lower() for k in page.headers}
@@ -207,3 +208,12 @@ def test_graph_html_is_one_self_contained_file(mem: Any, tmp_path: Path) -> None
     assert not re.search(r'(src|href)="(https?:)?//', text), "the file loads something"
     assert "<script>alert(1)" not in text  # the content cannot close the data block
     assert text.count("<script") == 2  # the data block and the inlined script
+
+
+def test_mem_ui_refuses_to_leave_loopback_without_a_token(
+    mem: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEM_TOKEN", raising=False)
+    result = mem("ui", "--host", "0.0.0.0", "--port", "0")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: refusing to serve on 0.0.0.0")

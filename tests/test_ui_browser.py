@@ -13,6 +13,7 @@ import pytest
 
 from ui_browser import EMBEDDER, chromium, missing, seed, served
 from zettelmem.memory.core import Memory
+from zettelmem.schemas import SCORE_PARTS
 
 REASON = missing()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"browser tests: {REASON}")
@@ -78,7 +79,7 @@ def test_search_by_keyboard_then_open_a_hit(view: View) -> None:
     view.wait(lambda: "hits for" in view.text(), "the hits")
     first = view.driver.find_element("css selector", "li.hit")
     assert "vintage camera" in first.text
-    for part in ("final", "bm25", "vector", "speaker", "graph"):
+    for part in SCORE_PARTS:
         assert part in first.find_element("css selector", ".scores").text
     view.driver.find_element("css selector", "body").send_keys("j")
     view.driver.switch_to.active_element.send_keys(Keys.ENTER)

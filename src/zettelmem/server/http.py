@@ -127,6 +127,9 @@ def _listen(host: str, port: int) -> socket.socket:
         raise InvalidInput(
             f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port (0: any)"
         ) from None
+    # Listening before the address is printed: a client that connects at once waits in
+    # the backlog until the server accepts, instead of being refused while it starts.
+    sock.listen(128)
     return sock
 
 

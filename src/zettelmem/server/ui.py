@@ -109,7 +109,7 @@ async def search(request: Request) -> Response:
         )  # fmt: skip
         found = m.recall(form.q, k=form.k, filters=filters)
         hits, lessons = found.hits, found.lessons
-        vias = {x for h in h_vias(hits) for x in (h.src, h.dst)} - {h.note.id for h in hits}
+        vias = {x for h in _vias(hits) for x in (h.src, h.dst)} - {h.note.id for h in hits}
         labels = {i: note_label(m.get(i)) for i in vias}
         labels.update({h.note.id: note_label(h.note) for h in hits})
         return scopes, pending, H.search_page(form, scopes, hits, lessons, labels)
@@ -124,7 +124,7 @@ async def search(request: Request) -> Response:
     return page(title, body, active="search", pending=pending)
 
 
-def h_vias(hits: Sequence[Hit]) -> list[Link]:
+def _vias(hits: Sequence[Hit]) -> list[Link]:
     return [h.via for h in hits if h.via is not None]
 
 
@@ -373,7 +373,6 @@ def serve_ui(home: str | Path | None, *, host: str | None = None, port: int | No
     try:
         app = ui_app(core, host=host, token=token, allowed_hosts=allowed_hosts)
         sock = _listen(host, DEFAULT_UI_PORT if port is None else port)
-        sock.listen(128)
         shown = host if host.strip("[]") not in ("0.0.0.0", "::") else "127.0.0.1"
         address = f"http://{_host_name(shown)}:{sock.getsockname()[1]}/ui/"
         opened = address + (f"?{urlencode({'token': token})}" if token else "")

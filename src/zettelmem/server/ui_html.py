@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 
 from zettelmem.models import Change, Hit, Lesson, Link, Note, StoredVerdict
 from zettelmem.render import note_label
+from zettelmem.schemas import SCORE_PARTS
 
 PREFIX = "/ui"
-SCORE_PARTS = ("final", "bm25", "vector", "speaker", "graph")
 SNIPPET = 400  # characters of a hit's content shown before "…"
 NAV = (("search", "Search", "/"), ("graph", "Graph", "/graph"),
        ("timeline", "Timeline", "/timeline"), ("review", "Review", "/review"))  # fmt: skip

@@ -46,7 +46,7 @@
   }
   var alpha = 0.6, ALPHA_MIN = 0.004, DECAY = 1 - Math.pow(ALPHA_MIN / alpha, 1 / 260);
   var CHARGE = -90, LINK_LENGTH = 30, GRAVITY = 0.006, CLUSTER = 0.06, FRICTION = 0.6, THETA2 = 0.81;
-  var running = true, ticks = 0;
+  var running = N > 0, ticks = 0;
   var cap = 8 * N + 64;
   var qx = new Float64Array(cap), qy = new Float64Array(cap), qs = new Float64Array(cap);
   var qmx = new Float64Array(cap), qmy = new Float64Array(cap), qm = new Float64Array(cap);
