@@ -146,7 +146,6 @@ def serve_http(
 
     app = http_app(server, host=host, token=token, allowed_hosts=allowed_hosts)
     sock = _listen(host, port)
-    sock.listen(2048)  # connections queue from now on: the URL below is ready to use
     url = f"http://{_host_name(host)}:{sock.getsockname()[1]}/mcp"
     sys.stderr.write(f"zettelmem: serving MCP (streamable HTTP) at {url}\n")
     sys.stderr.flush()
