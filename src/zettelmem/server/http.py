@@ -14,7 +14,7 @@ import anyio
 import anyio.to_thread
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
@@ -95,6 +95,71 @@ class BearerAuth:
         return same and scheme.lower() == b"bearer"
 
 
+# A request body must arrive whole within this many seconds of the request's start.
+BODY_SECONDS = 30.0
+
+
+class WholeBody:
+    """Reads a request's body in full, within a deadline and a size cap, before the app runs.
+
+    A client that trickles its body (or stops sending) gets 408 and its connection closed
+    when the deadline passes, instead of holding a connection and a task open for ever; a
+    client that hangs up mid-body is simply forgotten (no ClientDisconnect traceback in the
+    log), and the app only ever sees complete bodies. Responses are not buffered, so event
+    streams flow as before.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float, max_bytes: int) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        complete = False
+        with anyio.move_on_after(self.seconds):
+            while not complete:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return  # the client left before its request was whole: nobody to answer
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_bytes:
+                    await _plain(send, 413, f"request body over {self.max_bytes} bytes; "
+                                 "send less per call")  # fmt: skip
+                    return
+                chunks.append(chunk)
+                complete = not message.get("more_body", False)
+        if not complete:
+            await _plain(send, 408, f"request body not received within {self.seconds:g} s; "
+                         "send the whole body at once")  # fmt: skip
+            return
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: disconnect notices for streams
+
+        await self.app(scope, replay, send)
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
+    })  # fmt: skip
+    await send({"type": "http.response.body", "body": text.encode("utf-8")})
+
+
 def http_app(
     server: MemoryServer,
     *,
@@ -102,8 +167,9 @@ def http_app(
     token: str | None = None,
     allowed_hosts: Sequence[str] = (),
     max_request_bytes: int = MAX_REQUEST_BYTES,
+    body_seconds: float = BODY_SECONDS,
 ) -> ASGIApp:
-    """The streamable HTTP app at `/mcp`, with the token, Host/Origin and size checks."""
+    """The streamable HTTP app at `/mcp`, with the token, Host/Origin, size and time checks."""
     check_bind(host, token)
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path="/mcp",
@@ -111,7 +177,8 @@ def http_app(
         transport_security=transport_security(host, allowed_hosts),
         host=host,
     )
-    return BearerAuth(app, token) if token else app
+    app = WholeBody(app, seconds=body_seconds, max_bytes=max_request_bytes)
+    return BearerAuth(app, token) if token else app  # no body is read before the token
 
 
 def _listen(host: str, port: int) -> socket.socket:
