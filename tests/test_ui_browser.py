@@ -32,10 +32,15 @@ class View:
         return str(self.driver.find_element("css selector", "main").text)
 
     def wait(self, condition: Callable[[], object], what: str, seconds: float = 20) -> None:
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if condition():
-                return
+            try:
+                if condition():
+                    return
+            except (NoSuchElementException, StaleElementReferenceException):
+                pass  # the page is being replaced under us: look again
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}")
 

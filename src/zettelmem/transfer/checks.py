@@ -121,8 +121,8 @@ def _change_value(row: dict[str, Any], key: str) -> None:
             _words("change", {key: json.loads(value)}, key, tags=field == "tags")
         elif field == "status" and value not in STATUSES:
             raise ValueError(value)
-        elif field.startswith("link:"):
-            _weight("change", key, json.loads(value), 0.0, 1.0, open_low=False)
+        elif field.startswith("link:") and (weight := json.loads(value)) is not None:
+            _weight("change", key, weight, 0.0, 1.0, open_low=False)  # null: no link
     except (ValueError, RecursionError):
         raise _field("change", key, f"does not hold a valid {field}") from None
 
