@@ -32,7 +32,10 @@ class View:
         return str(self.driver.find_element("css selector", "main").text)
 
     def wait(self, condition: Callable[[], object], what: str, seconds: float = 20) -> None:
-        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+        from selenium.common.exceptions import (
+            NoSuchElementException,
+            StaleElementReferenceException,
+        )
 
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
