@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from zettelmem.errors import ConfigError, HomeError
 from zettelmem.redaction import carries_credentials
@@ -29,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "llm_timeout": 30,
     "llm_max_calls_per_write": 1,
     "guard": "flag",
+    # Where the record lives: "" for the home directory, or a postgresql:// URL.
+    "store": "",
 }
 
 # Where a setting's value came from, as `mem config` shows it.
@@ -72,6 +75,39 @@ def _url(value: object) -> str:
     return str(text)
 
 
+STORE_SCHEMES = ("postgresql", "postgres")
+
+
+def is_store_url(value: str) -> bool:
+    """Whether a store setting names a database (else the record is the home's)."""
+    return urlsplit(value.strip()).scheme in STORE_SCHEMES
+
+
+def check_store_url(value: str, origin: str = "") -> str:
+    """The URL, or a one-line ConfigError: not postgresql://, or a password in it.
+    Credentials come from libpq's own sources (PGPASSWORD, ~/.pgpass), never from here."""
+    text = value.strip()
+    where = f" (from {origin})" if origin else ""
+    try:
+        parts = urlsplit(text)
+        password, _ = parts.password, parts.port
+    except ValueError as exc:
+        raise ConfigError(f"the store URL{where} is malformed ({exc}); use "
+                          "postgresql://USER@HOST[:PORT]/DATABASE") from None  # fmt: skip
+    if parts.scheme not in STORE_SCHEMES:
+        raise ConfigError(f"the store{where} must be a postgresql://USER@HOST[:PORT]/DATABASE "
+                          "URL (or \"\" for the home directory)")  # fmt: skip
+    if password:
+        raise ConfigError(f"the store URL{where} carries a password; passwords never go in a "
+                          "URL or config.json: set PGPASSWORD or put it in ~/.pgpass")  # fmt: skip
+    return text
+
+
+def _store(value: object) -> str:
+    text = str(_text(True, 'a postgresql://USER@HOST/DATABASE URL, or "" for the home')(value))
+    return check_store_url(text) if text else ""
+
+
 def _number(low: float, high: float, integer: bool) -> Callable[[object], Any]:
     kind = "a whole number" if integer else "a number"
     hint = f"{kind} from {low:g} to {high:g}"
@@ -104,6 +140,7 @@ _RULES: dict[str, Callable[[object], Any]] = {
     "llm_timeout": _number(0.1, 600, integer=False),
     "llm_max_calls_per_write": _number(0, 100, integer=True),
     "guard": _choice("off", "flag", "quarantine"),
+    "store": _store,
 }
 
 
@@ -133,6 +170,9 @@ def validate_setting(key: str, value: object, origin: str = "") -> Any:
     """The value coerced to the setting's type, or a one-line ConfigError."""
     check_key(key)
     where = f" (from {origin})" if origin else ""
+    if key == "store" and isinstance(value, str) and value.strip():
+        # A URL's user part names a database role here; a password in it is refused.
+        return check_store_url(value, origin)
     carried = carries_credentials(value) if isinstance(value, str) else None
     if carried:
         raise ConfigError(
@@ -150,6 +190,15 @@ def default_home() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("zettelmem", appauthor=False))
+
+
+def resolve_store(explicit: str | None, settings: Settings) -> str | None:
+    """``--store`` > ``MEM_STORE`` > the home's ``store`` setting: a database URL, or None
+    for the home directory's own record."""
+    if explicit is not None and explicit.strip():
+        return check_store_url(explicit, "--store")
+    value = str(settings.get("store") or "").strip()
+    return check_store_url(value, settings.source("store")) if value else None
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -19,7 +19,7 @@ def doctor(ctx: click.Context, repair: bool, as_json: bool) -> None:
     """Check the record's integrity, the indexes' health and their agreement with the record."""
     from zettelmem.memory.doctor import diagnose  # loaded when the command runs
 
-    report = diagnose(ctx.obj["home"], repair=repair)
+    report = diagnose(ctx.obj["home"], repair=repair, store=ctx.obj["store"])
     if as_json:
         out = {"home": report.home, "ok": report.ok, "repaired": report.repaired,
                "checks": [asdict(c) for c in report.checks]}  # fmt: skip

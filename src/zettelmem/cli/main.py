@@ -90,7 +90,8 @@ def _sentences(message: str) -> str:
 
 
 def _home_first(args: list[str]) -> list[str]:
-    """Move ``--home X`` / ``--home=X`` given after the command to the front."""
+    """Move ``--home X`` / ``--home=X`` (and ``--store``) given after the command to the
+    front."""
     front: list[str] = []
     rest: list[str] = []
     i = 0
@@ -99,11 +100,11 @@ def _home_first(args: list[str]) -> list[str]:
         if arg == "--":
             rest.extend(args[i:])
             break
-        if arg == "--home" and i + 1 < len(args):
+        if arg in ("--home", "--store") and i + 1 < len(args):
             front += args[i : i + 2]
             i += 2
             continue
-        if arg.startswith("--home="):
+        if arg.startswith(("--home=", "--store=")):
             front.append(arg)
         else:
             rest.append(arg)
@@ -117,13 +118,20 @@ def _home_first(args: list[str]) -> list[str]:
     type=click.Path(file_okay=True, dir_okay=True, path_type=Path),
     help="Memory home directory (default: $MEM_HOME, else the platform data dir).",
 )
+@click.option(
+    "--store",
+    metavar="URL",
+    help="Keep the record in PostgreSQL at this postgresql:// URL (default: $MEM_STORE, "
+    "else the home's `store` setting, else the home directory).",
+)
 @click.version_option(__version__, prog_name="mem")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None) -> None:
+def cli(ctx: click.Context, home: Path | None, store: str | None) -> None:
     """zettelmem: a local-first memory for AI agents and the people who use them."""
     setup_logging()
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
+    ctx.obj["store"] = store
 
 
 def _read_text(text: str) -> str:
@@ -543,7 +551,8 @@ def serve(
 
     with private_files():
         http.serve(ctx.obj["home"], http=use_http, host=host, port=port, scope=scope,
-                   token=token, allowed_hosts=allow_hosts, guard=guard)  # fmt: skip
+                   token=token, allowed_hosts=allow_hosts, guard=guard,
+                   store=ctx.obj["store"])  # fmt: skip
 
 
 for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *SETUP_COMMANDS,

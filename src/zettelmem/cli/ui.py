@@ -29,7 +29,7 @@ def ui(
     from zettelmem.server.ui import serve_ui
 
     serve_ui(ctx.obj["home"], host=host, port=port, token=token, allowed_hosts=allow_hosts,
-             open_browser=open_browser, guard=guard)  # fmt: skip
+             open_browser=open_browser, guard=guard, store=ctx.obj["store"])  # fmt: skip
 
 
 UI_COMMANDS = [ui]

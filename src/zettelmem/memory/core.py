@@ -17,6 +17,7 @@ from zettelmem.config import (
     load_settings,
     prepare_home,
     resolve_home,
+    resolve_store,
 )
 from zettelmem.errors import EmbedderMismatch
 from zettelmem.memory.maintenance import Maintenance
@@ -25,6 +26,7 @@ from zettelmem.memory.review import Review
 from zettelmem.models import GUARD_MODES
 from zettelmem.store.derived import DerivedIndexes
 from zettelmem.store.records import Records
+from zettelmem.store.stores import open_database
 from zettelmem.validation import validate_choice
 from zettelmem.zettel.linking import Linker
 
@@ -42,17 +44,29 @@ class Memory(Notes, Review, Maintenance):
         reindexing: bool = False,
         llm: LLM | None | bool = None,
         guard: str | None = None,
+        store: str | None = None,
     ) -> None:
         """``llm``: an LLM to use, False for none (``--no-llm``), None for the configured one.
-        ``guard``: off, flag or quarantine for this instance (default: the home's setting)."""
+        ``guard``: off, flag or quarantine for this instance (default: the home's setting).
+        ``store``: a postgresql:// URL (default: ``MEM_STORE``, else the home's ``store``
+        setting, else the home's own record)."""
         where = resolve_home(home)
-        # A snapshot or backup is read where it lies: reads work, writes refuse.
-        self.read_only = home_is_read_only(where)
-        self.home = prepare_home(where, read_only=self.read_only)
-        self.settings = settings or load_settings(self.home)
+        self.config_home = where
+        self.settings = settings or load_settings(where)
+        self.store_url = resolve_store(store, self.settings)
         spec = embedder if embedder is not None else str(self.settings.get("embedder"))
         self.embedder = get_embedder(spec) if isinstance(spec, str) else spec
-        self.records = Records(self.home / "notes.db", read_only=self.read_only)
+        self.records: Records
+        if self.store_url:
+            # The database is the record; the home keeps this machine's derived indexes
+            # of it (rebuildable, caught up from its ops log) under stores/<its identity>.
+            self.read_only = False
+            self.records, self.home = open_database(self.store_url, prepare_home(where))
+        else:
+            # A snapshot or backup is read where it lies: reads work, writes refuse.
+            self.read_only = home_is_read_only(where)
+            self.home = prepare_home(where, read_only=self.read_only)
+            self.records = Records(self.home / "notes.db", read_only=self.read_only)
         if not reindexing:
             self._check_embedder()
         self.indexes = DerivedIndexes(

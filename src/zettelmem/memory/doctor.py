@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from zettelmem.backends.embeddings import get_embedder
-from zettelmem.config import load_settings, resolve_home
-from zettelmem.errors import MemError
+from zettelmem.config import load_settings, resolve_home, resolve_store
+from zettelmem.errors import HomeError, MemError
 from zettelmem.models import STATUSES, Filters
 from zettelmem.store.derived import disagreement, file_digest, read_state
 from zettelmem.store.health import RecordUnreadable, integrity, raw_notes, spread_sample
@@ -53,12 +53,17 @@ class DoctorReport:
         return all(c.ok for c in self.checks)
 
 
-def diagnose(home: str | Path | None, repair: bool = False) -> DoctorReport:
+def diagnose(
+    home: str | Path | None, repair: bool = False, store: str | None = None
+) -> DoctorReport:
     """Examine the home; with ``repair``, rebuild the derived indexes when a check failed
     (the record itself is never rewritten) and examine again."""
     from zettelmem.memory.core import Memory
 
     settings = load_settings(resolve_home(home))
+    if resolve_store(store, settings):
+        raise HomeError("`mem doctor` examines a home directory's files; with a database "
+                        "record, `mem reindex` rebuilds this machine's indexes of it")  # fmt: skip
     embedder = get_embedder(str(settings.get("embedder")))
     report = examine(home, embedder.dims)
     record_ok = bool(report.checks) and report.checks[0].ok

@@ -243,6 +243,7 @@ def serve(
     token: str | None = None,
     allowed_hosts: Sequence[str] = (),
     guard: str | None = None,
+    store: str | None = None,
 ) -> None:
     """`mem serve`: stdio (nothing but protocol on stdout) or streamable HTTP."""
     token = (token or "").strip() or None  # MEM_TOKEN="  " is no token, not a token of blanks
@@ -250,7 +251,7 @@ def serve(
         raise InvalidInput("--host, --port and --allow-host need --http")
     if http:
         check_bind(host or DEFAULT_HOST, token)
-    server = build_server(lambda: Memory(home, guard=guard), default_scope=scope)
+    server = build_server(lambda: Memory(home, guard=guard, store=store), default_scope=scope)
     try:
         if http:
             serve_http(

@@ -105,7 +105,8 @@ class Core:
             # Opened on another thread (SQLite's check_same_thread): open a twin on
             # this one. It shares every write with the original through the ops log.
             self._owned = True
-            return Memory(memory.home, embedder=memory.embedder, settings=memory.settings)
+            return Memory(memory.config_home, embedder=memory.embedder,
+                          settings=memory.settings, store=memory.store_url)  # fmt: skip
         return memory
 
     def _locked(self, fn: Callable[[Memory], T]) -> T:

@@ -363,13 +363,14 @@ def ui_app(core: Core, *, host: str = DEFAULT_HOST, token: str | None = None,
 
 def serve_ui(home: str | Path | None, *, host: str | None = None, port: int | None = None,
              token: str | None = None, allowed_hosts: Sequence[str] = (),
-             open_browser: bool = False, guard: str | None = None) -> None:  # fmt: skip
+             open_browser: bool = False, guard: str | None = None,
+             store: str | None = None) -> None:  # fmt: skip
     """`mem ui`: serve the web view until interrupted; the address goes to stderr."""
     import uvicorn
 
     host = host or DEFAULT_HOST
     check_bind(host, token)
-    core = Core(lambda: Memory(home, guard=guard))
+    core = Core(lambda: Memory(home, guard=guard, store=store))
     try:
         app = ui_app(core, host=host, token=token, allowed_hosts=allowed_hosts)
         sock = _listen(host, DEFAULT_UI_PORT if port is None else port)

@@ -1,0 +1,180 @@
+"""Connecting to PostgreSQL: the store URL's rules, a pool per URL, and SQL spoken in
+the record's dialect.
+
+The record's queries (store/records.py, links.py, threads.py, verdicts.py, insights.py,
+portable.py) are written once, in the SQL that SQLite and PostgreSQL share, with a few
+SQLite spellings. ``PgConnection`` runs them on a psycopg 3 connection, rewriting those
+spellings (``?`` placeholders, ``INSERT OR IGNORE``/``OR REPLACE``, ``IS NOT 'x'``,
+``instr``, two-argument ``MAX``, ``lastrowid``): one home per rule, and both stores run
+the very same logic. Credentials never pass through here (config.check_store_url refuses
+a URL with a password); libpq reads PGPASSWORD, ~/.pgpass, PGSSLMODE and the rest itself.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from zettelmem.errors import HomeError
+
+# The primary key of each table an ``INSERT OR REPLACE`` writes to.
+_KEYS = {"meta": ("key",), "embeddings": ("label",), "verdicts": ("note_id",)}
+# A replaced vector's pgvector copy is made again from the new bytes (see postgres.py).
+_EXTRA_SET = {"embeddings": ", embedding = NULL"}
+
+
+def shown(url: str) -> str:
+    """The URL as messages show it: user, host and database, never a password or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+@lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """A record query in PostgreSQL's spelling (see the module docstring)."""
+    out = sql.replace("%", "%%").replace("?", "%s")
+    out = out.replace("IS NOT 'approved'", "IS DISTINCT FROM 'approved'")
+    out = out.replace("instr(content, ':')", "strpos(content, ':')")
+    out = out.replace("MAX(weight, excluded.weight)", "GREATEST(links.weight, excluded.weight)")
+    out = re.sub(r"IN \(\s*\)", "IN (NULL)", out)
+    out = out.replace(" LIKE ", " ILIKE ")  # SQLite's LIKE ignores ASCII case
+    if out.lstrip().startswith("INSERT OR IGNORE INTO"):
+        out = out.replace("INSERT OR IGNORE INTO", "INSERT INTO", 1) + " ON CONFLICT DO NOTHING"
+    replace = re.match(r"\s*INSERT OR REPLACE INTO (\w+)\(([^)]*)\)", out)
+    if replace:
+        table, columns = replace.group(1), [c.strip() for c in replace.group(2).split(",")]
+        keys = _KEYS[table]
+        sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        out = (out.replace("INSERT OR REPLACE INTO", "INSERT INTO", 1)
+               + f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+               + _EXTRA_SET.get(table, ""))  # fmt: skip
+    if re.match(r"\s*INSERT INTO notes\(", out):
+        out += " RETURNING label"
+    return out
+
+
+class Row(tuple):  # type: ignore[type-arg]
+    """A result row read by position or by column name (as sqlite3.Row is)."""
+
+    names: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row.names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self.names[key])
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def row_factory(cursor: Any) -> Any:
+    names = {d.name: i for i, d in enumerate(cursor.description or ())}
+    return lambda values: Row(values, names)
+
+
+class Cursor:
+    """The part of a sqlite3 cursor the record uses: fetch, iterate, rowcount, lastrowid."""
+
+    def __init__(self, cursor: Any, returning: bool) -> None:
+        self._cursor = cursor
+        self.lastrowid: int | None = None
+        if returning:
+            row = cursor.fetchone()
+            self.lastrowid = None if row is None else int(row[0])
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+
+class PgConnection:
+    """A psycopg connection that runs the record's queries (see ``translate``)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        query = translate(sql)
+        cursor = self.conn.execute(query, list(params) if params else None)
+        return Cursor(cursor, query.endswith("RETURNING label"))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]] | Iterator[Any]) -> Cursor:
+        batch = [list(r) for r in rows]
+        cursor = self.conn.cursor()
+        if batch:
+            cursor.executemany(translate(sql), batch)
+        return Cursor(cursor, False)
+
+
+_POOLS: dict[str, Any] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def pool_for(url: str) -> Any:
+    """The process's connection pool for a URL (servers open a Memory per worker thread;
+    each takes a connection from here and gives it back on close)."""
+    from psycopg_pool import ConnectionPool
+
+    with _POOLS_LOCK:
+        pool = _POOLS.get(url)
+        if pool is None:
+            pool = ConnectionPool(
+                url, min_size=0, max_size=8, open=False, timeout=30.0,
+                kwargs={"autocommit": True, "row_factory": row_factory},
+                check=ConnectionPool.check_connection,
+            )  # fmt: skip
+            pool.open()
+            _POOLS[url] = pool
+        return pool
+
+
+def connect(url: str) -> Any:
+    """A checked-out connection, or one HomeError line naming the server and the fix."""
+    try:
+        import psycopg
+    except ImportError:
+        raise HomeError(
+            "a postgresql:// store needs psycopg: pip install 'zettelmem[postgres]'"
+        ) from None
+    try:
+        if url not in _POOLS:
+            # Reach the server once directly, so a wrong URL fails at once with libpq's
+            # reason (a pool would retry until its timeout).
+            psycopg.connect(url, connect_timeout=10).close()
+        return pool_for(url).getconn()
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise HomeError(
+            f"cannot connect to {shown(url)} ({reason}); check the URL, that the server "
+            "runs, and PGPASSWORD or ~/.pgpass"
+        ) from None
+
+
+def release(url: str, conn: Any) -> None:
+    """Give a connection back to its pool (closed if it is broken or mid-transaction)."""
+    pool = _POOLS.get(url)
+    if pool is None:
+        conn.close()
+        return
+    pool.putconn(conn)

@@ -1,0 +1,178 @@
+"""The PostgreSQL record's schema and its versioned migrations.
+
+The tables mirror the SQLite record's (store/records.py, verdicts.py) column for column,
+so that both run the same queries; text columns sort bytewise (``COLLATE "C"``, as
+SQLite does) so ordered reads and id prefixes agree. Every migration step runs in one
+transaction under the record's write lock, on first use; a database whose schema is
+newer than this code is refused, never downgraded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zettelmem.errors import HomeError
+
+SCHEMA_VERSION = 1
+
+# The advisory lock every write transaction takes (see postgres.py): one key, 'zmem'.
+WRITE_LOCK = 0x7A6D656D
+
+_T = 'TEXT COLLATE "C"'
+
+_MIGRATIONS: list[str] = [
+    # 1: notes, links, history, the ops log, verdicts, lessons, meta.
+    f"""
+    CREATE TABLE meta (key {_T} PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE notes (
+        label BIGSERIAL PRIMARY KEY,  -- vector-index key, never reused
+        id {_T} NOT NULL UNIQUE,
+        content TEXT NOT NULL,
+        created_at {_T} NOT NULL,
+        event_at {_T},
+        scope {_T} NOT NULL,
+        source {_T} NOT NULL,
+        keywords TEXT NOT NULL DEFAULT '[]',
+        tags TEXT NOT NULL DEFAULT '[]',
+        context {_T} NOT NULL DEFAULT '',
+        status {_T} NOT NULL DEFAULT 'active',
+        dedupe_key {_T},
+        thread {_T}
+    );
+    -- The embedder's float32 bytes (what the derived indexes are made from, bit for bit)
+    -- and the same vector as pgvector, for search inside the database.
+    CREATE TABLE embeddings (
+        label BIGINT PRIMARY KEY REFERENCES notes(label) ON DELETE CASCADE,
+        vector BYTEA NOT NULL,
+        embedding vector
+    );
+    CREATE INDEX embeddings_unconverted ON embeddings(label) WHERE embedding IS NULL;
+    CREATE INDEX notes_status ON notes(status);
+    CREATE INDEX notes_when ON notes((COALESCE(event_at, created_at)));
+    CREATE INDEX notes_thread ON notes(scope, thread, label) WHERE thread IS NOT NULL;
+    CREATE UNIQUE INDEX notes_dedupe ON notes(scope, dedupe_key) WHERE dedupe_key IS NOT NULL;
+    CREATE INDEX notes_scope ON notes(scope, event_at);
+    CREATE TABLE note_tags (
+        label BIGINT NOT NULL REFERENCES notes(label) ON DELETE CASCADE,
+        tag {_T} NOT NULL,
+        PRIMARY KEY (tag, label)
+    );
+    CREATE INDEX note_tags_label ON note_tags(label);
+    CREATE TABLE links (
+        src {_T} NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+        dst {_T} NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+        kind {_T} NOT NULL,
+        weight DOUBLE PRECISION NOT NULL DEFAULT 1.0,
+        created_at {_T} NOT NULL,
+        PRIMARY KEY (src, dst, kind)
+    );
+    CREATE INDEX links_dst ON links(dst);
+    CREATE TABLE history (
+        change_id {_T} PRIMARY KEY,
+        note_id {_T} NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+        field {_T} NOT NULL,
+        before TEXT,
+        after TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        at {_T} NOT NULL,
+        reverted_by {_T}
+    );
+    CREATE INDEX history_note ON history(note_id);
+    -- Only ids, never content. Sequence numbers are handed out under the write lock,
+    -- so they commit in order and a reader never sees op n+1 before op n.
+    CREATE TABLE ops (
+        seq BIGSERIAL PRIMARY KEY,
+        op {_T} NOT NULL CHECK (op IN ('upsert', 'revector', 'delete')),
+        label BIGINT NOT NULL,
+        note_id {_T} NOT NULL,
+        at {_T} NOT NULL
+    );
+    CREATE TABLE verdicts (
+        note_id {_T} PRIMARY KEY REFERENCES notes(id) ON DELETE CASCADE,
+        verdict {_T} NOT NULL CHECK (verdict IN ('accept', 'flag', 'quarantine')),
+        risk DOUBLE PRECISION NOT NULL,
+        reasons TEXT NOT NULL DEFAULT '[]',
+        at {_T} NOT NULL,
+        review {_T} CHECK (review IN ('approved', 'rejected')),
+        reviewed_at {_T}
+    );
+    CREATE INDEX verdicts_open ON verdicts(verdict) WHERE review IS NULL;
+    CREATE TABLE lessons (
+        id {_T} PRIMARY KEY,
+        scope {_T} NOT NULL,
+        text TEXT NOT NULL,
+        signals TEXT NOT NULL DEFAULT '[]',
+        vector BYTEA NOT NULL,
+        created_at {_T} NOT NULL
+    );
+    CREATE INDEX lessons_scope ON lessons(scope);
+    """,
+]
+
+
+def _split(script: str) -> list[str]:
+    lines = [line.split("--")[0] for line in script.splitlines()]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+def check_vector_extension(conn: Any, where: str) -> None:
+    """Refuse a server without pgvector, naming the fix."""
+    row = conn.execute(
+        "SELECT default_version FROM pg_available_extensions WHERE name = 'vector'"
+    ).fetchone()
+    if row is None:
+        raise HomeError(
+            f"{where} lacks the pgvector extension; install pgvector >= 0.5 on the server "
+            "(most managed PostgreSQL offer it) and run CREATE EXTENSION vector"
+        )
+
+
+def stored_version(conn: Any) -> int:
+    """The schema version a database holds (0 for a database never used by zettelmem)."""
+    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def refuse_newer(version: int, where: str) -> None:
+    if version > SCHEMA_VERSION:
+        raise HomeError(
+            f"{where} holds schema {version}, newer than this zettelmem's {SCHEMA_VERSION}; "
+            "upgrade zettelmem to use it"
+        )
+
+
+def migrate(conn: Any, where: str) -> None:
+    """Bring the schema to SCHEMA_VERSION in one transaction (a no-op when it is there)."""
+    check_vector_extension(conn, where)
+    version = stored_version(conn)
+    refuse_newer(version, where)
+    if version == SCHEMA_VERSION:
+        return
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        version = stored_version(conn)  # another process may have migrated meanwhile
+        refuse_newer(version, where)
+        if version == 0:
+            _create_extension(conn, where)
+            conn.execute("CREATE TABLE schema_version (version INT PRIMARY KEY, "
+                         "at TIMESTAMPTZ NOT NULL DEFAULT now())")  # fmt: skip
+        for number in range(version, SCHEMA_VERSION):
+            for statement in _split(_MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version(version) VALUES (%s)", (number + 1,))
+
+
+def _create_extension(conn: Any, where: str) -> None:
+    import psycopg
+
+    try:
+        with conn.transaction():  # a savepoint: the error below must not abort the rest
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except psycopg.Error as exc:
+        raise HomeError(
+            f"cannot enable pgvector in {where} ({' '.join(str(exc).split())}); ask the "
+            "database owner to run CREATE EXTENSION vector once"
+        ) from None

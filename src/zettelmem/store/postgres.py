@@ -1,0 +1,116 @@
+"""The canonical record in PostgreSQL: the same RecordStore as the SQLite record, shared
+by any number of servers and CLI calls.
+
+``PgRecords`` runs the SQLite record's own queries (store/records.py and its mixins)
+through ``PgConnection``, so both stores apply one logic to notes, links, history,
+verdicts and lessons; what differs is here: connecting, migrating, the transactions,
+and the pgvector copy of each vector.
+
+Concurrency. Every write transaction first takes one transaction-level advisory lock
+(``pg_advisory_xact_lock``), so writes from all processes run one at a time, as SQLite's
+``BEGIN IMMEDIATE`` makes them on one machine. Two reasons, both about correctness:
+linking and evolution read (is the note still there? what does the field hold now?)
+then write, and two such transactions interleaved under READ COMMITTED could each act
+on what the other is removing; and the ops log's sequence numbers are handed out under
+the lock, so they commit in order and a server catching up to op n has seen every op
+before it (with concurrent writers a later number can commit first, and a reader would
+skip the earlier one for good). SERIALIZABLE with retries would give the first but not
+the second, and a write is a few milliseconds, so one lock costs little. Reads take no
+lock and see the last committed state.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+import numpy as np
+
+from zettelmem.ids import new_id
+from zettelmem.store.pgconn import PgConnection, connect, release, shown
+from zettelmem.store.pgschema import SCHEMA_VERSION, WRITE_LOCK, migrate
+from zettelmem.store.records import Records
+
+# Names the database (not the server or URL it is reached by): the local cache of its
+# derived indexes is kept per identity.
+STORE_IDENTITY_KEY = "store_identity"
+
+
+class PgRecords(Records):
+    """The PostgreSQL record. Every write is one transaction, under the write lock, that
+    also appends to ops."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.where = shown(url)
+        self.read_only = False
+        self.conn: Any = connect(url)
+        try:
+            migrate(self.conn, self.where)
+        except BaseException:
+            release(url, self.conn)
+            raise
+        self.db = cast(sqlite3.Connection, PgConnection(self.conn))
+        self._indexed_dims: set[int] = set()
+        if self.get_meta("schema_version") != str(SCHEMA_VERSION):
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def identity(self) -> str:
+        """The database's own name for itself (made on first use)."""
+        found = self.get_meta(STORE_IDENTITY_KEY)
+        if found is None:
+            with self.transaction() as db:
+                db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                           (STORE_IDENTITY_KEY, new_id()))  # fmt: skip
+            found = self.get_meta(STORE_IDENTITY_KEY)
+        return str(found)
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            release(self.url, conn)
+
+    def usable_in_this_thread(self) -> bool:
+        """Always: a psycopg connection may move between threads (callers serialise)."""
+        return True
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the write lock (see the module docstring)."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield self.db
+            self._convert_vectors()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: every query inside sees the same committed state."""
+        with self.conn.transaction():
+            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
+    def checkpoint(self) -> None:
+        """Nothing to fold: PostgreSQL's VACUUM reclaims deleted rows."""
+
+    def _convert_vectors(self) -> None:
+        """Give each new or replaced vector its pgvector copy (and the HNSW cosine index
+        for its dimension, made once)."""
+        rows = self.conn.execute(
+            "SELECT label, vector FROM embeddings WHERE embedding IS NULL"
+        ).fetchall()
+        if not rows:
+            return
+        values = [(np.frombuffer(blob, dtype=np.float32).tolist(), label) for label, blob in rows]
+        with self.conn.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE embeddings SET embedding = %s::real[]::vector WHERE label = %s", values
+            )
+        for dims in {len(v) for v, _ in values} - self._indexed_dims:
+            self.conn.execute(
+                f"CREATE INDEX IF NOT EXISTS embeddings_hnsw_{dims} ON embeddings USING hnsw "
+                f"((embedding::vector({dims})) vector_cosine_ops) "
+                f"WHERE vector_dims(embedding) = {dims}"
+            )
+            self._indexed_dims.add(dims)
