@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -122,3 +124,66 @@ def warnings_seen() -> Iterator[list[logging.LogRecord]]:
         yield seen
     finally:
         log.removeHandler(handler)
+
+
+# -- A real PostgreSQL (with pgvector) for the database record -------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """PostgreSQL 16 with pgvector from the pgserver wheel, started once and stopped at the
+    end; the tests that need it skip (saying why) where it cannot start."""
+    try:
+        import pgserver
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"PostgreSQL tests need the dev extra (pgserver, psycopg): {exc}")
+    # As root, pgserver runs PostgreSQL as its own user, which must reach the data folder
+    # (pytest's temporary folders are private to root).
+    root = Path(tempfile.mkdtemp(prefix="zettelmem-pg-"))
+    root.chmod(0o755)
+    try:
+        server = pgserver.get_server(root / "data", cleanup_mode="stop")
+    except Exception as exc:  # any failure to start is a reason to skip
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"cannot start a local PostgreSQL with pgserver here: {exc}")
+    try:
+        yield server
+    finally:
+        from zettelmem.store.pgconn import close_pools
+
+        close_pools()
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database (pgvector available) for one test, dropped after it."""
+    import psycopg
+
+    name = f"t{abs(hash(request.node.nodeid)) % 10**10}_{id(request) % 10**6}"
+    admin = pg_server.get_uri()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_server.get_uri(name)
+    try:
+        yield url
+    finally:
+        from zettelmem.store.pgconn import close_pools
+
+        close_pools(url)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["file", "postgres"])
+def store_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test once on the home's SQLite record and once on a PostgreSQL database
+    (through MEM_STORE, as a user would choose it)."""
+    if request.param == "postgres":
+        monkeypatch.setenv("MEM_STORE", request.getfixturevalue("pg_url"))
+    else:
+        monkeypatch.delenv("MEM_STORE", raising=False)
+    return str(request.param)

@@ -20,11 +20,12 @@ class InsightRecords:
             "JOIN notes b ON b.id=l.dst WHERE l.kind='related' AND a.status='active' "
             "AND b.status='active' AND a.source!=? AND b.source!=?"
         )
+        order = " ORDER BY l.src, l.dst"
         args: list[object] = [skip_source, skip_source]
         if scope is not None:
             sql += " AND a.scope=? AND b.scope=?"
             args += [scope, scope]
-        return [(str(s), str(d), float(w)) for s, d, w in self.db.execute(sql, args)]
+        return [(str(s), str(d), float(w)) for s, d, w in self.db.execute(sql + order, args)]
 
     def derived_sources(self, insight_id: str) -> set[str]:
         rows = self.db.execute(
@@ -41,7 +42,7 @@ class InsightRecords:
             f"SELECT l.src, COUNT(*) c FROM links l JOIN notes n ON n.id=l.src "
             f"WHERE l.kind='derived_from' AND n.status='active' AND n.scope=? AND n.source=? "
             f"AND n.context {'=' if exact else 'LIKE'} ? "
-            f"AND l.dst IN ({marks}) GROUP BY l.src ORDER BY c DESC LIMIT 1",
+            f"AND l.dst IN ({marks}) GROUP BY l.src ORDER BY c DESC, l.src LIMIT 1",
             [scope, source, context_like, *members],
         ).fetchone()
         return None if row is None else (str(row[0]), int(row[1]))
@@ -56,16 +57,19 @@ class InsightRecords:
     ) -> tuple[list[tuple[str, str, str, str, str, str]], list[tuple[str, str, str, float]]]:
         """(id, scope, status, content, tags JSON, keywords JSON) of every note and (src,
         dst, kind, weight) of every link."""
+        # Ordered, so that every record (SQLite or PostgreSQL) builds the same graph.
         if scope is None:
-            nodes = self.db.execute(f"SELECT {_NODE_COLUMNS} FROM notes").fetchall()
-            edges = self.db.execute("SELECT src, dst, kind, weight FROM links").fetchall()
+            nodes = self.db.execute(f"SELECT {_NODE_COLUMNS} FROM notes ORDER BY label").fetchall()
+            edges = self.db.execute(
+                "SELECT src, dst, kind, weight FROM links ORDER BY src, dst, kind"
+            ).fetchall()
         else:
             nodes = self.db.execute(
-                f"SELECT {_NODE_COLUMNS} FROM notes WHERE scope=?", (scope,)
+                f"SELECT {_NODE_COLUMNS} FROM notes WHERE scope=? ORDER BY label", (scope,)
             ).fetchall()
             edges = self.db.execute(
                 "SELECT l.src, l.dst, l.kind, l.weight FROM links l JOIN notes n ON n.id = l.src "
-                "WHERE n.scope=?",
+                "WHERE n.scope=? ORDER BY l.src, l.dst, l.kind",
                 (scope,),
             ).fetchall()
         return [tuple(r) for r in nodes], [tuple(r) for r in edges]

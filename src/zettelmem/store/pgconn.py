@@ -178,3 +178,12 @@ def release(url: str, conn: Any) -> None:
         conn.close()
         return
     pool.putconn(conn)
+
+
+def close_pools(url: str | None = None) -> None:
+    """Close the pool of one URL (every pool when None): before a database is dropped."""
+    with _POOLS_LOCK:
+        for key in [url] if url is not None else list(_POOLS):
+            pool = _POOLS.pop(key, None)
+            if pool is not None:
+                pool.close()

@@ -323,7 +323,7 @@ class Records(VerdictRecords, InsightRecords, PortableRecords):
         rows = select_in(
             self.db,
             f"SELECT src, dst, kind, weight FROM links WHERE kind IN ({marks_k}) "
-            "AND (src IN ({marks}) OR dst IN ({marks}))",
+            "AND (src IN ({marks}) OR dst IN ({marks})) ORDER BY src, dst, kind",
             ids,
             before=kinds,
         )
