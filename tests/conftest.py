@@ -135,7 +135,7 @@ def pg_server() -> Iterator[Any]:
     end; the tests that need it skip (saying why) where it cannot start."""
     try:
         import pgserver
-        import psycopg  # noqa: F401
+        import psycopg
     except ImportError as exc:
         pytest.skip(f"PostgreSQL tests need the dev extra (pgserver, psycopg): {exc}")
     # As root, pgserver runs PostgreSQL as its own user, which must reach the data folder
@@ -147,6 +147,12 @@ def pg_server() -> Iterator[Any]:
     except Exception as exc:  # any failure to start is a reason to skip
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip(f"cannot start a local PostgreSQL with pgserver here: {exc}")
+    # A throwaway server: durability is not under test, speed is welcome.
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET fsync = off")
+        conn.execute("ALTER SYSTEM SET synchronous_commit = off")
+        conn.execute("ALTER SYSTEM SET full_page_writes = off")
+        conn.execute("SELECT pg_reload_conf()")
     try:
         yield server
     finally:
@@ -166,7 +172,7 @@ def pg_url(pg_server: Any, request: pytest.FixtureRequest) -> Iterator[str]:
     admin = pg_server.get_uri()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
     url = pg_server.get_uri(name)
     try:
         yield url

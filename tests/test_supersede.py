@@ -11,6 +11,9 @@ import pytest
 from zettelmem.memory.core import Memory
 from zettelmem.zettel.construct import same_fact_update
 
+# Every test here runs on the home's SQLite record and on a PostgreSQL database.
+pytestmark = pytest.mark.usefixtures("store_kind")
+
 # The three plain tries (cosines 0.63, 0.56 and 0.70 with MiniLM).
 TRIES = [
     ("I switched my editor from VS Code to Helix last spring.", "I now use Zed instead of Helix"),

@@ -13,7 +13,7 @@ from zettelmem.store.threads import CONTEXT_WEIGHTS, thread_of
 
 
 @pytest.fixture
-def memory(tmp_path: Path):
+def memory(tmp_path: Path, store_kind: str):  # on SQLite, then on PostgreSQL
     with Memory(home=tmp_path / "home", embedder="hashing:512") as mem:
         yield mem
 

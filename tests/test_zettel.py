@@ -31,6 +31,9 @@ from zettelmem.zettel.construct import (
     plan_evolution,
 )
 
+# Every test here runs on the home's SQLite record and on a PostgreSQL database.
+pytestmark = pytest.mark.usefixtures("store_kind")
+
 UNKNOWN = "0000000000000000"
 
 

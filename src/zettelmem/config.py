@@ -194,9 +194,9 @@ def default_home() -> Path:
 
 def resolve_store(explicit: str | None, settings: Settings) -> str | None:
     """``--store`` > ``MEM_STORE`` > the home's ``store`` setting: a database URL, or None
-    for the home directory's own record."""
-    if explicit is not None and explicit.strip():
-        return check_store_url(explicit, "--store")
+    for the home directory's own record (``explicit`` "" asks for that record)."""
+    if explicit is not None:
+        return check_store_url(explicit, "--store") if explicit.strip() else None
     value = str(settings.get("store") or "").strip()
     return check_store_url(value, settings.source("store")) if value else None
 

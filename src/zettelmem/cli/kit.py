@@ -42,7 +42,8 @@ def _memory(ctx: click.Context, **kwargs: Any) -> Iterator[Memory]:
     from zettelmem.memory.core import Memory
 
     with private_files():
-        memory = Memory(home=ctx.obj["home"], store=ctx.obj.get("store"), **kwargs)
+        kwargs.setdefault("store", ctx.obj.get("store"))
+        memory = Memory(home=ctx.obj["home"], **kwargs)
         try:
             yield memory
         finally:

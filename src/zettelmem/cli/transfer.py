@@ -182,3 +182,43 @@ def export(
 
 
 VAULT_COMMANDS = [import_, export]
+
+
+@click.command()
+@click.option("--to", "to_url", metavar="URL", help="Copy the home's record into this database.")
+@click.option("--from", "from_url", metavar="URL", help="Copy this database into the home.")
+@json_option
+@click.pass_context
+def migrate(ctx: click.Context, to_url: str | None, from_url: str | None, as_json: bool) -> None:
+    """Move memory between the home directory and a PostgreSQL database (either way),
+    through the lossless JSONL export: same ids, links, history, verdicts and lessons."""
+    import json
+
+    from zettelmem.config import check_store_url
+    from zettelmem.transfer.migrate import migrate as run_migrate
+
+    if (to_url is None) == (from_url is None):
+        raise InvalidInput("pass exactly one of --to URL (home to database) or --from URL "
+                           "(database to home)")  # fmt: skip
+    url = check_store_url(to_url or from_url or "", "--to" if to_url else "--from")
+    source_store, target_store = ("", url) if to_url else (url, "")
+    with (
+        _memory(ctx, store=source_store) as source,
+        _memory(ctx, store=target_store) as target,
+    ):
+        result = run_migrate(source, target)
+    out = {"notes": result.exported.notes, "added": result.restored.added,
+           "skipped": result.restored.skipped, "links": result.restored.links,
+           "changes": result.restored.changes, "lessons": result.restored.lessons,
+           "direction": "to" if to_url else "from"}  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+        return
+    where = "into the database" if to_url else "into the home"
+    click.echo(f"copied {out['added']} notes ({out['skipped']} there already), {out['links']} "
+               f"links, {out['changes']} changes, {out['lessons']} lessons {where}")  # fmt: skip
+    if to_url:
+        click.echo("use it with `mem --store URL ...`, MEM_STORE, or `mem config set store URL`")
+
+
+VAULT_COMMANDS.append(migrate)
