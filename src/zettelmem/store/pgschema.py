@@ -129,7 +129,12 @@ def check_vector_extension(conn: Any, where: str) -> None:
 
 def stored_version(conn: Any) -> int:
     """The schema version a database holds (0 for a database never used by zettelmem)."""
-    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
+    # A plain query of pg_class, not to_regclass: right after waiting for the write lock,
+    # the catalog cache may not yet know of a table another process just created.
+    exists = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'schema_version' "
+        "AND relnamespace = current_schema()::regnamespace)"
+    ).fetchone()[0]
     if not exists:
         return 0
     row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
