@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
@@ -275,3 +278,74 @@ def test_a_writer_killed_mid_transaction_leaves_a_database_that_answers(
     assert [h["content"] for h in mem.ok("recall", "otter")["hits"]][0].startswith("the otter")
     assert all("never committed" not in n["content"] for n in mem.ok("list")["notes"])
     assert mem.ok("stats")["notes"] == 2
+
+
+TOKEN = "pg-test-token-8d1e"
+
+
+def _serve(home: Path, url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {**_env(url), "MEM_TOKEN": TOKEN}
+    with log.open("wb") as errors:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zettelmem", "--home", str(home), "serve", "--http",
+             "--port", "0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, env=env,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = re.search(r"at (http://\S+/mcp)", log.read_text(errors="replace"))
+        if found:
+            return proc, found.group(1)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"mem serve --http did not start:\n{log.read_text(errors='replace')}")
+
+
+@pytest.mark.slow
+def test_two_http_servers_on_one_database_share_every_write(tmp_path: Path, pg_url: str) -> None:
+    """Four clients, each writing through one server and recalling through the other."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    servers = [_serve(tmp_path / f"home{i}", pg_url, tmp_path / f"s{i}.log") for i in (0, 1)]
+    urls = [url for _, url in servers]
+    written: dict[str, str] = {}
+
+    def client(url: str) -> Client:
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"})
+        return Client(streamable_http_client(url, http_client=http))
+
+    async def one(n: int) -> None:
+        async with client(urls[n % 2]) as writer, client(urls[1 - n % 2]) as reader:
+            for i in range(6):
+                word = f"c{n}w{i}q"
+                note = await writer.call_tool("remember", {"content": f"client {n} keeps {word}"})
+                assert not note.is_error, note.content
+                note_id = note.structured_content["id"]  # type: ignore[index]
+                written[note_id] = word
+                found = await reader.call_tool("recall", {"query": word, "k": 3})
+                hits = found.structured_content["hits"]  # type: ignore[index]
+                assert hits and hits[0]["id"] == note_id, (n, i)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            for n in range(4):
+                group.start_soon(one, n)
+
+    try:
+        anyio.run(main)
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert len(written) == 24
+    with psycopg.connect(pg_url) as conn:
+        stored = {r[0] for r in conn.execute("SELECT id FROM notes").fetchall()}
+    assert stored == set(written)
