@@ -349,3 +349,19 @@ def test_two_http_servers_on_one_database_share_every_write(tmp_path: Path, pg_u
     with psycopg.connect(pg_url) as conn:
         stored = {r[0] for r in conn.execute("SELECT id FROM notes").fetchall()}
     assert stored == set(written)
+
+
+def test_one_machine_rebuilding_its_indexes_leaves_the_others_alone(
+    tmp_path: Path, pg_url: str, warnings_seen: list[Any]
+) -> None:
+    with (
+        Memory(tmp_path / "a", embedder="hashing", store=pg_url) as one,
+        Memory(tmp_path / "b", embedder="hashing", store=pg_url) as two,
+    ):
+        first = one.remember("the heron nests by the canal").note
+        assert two.recall("heron", k=1).hits[0].note.id == first.id
+        two.reindex()
+        second = two.remember("a heron fishing at dawn").note
+        assert {h.note.id for h in one.recall("heron", k=5).hits} == {first.id, second.id}
+        assert one.home != two.home
+    assert not [w for w in warnings_seen if "rebuilding" in w.getMessage()]

@@ -97,7 +97,7 @@ def run_folds(
         )
     with (
         tempfile.TemporaryDirectory(prefix="mem-folds-") as tmp,
-        Memory(home=tmp, embedder=embedder, llm=False) as memory,
+        Memory(home=tmp, embedder=embedder, llm=False, store="") as memory,
     ):
         memory.remember_many(locomo.notes(samples))
         if progress:

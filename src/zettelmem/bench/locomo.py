@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.transfer.importers import locomo
 
@@ -43,12 +44,18 @@ def run_locomo(
     fusion: str | None = None,
     progress: Callable[[str], None] | None = None,
     graph: bool = True,
+    store: str | None = None,
 ) -> dict[str, Any]:
-    """Import into a temporary home and score every question; returns the report."""
+    """Import into a temporary home (or the empty database ``store`` names; never the one
+    MEM_STORE or the settings name) and score every question; returns the report."""
     samples = locomo.load(path)
     with tempfile.TemporaryDirectory(prefix="mem-bench-") as tmp:
-        memory = Memory(home=tmp, embedder=embedder, llm=False)  # the protocol: no LLM
+        # the protocol: no LLM
+        memory = Memory(home=tmp, embedder=embedder, llm=False, store=store or "")
         try:
+            if memory.records.count():
+                raise InvalidInput("the benchmark needs an empty record; point --store at a "
+                                   "fresh database")  # fmt: skip
             notes = locomo.notes(samples)
             started = time.perf_counter()
             memory.remember_many(notes)

@@ -99,7 +99,7 @@ def run_longmemeval(
     rows: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory(prefix="mem-lme-") as tmp,
-        Memory(home=tmp, embedder=embedder, llm=False) as memory,
+        Memory(home=tmp, embedder=embedder, llm=False, store="") as memory,
     ):
         for n, item in enumerate(items, 1):
             memory.remember_many(notes(item))

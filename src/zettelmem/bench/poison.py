@@ -52,7 +52,7 @@ def run_poison(
     for mode in modes:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="mem-poison-") as tmp:
-            memory = Memory(home=tmp, embedder=embedder, llm=False, guard=mode)
+            memory = Memory(home=tmp, embedder=embedder, llm=False, guard=mode, store="")
             try:
                 report["modes"][mode] = _one_mode(memory, samples, attacks, source)
             finally:

@@ -424,7 +424,9 @@ def bench() -> None:
 @click.option("--no-graph", is_flag=True, help="Recall without spreading along links.")
 @click.option("--folds", type=int, help="Cross-validate the ranking weights over N folds.")
 @json_option
+@click.pass_context
 def bench_locomo(
+    ctx: click.Context,
     file: Path,
     k: int,
     embedder: str | None,
@@ -433,7 +435,8 @@ def bench_locomo(
     folds: int | None,
     as_json: bool,
 ) -> None:
-    """Recall@k on a LoCoMo file, imported into a temporary home."""
+    """Recall@k on a LoCoMo file, imported into a temporary home (with the global
+    --store URL: into that database, which must be empty)."""
     from zettelmem.bench.locomo import KS, run_locomo
 
     validate_k(k)
@@ -445,9 +448,8 @@ def bench_locomo(
         report = run_folds(file, folds, embedder=embedder, fusion=fusion, progress=progress)
         click.echo(json.dumps(report, indent=2) if as_json else folds_table(report))
         return
-    report = run_locomo(
-        file, k=k, embedder=embedder, fusion=fusion, progress=progress, graph=not no_graph
-    )
+    report = run_locomo(file, k=k, embedder=embedder, fusion=fusion, progress=progress,
+                        graph=not no_graph, store=ctx.obj["store"])  # fmt: skip
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

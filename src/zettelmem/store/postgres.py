@@ -29,6 +29,7 @@ from typing import Any, cast
 import numpy as np
 
 from zettelmem.ids import new_id
+from zettelmem.store.derived import IDENTITY_KEY as INDEX_IDENTITY_KEY
 from zettelmem.store.pgconn import PgConnection, connect, release, shown
 from zettelmem.store.pgschema import SCHEMA_VERSION, WRITE_LOCK, migrate
 from zettelmem.store.records import Records
@@ -66,6 +67,20 @@ class PgRecords(Records):
                            (STORE_IDENTITY_KEY, new_id()))  # fmt: skip
             found = self.get_meta(STORE_IDENTITY_KEY)
         return str(found)
+
+    def get_meta(self, key: str) -> str | None:
+        """Meta values; the derived indexes' identity is the database's own here."""
+        if key == INDEX_IDENTITY_KEY:
+            return self.identity()
+        return super().get_meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a meta value. Not the indexes' identity: every machine keeps its own
+        indexes of this one record (in a folder named by the database's identity), and
+        one machine rebuilding its indexes must not tell the others that theirs are
+        foreign. A record restored under them is still caught by the ops log's marks."""
+        if key != INDEX_IDENTITY_KEY:
+            super().set_meta(key, value)
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
