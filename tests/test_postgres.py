@@ -365,3 +365,18 @@ def test_one_machine_rebuilding_its_indexes_leaves_the_others_alone(
         assert {h.note.id for h in one.recall("heron", k=5).hits} == {first.id, second.id}
         assert one.home != two.home
     assert not [w for w in warnings_seen if "rebuilding" in w.getMessage()]
+
+
+def test_a_dropped_connection_is_one_error_then_replaced(tmp_path: Path, pg_url: str) -> None:
+    with Memory(tmp_path / "home", embedder="hashing", store=pg_url) as memory:
+        memory.remember("the kingfisher dives at dawn")
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(HomeError, match="lost the connection"):
+            memory.remember("the otter swims at dusk")
+        memory.remember("the otter swims at dusk")  # on a fresh connection
+        assert memory.recall("otter", k=1).hits[0].note.content == "the otter swims at dusk"
+        assert memory.records.count() == 2

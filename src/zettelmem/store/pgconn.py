@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,22 +110,56 @@ class Cursor:
 
 
 class PgConnection:
-    """A psycopg connection that runs the record's queries (see ``translate``)."""
+    """A pooled psycopg connection that runs the record's queries (see ``translate``).
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+    A connection the server dropped (a restart, a failover) is swapped for a fresh one
+    before the next statement; an error meanwhile is one HomeError line, as the doors
+    expect, and the transaction it was in is rolled back by the server.
+    """
+
+    def __init__(self, url: str, conn: Any) -> None:
+        self.url = url
+        self._conn = conn
+
+    @property
+    def conn(self) -> Any:
+        """The connection, replaced first if it broke (never inside a transaction)."""
+        if self._conn.broken or self._conn.closed:
+            old, self._conn = self._conn, connect(self.url)
+            release(self.url, old)
+        return self._conn
+
+    def close(self) -> None:
+        release(self.url, self._conn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         query = translate(sql)
-        cursor = self.conn.execute(query, list(params) if params else None)
-        return Cursor(cursor, query.endswith("RETURNING label"))
+        with lost_connection(self.url):
+            cursor = self.conn.execute(query, list(params) if params else None)
+            return Cursor(cursor, query.endswith("RETURNING label"))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]] | Iterator[Any]) -> Cursor:
         batch = [list(r) for r in rows]
-        cursor = self.conn.cursor()
-        if batch:
-            cursor.executemany(translate(sql), batch)
-        return Cursor(cursor, False)
+        with lost_connection(self.url):
+            cursor = self.conn.cursor()
+            if batch:
+                cursor.executemany(translate(sql), batch)
+            return Cursor(cursor, False)
+
+
+@contextmanager
+def lost_connection(url: str) -> Iterator[None]:
+    """psycopg's OperationalError (the server went away) as one HomeError line."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise HomeError(
+            f"lost the connection to {shown(url)} ({reason}); a write under way was rolled "
+            "back: check that the server runs, then try again"
+        ) from None
 
 
 _POOLS: dict[str, Any] = {}

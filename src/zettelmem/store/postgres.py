@@ -30,7 +30,7 @@ import numpy as np
 
 from zettelmem.ids import new_id
 from zettelmem.store.derived import IDENTITY_KEY as INDEX_IDENTITY_KEY
-from zettelmem.store.pgconn import PgConnection, connect, release, shown
+from zettelmem.store.pgconn import PgConnection, connect, lost_connection, release, shown
 from zettelmem.store.pgschema import SCHEMA_VERSION, WRITE_LOCK, migrate
 from zettelmem.store.records import Records
 
@@ -47,13 +47,14 @@ class PgRecords(Records):
         self.url = url
         self.where = shown(url)
         self.read_only = False
-        self.conn: Any = connect(url)
+        conn = connect(url)
         try:
-            migrate(self.conn, self.where)
+            migrate(conn, self.where)
         except BaseException:
-            release(url, self.conn)
+            release(url, conn)
             raise
-        self.db = cast(sqlite3.Connection, PgConnection(self.conn))
+        self.pg: PgConnection | None = PgConnection(url, conn)
+        self.db = cast(sqlite3.Connection, self.pg)
         self._indexed_dims: set[int] = set()
         if self.get_meta("schema_version") != str(SCHEMA_VERSION):
             self.set_meta("schema_version", str(SCHEMA_VERSION))
@@ -82,10 +83,16 @@ class PgRecords(Records):
         if key != INDEX_IDENTITY_KEY:
             super().set_meta(key, value)
 
+    @property
+    def conn(self) -> Any:
+        """The psycopg connection (a fresh one if the last one broke)."""
+        assert self.pg is not None, "the record is closed"
+        return self.pg.conn
+
     def close(self) -> None:
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            release(self.url, conn)
+        pg, self.pg = self.pg, None
+        if pg is not None:
+            pg.close()
 
     def usable_in_this_thread(self) -> bool:
         """Always: a psycopg connection may move between threads (callers serialise)."""
@@ -94,36 +101,38 @@ class PgRecords(Records):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction under the write lock (see the module docstring)."""
-        with self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        conn = self.conn
+        with lost_connection(self.url), conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield self.db
-            self._convert_vectors()
+            self._convert_vectors(conn)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """One read transaction: every query inside sees the same committed state."""
-        with self.conn.transaction():
-            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn = self.conn
+        with lost_connection(self.url), conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield
 
     def checkpoint(self) -> None:
         """Nothing to fold: PostgreSQL's VACUUM reclaims deleted rows."""
 
-    def _convert_vectors(self) -> None:
+    def _convert_vectors(self, conn: Any) -> None:
         """Give each new or replaced vector its pgvector copy (and the HNSW cosine index
         for its dimension, made once)."""
-        rows = self.conn.execute(
+        rows = conn.execute(
             "SELECT label, vector FROM embeddings WHERE embedding IS NULL"
         ).fetchall()
         if not rows:
             return
         values = [(np.frombuffer(blob, dtype=np.float32).tolist(), label) for label, blob in rows]
-        with self.conn.cursor() as cursor:
+        with conn.cursor() as cursor:
             cursor.executemany(
                 "UPDATE embeddings SET embedding = %s::real[]::vector WHERE label = %s", values
             )
         for dims in {len(v) for v, _ in values} - self._indexed_dims:
-            self.conn.execute(
+            conn.execute(
                 f"CREATE INDEX IF NOT EXISTS embeddings_hnsw_{dims} ON embeddings USING hnsw "
                 f"((embedding::vector({dims})) vector_cosine_ops) "
                 f"WHERE vector_dims(embedding) = {dims}"
