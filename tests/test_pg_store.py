@@ -197,6 +197,7 @@ def _script(rec: Records) -> list[tuple[str, Any]]:
     head = rec.ops_head()
     note("ops", (head, rec.ops_since(0), rec.ops_since(2, 4), rec.op_mark(head), rec.op_mark(0)))
     stats = rec.stats()
+    stats.pop("store", None)  # PostgreSQL names its database too
     note("stats", stats)
     rec.checkpoint()
     return seen

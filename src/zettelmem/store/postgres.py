@@ -115,6 +115,9 @@ class PgRecords(Records):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield
 
+    def stats(self) -> dict[str, object]:
+        return {**super().stats(), "store": self.where}
+
     def checkpoint(self) -> None:
         """Nothing to fold: PostgreSQL's VACUUM reclaims deleted rows."""
 
