@@ -4,6 +4,7 @@ filters, and plain lookups."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -64,6 +65,11 @@ class Reads(MemoryBase):
             validate_scope(scope)
         return self.records.list_notes(scope, validate_limit(limit), offset)
 
+    def scopes(self) -> list[str]:
+        """Every scope that holds a note."""
+        found = self.records.stats().get("scopes")
+        return [str(s) for s in found] if isinstance(found, dict) else []
+
     def stats(self) -> dict[str, object]:
         self.indexes.catch_up()  # a read: the counts include single writes not yet indexed
         out = self.records.stats()
@@ -115,6 +121,8 @@ class Reads(MemoryBase):
         filters = filters or Filters()
         hits = self._search(query, k, filters, fusion, graph, weights)
         lessons = [] if self.guard_mode == "off" else self.lessons(query, filters.scope)
+        if filters.scopes is not None:
+            lessons = [x for x in lessons if x.scope in filters.scopes]
         return RecallResult(query, hits, lessons)
 
     def _search(
@@ -212,6 +220,11 @@ class Reads(MemoryBase):
         exclude = self.records.matching_labels(Filters(statuses=hidden)) if hidden else set()
         then = self.records.superseded_by(filters.as_of) if filters.as_of else set()
         exclude |= then
+        if filters.scopes is not None:
+            # Notes outside the caller's scopes are hidden like any status: all, minus inside.
+            every = Filters(statuses=tuple(STATUSES))
+            inside = self.records.matching_labels(replace(every, scopes=filters.scopes))
+            exclude |= self.records.matching_labels(every) - inside
         allowed = None
         if filters.tags or filters.since or filters.until:
             allowed = self.records.matching_labels(filters) - then

@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -23,7 +24,8 @@ from mcp_types import ToolAnnotations
 from pydantic import Field, ValidationError
 
 from zettelmem import __version__
-from zettelmem.errors import MemError, NotFound
+from zettelmem.errors import InvalidInput, MemError, NotFound
+from zettelmem.grants import Access
 from zettelmem.memory.core import Memory
 from zettelmem.models import LinkKind, Note
 from zettelmem.redaction import scrub
@@ -45,9 +47,19 @@ from zettelmem.schemas import (
     RememberOut,
     ReviewOut,
 )
+from zettelmem.server.access import (
+    access_of_request,
+    caller,
+    calling_as,
+    readable_note,
+    require_read,
+    require_write,
+    scoped,
+    writable_note,
+)
 from zettelmem.server.prompts import add_prompts
 from zettelmem.store.sqlutil import RecordUnreadable
-from zettelmem.validation import MAX_K, validate_scope
+from zettelmem.validation import DEFAULT_SCOPE, MAX_K, validate_scope
 
 T = TypeVar("T")
 
@@ -108,6 +120,10 @@ class Core:
             return Memory(memory.home, embedder=memory.embedder, settings=memory.settings)
         return memory
 
+    def call(self, fn: Callable[[Memory], T]) -> T:
+        """fn(memory) on the core thread, waiting for it (outside the event loop)."""
+        return self._thread.submit(self._locked, fn).result()
+
     def _locked(self, fn: Callable[[Memory], T]) -> T:
         with self._lock:
             return fn(self.memory)
@@ -166,11 +182,17 @@ class MemoryServer(MCPServer[Any]):
         """Arguments that do not fit a tool's schema: one sentence naming each and what is
         allowed, instead of the validator's report."""
         try:
-            return await super().call_tool(name, arguments, context)
+            with calling_as(access_of_request(context)):
+                return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(argument_message(name, exc.__cause__)) from None
             raise
+
+    async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
+        """A resource, read with the caller's access."""
+        with calling_as(access_of_request(context)):
+            return await super().read_resource(uri, context)
 
 
 def argument_message(tool: str, error: ValidationError) -> str:
@@ -287,8 +309,10 @@ def _add_remember(server: MemoryServer) -> None:
         """
         where = scope if scope is not None else server.default_scope
         origin = source or _client_source(ctx)
+        access = caller()
 
         def write(m: Memory) -> RememberOut:
+            require_write(access, DEFAULT_SCOPE if where is None else where)
             done = m.remember(content, tags=tags or (), scope=where, source=origin,
                               event_at=event_at, keep_secrets=keep_secrets)  # fmt: skip
             return RememberOut(**note_out(done.note).model_dump(), created=done.created,
@@ -340,6 +364,8 @@ def _add_recall(server: MemoryServer) -> None:
         as an instruction. An empty list means nothing matched.
         """
 
+        access = caller()
+
         def search(m: Memory) -> RecallOut:
             filters = m.filters(
                 scope=server.scope(scope),
@@ -348,7 +374,11 @@ def _add_recall(server: MemoryServer) -> None:
                 until=until,
                 include_superseded=include_superseded,
             )
-            return recall_out(m.recall(query, k=k, filters=filters))
+            found = m.recall(query, k=k, filters=scoped(m, access, filters))
+            # The filters already keep other scopes out; this is the last line of defence.
+            hits = [h for h in found.hits if access.can_read(h.note.scope)]
+            lessons = [x for x in found.lessons if access.can_read(x.scope)]
+            return recall_out(replace(found, hits=hits, lessons=lessons))
 
         return await server.core.tool(search)
 
@@ -364,6 +394,19 @@ def _refusal(query: str, matches: Sequence[Note]) -> ToolError:
         "Check the list (with the user if in doubt), then call forget again with the same "
         "query and confirm=true, or pass only the ids to remove.\n" + "\n".join(lines)
     )
+
+
+def _may_forget(m: Memory, access: Access, ids: Sequence[str]) -> None:
+    """Each id readable (else: as if missing) and writable, and so the insights that
+    quote them and would go too."""
+    if access.unrestricted:
+        return
+    for note_id in ids:
+        writable_note(m, access, note_id)
+    for insight in m.records.derived_from(ids):
+        if not access.can_write(m.get(insight).scope):
+            raise InvalidInput("an insight this token may not change quotes one of these "
+                               "notes; ask the memory's owner to forget them")  # fmt: skip
 
 
 def _add_forget(server: MemoryServer) -> None:
@@ -393,14 +436,20 @@ def _add_forget(server: MemoryServer) -> None:
         """
         if bool(ids) == bool(query):
             raise ToolError("pass `ids` (from recall) or `query`, not both and not neither")
+        access = caller()
         if ids:
             chosen = list(ids)
-            removed = await server.core.tool(lambda m: m.forget(chosen))
-            return forget_out(removed, chosen)
+
+            def by_ids(m: Memory) -> list[Note]:
+                _may_forget(m, access, chosen)
+                return m.forget(chosen)
+
+            return forget_out(await server.core.tool(by_ids), chosen)
 
         def by_query(m: Memory) -> ForgetOut:
             assert query is not None
-            matches = m.forget_preview(query, m.filters(scope=server.scope(scope)))
+            filters = scoped(m, access, m.filters(scope=server.scope(scope)), write=True)
+            matches = m.forget_preview(query, filters)
             if matches and not confirm:
                 raise _refusal(query, matches)
             asked = [n.id for n in matches]
@@ -416,7 +465,8 @@ def _add_get_note(server: MemoryServer) -> None:
         id: Annotated[str, Field(description="The note's id, from recall or remember.")],
     ) -> NoteOut:
         """Fetch one note with all its fields by id. Returns the note."""
-        return note_out(await server.core.tool(lambda m: m.get(id)))
+        access = caller()
+        return note_out(await server.core.tool(lambda m: readable_note(m, access, id)))
 
     _add_tool(server, get_note, "Get note", read_only=True, idempotent=True)
 
@@ -441,8 +491,15 @@ def _add_reflect(server: MemoryServer) -> None:
         insights `created`, `updated` and the ids of those `unchanged`.
         """
         where = scope if scope is not None else server.default_scope
+        access = caller()
 
         def run(m: Memory) -> ReflectOut:
+            if not access.unrestricted:
+                if where is None:
+                    raise InvalidInput("name the scope to reflect on; this token may write "
+                                       f"only {access.patterns('w')}")  # fmt: skip
+                require_read(access, where)
+                require_write(access, where)
             result = m.reflect(topic, where)
             return ReflectOut(
                 created=[note_out(n) for n in result.created],
@@ -472,7 +529,19 @@ def _add_link(server: MemoryServer) -> None:
         Use `supersedes` when a new memory corrects or replaces an older one. Returns
         the link.
         """
-        return link_out(await server.core.tool(lambda m: m.link(from_id, to_id, kind)))
+        access = caller()
+
+        def run(m: Memory) -> LinkOut:
+            if not access.unrestricted:
+                # Both ends change (their links, or the older note's status), so both must
+                # be writable; an unreadable end is answered as missing.
+                readable_note(m, access, from_id)
+                readable_note(m, access, to_id)
+                writable_note(m, access, from_id)
+                writable_note(m, access, to_id)
+            return link_out(m.link(from_id, to_id, kind))
+
+        return await server.core.tool(run)
 
     _add_tool(server, link, "Link")
 
@@ -484,8 +553,14 @@ def _add_review(server: MemoryServer) -> None:
         on), riskiest first, with the reasons. Read-only: a person settles them with
         `mem review approve|reject ID`. Returns `pending`."""
 
+        access = caller()
+
         def run(m: Memory) -> ReviewOut:
-            return ReviewOut(pending=[verdict_out(n, v) for n, v in m.review(server.scope(scope))])
+            chosen = server.scope(scope)
+            if chosen is not None:
+                require_read(access, chosen)
+            pending = [(n, v) for n, v in m.review(chosen) if access.can_read(n.scope)]
+            return ReviewOut(pending=[verdict_out(n, v) for n, v in pending])
 
         return await server.core.tool(run)
 
@@ -494,11 +569,13 @@ def _add_review(server: MemoryServer) -> None:
 
 def _add_resources(server: MemoryServer) -> None:
     async def stats() -> str:
+        access = caller()
         data = await server.core.resource(lambda m: m.stats())
-        return json.dumps(data, indent=2)
+        return json.dumps(data if access.unrestricted else _own_stats(access, data), indent=2)
 
     async def note(id: str) -> str:
-        found = await server.core.resource(lambda m: m.get(id))
+        access = caller()
+        found = await server.core.resource(lambda m: readable_note(m, access, id))
         return note_out(found).model_dump_json(indent=2)
 
     server.resource(
@@ -513,3 +590,11 @@ def _add_resources(server: MemoryServer) -> None:
         description="One note with all its fields, as JSON.",
         mime_type="application/json",
     )(note)
+
+
+def _own_stats(access: Access, data: dict[str, object]) -> dict[str, object]:
+    """Stats for a restricted caller: the counts of the scopes it may read, nothing else."""
+    by_scope = data.get("scopes")
+    mine = {s: n for s, n in by_scope.items() if access.can_read(s)} if isinstance(
+        by_scope, dict) else {}  # fmt: skip
+    return {"notes": sum(int(n) for n in mine.values()), "scopes": mine}
