@@ -40,13 +40,15 @@ def calling_as(access: Access) -> Iterator[None]:
 
 
 def access_of_request(context: Any) -> Access:
-    """The access an MCP request came with: the middleware's, or the owner's (no HTTP)."""
+    """The access an MCP request came with: the auth middleware's for HTTP; without an
+    HTTP request (stdio, in-process), the caller's as set by ``calling_as`` (the owner's
+    unless set)."""
     try:
         request = context.request_context.request if context is not None else None
     except ValueError:  # a context made outside any request
         request = None
     if request is None:
-        return OWNER
+        return caller()
     found = request.scope.get(SCOPE_KEY)
     # An HTTP request the middleware did not vouch for may read and write nothing.
     return found if isinstance(found, Access) else NOBODY
