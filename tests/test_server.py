@@ -21,8 +21,9 @@ from mcp_types import CallToolResult, Implementation
 
 from zettelmem.cli.main import cli
 from zettelmem.memory.core import Memory
+from zettelmem.server.core import tool_message
 from zettelmem.server.http import BearerAuth, check_bind, is_loopback, transport_security
-from zettelmem.server.mcp import MemoryServer, build_server, tool_message
+from zettelmem.server.mcp import MemoryServer, build_server
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 

@@ -102,3 +102,24 @@ def scoped(m: Memory, access: Access, filters: Filters, write: bool = False) -> 
 
 def visible(access: Access, notes: Sequence[Note]) -> list[Note]:
     return [n for n in notes if access.can_read(n.scope)]
+
+
+def may_forget(m: Memory, access: Access, ids: Sequence[str]) -> None:
+    """Each id readable (else: as if missing) and writable, and so the insights that
+    quote them and would go too."""
+    if access.unrestricted:
+        return
+    for note_id in ids:
+        writable_note(m, access, note_id)
+    for insight in m.records.derived_from(ids):
+        if not access.can_write(m.get(insight).scope):
+            raise InvalidInput("an insight this token may not change quotes one of these "
+                               "notes; ask the memory's owner to forget them")  # fmt: skip
+
+
+def own_stats(access: Access, data: dict[str, object]) -> dict[str, object]:
+    """Stats for a restricted caller: the counts of the scopes it may read, nothing else."""
+    by_scope = data.get("scopes")
+    mine = {s: n for s, n in by_scope.items() if access.can_read(s)} if isinstance(
+        by_scope, dict) else {}  # fmt: skip
+    return {"notes": sum(int(n) for n in mine.values()), "scopes": mine}

@@ -10,25 +10,19 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import anyio
-import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field, ValidationError
 
 from zettelmem import __version__
-from zettelmem.errors import InvalidInput, MemError, NotFound
-from zettelmem.grants import Access
+from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.models import LinkKind, Note
-from zettelmem.redaction import scrub
 from zettelmem.render import (
     forget_out,
     held_out,
@@ -51,17 +45,17 @@ from zettelmem.server.access import (
     access_of_request,
     caller,
     calling_as,
+    may_forget,
+    own_stats,
     readable_note,
     require_read,
     require_write,
     scoped,
     writable_note,
 )
+from zettelmem.server.core import Core
 from zettelmem.server.prompts import add_prompts
-from zettelmem.store.sqlutil import RecordUnreadable
 from zettelmem.validation import DEFAULT_SCOPE, MAX_K, validate_scope
-
-T = TypeVar("T")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -77,85 +71,6 @@ INSTRUCTIONS = (
     "past events, decisions); call `remember` to keep a durable fact, one self-contained "
     "statement per call. Note ids from `recall` work with `get_note` and `forget`."
 )
-
-# What to do next, in the words of a model calling tools (arguments keep their names).
-TOOL_HINTS = {
-    "find_ids": "call recall to find ids",
-    "list_changes": "change ids come from the note's history (`mem history NOTE_ID`)",
-    "open_review": "call review to list the notes awaiting it",
-    "reindex": "ask the user to run `mem reindex` (or switch the embedder back)",
-    "give_text": "pass some text",
-}
-
-
-def tool_message(exc: MemError) -> str:
-    """The core's one-line message, phrased for a model calling tools."""
-    text = exc.render({}, TOOL_HINTS)
-    if isinstance(exc, NotFound) and exc.hint is None:
-        text += "; call recall to find ids"
-    return scrub(" ".join(text.split()))
-
-
-class Core:
-    """Owns one Memory on one dedicated thread: every call runs there, one at a time.
-
-    The core is synchronous and not thread-safe, and its SQLite connection belongs
-    to the thread that opened it. So calls are queued to this thread (never the
-    event loop's), which serializes concurrent clients in arrival order.
-    """
-
-    def __init__(self, memory: Memory | Callable[[], Memory]) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zettelmem-core")
-        self._lock = threading.Lock()
-        self._owned = not isinstance(memory, Memory)
-        self.memory = self._thread.submit(self._adopt, memory).result()
-
-    def _adopt(self, memory: Memory | Callable[[], Memory]) -> Memory:
-        if not isinstance(memory, Memory):
-            return memory()
-        if not memory.usable_in_this_thread():
-            # Opened on another thread (SQLite's check_same_thread): open a twin on
-            # this one. It shares every write with the original through the ops log.
-            self._owned = True
-            return Memory(memory.home, embedder=memory.embedder, settings=memory.settings)
-        return memory
-
-    def call(self, fn: Callable[[Memory], T]) -> T:
-        """fn(memory) on the core thread, waiting for it (outside the event loop)."""
-        return self._thread.submit(self._locked, fn).result()
-
-    def _locked(self, fn: Callable[[Memory], T]) -> T:
-        with self._lock:
-            return fn(self.memory)
-
-    async def run(self, fn: Callable[[Memory], T]) -> T:
-        """Run fn(memory) on the core thread without blocking the event loop."""
-        future = self._thread.submit(self._locked, fn)
-        return await anyio.to_thread.run_sync(future.result, abandon_on_cancel=True)
-
-    async def tool(self, fn: Callable[[Memory], T]) -> T:
-        """`run`, with the core's errors turned into tool errors the model can act on."""
-        try:
-            return await self.run(fn)
-        except MemError as exc:
-            raise ToolError(tool_message(exc)) from None
-        except RecordUnreadable as exc:
-            raise ToolError(f"the memory's record cannot be read ({exc}); ask the user to run "
-                            "`mem doctor`") from None  # fmt: skip
-
-    async def resource(self, fn: Callable[[Memory], T]) -> T:
-        try:
-            return await self.run(fn)
-        except NotFound as exc:
-            raise ResourceNotFoundError(tool_message(exc)) from None
-        except MemError as exc:
-            raise ResourceError(tool_message(exc)) from None
-
-    def close(self) -> None:
-        """Flush and close the memory if this core opened it; stop the thread."""
-        if self._owned:
-            self._thread.submit(self._locked, Memory.close).result()
-        self._thread.shutdown(wait=True)
 
 
 class MemoryServer(MCPServer[Any]):
@@ -396,19 +311,6 @@ def _refusal(query: str, matches: Sequence[Note]) -> ToolError:
     )
 
 
-def _may_forget(m: Memory, access: Access, ids: Sequence[str]) -> None:
-    """Each id readable (else: as if missing) and writable, and so the insights that
-    quote them and would go too."""
-    if access.unrestricted:
-        return
-    for note_id in ids:
-        writable_note(m, access, note_id)
-    for insight in m.records.derived_from(ids):
-        if not access.can_write(m.get(insight).scope):
-            raise InvalidInput("an insight this token may not change quotes one of these "
-                               "notes; ask the memory's owner to forget them")  # fmt: skip
-
-
 def _add_forget(server: MemoryServer) -> None:
     async def forget(
         ids: Annotated[
@@ -441,7 +343,7 @@ def _add_forget(server: MemoryServer) -> None:
             chosen = list(ids)
 
             def by_ids(m: Memory) -> list[Note]:
-                _may_forget(m, access, chosen)
+                may_forget(m, access, chosen)
                 return m.forget(chosen)
 
             return forget_out(await server.core.tool(by_ids), chosen)
@@ -571,7 +473,7 @@ def _add_resources(server: MemoryServer) -> None:
     async def stats() -> str:
         access = caller()
         data = await server.core.resource(lambda m: m.stats())
-        return json.dumps(data if access.unrestricted else _own_stats(access, data), indent=2)
+        return json.dumps(data if access.unrestricted else own_stats(access, data), indent=2)
 
     async def note(id: str) -> str:
         access = caller()
@@ -590,11 +492,3 @@ def _add_resources(server: MemoryServer) -> None:
         description="One note with all its fields, as JSON.",
         mime_type="application/json",
     )(note)
-
-
-def _own_stats(access: Access, data: dict[str, object]) -> dict[str, object]:
-    """Stats for a restricted caller: the counts of the scopes it may read, nothing else."""
-    by_scope = data.get("scopes")
-    mine = {s: n for s, n in by_scope.items() if access.can_read(s)} if isinstance(
-        by_scope, dict) else {}  # fmt: skip
-    return {"notes": sum(int(n) for n in mine.values()), "scopes": mine}
