@@ -345,3 +345,25 @@ def test_recall_never_returns_an_unreadable_note(
                     assert hits  # the readable notes are still found
 
     anyio.run(main)
+
+
+def test_a_write_only_scope_takes_notes_and_shows_nothing(home: Path) -> None:
+    world = World(home)
+    drop = Access("drop", parse_grants(["team/*:w"]))
+
+    async def body(client: Client) -> None:
+        args = {"content": "alpha budget for the team project was approved in May, again",
+                "scope": "team/a"}  # fmt: skip
+        made = data(await client.call_tool("remember", args))
+        assert made["scope"] == "team/a" and made["links"] == [] and made["evolved"] == []
+        refused = error_text(
+            await client.call_tool("recall", {"query": "alpha", "scope": "team/a"})
+        )
+        assert "can read: no scope" in refused
+        assert data(await client.call_tool("recall", {"query": "alpha"}))["hits"] == []
+        hidden = error_text(await client.call_tool("get_note", {"id": made["id"]}))
+        assert "no note with id" in hidden
+
+    world.run(drop, body)
+    with Memory(home, embedder="hashing") as memory:  # it did link, the caller just saw none
+        assert memory.links(world.ids["team/a"])

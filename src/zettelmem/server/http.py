@@ -16,6 +16,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput
 from zettelmem.grants import OWNER, TOKEN_PREFIX, Access
 from zettelmem.memory.core import Memory
@@ -248,8 +249,6 @@ def serve_http(
 
 def _stdio_notice(home: str | Path | None) -> None:
     """On a terminal, say what `mem serve` is waiting for (stderr: stdout is protocol)."""
-    from zettelmem.config import resolve_home
-
     sys.stderr.write(
         f"zettelmem: MCP server on stdio for {resolve_home(home)}, waiting for an MCP client.\n"
         "An MCP client starts this command itself: `mem mcp-config claude-desktop` (or "
@@ -274,6 +273,10 @@ def serve(
     token = (token or "").strip() or None  # MEM_TOKEN="  " is no token, not a token of blanks
     if not http and (host is not None or port is not None or allowed_hosts):
         raise InvalidInput("--host, --port and --allow-host need --http")
+    if http and not token and not resolve_home(home).exists():
+        check_bind(
+            host or DEFAULT_HOST, None
+        )  # no home yet, so no tokens: refuse before making one
     server = build_server(lambda: Memory(home, guard=guard), default_scope=scope)
     try:
         if http:

@@ -227,12 +227,15 @@ def _add_remember(server: MemoryServer) -> None:
         access = caller()
 
         def write(m: Memory) -> RememberOut:
-            require_write(access, DEFAULT_SCOPE if where is None else where)
+            target = DEFAULT_SCOPE if where is None else where
+            require_write(access, target)
             done = m.remember(content, tags=tags or (), scope=where, source=origin,
                               event_at=event_at, keep_secrets=keep_secrets)  # fmt: skip
+            # A write-only scope's other notes stay unseen: not even the ids linked to.
+            seen = access.can_read(target)
             return RememberOut(**note_out(done.note).model_dump(), created=done.created,
-                               links=[link_out(x) for x in done.links],
-                               evolved=list(done.evolved),
+                               links=[link_out(x) for x in done.links] if seen else [],
+                               evolved=list(done.evolved) if seen else [],
                                held=held_out(m.held(done.note.id)))  # fmt: skip
 
         return await server.core.tool(write)
