@@ -7,6 +7,7 @@ import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -367,3 +368,16 @@ def test_a_write_only_scope_takes_notes_and_shows_nothing(home: Path) -> None:
     world.run(drop, body)
     with Memory(home, embedder="hashing") as memory:  # it did link, the caller just saw none
         assert memory.links(world.ids["team/a"])
+
+
+def test_recall_with_a_set_of_scopes_keeps_to_them_in_the_core(crowd: MemoryServer) -> None:
+    """Without the front door's last check: the indexes and the graph keep to the scopes."""
+    memory = crowd.core.memory
+    rng = random.Random(7)
+    for _ in range(12):
+        chosen = tuple(rng.sample(SCOPES, rng.randint(0, 3)))
+        filters = replace(memory.filters(), scopes=chosen)
+        hits = crowd.core.call(lambda m, f=filters: m.recall("note river bridge", k=30, filters=f))
+        assert {h.note.scope for h in hits.hits} <= set(chosen)
+        stored = {s for s in chosen if crowd.core.call(lambda m, s=s: m.records.count(s))}
+        assert {h.note.scope for h in hits.hits} == stored  # k=30 of 40 notes: each one found

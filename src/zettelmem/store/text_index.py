@@ -239,6 +239,8 @@ class TextIndex:
         schema, out = self.schema, []
         if filters.scope is not None:
             out.append(tantivy.Query.term_query(schema, "scope", filters.scope))
+        if filters.scopes is not None:
+            out.append(tantivy.Query.term_set_query(schema, "scope", list(filters.scopes)))
         if filters.since is not None or filters.until is not None:
             out.append(
                 tantivy.Query.range_query(
