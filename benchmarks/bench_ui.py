@@ -145,6 +145,7 @@ def main() -> None:
                       (None, f"every scope ({args.notes:,} notes)"))  # fmt: skip
             with Memory(home, embedder=args.embedder) as memory:
                 for scope, name in scopes:
+
                     def touch(run: int, scope: str | None = scope) -> object:
                         return memory.remember(f"before run {run} on {scope}", scope="elsewhere")
 

@@ -95,6 +95,10 @@ class VectorIndex:
     def labels(self) -> set[int]:
         return {int(x) for x in np.flatnonzero(self._code >= 0)}
 
+    def scopes(self) -> list[str]:
+        """The scopes holding at least one live vector."""
+        return [name for code, name in enumerate(self._names) if self._sizes[code]]
+
     def count(self, scope: str | None = None) -> int:
         if scope is None:
             return len(self)
