@@ -116,6 +116,7 @@ class BearerAuth:
 def _lookup(m: Memory, token: str, open_without_tokens: bool) -> Access | None:
     """The access a store token gives; with no server token and no store tokens at all,
     the owner's (a loopback server without tokens, as before tokens existed)."""
+    # Looked up by hash: the index compares hashes, so timing says nothing about a token.
     found = m.access_for(token) if token.startswith(TOKEN_PREFIX) else None
     if found is None and open_without_tokens and not m.tokens():
         return OWNER
