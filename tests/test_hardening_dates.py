@@ -85,3 +85,26 @@ def test_range_constants_are_what_the_readme_says() -> None:
     assert (MIN_MOMENT, MAX_MOMENT) == ("0001-01-01T00:00:00", "9999-12-31T23:59:59")
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "0001-01-01" in readme and "9999-12-31" in readme
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("2023-05-08T13:56:00", True),
+        ("0001-01-01T00:00:00", True),
+        ("9999-12-31T23:59:59", True),
+        ("0000-01-01T00:00:00", False),
+        ("2023-02-30T00:00:00", False),
+        ("2023-05-08T24:00:00", False),
+        ("2023-5-08T13:56:00", False),
+        ("2023-05-08 13:56:00", False),
+        ("2023-05-08T13:56:00+00:00", False),
+        ("２０23-05-08T13:56:00", False),
+        (None, False),
+        (5, False),
+    ],
+)
+def test_only_a_real_moment_in_the_stored_shape_counts_as_stored(text: object, kept: bool) -> None:
+    from zettelmem.timeutil import is_stored
+
+    assert is_stored(text) is kept

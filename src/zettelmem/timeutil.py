@@ -9,12 +9,16 @@ or after 9999 included) is refused in one line.
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 
 from zettelmem.errors import InvalidInput
 
 STORED_FORMAT = "%Y-%m-%dT%H:%M:%S"
 MIN_MOMENT = "0001-01-01T00:00:00"
+# The stored format's shape; datetime.fromisoformat then checks the values (a C parser,
+# some 20 times faster than strptime, which every note read used to pay for).
+_STORED_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 MAX_MOMENT = "9999-12-31T23:59:59"
 _RANGE = f"the supported range is {MIN_MOMENT[:10]} to {MAX_MOMENT[:10]} (UTC)"
 
@@ -74,7 +78,9 @@ def from_epoch(seconds: float) -> str | None:
 
 
 def _read(stored_text: str) -> datetime:
-    return datetime.strptime(stored_text, STORED_FORMAT)
+    if not _STORED_SHAPE.fullmatch(stored_text):
+        raise ValueError(f"{stored_text!r} is not a stored moment ({STORED_FORMAT})")
+    return datetime.fromisoformat(stored_text)
 
 
 def to_epoch(stored_text: str) -> int:
@@ -90,9 +96,10 @@ def human_date(stored_text: str) -> str:
 
 def is_stored(text: object) -> bool:
     """True for a string already in the stored format and range (as the record keeps it)."""
-    if not isinstance(text, str) or len(text) != len(MIN_MOMENT):
+    if not isinstance(text, str) or not _STORED_SHAPE.fullmatch(text):
         return False
     try:
-        return stored(_read(text)) == text
+        datetime.fromisoformat(text)  # the shape holds; are the values a real moment?
     except ValueError:
         return False
+    return True
