@@ -151,7 +151,7 @@ class Reads(MemoryBase):
                                           scope=filters.scope, exclude=exclude,
                                           scopes=filters.scopes)  # fmt: skip
         method = validate_choice(fusion or str(self.settings.get("fusion")), FUSIONS, "fusion")
-        ref = bm25_reference(query, self.indexes.text.idf, STOPWORDS)
+        ref = bm25_reference(query, self.indexes.text.idf_reader(), STOPWORDS)
         fused = fuse(windowed.bm25[:pool], vec, method, weights.bm25, bm25_ref=ref)
         fused = add_stage(fused, windowed.stage, weights.stage)
         texts = self.records.contents([label for label, _ in fused])
