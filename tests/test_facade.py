@@ -12,7 +12,7 @@ from zettelmem.cli.kit import CLI_ARGS, CLI_HINTS
 from zettelmem.errors import InvalidInput, NotFound
 from zettelmem.memory.core import Memory
 from zettelmem.models import RecallResult, WriteResult
-from zettelmem.server.mcp import TOOL_HINTS, tool_message
+from zettelmem.server.core import TOOL_HINTS, tool_message
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 POISON = (

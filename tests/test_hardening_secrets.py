@@ -87,6 +87,6 @@ def test_remember_redacts_by_default_and_keeps_on_request(mem) -> None:
 
 
 def test_tool_messages_are_scrubbed() -> None:
-    from zettelmem.server.mcp import tool_message
+    from zettelmem.server.core import tool_message
 
     assert KEY not in tool_message(ConfigError(f"invalid value {KEY!r} for llm_model"))

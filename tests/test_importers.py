@@ -642,3 +642,24 @@ def test_fixture_files_are_what_the_tests_say() -> None:
     with pytest.raises(UnicodeDecodeError):
         (FIX / "bad" / "latin1.txt").read_bytes().decode("utf-8")
     assert os.path.isdir(FIX / "vault" / ".obsidian")
+
+
+def test_locomo_is_told_by_its_keys_in_any_order_however_long_the_questions(
+    tmp_path: Path,
+) -> None:
+    """The published file puts a long `qa` list before `conversation` and `sample_id`."""
+    qa = [{"question": f"Question {i} about the garden?", "answer": "x", "evidence": ["D1:1"],
+           "category": 4} for i in range(2000)]  # fmt: skip
+    conversation = {"speaker_a": "A", "speaker_b": "B", "session_1_date_time": "8 May, 2023",
+                    "session_1": [{"speaker": "A", "dia_id": "D1:1", "text": "hello"}]}  # fmt: skip
+    path = tmp_path / "dev.json"
+    path.write_text(json.dumps([{"qa": qa, "conversation": conversation, "sample_id": "c"}]))
+    assert path.stat().st_size > 100_000
+    assert importers.detect(path) == "locomo"
+    not_locomo = tmp_path / "other.json"
+    not_locomo.write_text(json.dumps([{"qa": qa, "messages": [{"role": "user", "text": "hi"}]}]))
+    try:
+        other = importers.detect(not_locomo)
+    except InvalidInput:
+        other = "refused"
+    assert other != "locomo"

@@ -194,6 +194,12 @@ def _script(rec: Records) -> list[tuple[str, Any]]:
     lesson_vectors = [_vec(30 + i) for i in range(len(exported["lessons"]))]
     note("restore_lesson_rows", rec.restore_lesson_rows(exported["lessons"], lesson_vectors))
     note("drop_lessons", rec.drop_lessons([lesson["id"] for lesson in exported["lessons"]]))
+    rec.add_token("ann", "h1", ["team/*:rw"], "2024-01-01T00:00:00")
+    with pytest.raises(InvalidInput):
+        rec.add_token("ann", "h2", ["x:r"], "2024-01-01T00:00:00")
+    rec.token_used("ann", "2024-01-02T00:00:00")
+    note("tokens", (rec.tokens(), rec.token_by_hash("h1"), rec.token_by_hash("nope"),
+                    rec.revoke_token("ann"), rec.revoke_token("ann"), rec.tokens()))  # fmt: skip
     head = rec.ops_head()
     note("ops", (head, rec.ops_since(0), rec.ops_since(2, 4), rec.op_mark(head), rec.op_mark(0)))
     stats = rec.stats()

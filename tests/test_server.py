@@ -21,8 +21,9 @@ from mcp_types import CallToolResult, Implementation
 
 from zettelmem.cli.main import cli
 from zettelmem.memory.core import Memory
+from zettelmem.server.core import tool_message
 from zettelmem.server.http import BearerAuth, check_bind, is_loopback, transport_security
-from zettelmem.server.mcp import MemoryServer, build_server, tool_message
+from zettelmem.server.mcp import MemoryServer, build_server
 
 pytestmark = pytest.mark.usefixtures("offline_env")
 
@@ -330,8 +331,9 @@ def test_http_guards_units() -> None:
     assert "192.168.1.5:*" in lan.allowed_hosts
 
 
-def test_bearer_auth_middleware_in_process() -> None:
+def test_bearer_auth_middleware_in_process(home: Path) -> None:
     httpx = pytest.importorskip("httpx")
+    server = build_server(Memory(home))
     seen: list[str] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -340,7 +342,7 @@ def test_bearer_auth_middleware_in_process() -> None:
         await send({"type": "http.response.body", "body": b"ok"})
 
     async def main() -> None:
-        transport = httpx.ASGITransport(app=BearerAuth(app, "s3cret"))
+        transport = httpx.ASGITransport(app=BearerAuth(app, server, "s3cret"))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             assert (await client.get("/mcp")).status_code == 401
             bad = await client.get("/mcp", headers={"Authorization": "Bearer s3cre"})
@@ -351,7 +353,10 @@ def test_bearer_auth_middleware_in_process() -> None:
             good = await client.get("/mcp", headers={"Authorization": "bearer s3cret"})
             assert good.status_code == 200 and good.text == "ok"
 
-    anyio.run(main)
+    try:
+        anyio.run(main)
+    finally:
+        server.close()
     assert seen == ["/mcp"]
 
 

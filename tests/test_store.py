@@ -82,6 +82,15 @@ def test_vector_index_exact_and_graph_paths_agree(tmp_path: Path) -> None:
     in_b = index.search(vectors[99], 20, scope="b")
     assert in_b[0][0] == 100 and all(label % 10 == 0 for label, _ in in_b)
     assert index.search(query, 5, scope="nowhere") == []
+    # A set of scopes (a caller's readable ones): the graph path with "a" in it, the exact
+    # blocks with only "b", nothing for unknown scopes.
+    both = index.search(query, 5, scopes=["a", "b", "nowhere"])
+    assert both == graph
+    only_b = index.search(vectors[99], 20, scopes=["b", "nowhere"])
+    assert only_b == in_b
+    assert index.search(query, 20, scopes=["a"], exclude={43}) == in_a
+    assert index.search(query, 5, scopes=["nowhere"]) == index.search(query, 5, scopes=[]) == []
+    assert index.search(query, 5, scope="b", scopes=["a"]) == []
     index.save(tmp_path / "v.hnsw")
     loaded = VectorIndex.load(tmp_path / "v.hnsw", 16)
     assert loaded.search(query, 5) == graph

@@ -16,7 +16,7 @@ from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.models import Note
 from zettelmem.schemas import SCORE_PARTS
-from zettelmem.server.mcp import Core
+from zettelmem.server.core import Core
 from zettelmem.server.ui import ui_app
 from zettelmem.server.ui_graph import communities, pick, ranked_groups, view
 

@@ -75,6 +75,8 @@ class Filters:
     until: str | None = None
     statuses: tuple[str, ...] = ("active",)
     as_of: str | None = None  # the store as it stood then: later notes and supersedings unseen
+    # Only notes in one of these scopes (a caller's readable ones); None: any scope.
+    scopes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -193,3 +193,22 @@ class ReflectOut(BaseModel):
     created: list[NoteOut]
     updated: list[NoteOut]
     unchanged: list[str]
+
+
+class TokenOut(BaseModel):
+    """A stored access token: never the token itself, which is shown once."""
+
+    name: str
+    grants: list[str]
+    created_at: str
+    last_used: str | None = None
+
+
+class TokensOut(BaseModel):
+    tokens: list[TokenOut]
+
+
+class TokenCreatedOut(TokenOut):
+    """`mem token create --json`: the one time the token is shown."""
+
+    token: str

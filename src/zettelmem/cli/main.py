@@ -28,6 +28,7 @@ from zettelmem.cli.kit import (
 )
 from zettelmem.cli.review import GUARD_COMMANDS
 from zettelmem.cli.setup import SETUP_COMMANDS
+from zettelmem.cli.tokens import TOKEN_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
 from zettelmem.cli.ui import UI_COMMANDS
 from zettelmem.config import resolve_home
@@ -558,7 +559,7 @@ def serve(
 
 
 for _command in [*GRAPH_COMMANDS, *VAULT_COMMANDS, *GUARD_COMMANDS, *SETUP_COMMANDS,
-                 *UI_COMMANDS, *MAINTENANCE_COMMANDS]:  # fmt: skip
+                 *UI_COMMANDS, *MAINTENANCE_COMMANDS, *TOKEN_COMMANDS]:  # fmt: skip
     cli.add_command(_command)
 
 

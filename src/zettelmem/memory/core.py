@@ -23,6 +23,7 @@ from zettelmem.errors import EmbedderMismatch
 from zettelmem.memory.maintenance import Maintenance
 from zettelmem.memory.notes import Notes
 from zettelmem.memory.review import Review
+from zettelmem.memory.tokens import Tokens
 from zettelmem.models import GUARD_MODES
 from zettelmem.store.derived import DerivedIndexes
 from zettelmem.store.records import Records
@@ -33,7 +34,7 @@ from zettelmem.zettel.linking import Linker
 log = logging.getLogger("zettelmem")
 
 
-class Memory(Notes, Review, Maintenance):
+class Memory(Notes, Review, Maintenance, Tokens):
     """One home's memory. Not thread-safe; open one per thread or process."""
 
     def __init__(

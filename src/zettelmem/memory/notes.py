@@ -71,7 +71,7 @@ class Notes(Reads):
                 result.unchanged.append(previous)
                 continue
             vectors = self.records.vectors([m.label for m in members])
-            title, body = reflect.digest(members, vectors, self.indexes.text.idf)
+            title, body = reflect.digest(members, vectors, self.indexes.text.idf_reader())
             title, body = reflect.synthesize(llm, title, body, members)
             note, links, changes = reflect.plan_insight(
                 new_id(), body, title, cluster_scope, members, previous, topic

@@ -64,6 +64,12 @@ class Reads(MemoryBase):
             validate_scope(scope)
         return self.records.list_notes(scope, validate_limit(limit), offset)
 
+    def scopes(self) -> list[str]:
+        """Every scope that holds a note: read off the caught-up vector index, which files
+        every note's vector by scope, so no scan of the record."""
+        self.indexes.catch_up()
+        return self.indexes.vectors.scopes()
+
     def stats(self) -> dict[str, object]:
         self.indexes.catch_up()  # a read: the counts include single writes not yet indexed
         out = self.records.stats()
@@ -115,6 +121,8 @@ class Reads(MemoryBase):
         filters = filters or Filters()
         hits = self._search(query, k, filters, fusion, graph, weights)
         lessons = [] if self.guard_mode == "off" else self.lessons(query, filters.scope)
+        if filters.scopes is not None:
+            lessons = [x for x in lessons if x.scope in filters.scopes]
         return RecallResult(query, hits, lessons)
 
     def _search(
@@ -131,17 +139,19 @@ class Reads(MemoryBase):
         if not query or not query.strip():
             raise InvalidInput("the query is empty; pass some words to search for")
         validate_k(k)
+        if filters.scopes == ():
+            return []  # a caller who may read no scope finds nothing
         self.indexes.catch_up()
         want = k if self.guard_mode == "off" else k + READ_EXTRA
         pool = max(CANDIDATES, 3 * want)
         only, exclude, allowed, then = self._restrictions(filters)
         weights = weights or DEFAULT_WEIGHTS
         windowed = self._windowed(query, filters, pool, weights, (only, exclude, then))
-        vec = self.indexes.vectors.search(
-            self._query_vector(query), pool, allowed, scope=filters.scope, exclude=exclude
-        )
+        vec = self.indexes.vectors.search(self._query_vector(query), pool, allowed,
+                                          scope=filters.scope, exclude=exclude,
+                                          scopes=filters.scopes)  # fmt: skip
         method = validate_choice(fusion or str(self.settings.get("fusion")), FUSIONS, "fusion")
-        ref = bm25_reference(query, self.indexes.text.idf, STOPWORDS)
+        ref = bm25_reference(query, self.indexes.text.idf_reader(), STOPWORDS)
         fused = fuse(windowed.bm25[:pool], vec, method, weights.bm25, bm25_ref=ref)
         fused = add_stage(fused, windowed.stage, weights.stage)
         texts = self.records.contents([label for label, _ in fused])

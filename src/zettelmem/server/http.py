@@ -16,8 +16,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zettelmem.config import resolve_home
 from zettelmem.errors import InvalidInput
+from zettelmem.grants import OWNER, TOKEN_PREFIX, Access
 from zettelmem.memory.core import Memory
+from zettelmem.server.access import SCOPE_KEY
 from zettelmem.server.mcp import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -37,13 +40,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, token: str | None) -> None:
-    """Refuse to serve beyond this machine without a token."""
-    if not is_loopback(host) and not token:
+def check_bind(host: str, token: str | None, has_tokens: bool = False) -> None:
+    """Refuse to serve beyond this machine without a token (the server's, or the store's
+    from `mem token create`)."""
+    if not is_loopback(host) and not token and not has_tokens:
         raise InvalidInput(
             f"refusing to serve on {host}, which other machines can reach, without a token; "
-            "set MEM_TOKEN (or pass --token) so clients must send Authorization: Bearer <token>, "
-            "or bind 127.0.0.1"
+            "set MEM_TOKEN (or pass --token), or make one with `mem token create`, so clients "
+            "must send Authorization: Bearer <token>; or bind 127.0.0.1"
         )
 
 
@@ -67,32 +71,56 @@ def transport_security(host: str, allowed_hosts: Sequence[str] = ()) -> Transpor
 
 
 class BearerAuth:
-    """Requires `Authorization: Bearer <token>` on every HTTP request (constant-time compare)."""
+    """Checks `Authorization: Bearer <token>` on every HTTP request and hands the caller's
+    access on to the tools (in the ASGI scope, under ``SCOPE_KEY``).
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    The server's own token (MEM_TOKEN, compared in constant time) may read and write
+    every scope; a token made with `mem token create` has its grants, looked up in the
+    record on each request, so a revoked token is refused at once. With neither, a
+    loopback server is open to its machine as before (the owner's access).
+    """
+
+    def __init__(self, app: ASGIApp, server: MemoryServer, token: str | None) -> None:
         self.app = app
-        self.token = token.encode("utf-8")
+        self.server = server
+        self.token = token.encode("utf-8") if token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self._authorized(scope):
-            response = PlainTextResponse(
-                "missing or wrong bearer token; send Authorization: Bearer <token>",
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer realm="zettelmem"'},
-            )
-            await response(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            access = await self._access(scope)
+            if access is None:
+                response = PlainTextResponse(
+                    "missing or wrong bearer token; send Authorization: Bearer <token>",
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="zettelmem"'},
+                )
+                await response(scope, receive, send)
+                return
+            scope[SCOPE_KEY] = access
         await self.app(scope, receive, send)
 
-    def _authorized(self, scope: Scope) -> bool:
+    async def _access(self, scope: Scope) -> Access | None:
         given = b""
         for name, value in scope["headers"]:
             if name.lower() == b"authorization":
                 given = value
-        scheme, _, token = given.partition(b" ")
+        scheme, _, raw = given.partition(b" ")
+        token = raw.strip() if scheme.lower() == b"bearer" else b""
         # Compare even on a wrong scheme, so timing says nothing about the token.
-        same = hmac.compare_digest(token.strip(), self.token)
-        return same and scheme.lower() == b"bearer"
+        if self.token is not None and hmac.compare_digest(raw.strip(), self.token) and token:
+            return OWNER
+        text = token.decode("utf-8", "replace")
+        return await self.server.core.run(lambda m: _lookup(m, text, self.token is None))
+
+
+def _lookup(m: Memory, token: str, open_without_tokens: bool) -> Access | None:
+    """The access a store token gives; with no server token and no store tokens at all,
+    the owner's (a loopback server without tokens, as before tokens existed)."""
+    # Looked up by hash: the index compares hashes, so timing says nothing about a token.
+    found = m.access_for(token) if token.startswith(TOKEN_PREFIX) else None
+    if found is None and open_without_tokens and not m.tokens():
+        return OWNER
+    return found
 
 
 # A request body must arrive whole within this many seconds of the request's start.
@@ -170,7 +198,7 @@ def http_app(
     body_seconds: float = BODY_SECONDS,
 ) -> ASGIApp:
     """The streamable HTTP app at `/mcp`, with the token, Host/Origin, size and time checks."""
-    check_bind(host, token)
+    check_bind(host, token, has_tokens=server.core.call(lambda m: bool(m.tokens())))
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path="/mcp",
         max_request_body_size=max_request_bytes,
@@ -178,7 +206,7 @@ def http_app(
         host=host,
     )
     app = WholeBody(app, seconds=body_seconds, max_bytes=max_request_bytes)
-    return BearerAuth(app, token) if token else app  # no body is read before the token
+    return BearerAuth(app, server, token)  # no body is read before the token
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -222,8 +250,6 @@ def serve_http(
 
 def _stdio_notice(home: str | Path | None) -> None:
     """On a terminal, say what `mem serve` is waiting for (stderr: stdout is protocol)."""
-    from zettelmem.config import resolve_home
-
     sys.stderr.write(
         f"zettelmem: MCP server on stdio for {resolve_home(home)}, waiting for an MCP client.\n"
         "An MCP client starts this command itself: `mem mcp-config claude-desktop` (or "
@@ -249,8 +275,10 @@ def serve(
     token = (token or "").strip() or None  # MEM_TOKEN="  " is no token, not a token of blanks
     if not http and (host is not None or port is not None or allowed_hosts):
         raise InvalidInput("--host, --port and --allow-host need --http")
-    if http:
-        check_bind(host or DEFAULT_HOST, token)
+    if http and not token and not resolve_home(home).exists():
+        check_bind(
+            host or DEFAULT_HOST, None
+        )  # no home yet, so no tokens: refuse before making one
     server = build_server(lambda: Memory(home, guard=guard, store=store), default_scope=scope)
     try:
         if http:

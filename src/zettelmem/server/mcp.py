@@ -10,23 +10,19 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, TypeVar
+from dataclasses import replace
+from typing import Annotated, Any
 
-import anyio
-import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field, ValidationError
 
 from zettelmem import __version__
-from zettelmem.errors import MemError, NotFound
+from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.models import LinkKind, Note
-from zettelmem.redaction import scrub
 from zettelmem.render import (
     forget_out,
     held_out,
@@ -45,11 +41,21 @@ from zettelmem.schemas import (
     RememberOut,
     ReviewOut,
 )
+from zettelmem.server.access import (
+    access_of_request,
+    caller,
+    calling_as,
+    may_forget,
+    own_stats,
+    readable_note,
+    require_read,
+    require_write,
+    scoped,
+    writable_note,
+)
+from zettelmem.server.core import Core
 from zettelmem.server.prompts import add_prompts
-from zettelmem.store.sqlutil import RecordUnreadable
-from zettelmem.validation import MAX_K, validate_scope
-
-T = TypeVar("T")
+from zettelmem.validation import DEFAULT_SCOPE, MAX_K, validate_scope
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -65,82 +71,6 @@ INSTRUCTIONS = (
     "past events, decisions); call `remember` to keep a durable fact, one self-contained "
     "statement per call. Note ids from `recall` work with `get_note` and `forget`."
 )
-
-# What to do next, in the words of a model calling tools (arguments keep their names).
-TOOL_HINTS = {
-    "find_ids": "call recall to find ids",
-    "list_changes": "change ids come from the note's history (`mem history NOTE_ID`)",
-    "open_review": "call review to list the notes awaiting it",
-    "reindex": "ask the user to run `mem reindex` (or switch the embedder back)",
-    "give_text": "pass some text",
-}
-
-
-def tool_message(exc: MemError) -> str:
-    """The core's one-line message, phrased for a model calling tools."""
-    text = exc.render({}, TOOL_HINTS)
-    if isinstance(exc, NotFound) and exc.hint is None:
-        text += "; call recall to find ids"
-    return scrub(" ".join(text.split()))
-
-
-class Core:
-    """Owns one Memory on one dedicated thread: every call runs there, one at a time.
-
-    The core is synchronous and not thread-safe, and its SQLite connection belongs
-    to the thread that opened it. So calls are queued to this thread (never the
-    event loop's), which serializes concurrent clients in arrival order.
-    """
-
-    def __init__(self, memory: Memory | Callable[[], Memory]) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zettelmem-core")
-        self._lock = threading.Lock()
-        self._owned = not isinstance(memory, Memory)
-        self.memory = self._thread.submit(self._adopt, memory).result()
-
-    def _adopt(self, memory: Memory | Callable[[], Memory]) -> Memory:
-        if not isinstance(memory, Memory):
-            return memory()
-        if not memory.usable_in_this_thread():
-            # Opened on another thread (SQLite's check_same_thread): open a twin on
-            # this one. It shares every write with the original through the ops log.
-            self._owned = True
-            return Memory(memory.config_home, embedder=memory.embedder,
-                          settings=memory.settings, store=memory.store_url)  # fmt: skip
-        return memory
-
-    def _locked(self, fn: Callable[[Memory], T]) -> T:
-        with self._lock:
-            return fn(self.memory)
-
-    async def run(self, fn: Callable[[Memory], T]) -> T:
-        """Run fn(memory) on the core thread without blocking the event loop."""
-        future = self._thread.submit(self._locked, fn)
-        return await anyio.to_thread.run_sync(future.result, abandon_on_cancel=True)
-
-    async def tool(self, fn: Callable[[Memory], T]) -> T:
-        """`run`, with the core's errors turned into tool errors the model can act on."""
-        try:
-            return await self.run(fn)
-        except MemError as exc:
-            raise ToolError(tool_message(exc)) from None
-        except RecordUnreadable as exc:
-            raise ToolError(f"the memory's record cannot be read ({exc}); ask the user to run "
-                            "`mem doctor`") from None  # fmt: skip
-
-    async def resource(self, fn: Callable[[Memory], T]) -> T:
-        try:
-            return await self.run(fn)
-        except NotFound as exc:
-            raise ResourceNotFoundError(tool_message(exc)) from None
-        except MemError as exc:
-            raise ResourceError(tool_message(exc)) from None
-
-    def close(self) -> None:
-        """Flush and close the memory if this core opened it; stop the thread."""
-        if self._owned:
-            self._thread.submit(self._locked, Memory.close).result()
-        self._thread.shutdown(wait=True)
 
 
 class MemoryServer(MCPServer[Any]):
@@ -167,11 +97,17 @@ class MemoryServer(MCPServer[Any]):
         """Arguments that do not fit a tool's schema: one sentence naming each and what is
         allowed, instead of the validator's report."""
         try:
-            return await super().call_tool(name, arguments, context)
+            with calling_as(access_of_request(context)):
+                return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(argument_message(name, exc.__cause__)) from None
             raise
+
+    async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
+        """A resource, read with the caller's access."""
+        with calling_as(access_of_request(context)):
+            return await super().read_resource(uri, context)
 
 
 def argument_message(tool: str, error: ValidationError) -> str:
@@ -288,13 +224,18 @@ def _add_remember(server: MemoryServer) -> None:
         """
         where = scope if scope is not None else server.default_scope
         origin = source or _client_source(ctx)
+        access = caller()
 
         def write(m: Memory) -> RememberOut:
+            target = DEFAULT_SCOPE if where is None else where
+            require_write(access, target)
             done = m.remember(content, tags=tags or (), scope=where, source=origin,
                               event_at=event_at, keep_secrets=keep_secrets)  # fmt: skip
+            # A write-only scope's other notes stay unseen: not even the ids linked to.
+            seen = access.can_read(target)
             return RememberOut(**note_out(done.note).model_dump(), created=done.created,
-                               links=[link_out(x) for x in done.links],
-                               evolved=list(done.evolved),
+                               links=[link_out(x) for x in done.links] if seen else [],
+                               evolved=list(done.evolved) if seen else [],
                                held=held_out(m.held(done.note.id)))  # fmt: skip
 
         return await server.core.tool(write)
@@ -341,6 +282,8 @@ def _add_recall(server: MemoryServer) -> None:
         as an instruction. An empty list means nothing matched.
         """
 
+        access = caller()
+
         def search(m: Memory) -> RecallOut:
             filters = m.filters(
                 scope=server.scope(scope),
@@ -349,7 +292,11 @@ def _add_recall(server: MemoryServer) -> None:
                 until=until,
                 include_superseded=include_superseded,
             )
-            return recall_out(m.recall(query, k=k, filters=filters))
+            found = m.recall(query, k=k, filters=scoped(m, access, filters))
+            # The filters already keep other scopes out; this is the last line of defence.
+            hits = [h for h in found.hits if access.can_read(h.note.scope)]
+            lessons = [x for x in found.lessons if access.can_read(x.scope)]
+            return recall_out(replace(found, hits=hits, lessons=lessons))
 
         return await server.core.tool(search)
 
@@ -394,14 +341,20 @@ def _add_forget(server: MemoryServer) -> None:
         """
         if bool(ids) == bool(query):
             raise ToolError("pass `ids` (from recall) or `query`, not both and not neither")
+        access = caller()
         if ids:
             chosen = list(ids)
-            removed = await server.core.tool(lambda m: m.forget(chosen))
-            return forget_out(removed, chosen)
+
+            def by_ids(m: Memory) -> list[Note]:
+                may_forget(m, access, chosen)
+                return m.forget(chosen)
+
+            return forget_out(await server.core.tool(by_ids), chosen)
 
         def by_query(m: Memory) -> ForgetOut:
             assert query is not None
-            matches = m.forget_preview(query, m.filters(scope=server.scope(scope)))
+            filters = scoped(m, access, m.filters(scope=server.scope(scope)), write=True)
+            matches = m.forget_preview(query, filters)
             if matches and not confirm:
                 raise _refusal(query, matches)
             asked = [n.id for n in matches]
@@ -417,7 +370,8 @@ def _add_get_note(server: MemoryServer) -> None:
         id: Annotated[str, Field(description="The note's id, from recall or remember.")],
     ) -> NoteOut:
         """Fetch one note with all its fields by id. Returns the note."""
-        return note_out(await server.core.tool(lambda m: m.get(id)))
+        access = caller()
+        return note_out(await server.core.tool(lambda m: readable_note(m, access, id)))
 
     _add_tool(server, get_note, "Get note", read_only=True, idempotent=True)
 
@@ -442,8 +396,15 @@ def _add_reflect(server: MemoryServer) -> None:
         insights `created`, `updated` and the ids of those `unchanged`.
         """
         where = scope if scope is not None else server.default_scope
+        access = caller()
 
         def run(m: Memory) -> ReflectOut:
+            if not access.unrestricted:
+                if where is None:
+                    raise InvalidInput("name the scope to reflect on; this token may write "
+                                       f"only {access.patterns('w')}")  # fmt: skip
+                require_read(access, where)
+                require_write(access, where)
             result = m.reflect(topic, where)
             return ReflectOut(
                 created=[note_out(n) for n in result.created],
@@ -473,7 +434,19 @@ def _add_link(server: MemoryServer) -> None:
         Use `supersedes` when a new memory corrects or replaces an older one. Returns
         the link.
         """
-        return link_out(await server.core.tool(lambda m: m.link(from_id, to_id, kind)))
+        access = caller()
+
+        def run(m: Memory) -> LinkOut:
+            if not access.unrestricted:
+                # Both ends change (their links, or the older note's status), so both must
+                # be writable; an unreadable end is answered as missing.
+                readable_note(m, access, from_id)
+                readable_note(m, access, to_id)
+                writable_note(m, access, from_id)
+                writable_note(m, access, to_id)
+            return link_out(m.link(from_id, to_id, kind))
+
+        return await server.core.tool(run)
 
     _add_tool(server, link, "Link")
 
@@ -485,8 +458,14 @@ def _add_review(server: MemoryServer) -> None:
         on), riskiest first, with the reasons. Read-only: a person settles them with
         `mem review approve|reject ID`. Returns `pending`."""
 
+        access = caller()
+
         def run(m: Memory) -> ReviewOut:
-            return ReviewOut(pending=[verdict_out(n, v) for n, v in m.review(server.scope(scope))])
+            chosen = server.scope(scope)
+            if chosen is not None:
+                require_read(access, chosen)
+            pending = [(n, v) for n, v in m.review(chosen) if access.can_read(n.scope)]
+            return ReviewOut(pending=[verdict_out(n, v) for n, v in pending])
 
         return await server.core.tool(run)
 
@@ -495,11 +474,13 @@ def _add_review(server: MemoryServer) -> None:
 
 def _add_resources(server: MemoryServer) -> None:
     async def stats() -> str:
+        access = caller()
         data = await server.core.resource(lambda m: m.stats())
-        return json.dumps(data, indent=2)
+        return json.dumps(data if access.unrestricted else own_stats(access, data), indent=2)
 
     async def note(id: str) -> str:
-        found = await server.core.resource(lambda m: m.get(id))
+        access = caller()
+        found = await server.core.resource(lambda m: readable_note(m, access, id))
         return note_out(found).model_dump_json(indent=2)
 
     server.resource(

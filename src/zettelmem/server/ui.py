@@ -30,8 +30,9 @@ from zettelmem.models import Hit, Link
 from zettelmem.render import note_label
 from zettelmem.server import ui_html as H
 from zettelmem.server import ui_views as V
+from zettelmem.server.core import Core
 from zettelmem.server.http import _host_name, _listen, check_bind, transport_security
-from zettelmem.server.mcp import DEFAULT_HOST, Core
+from zettelmem.server.mcp import DEFAULT_HOST
 from zettelmem.server.ui_graph import load_view
 
 T = TypeVar("T")

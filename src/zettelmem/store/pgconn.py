@@ -45,6 +45,7 @@ def translate(sql: str) -> str:
     out = out.replace("instr(content, ':')", "strpos(content, ':')")
     out = out.replace("MAX(weight, excluded.weight)", "GREATEST(links.weight, excluded.weight)")
     out = re.sub(r"IN \(\s*\)", "IN (NULL)", out)
+    out = re.sub(r"\b(WHERE|AND) 0(?![\d.])", r"\1 FALSE", out)  # SQLite's false
     out = out.replace(" LIKE ", " ILIKE ")  # SQLite's LIKE ignores ASCII case
     if out.lstrip().startswith("INSERT OR IGNORE INTO"):
         out = out.replace("INSERT OR IGNORE INTO", "INSERT INTO", 1) + " ON CONFLICT DO NOTHING"

@@ -13,7 +13,7 @@ from typing import Any
 
 from zettelmem.errors import HomeError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # The advisory lock every write transaction takes (see postgres.py): one key, 'zmem'.
 WRITE_LOCK = 0x7A6D656D
@@ -106,6 +106,16 @@ _MIGRATIONS: list[str] = [
         created_at {_T} NOT NULL
     );
     CREATE INDEX lessons_scope ON lessons(scope);
+    """,
+    # 2: access tokens (their hashes) and grants.
+    f"""
+    CREATE TABLE tokens (
+        name {_T} PRIMARY KEY,
+        hash {_T} NOT NULL UNIQUE,
+        grants TEXT NOT NULL,
+        created_at {_T} NOT NULL,
+        last_used {_T}
+    );
     """,
 ]
 

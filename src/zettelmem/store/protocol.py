@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from zettelmem.grants import TokenInfo
 from zettelmem.models import (
     Change,
     Filters,
@@ -113,7 +114,8 @@ class RecordStore(Protocol):
 
     def matching_labels(self, filters: Filters) -> set[int]:
         """Labels of notes that pass the filters (tags, dates, or the few notes a status
-        hides: scope alone filters natively in the indexes)."""
+        hides: scope alone filters natively in the indexes). ``filters.scopes``, when not
+        None, keeps only notes in those scopes (``passing`` too)."""
 
     def passing(self, labels: Sequence[int], filters: Filters) -> set[int]:
         """The labels among these that pass the filters."""
@@ -222,3 +224,20 @@ class RecordStore(Protocol):
         self, rows: Sequence[dict[str, Any]], vectors: Sequence[np.ndarray]
     ) -> int:
         """Exported lessons with the vectors to keep; returns how many were new."""
+
+    # -- Access tokens (only their hashes) -------------------------------------
+
+    def add_token(self, name: str, token_hash: str, grants: Sequence[str], created_at: str) -> None:
+        """Store a token's hash and grants ('PATTERN:MODE') under a new name; a taken
+        name raises InvalidInput."""
+
+    def tokens(self) -> list[TokenInfo]:
+        """Every token, by name (never the token: it is not stored)."""
+
+    def token_by_hash(self, token_hash: str) -> TokenInfo | None: ...
+
+    def revoke_token(self, name: str) -> bool:
+        """Delete a token at once; False when no token has that name."""
+
+    def token_used(self, name: str, at: str) -> None:
+        """Record when a token was last used (called at most once a minute per token)."""

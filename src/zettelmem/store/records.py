@@ -14,7 +14,7 @@ import numpy as np
 from zettelmem.errors import HomeError, NotFound
 from zettelmem.ids import new_id
 from zettelmem.models import Change, Filters, Link, NewNote, Note, Op, StoredVerdict, WriteOutcome
-from zettelmem.store import verdicts
+from zettelmem.store import tokens, verdicts
 from zettelmem.store.insights import InsightRecords
 from zettelmem.store.links import (
     apply_change,
@@ -35,10 +35,11 @@ from zettelmem.store.threads import (
     preceding,
     thread_of,
 )
+from zettelmem.store.tokens import TokenRecords
 from zettelmem.store.verdicts import VerdictRecords
 from zettelmem.timeutil import is_stored, now_iso
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -106,6 +107,8 @@ _MIGRATIONS: list[str] = [
     """,
     # 2: the guard's verdicts and lessons.
     verdicts.SCHEMA,
+    # 3: access tokens (their hashes) and grants.
+    tokens.SCHEMA,
 ]
 
 _NOTE_COLUMNS = (
@@ -139,7 +142,7 @@ def _row_to_note(row: sqlite3.Row) -> Note:
     )
 
 
-class Records(VerdictRecords, InsightRecords, PortableRecords):
+class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
     """The SQLite record. Every write is one transaction that also appends to ops."""
 
     def __init__(self, path: Path, read_only: bool = False) -> None:
@@ -623,6 +626,10 @@ def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
     if filters.scope is not None:
         clauses.append("scope = ?")
         args.append(filters.scope)
+    if filters.scopes is not None:
+        clauses.append(f"scope IN ({','.join('?' * len(filters.scopes))})" if filters.scopes
+                       else "0")  # fmt: skip
+        args.extend(filters.scopes)
     if filters.statuses:
         clauses.append(f"status IN ({','.join('?' * len(filters.statuses))})")
         args.extend(filters.statuses)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,13 +103,27 @@ class TextIndex:
 
     def idf(self, word: str) -> float:
         """BM25's inverse document frequency of a word (stemmed), from the live index."""
+        return self.idf_reader()(word)
+
+    def idf_reader(self) -> Callable[[str], float]:
+        """``idf`` over one snapshot of the index, for the many words of one note or query
+        (one searcher per note instead of one per word: 20 times fewer searchers on an
+        import, though each saved one was cheap, about 0.015 ms)."""
         searcher = self.index.searcher()
         total = int(searcher.num_docs)
-        terms = _STEMMER.analyze(word)
-        if not terms or total == 0:
-            return 1.0
-        df = int(searcher.doc_freq("text", terms[0]))
-        return float(math.log(1.0 + (total - df + 0.5) / (df + 0.5)))
+        known: dict[str, float] = {}
+
+        def idf(word: str) -> float:
+            if word not in known:
+                terms = _STEMMER.analyze(word)
+                if not terms or total == 0:
+                    known[word] = 1.0
+                else:
+                    df = int(searcher.doc_freq("text", terms[0]))
+                    known[word] = float(math.log(1.0 + (total - df + 0.5) / (df + 0.5)))
+            return known[word]
+
+        return idf
 
     def reload(self) -> None:
         self.index.reload()
@@ -239,6 +253,8 @@ class TextIndex:
         schema, out = self.schema, []
         if filters.scope is not None:
             out.append(tantivy.Query.term_query(schema, "scope", filters.scope))
+        if filters.scopes is not None:
+            out.append(tantivy.Query.term_set_query(schema, "scope", list(filters.scopes)))
         if filters.since is not None or filters.until is not None:
             out.append(
                 tantivy.Query.range_query(

@@ -95,6 +95,10 @@ class VectorIndex:
     def labels(self) -> set[int]:
         return {int(x) for x in np.flatnonzero(self._code >= 0)}
 
+    def scopes(self) -> list[str]:
+        """The scopes holding at least one live vector."""
+        return [name for code, name in enumerate(self._names) if self._sizes[code]]
+
     def count(self, scope: str | None = None) -> int:
         if scope is None:
             return len(self)
@@ -233,45 +237,61 @@ class VectorIndex:
         allowed: set[int] | None = None,
         scope: str | None = None,
         exclude: set[int] | frozenset[int] = frozenset(),
+        scopes: Sequence[str] | None = None,
     ) -> list[tuple[int, float]]:
         """(label, cosine similarity) pairs, best first.
 
-        Restricted to ``scope`` (when given), minus the labels in ``exclude`` (a
-        small set: the notes a status hides), and to ``allowed`` when given (an
-        explicit label set, for filters the index does not hold).
+        Restricted to ``scope`` and to ``scopes`` (when given), minus the labels in
+        ``exclude`` (a small set: the notes a status hides), and to ``allowed`` when
+        given (an explicit label set, for filters the index does not hold).
         """
         q = _unit(np.asarray(query))[0]
-        if scope is not None and scope not in self._codes:
+        want = self._wanted(scope, scopes)
+        if want is not None and not len(want):
             return []
-        excluded = self._excluded(exclude, scope)
+        excluded = self._excluded(exclude, want)
         if allowed is not None:
             wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
-            wanted = wanted[self._passes(wanted, scope, excluded)]
-            return self._among(q, min(k, len(wanted)), wanted, scope, excluded)
-        count = self.count(scope) - len(excluded)
+            wanted = wanted[self._passes(wanted, want, excluded)]
+            return self._among(q, min(k, len(wanted)), wanted)
+        count = self._count(want) - len(excluded)
         k = min(k, count)
         if k <= 0:
             return []
         if count <= EXACT_LIMIT:
-            return self._exact(q, k, scope, excluded)
-        return self._approximate(q, k, count, scope, excluded)
+            return self._exact(q, k, want, excluded)
+        return self._approximate(q, k, count, want, excluded)
 
-    def _excluded(self, exclude: set[int] | frozenset[int], scope: str | None) -> np.ndarray:
-        """The live labels of ``exclude`` in the scope searched."""
+    def _wanted(self, scope: str | None, scopes: Sequence[str] | None) -> np.ndarray | None:
+        """The scope codes searched (None: every scope); unknown scopes hold nothing."""
+        if scope is None and scopes is None:
+            return None
+        names = [n for n in (scopes if scopes is not None else [scope]) if n in self._codes]
+        if scope is not None:
+            names = [n for n in names if n == scope]
+        return np.array(sorted(self._codes[n] for n in names), dtype=np.int32)
+
+    def _count(self, want: np.ndarray | None) -> int:
+        return len(self) if want is None else sum(self._sizes[int(c)] for c in want)
+
+    def _excluded(self, exclude: set[int] | frozenset[int], want: np.ndarray | None) -> np.ndarray:
+        """The live labels of ``exclude`` in the scopes searched."""
         if not exclude:
             return _NO_LABELS
         labels = np.fromiter(exclude, dtype=np.int64, count=len(exclude))
         labels = labels[(labels >= 0) & (labels < len(self._code))]
         codes = self._code[labels]
-        keep = codes >= 0 if scope is None else codes == self._codes[scope]
+        keep = codes >= 0 if want is None else np.isin(codes, want)
         return np.sort(labels[keep])
 
-    def _passes(self, labels: np.ndarray, scope: str | None, excluded: np.ndarray) -> np.ndarray:
-        """Which of these labels are live, in the scope and not excluded (vectorised)."""
+    def _passes(
+        self, labels: np.ndarray, want: np.ndarray | None, excluded: np.ndarray
+    ) -> np.ndarray:
+        """Which of these labels are live, in the scopes and not excluded (vectorised)."""
         inside = (labels >= 0) & (labels < len(self._code))
         codes = np.full(len(labels), -1, dtype=np.int32)
         codes[inside] = self._code[labels[inside]]
-        ok = codes >= 0 if scope is None else codes == self._codes[scope]
+        ok = codes >= 0 if want is None else np.isin(codes, want)
         if len(excluded):
             ok &= ~np.isin(labels, excluded)
         return ok
@@ -291,9 +311,9 @@ class VectorIndex:
         return block
 
     def _exact(
-        self, q: np.ndarray, k: int, scope: str | None, excluded: np.ndarray
+        self, q: np.ndarray, k: int, want: np.ndarray | None, excluded: np.ndarray
     ) -> list[tuple[int, float]]:
-        codes = [self._codes[scope]] if scope is not None else range(len(self._names))
+        codes = [int(c) for c in want] if want is not None else range(len(self._names))
         sims_parts, label_parts = [], []
         for code in codes:
             if not self._sizes[code]:
@@ -309,9 +329,7 @@ class VectorIndex:
             sims, labels = sims[keep], labels[keep]
         return _top(sims, labels, k)
 
-    def _among(
-        self, q: np.ndarray, k: int, wanted: np.ndarray, scope: str | None, excluded: np.ndarray
-    ) -> list[tuple[int, float]]:
+    def _among(self, q: np.ndarray, k: int, wanted: np.ndarray) -> list[tuple[int, float]]:
         """Search an explicit set of live labels."""
         if k <= 0:
             return []
@@ -322,9 +340,9 @@ class VectorIndex:
         return self._filtered(q, k, len(wanted), lambda labels: mask[labels])
 
     def _approximate(
-        self, q: np.ndarray, k: int, count: int, scope: str | None, excluded: np.ndarray
+        self, q: np.ndarray, k: int, count: int, want: np.ndarray | None, excluded: np.ndarray
     ) -> list[tuple[int, float]]:
-        return self._filtered(q, k, count, lambda labels: self._passes(labels, scope, excluded))
+        return self._filtered(q, k, count, lambda labels: self._passes(labels, want, excluded))
 
     def _filtered(
         self, q: np.ndarray, k: int, count: int, passes: Callable[[np.ndarray], np.ndarray]

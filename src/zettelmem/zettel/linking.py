@@ -149,7 +149,13 @@ class Linker:
             replaced[1].extend(construct_llm.context_changes(note_id, fields, near))
         else:
             derived = construct.derive(
-                new.content, new.event_at, new.tags, vector, topics, near, self.indexes.text.idf
+                new.content,
+                new.event_at,
+                new.tags,
+                vector,
+                topics,
+                near,
+                self.indexes.text.idf_reader(),
             )
             new = replace(new, keywords=new.keywords or derived.keywords, tags=derived.tags,
                           context=new.context or derived.context)  # fmt: skip

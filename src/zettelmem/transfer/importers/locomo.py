@@ -102,11 +102,35 @@ def notes(samples: list[dict[str, Any]], scope: str | None = None) -> list[NewNo
     return out
 
 
+# How far into a file the sniffer reads for the first record's keys: a LoCoMo sample
+# puts its question list (a few hundred KB) before its conversation.
+SNIFF_BYTES = 8 * 1024 * 1024
+
+
 def looks_like(path: Path) -> bool:
-    """Content sniffing: a JSON list whose first record has sample_id and conversation."""
+    """Content sniffing: a JSON list whose first record has a conversation and a sample_id
+    or a qa list, whatever order the keys come in (streamed, at most SNIFF_BYTES)."""
+    import ijson  # type: ignore[import-untyped]
+
+    keys: set[str] = set()
+    depth = 0
     try:
         with path.open("rb") as handle:
-            head = handle.read(4096).decode("utf-8", errors="ignore")
-    except OSError:
+            for event, value in ijson.basic_parse(handle):
+                if depth == 0 and event != "start_array":
+                    return False  # not a list of records
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+                    if depth <= 1:
+                        break  # the first record ended (or the list was empty)
+                elif event == "map_key" and depth == 2:
+                    keys.add(value)
+                    if "conversation" in keys and keys & {"sample_id", "qa"}:
+                        return True
+                if handle.tell() > SNIFF_BYTES:
+                    break
+    except (OSError, ijson.JSONError, UnicodeDecodeError, ValueError, RecursionError):
         return False
-    return '"sample_id"' in head or ('"conversation"' in head and '"qa"' in head)
+    return False
