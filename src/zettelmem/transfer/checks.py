@@ -91,7 +91,9 @@ def check_note(row: dict[str, Any]) -> dict[str, Any]:
     _text("note", row, "dedupe_key", MAX_SOURCE_CHARS, optional=True)
     if row.get("status") not in STATUSES:
         raise _field("note", "status", f"must be one of: {', '.join(STATUSES)}")
-    return {**row, "content": validate_content(content)}
+    # The optional fields may be absent from a hand-made row: absent means none.
+    return {**row, "event_at": row.get("event_at"), "dedupe_key": row.get("dedupe_key"),
+            "content": validate_content(content)}  # fmt: skip
 
 
 def _weight(kind: str, key: str, value: Any, low: float, high: float, open_low: bool) -> None:
