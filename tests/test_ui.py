@@ -217,3 +217,31 @@ def test_mem_ui_refuses_to_leave_loopback_without_a_token(
     result = mem("ui", "--host", "0.0.0.0", "--port", "0")
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: refusing to serve on 0.0.0.0")
+
+
+def test_every_page_answers_on_a_database(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web view over the PostgreSQL record, chosen as a user would (MEM_STORE)."""
+    monkeypatch.setenv("MEM_STORE", pg_url)
+    home = tmp_path / "home"
+    ids = seed(home)
+    core = Core(lambda: Memory(home, embedder=EMBEDDER))
+    try:
+        with testclient.TestClient(ui_app(core), base_url=BASE) as c:
+            found = c.get("/ui/", params={"q": "Kyoto temples", "scope": "trip"})
+            assert found.status_code == 200 and "Kyoto temples were calm" in found.text
+            note = c.get(f"/ui/note/{ids['old']}")
+            assert note.status_code == 200 and "Ana lives in Lisbon" in note.text
+            assert "superseded by" in note.text
+            graph = c.get("/ui/graph", params={"scope": "trip"})
+            assert graph.status_code == 200 and ids["trip4"] in graph.text
+            timeline = c.get("/ui/timeline", params={"scope": "trip"})
+            assert timeline.status_code == 200 and "Ana moved to Porto" in timeline.text
+            review = c.get("/ui/review")
+            assert review.status_code == 200 and f"pending-{ids['poison']}" in review.text
+    finally:
+        core.close()
+    with Memory(home, embedder=EMBEDDER) as memory:
+        assert memory.records.count() == len(ids)
+    assert not (home / "notes.db").exists()  # the notes live in the database
