@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
+from served import start_http
 from zettelmem.cli.main import cli
 from zettelmem.errors import HomeError
 from zettelmem.memory.core import Memory
@@ -284,23 +283,7 @@ TOKEN = "pg-test-token-8d1e"
 
 
 def _serve(home: Path, url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    env = {**_env(url), "MEM_TOKEN": TOKEN}
-    with log.open("wb") as errors:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "zettelmem", "--home", str(home), "serve", "--http",
-             "--port", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, env=env,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(r"at (http://\S+/mcp)", log.read_text(errors="replace"))
-        if found:
-            return proc, found.group(1)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError(f"mem serve --http did not start:\n{log.read_text(errors='replace')}")
+    return start_http(home, log, {**_env(url), "MEM_TOKEN": TOKEN})
 
 
 @pytest.mark.slow

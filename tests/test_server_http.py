@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import CallToolResult
+
+from served import wait_for_url
 
 httpx = pytest.importorskip("httpx")
 
@@ -65,7 +65,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, env=env,
         )  # fmt: skip
     try:
-        url = _wait_for_url(proc, log)
+        url = wait_for_url(proc, log)
         yield Served(home, url)
     finally:
         proc.terminate()
@@ -77,18 +77,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     assert proc.stdout is not None
     assert proc.stdout.read() == b"", "mem serve --http wrote to stdout"
     proc.stdout.close()
-
-
-def _wait_for_url(proc: subprocess.Popen[bytes], log: Path) -> str:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(r"at (http://\S+/mcp)", log.read_text(errors="replace"))
-        if found:
-            return found.group(1)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise AssertionError(f"mem serve --http did not start:\n{log.read_text(errors='replace')}")
 
 
 def data(result: CallToolResult) -> Any:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import CallToolResult
 
+from served import start_http, stop
 from zettelmem.memory.core import Memory
 from zettelmem.server.http import check_bind
 
@@ -62,31 +61,11 @@ def _prepare(home: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _start(home: Path, log: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    with log.open("wb") as errors:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "zettelmem", "--home", str(home), "serve", "--http",
-             "--port", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, env=env,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(r"at (http://\S+/mcp)", log.read_text(errors="replace"))
-        if found:
-            return proc, found.group(1)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    _stop(proc)
-    raise AssertionError(f"mem serve --http did not start:\n{log.read_text(errors='replace')}")
+    return start_http(home, log, env)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
 
 
 def _env(**extra: str) -> dict[str, str]:
