@@ -54,7 +54,8 @@ class MemGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MemError as exc:
-            click.echo(f"Error: {scrub(exc.render(CLI_ARGS, CLI_HINTS))}", err=True)
+            text = " ".join(scrub(exc.render(CLI_ARGS, CLI_HINTS)).split())  # always one line
+            click.echo(f"Error: {text}", err=True)
             sys.exit(exc.exit_code)
         except UnicodeError:
             # argv bytes that are not UTF-8 arrive as lone surrogates, which nothing can store

@@ -182,7 +182,9 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
             self.db.execute("PRAGMA secure_delete = ON")
         except sqlite3.DatabaseError as exc:
             raise HomeError(
-                f"{self.path} is not a usable SQLite database ({exc}); move it away and "
+                # SQLite may quote a damaged schema, newlines and all: keep it one line.
+                f"{self.path} is not a usable SQLite database ({' '.join(str(exc).split())}); "
+                "move it away and "
                 "re-import, or point --home elsewhere"
             ) from None
 
