@@ -70,10 +70,15 @@ class Memory(Notes, Review, Maintenance, Tokens):
             self.records = Records(self.home / "notes.db", read_only=self.read_only)
         if not reindexing:
             self._check_embedder()
-        self.indexes = DerivedIndexes(
-            self.home, self.records, self.embedder.dims, identity(self.embedder),
-            read_only=self.read_only,
-        )  # fmt: skip
+        if self.store_url and self.settings.get("search") == "database":
+            from zettelmem.store.pgsearch import DatabaseIndexes
+
+            self.indexes = DatabaseIndexes(self.records, self.embedder.dims)
+        else:
+            self.indexes = DerivedIndexes(
+                self.home, self.records, self.embedder.dims, identity(self.embedder),
+                read_only=self.read_only,
+            )  # fmt: skip
         self._llm_choice = llm
         self._llm: LLM | None = None
         self.linker = Linker(self.records, self.indexes, self.embedder)

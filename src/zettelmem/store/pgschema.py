@@ -13,7 +13,7 @@ from typing import Any
 
 from zettelmem.errors import HomeError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The advisory lock every write transaction takes (see postgres.py): one key, 'zmem'.
 WRITE_LOCK = 0x7A6D656D
@@ -117,12 +117,94 @@ _MIGRATIONS: list[str] = [
         last_used {_T}
     );
     """,
+    # 3: search inside the database (store/pgsearch.py). Each note's terms for BM25 (its
+    # text, its date in words, its conversation window) as PostgreSQL text vectors of
+    # the local BM25 index's own terms, their document frequencies and the fields'
+    # total lengths (kept by a trigger), and pgvector now holding the vector recall
+    # searches (the note's context vector), refilled from the record on next write.
+    f"""
+    CREATE TABLE search (
+        label BIGINT PRIMARY KEY REFERENCES notes(label) ON DELETE CASCADE,
+        scope {_T} NOT NULL,
+        ts BIGINT,
+        doc TSVECTOR NOT NULL,
+        doc_words INT NOT NULL,
+        dated TSVECTOR NOT NULL,
+        dated_words INT NOT NULL,
+        win TSVECTOR NOT NULL,
+        win_words INT NOT NULL,
+        before BIGINT[] NOT NULL
+    );
+    CREATE INDEX search_doc ON search USING gin (doc);
+    CREATE INDEX search_dated ON search USING gin (dated);
+    CREATE INDEX search_win ON search USING gin (win);
+    CREATE INDEX search_scope ON search (scope, label);
+    CREATE TABLE search_terms (
+        field {_T} NOT NULL,
+        lexeme TEXT NOT NULL,
+        df BIGINT NOT NULL,
+        PRIMARY KEY (field, lexeme)
+    );
+    CREATE TABLE search_totals (field {_T} PRIMARY KEY, docs BIGINT NOT NULL,
+                                words BIGINT NOT NULL);
+    INSERT INTO search_totals VALUES ('doc', 0, 0), ('dated', 0, 0), ('win', 0, 0);
+    CREATE FUNCTION search_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP <> 'INSERT' THEN
+            UPDATE search_terms t SET df = t.df - 1
+            FROM (SELECT 'doc' AS field, lexeme FROM unnest(OLD.doc)
+                  UNION ALL SELECT 'dated', lexeme FROM unnest(OLD.dated)
+                  UNION ALL SELECT 'win', lexeme FROM unnest(OLD.win)) o
+            WHERE t.field = o.field AND t.lexeme = o.lexeme;
+            -- A forgotten note's words leave no trace once no note holds them.
+            DELETE FROM search_terms t
+            USING (SELECT 'doc' AS field, lexeme FROM unnest(OLD.doc)
+                   UNION ALL SELECT 'dated', lexeme FROM unnest(OLD.dated)
+                   UNION ALL SELECT 'win', lexeme FROM unnest(OLD.win)) o
+            WHERE t.field = o.field AND t.lexeme = o.lexeme AND t.df <= 0;
+            UPDATE search_totals SET docs = docs - 1, words = words - CASE field
+                WHEN 'doc' THEN OLD.doc_words WHEN 'dated' THEN OLD.dated_words
+                ELSE OLD.win_words END;
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            INSERT INTO search_terms(field, lexeme, df)
+            SELECT 'doc', lexeme, 1 FROM unnest(NEW.doc)
+            UNION ALL SELECT 'dated', lexeme, 1 FROM unnest(NEW.dated)
+            UNION ALL SELECT 'win', lexeme, 1 FROM unnest(NEW.win)
+            ON CONFLICT (field, lexeme) DO UPDATE SET df = search_terms.df + 1;
+            UPDATE search_totals SET docs = docs + 1, words = words + CASE field
+                WHEN 'doc' THEN NEW.doc_words WHEN 'dated' THEN NEW.dated_words
+                ELSE NEW.win_words END;
+        END IF;
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER search_count AFTER INSERT OR UPDATE OR DELETE ON search
+        FOR EACH ROW EXECUTE FUNCTION search_count();
+    DROP INDEX IF EXISTS embeddings_unconverted;
+    UPDATE embeddings SET embedding = NULL;
+    DELETE FROM meta WHERE key = 'search_seq';
+    """,
 ]
 
 
 def _split(script: str) -> list[str]:
+    """The statements of a script: split at semicolons outside ``$$`` bodies."""
     lines = [line.split("--")[0] for line in script.splitlines()]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+    out, current = [], ""
+    for i, piece in enumerate("\n".join(lines).split("$$")):
+        if i % 2:  # a function body, kept whole
+            current += "$$" + piece + "$$"
+            continue
+        first, *rest = piece.split(";")
+        if rest:
+            out.append(current + first)
+            *done, current = rest
+            out.extend(done)
+        else:
+            current += first
+    out.append(current)
+    return [part.strip() for part in out if part.strip()]
 
 
 def check_vector_extension(conn: Any, where: str) -> None:
