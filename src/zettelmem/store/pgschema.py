@@ -20,6 +20,47 @@ WRITE_LOCK = 0x7A6D656D
 
 _T = 'TEXT COLLATE "C"'
 
+
+def _counting(sign: str, table: str) -> str:
+    """SQL adding (``+``) or removing (``-``) the rows of a transition table to the search
+    statistics: each field's document frequencies and total length, and the count."""
+    fields = ("doc", "dated", "win")
+    lexemes = " UNION ALL ".join(
+        f"SELECT '{f}' AS field, u.lexeme FROM {table} r, unnest(r.{f}) u" for f in fields
+    )
+    lengths = ", ".join(f"coalesce(sum({f}_words), 0) AS {f}" for f in fields)
+    cases = " ".join(f"WHEN '{f}' THEN c.{f}" for f in fields)
+    return f"""
+        INSERT INTO search_terms(field, lexeme, df)
+        SELECT field, lexeme, {sign}count(*) FROM ({lexemes}) t GROUP BY field, lexeme
+        ON CONFLICT (field, lexeme) DO UPDATE SET df = search_terms.df + EXCLUDED.df;
+        UPDATE search_totals s SET docs = s.docs {sign} c.n,
+            words = s.words {sign} CASE s.field {cases} END
+        FROM (SELECT count(*) AS n, {lengths} FROM {table}) c;"""
+
+
+def _search_triggers() -> str:
+    """Statement triggers that keep search_terms and search_totals (one statement per
+    batch of notes: a row trigger would update the same counters once per note, and
+    PostgreSQL slows down on many versions of one row within a transaction)."""
+    out = []
+    for name, event, tables, body in (
+        ("search_added", "INSERT", "NEW TABLE AS added", _counting("+", "added")),
+        ("search_removed", "DELETE", "OLD TABLE AS removed", _counting("-", "removed")),
+        ("search_changed", "UPDATE", "OLD TABLE AS removed NEW TABLE AS added",
+         _counting("-", "removed") + _counting("+", "added")),
+    ):  # fmt: skip
+        out.append(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body}"
+            # A forgotten note's words leave no trace once no note holds them.
+            f"{' DELETE FROM search_terms WHERE df <= 0;' if 'removed' in tables else ''}"
+            " RETURN NULL; END $$;"
+            f" CREATE TRIGGER {name} AFTER {event} ON search REFERENCING {tables}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {name}();"
+        )
+    return "\n".join(out)
+
+
 _MIGRATIONS: list[str] = [
     # 1: notes, links, history, the ops log, verdicts, lessons, meta.
     f"""
@@ -120,8 +161,8 @@ _MIGRATIONS: list[str] = [
     # 3: search inside the database (store/pgsearch.py). Each note's terms for BM25 (its
     # text, its date in words, its conversation window) as PostgreSQL text vectors of
     # the local BM25 index's own terms, their document frequencies and the fields'
-    # total lengths (kept by a trigger), and pgvector now holding the vector recall
-    # searches (the note's context vector), refilled from the record on next write.
+    # total lengths (kept by statement triggers), and pgvector now holding the vector
+    # recall searches (the note's context vector), refilled from the record on next write.
     f"""
     CREATE TABLE search (
         label BIGINT PRIMARY KEY REFERENCES notes(label) ON DELETE CASCADE,
@@ -145,42 +186,11 @@ _MIGRATIONS: list[str] = [
         df BIGINT NOT NULL,
         PRIMARY KEY (field, lexeme)
     );
+    CREATE INDEX search_terms_gone ON search_terms (field) WHERE df <= 0;
     CREATE TABLE search_totals (field {_T} PRIMARY KEY, docs BIGINT NOT NULL,
                                 words BIGINT NOT NULL);
     INSERT INTO search_totals VALUES ('doc', 0, 0), ('dated', 0, 0), ('win', 0, 0);
-    CREATE FUNCTION search_count() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP <> 'INSERT' THEN
-            UPDATE search_terms t SET df = t.df - 1
-            FROM (SELECT 'doc' AS field, lexeme FROM unnest(OLD.doc)
-                  UNION ALL SELECT 'dated', lexeme FROM unnest(OLD.dated)
-                  UNION ALL SELECT 'win', lexeme FROM unnest(OLD.win)) o
-            WHERE t.field = o.field AND t.lexeme = o.lexeme;
-            -- A forgotten note's words leave no trace once no note holds them.
-            DELETE FROM search_terms t
-            USING (SELECT 'doc' AS field, lexeme FROM unnest(OLD.doc)
-                   UNION ALL SELECT 'dated', lexeme FROM unnest(OLD.dated)
-                   UNION ALL SELECT 'win', lexeme FROM unnest(OLD.win)) o
-            WHERE t.field = o.field AND t.lexeme = o.lexeme AND t.df <= 0;
-            UPDATE search_totals SET docs = docs - 1, words = words - CASE field
-                WHEN 'doc' THEN OLD.doc_words WHEN 'dated' THEN OLD.dated_words
-                ELSE OLD.win_words END;
-        END IF;
-        IF TG_OP <> 'DELETE' THEN
-            INSERT INTO search_terms(field, lexeme, df)
-            SELECT 'doc', lexeme, 1 FROM unnest(NEW.doc)
-            UNION ALL SELECT 'dated', lexeme, 1 FROM unnest(NEW.dated)
-            UNION ALL SELECT 'win', lexeme, 1 FROM unnest(NEW.win)
-            ON CONFLICT (field, lexeme) DO UPDATE SET df = search_terms.df + 1;
-            UPDATE search_totals SET docs = docs + 1, words = words + CASE field
-                WHEN 'doc' THEN NEW.doc_words WHEN 'dated' THEN NEW.dated_words
-                ELSE NEW.win_words END;
-        END IF;
-        RETURN NULL;
-    END
-    $$;
-    CREATE TRIGGER search_count AFTER INSERT OR UPDATE OR DELETE ON search
-        FOR EACH ROW EXECUTE FUNCTION search_count();
+{_search_triggers()}
     DROP INDEX IF EXISTS embeddings_unconverted;
     UPDATE embeddings SET embedding = NULL;
     DELETE FROM meta WHERE key = 'search_seq';

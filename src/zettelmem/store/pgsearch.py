@@ -122,29 +122,38 @@ def _write_rows(records: Any, conn: Any, labels: Sequence[int]) -> None:
             if thread_of(note.source)
             else []
         )
+        chain = "{" + ",".join(map(str, before)) + "}"
         rows.append((label, note.scope, ts, tsvector(doc), len(doc), tsvector(dated),
-                     len(dated), tsvector(win), len(win), before))  # fmt: skip
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO search(label, scope, ts, doc, doc_words, dated, dated_words, win, "
-            "win_words, before) VALUES (%s, %s, %s, %s::tsvector, %s, %s::tsvector, %s, "
-            "%s::tsvector, %s, %s) ON CONFLICT (label) DO UPDATE SET scope = EXCLUDED.scope, "
-            "ts = EXCLUDED.ts, doc = EXCLUDED.doc, doc_words = EXCLUDED.doc_words, "
-            "dated = EXCLUDED.dated, dated_words = EXCLUDED.dated_words, win = EXCLUDED.win, "
-            "win_words = EXCLUDED.win_words, before = EXCLUDED.before",
-            rows,
-        )
+                     len(dated), tsvector(win), len(win), chain))  # fmt: skip
+    if not rows:
+        return
+    # One statement for the batch: the statistics triggers then run once per batch.
+    columns = list(zip(*rows))
+    conn.execute(
+        "INSERT INTO search(label, scope, ts, doc, doc_words, dated, dated_words, win, "
+        "win_words, before) SELECT label, scope, ts, doc::tsvector, doc_words, "
+        "dated::tsvector, dated_words, win::tsvector, win_words, before::bigint[] FROM "
+        "unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::int[], %s::text[], "
+        "%s::int[], %s::text[], %s::int[], %s::text[]) AS r(label, scope, ts, doc, "
+        "doc_words, dated, dated_words, win, win_words, before) "
+        "ON CONFLICT (label) DO UPDATE SET scope = EXCLUDED.scope, "
+        "ts = EXCLUDED.ts, doc = EXCLUDED.doc, doc_words = EXCLUDED.doc_words, "
+        "dated = EXCLUDED.dated, dated_words = EXCLUDED.dated_words, win = EXCLUDED.win, "
+        "win_words = EXCLUDED.win_words, before = EXCLUDED.before",
+        [list(c) for c in columns],
+    )
 
 
 def _write_vectors(records: Any, conn: Any, labels: Sequence[int]) -> None:
     found = records.context_vectors(list(labels))
     if not found:
         return
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE embeddings SET embedding = %s::real[]::vector WHERE label = %s",
-            [(vector.tolist(), label) for label, vector in found.items()],
-        )
+    labels_, texts = list(found), [_vector_text(v) for v in found.values()]
+    conn.execute(
+        "UPDATE embeddings e SET embedding = v.vec::vector FROM unnest(%s::bigint[], "
+        "%s::text[]) AS v(label, vec) WHERE e.label = v.label",
+        (labels_, texts),
+    )
     dims = {len(v) for v in found.values()}
     for size in dims - records.indexed_dims:
         conn.execute(
@@ -460,6 +469,11 @@ class DatabaseIndexes:
         if windows:
             return self.text.search_windows(query, filters, limit, **options)
         return self.text.search(query, filters, limit, **options)
+
+
+def _vector_text(vector: np.ndarray) -> str:
+    """pgvector's text form of a float32 vector, exact (nine significant digits)."""
+    return "[" + ",".join(f"{x:.9g}" for x in vector.tolist()) + "]"
 
 
 def _idf(total: int, df: int) -> float:
