@@ -203,3 +203,35 @@ def test_text_vector_literals_keep_every_term_and_its_count() -> None:
     assert tsvector([]) == ""
     assert np.all([len(t) < 40 for t in terms("x" * 39 + " " + "y" * 40)])
     assert terms("y" * 40) == []
+
+
+def test_doctor_on_a_database_finds_drifted_search_tables_and_repairs_them(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEM_EMBEDDER", "hashing:64")
+    home = tmp_path / "h"
+    with Memory(home, store=pg_url, embedder="hashing:64", guard="off") as mem:
+        _fill(mem)
+
+    def doctor(*extra: str) -> tuple[int, dict[str, Any]]:
+        result = CliRunner().invoke(cli, ["--home", str(home), "--store", pg_url, "doctor",
+                                          "--json", *extra])  # fmt: skip
+        import json
+
+        return result.exit_code, json.loads(result.stdout)
+
+    code, report = doctor()
+    assert code == 0 and report["ok"], report
+    assert [c["name"] for c in report["checks"]] == [
+        "record", "record values", "search tables", "search statistics", "search text"]
+    # Drift: a counter off, a search row lost, a vector copy gone.
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE search DISABLE TRIGGER USER")
+        conn.execute("DELETE FROM search WHERE label = (SELECT min(label) FROM search)")
+        conn.execute("UPDATE embeddings SET embedding = NULL WHERE label = 3")
+        conn.execute("ALTER TABLE search ENABLE TRIGGER USER")
+    code, report = doctor()
+    failed = {c["name"] for c in report["checks"] if not c["ok"]}
+    assert code == 1 and failed == {"search tables", "search statistics", "search text"}, report
+    code, report = doctor("--repair")
+    assert code == 0 and report["ok"] and report["repaired"], report
