@@ -192,6 +192,10 @@ _MIGRATIONS: list[str] = [
     INSERT INTO search_totals VALUES ('doc', 0, 0), ('dated', 0, 0), ('win', 0, 0);
 {_search_triggers()}
     DROP INDEX IF EXISTS embeddings_unconverted;
+    -- Search reads the pgvector copy: kept in the row; the float32 bytes (read only to
+    -- rebuild) go out of line, so a row stays small and a scan reads no TOAST.
+    ALTER TABLE embeddings ALTER COLUMN embedding SET STORAGE PLAIN,
+        ALTER COLUMN vector SET STORAGE EXTERNAL;
     UPDATE embeddings SET embedding = NULL;
     DELETE FROM meta WHERE key = 'search_seq';
     """,

@@ -45,8 +45,13 @@ MAX_POSITIONS = 255
 MAX_POSITION = 16383
 # Notes per batch when the search tables are filled from the whole record.
 BATCH = 500
-# pgvector's HNSW looks at this many candidates at least (its default, 40, is for k=10).
+# pgvector's HNSW looks at this many candidates at least (its default, 40, is for k=10),
+# and at most EF_MAX (pgvector's own limit).
 EF_SEARCH = 200
+EF_MAX = 1000
+# A scope of at most this many notes is searched exactly (every vector compared: a few
+# milliseconds), since the HNSW scan, filtering after it looks, could come back short.
+EXACT_ROWS = 20_000
 
 
 def terms(text: str) -> list[str]:
@@ -418,31 +423,46 @@ class DatabaseVectors:
         filters = Filters(scope=scope, scopes=tuple(scopes) if scopes is not None else None)
         filter_sql, args = _filter_sql(filters, allowed, set(exclude))
         d = self.dims
+        vector = _vector_text(q)
+        params = [vector, *args, vector, k]
+        distance = f"e.embedding::vector({d}) <=> %s::vector({d})"
         sql = (
-            f"SELECT e.label, 1 - (e.embedding::vector({d}) <=> %s::vector({d})) AS sim "
+            f"SELECT e.label, 1 - ({distance}) AS sim "
             "FROM embeddings e JOIN search s ON s.label = e.label "
-            f"WHERE vector_dims(e.embedding) = {d}{filter_sql} "
-            f"ORDER BY e.embedding::vector({d}) <=> %s::vector({d}) LIMIT %s"
+            f"WHERE vector_dims(e.embedding) = {d}{filter_sql} ORDER BY {{order}} LIMIT %s"
         )
-        vector = q.tolist()
-        if allowed is not None:
-            return self._exact(sql, [vector, *args, vector, k])
+        # Every passing vector compared, found from the search rows that pass (a vector of
+        # another size, left by an embedder change until reindex, sorts last).
+        exact = (
+            f"SELECT e.label, 1 - ({distance}) AS sim FROM search s "
+            f"JOIN embeddings e ON e.label = s.label WHERE true{filter_sql} "
+            f"ORDER BY CASE WHEN vector_dims(e.embedding) = {d} THEN {distance} END, e.label "
+            "LIMIT %s"
+        )
+        narrow = Filters(scope=scope, scopes=filters.scopes) != Filters()
+        if allowed is not None or (narrow and self._few(filters)):
+            return self._rows(exact, params)
+        # The HNSW scan filters after it looks, so a scope holding a small share of the
+        # notes needs a wider look; a look that still comes back short is done exactly.
         with self.conn.transaction():
-            self.conn.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true)", (str(max(EF_SEARCH, k)),)
-            )
-            rows = self.conn.execute(sql, [vector, *args, vector, k]).fetchall()
-        found = [(int(r[0]), float(r[1])) for r in rows]
+            self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)",
+                              (str(min(EF_MAX, max(EF_SEARCH, 2 * k))),))  # fmt: skip
+            found = self._rows(sql.format(order=distance), params)
         if len(found) < k and filter_sql:
-            # The HNSW scan filters after it looks: a narrow filter can leave it short.
-            # Then look at every vector that passes (an exact scan).
-            return self._exact(sql, [vector, *args, vector, k])
+            return self._rows(exact, params)
         return found
 
-    def _exact(self, sql: str, params: list[Any]) -> list[tuple[int, float]]:
-        with self.conn.transaction():
-            self.conn.execute("SET LOCAL enable_indexscan = off")
-            rows = self.conn.execute(sql, params).fetchall()
+    def _few(self, filters: Filters) -> bool:
+        """Whether the scopes asked for hold few enough notes to compare them all."""
+        where, args = _filter_sql(filters, None, None)
+        row = self.conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM search s WHERE true{where} LIMIT %s) t",
+            [*args, EXACT_ROWS + 1],
+        ).fetchone()
+        return int(row[0]) <= EXACT_ROWS
+
+    def _rows(self, sql: str, params: list[Any]) -> list[tuple[int, float]]:
+        rows = self.conn.execute(sql, params).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
 
