@@ -194,6 +194,6 @@ def store_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.delenv("MEM_STORE", raising=False)
     else:
         monkeypatch.setenv("MEM_STORE", request.getfixturevalue("pg_url"))
-    if request.param == "postgres-search":
-        monkeypatch.setenv("MEM_SEARCH", "database")
+        search = "database" if request.param == "postgres-search" else "local"
+        monkeypatch.setenv("MEM_SEARCH", search)
     return str(request.param)

@@ -62,9 +62,9 @@ def _caught_up(records: Any) -> Check:
     if missing:
         return Check("search tables", False, f"notes without a search row: "
                      f"{', '.join(str(r[0]) for r in missing)}")  # fmt: skip
-    vectorless = conn.execute(
-        "SELECT count(*) FROM embeddings WHERE embedding IS NULL"
-    ).fetchone()[0]
+    vectorless = conn.execute("SELECT count(*) FROM embeddings WHERE embedding IS NULL").fetchone()[
+        0
+    ]
     if vectorless:
         return Check("search tables", False, f"{vectorless} notes lack their pgvector copy")
     return Check("search tables", True, f"every note searchable (op {head})")
