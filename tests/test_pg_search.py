@@ -273,3 +273,19 @@ def test_a_new_server_answers_from_the_database_then_from_its_own_indexes(
     assert not (tmp_path / "laptop" / "stores").exists() or not list(
         (tmp_path / "laptop" / "stores").glob("*/text")
     )
+
+
+def test_pruning_the_most_common_word_keeps_the_exact_ranking(pg_url: str, tmp_path: Path) -> None:
+    """Notes holding only a query's most common word are skipped when they cannot enter
+    the list; the list is the one every note would give."""
+    with Memory(tmp_path / "h", store=pg_url, embedder="hashing:64", guard="off") as mem:
+        for i in range(40):
+            mem.remember(f"the kettle number {i} is on the stove", scope="s")
+        for i in range(6):
+            mem.remember(f"a zebra {'kettle ' * (i % 2)}grazing {i}", scope="s")
+        mem.indexes.rebuild()
+        database = DatabaseIndexes(mem.records, 64)
+        for limit in (1, 3, 5, 6, 8, 20):
+            for query in ("kettle zebra", "zebra kettle stove", "kettle"):
+                local = mem.indexes.text.search(query, Filters(), limit)
+                _close(database.text.search(query, Filters(), limit), local)
