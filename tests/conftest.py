@@ -184,12 +184,16 @@ def pg_url(pg_server: Any, request: pytest.FixtureRequest) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["file", "postgres"])
+@pytest.fixture(params=["file", "postgres", "postgres-search"])
 def store_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Runs a test once on the home's SQLite record and once on a PostgreSQL database
-    (through MEM_STORE, as a user would choose it)."""
-    if request.param == "postgres":
-        monkeypatch.setenv("MEM_STORE", request.getfixturevalue("pg_url"))
-    else:
+    """Runs a test on the home's SQLite record, on a PostgreSQL database searched through
+    this machine's indexes, and on one searched inside the database (through MEM_STORE
+    and MEM_SEARCH, as a user would choose them)."""
+    monkeypatch.delenv("MEM_SEARCH", raising=False)
+    if request.param == "file":
         monkeypatch.delenv("MEM_STORE", raising=False)
+    else:
+        monkeypatch.setenv("MEM_STORE", request.getfixturevalue("pg_url"))
+        search = "database" if request.param == "postgres-search" else "local"
+        monkeypatch.setenv("MEM_SEARCH", search)
     return str(request.param)

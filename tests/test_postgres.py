@@ -370,16 +370,23 @@ LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "locomo" / "locomo_dev
 
 @pytest.mark.slow
 @pytest.mark.skipif(not LOCOMO.is_file(), reason=f"LoCoMo dev split not found at {LOCOMO}")
-def test_recall_on_the_database_ranks_as_on_the_home(tmp_path: Path, pg_url: str) -> None:
+@pytest.mark.parametrize("search", ["local", "database"])
+def test_recall_on_the_database_ranks_as_on_the_home(
+    tmp_path: Path, pg_url: str, search: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One LoCoMo conversation, every question: the same hits with the same scores.
 
     The indexes are rebuilt first: updated in place, tantivy counts replaced documents in
     its BM25 statistics until a merge that runs on its own time, so two homes fed the same
     notes can differ in the fifth decimal (5 of these 150 questions at k=20 differed
-    between two fresh homes); rebuilt from one record they answer exactly alike."""
+    between two fresh homes); rebuilt from one record they answer exactly alike. Searched
+    inside the database, BM25 uses each field's exact length where tantivy stores it in
+    one byte (exact below 40 words, close above), so scores differ in the third decimal
+    and near-ties swap."""
     from zettelmem.bench.locomo import questions
     from zettelmem.transfer.importers import locomo
 
+    monkeypatch.setenv("MEM_SEARCH", search)
     sample = locomo.load(LOCOMO)[:1]
     asked = [q["question"] for q in questions(sample[0])]
     answers = []
@@ -392,5 +399,13 @@ def test_recall_on_the_database_ranks_as_on_the_home(tmp_path: Path, pg_url: str
                  for h in memory.recall(question, k=20).hits]
                 for question in asked
             ])  # fmt: skip
-    differ = [q for q, a, b in zip(asked, *answers) if a != b]
-    assert not differ, f"{len(differ)} of {len(asked)} questions rank differently: {differ[:3]}"
+    if search == "local":
+        differ = [q for q, a, b in zip(asked, *answers) if a != b]
+        assert not differ, f"{len(differ)} of {len(asked)} questions rank differently: {differ[:3]}"
+        return
+    top = [q for q, a, b in zip(asked, *answers)
+           if {c for c, _ in a[:10]} != {c for c, _ in b[:10]}]  # fmt: skip
+    scores = [abs(x - y) for a, b in zip(*answers) for (_, x), (_, y) in zip(a, b)]
+    # 12 of 150 differ at rank 10 here; the split's R@10 is 0.779 against the home's 0.776.
+    assert len(top) <= len(asked) // 10, f"{len(top)} of {len(asked)} top 10s differ: {top[:3]}"
+    assert sorted(scores)[len(scores) // 2] < 0.01  # 0.0017 here, on scores of 0.1 to 1.5

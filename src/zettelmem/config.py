@@ -32,6 +32,11 @@ DEFAULTS: dict[str, Any] = {
     "guard": "flag",
     # Where the record lives: "" for the home directory, or a postgresql:// URL.
     "store": "",
+    # On a database: search its own tables ("database"), this machine's copy of the
+    # indexes ("local": built from it, caught up from its ops log), or "auto": the copy
+    # once this machine has built it, the database until then (a server builds it in
+    # the background).
+    "search": "auto",
 }
 
 # Where a setting's value came from, as `mem config` shows it.
@@ -141,6 +146,7 @@ _RULES: dict[str, Callable[[object], Any]] = {
     "llm_max_calls_per_write": _number(0, 100, integer=True),
     "guard": _choice("off", "flag", "quarantine"),
     "store": _store,
+    "search": _choice("auto", "local", "database"),
 }
 
 

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from zettelmem.backends.embeddings import Embedder
     from zettelmem.backends.llm import LLM
     from zettelmem.config import Settings
-    from zettelmem.store.derived import DerivedIndexes
-    from zettelmem.store.protocol import RecordStore
+    from zettelmem.store.protocol import RecordStore, SearchIndexes
     from zettelmem.zettel.linking import Linker
 
 
@@ -32,7 +31,7 @@ class MemoryBase:
     settings: Settings
     embedder: Embedder
     records: RecordStore
-    indexes: DerivedIndexes
+    indexes: SearchIndexes
     linker: Linker
     guard_mode: GuardMode
 

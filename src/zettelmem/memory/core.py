@@ -25,7 +25,8 @@ from zettelmem.memory.notes import Notes
 from zettelmem.memory.review import Review
 from zettelmem.memory.tokens import Tokens
 from zettelmem.models import GUARD_MODES
-from zettelmem.store.derived import DerivedIndexes
+from zettelmem.store.derived import DerivedIndexes, cache_ready
+from zettelmem.store.protocol import SearchIndexes
 from zettelmem.store.records import Records
 from zettelmem.store.stores import open_database
 from zettelmem.validation import validate_choice
@@ -70,15 +71,57 @@ class Memory(Notes, Review, Maintenance, Tokens):
             self.records = Records(self.home / "notes.db", read_only=self.read_only)
         if not reindexing:
             self._check_embedder()
-        self.indexes = DerivedIndexes(
-            self.home, self.records, self.embedder.dims, identity(self.embedder),
-            read_only=self.read_only,
-        )  # fmt: skip
+        self.indexes = self._open_indexes()
         self._llm_choice = llm
         self._llm: LLM | None = None
         self.linker = Linker(self.records, self.indexes, self.embedder)
         mode = guard or str(self.settings.get("guard"))
         self.guard_mode = validate_choice(mode, GUARD_MODES, "guard mode")
+
+    def _open_indexes(self) -> SearchIndexes:
+        """What recall searches: this machine's derived indexes, or on a database (by the
+        `search` setting) the database's own search tables."""
+        choice = self.settings.get("search")
+        if self.store_url and (
+            choice == "database"
+            or (choice == "auto" and not cache_ready(self.home, identity(self.embedder)))
+        ):
+            from zettelmem.store.pgsearch import DatabaseIndexes
+
+            return DatabaseIndexes(self.records, self.embedder.dims)
+        return self._local_indexes()
+
+    def _local_indexes(self) -> DerivedIndexes:
+        return DerivedIndexes(
+            self.home, self.records, self.embedder.dims, identity(self.embedder),
+            read_only=self.read_only,
+        )  # fmt: skip
+
+    def wants_local_indexes(self) -> bool:
+        """On a database with `search auto`, before this machine has built its indexes."""
+        return (
+            bool(self.store_url)
+            and self.settings.get("search") == "auto"
+            and not isinstance(self.indexes, DerivedIndexes)
+        )
+
+    def build_local_indexes(self) -> None:
+        """Build this machine's indexes of the database on a connection of their own (any
+        thread may run it; this memory is left untouched). `use_local_indexes` then
+        switches to them."""
+        from zettelmem.store.postgres import PgRecords
+
+        records = PgRecords(str(self.store_url))
+        try:
+            built = DerivedIndexes(self.home, records, self.embedder.dims, identity(self.embedder))
+            built.catch_up(force_save=True)
+        finally:
+            records.close()
+
+    def use_local_indexes(self) -> None:
+        """Search this machine's indexes from now on (they catch up before each answer)."""
+        self.indexes = self._local_indexes()
+        self.linker.indexes = self.indexes
 
     def _check_embedder(self) -> None:
         stored = self.records.get_meta("embedder")

@@ -16,7 +16,7 @@ import numpy as np
 
 from zettelmem.backends.embeddings import get_embedder
 from zettelmem.config import load_settings, resolve_home, resolve_store
-from zettelmem.errors import HomeError, MemError
+from zettelmem.errors import MemError
 from zettelmem.models import STATUSES, Filters
 from zettelmem.store.derived import disagreement, file_digest, read_state
 from zettelmem.store.health import RecordUnreadable, integrity, raw_notes, spread_sample
@@ -61,9 +61,16 @@ def diagnose(
     from zettelmem.memory.core import Memory
 
     settings = load_settings(resolve_home(home))
-    if resolve_store(store, settings):
-        raise HomeError("`mem doctor` examines a home directory's files; with a database "
-                        "record, `mem reindex` rebuilds this machine's indexes of it")  # fmt: skip
+    url = resolve_store(store, settings)
+    if url:
+        from zettelmem.memory.dbdoctor import examine_database, repair_database
+
+        report = examine_database(url)
+        if repair and report.checks[0].ok and not report.ok:
+            repair_database(url)
+            report = examine_database(url)
+            report.repaired = True
+        return report
     embedder = get_embedder(str(settings.get("embedder")))
     report = examine(home, embedder.dims)
     record_ok = bool(report.checks) and report.checks[0].ok

@@ -3,6 +3,7 @@ time, and the core's errors become messages a model calling tools can act on."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from zettelmem.redaction import scrub
 from zettelmem.store.sqlutil import RecordUnreadable
 
 T = TypeVar("T")
+log = logging.getLogger("zettelmem")
 
 # What to do next, in the words of a model calling tools (arguments keep their names).
 TOOL_HINTS = {
@@ -50,6 +52,24 @@ class Core:
         self._lock = threading.Lock()
         self._owned = not isinstance(memory, Memory)
         self.memory = self._thread.submit(self._adopt, memory).result()
+        self.warming: threading.Thread | None = None
+        if self.memory.wants_local_indexes():
+            self.warming = threading.Thread(target=self._warm, name="zettelmem-warm", daemon=True)
+            self.warming.start()
+
+    def _warm(self) -> None:
+        """Build this machine's indexes of the database while the database answers, then
+        switch to them (between two calls, on the core thread)."""
+        try:
+            self.memory.build_local_indexes()
+            self.call(Memory.use_local_indexes)
+        except RuntimeError:
+            return  # the server stopped meanwhile
+        except (MemError, OSError) as exc:
+            log.warning("building this machine's indexes failed (%s); searching the database",
+                        exc)  # fmt: skip
+            return
+        log.info("this machine's indexes of the database are built; recall now uses them")
 
     def _adopt(self, memory: Memory | Callable[[], Memory]) -> Memory:
         if not isinstance(memory, Memory):

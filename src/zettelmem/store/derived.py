@@ -87,6 +87,19 @@ def disagreement(records: Records, state: IndexState) -> str | None:
     return None
 
 
+def cache_ready(home: Path, embedder: str) -> bool:
+    """Whether indexes were built in this folder already (for this embedder and text
+    schema), so that opening them only replays the ops they lack."""
+    state = read_state(home / "indexes.json")
+    return (
+        state.vector_seq > 0
+        and state.text_seq > 0
+        and state.text_schema == TEXT_SCHEMA
+        and state.embedder == embedder
+        and (home / "text" / "meta.json").is_file()
+    )
+
+
 def file_digest(*paths: Path) -> str:
     """sha256 over files' bytes: garbage in a saved index is caught before a C++ loader
     reads it."""

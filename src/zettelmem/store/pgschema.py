@@ -13,12 +13,53 @@ from typing import Any
 
 from zettelmem.errors import HomeError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The advisory lock every write transaction takes (see postgres.py): one key, 'zmem'.
 WRITE_LOCK = 0x7A6D656D
 
 _T = 'TEXT COLLATE "C"'
+
+
+def _counting(sign: str, table: str) -> str:
+    """SQL adding (``+``) or removing (``-``) the rows of a transition table to the search
+    statistics: each field's document frequencies and total length, and the count."""
+    fields = ("doc", "dated", "win")
+    lexemes = " UNION ALL ".join(
+        f"SELECT '{f}' AS field, u.lexeme FROM {table} r, unnest(r.{f}) u" for f in fields
+    )
+    lengths = ", ".join(f"coalesce(sum({f}_words), 0) AS {f}" for f in fields)
+    cases = " ".join(f"WHEN '{f}' THEN c.{f}" for f in fields)
+    return f"""
+        INSERT INTO search_terms(field, lexeme, df)
+        SELECT field, lexeme, {sign}count(*) FROM ({lexemes}) t GROUP BY field, lexeme
+        ON CONFLICT (field, lexeme) DO UPDATE SET df = search_terms.df + EXCLUDED.df;
+        UPDATE search_totals s SET docs = s.docs {sign} c.n,
+            words = s.words {sign} CASE s.field {cases} END
+        FROM (SELECT count(*) AS n, {lengths} FROM {table}) c;"""
+
+
+def _search_triggers() -> str:
+    """Statement triggers that keep search_terms and search_totals (one statement per
+    batch of notes: a row trigger would update the same counters once per note, and
+    PostgreSQL slows down on many versions of one row within a transaction)."""
+    out = []
+    for name, event, tables, body in (
+        ("search_added", "INSERT", "NEW TABLE AS added", _counting("+", "added")),
+        ("search_removed", "DELETE", "OLD TABLE AS removed", _counting("-", "removed")),
+        ("search_changed", "UPDATE", "OLD TABLE AS removed NEW TABLE AS added",
+         _counting("-", "removed") + _counting("+", "added")),
+    ):  # fmt: skip
+        out.append(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body}"
+            # A forgotten note's words leave no trace once no note holds them.
+            f"{' DELETE FROM search_terms WHERE df <= 0;' if 'removed' in tables else ''}"
+            " RETURN NULL; END $$;"
+            f" CREATE TRIGGER {name} AFTER {event} ON search REFERENCING {tables}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {name}();"
+        )
+    return "\n".join(out)
+
 
 _MIGRATIONS: list[str] = [
     # 1: notes, links, history, the ops log, verdicts, lessons, meta.
@@ -117,12 +158,67 @@ _MIGRATIONS: list[str] = [
         last_used {_T}
     );
     """,
+    # 3: search inside the database (store/pgsearch.py). Each note's terms for BM25 (its
+    # text, its date in words, its conversation window) as PostgreSQL text vectors of
+    # the local BM25 index's own terms, their document frequencies and the fields'
+    # total lengths (kept by statement triggers), and pgvector now holding the vector
+    # recall searches (the note's context vector), refilled from the record on next write.
+    f"""
+    CREATE TABLE search (
+        label BIGINT PRIMARY KEY REFERENCES notes(label) ON DELETE CASCADE,
+        scope {_T} NOT NULL,
+        ts BIGINT,
+        doc TSVECTOR NOT NULL,
+        doc_words INT NOT NULL,
+        dated TSVECTOR NOT NULL,
+        dated_words INT NOT NULL,
+        win TSVECTOR NOT NULL,
+        win_words INT NOT NULL,
+        before BIGINT[] NOT NULL
+    );
+    CREATE INDEX search_doc ON search USING gin (doc);
+    CREATE INDEX search_dated ON search USING gin (dated);
+    CREATE INDEX search_win ON search USING gin (win);
+    CREATE INDEX search_scope ON search (scope, label);
+    CREATE TABLE search_terms (
+        field {_T} NOT NULL,
+        lexeme TEXT NOT NULL,
+        df BIGINT NOT NULL,
+        PRIMARY KEY (field, lexeme)
+    );
+    CREATE INDEX search_terms_gone ON search_terms (field) WHERE df <= 0;
+    CREATE TABLE search_totals (field {_T} PRIMARY KEY, docs BIGINT NOT NULL,
+                                words BIGINT NOT NULL);
+    INSERT INTO search_totals VALUES ('doc', 0, 0), ('dated', 0, 0), ('win', 0, 0);
+{_search_triggers()}
+    DROP INDEX IF EXISTS embeddings_unconverted;
+    -- Search reads the pgvector copy: kept in the row; the float32 bytes (read only to
+    -- rebuild) go out of line, so a row stays small and a scan reads no TOAST.
+    ALTER TABLE embeddings ALTER COLUMN embedding SET STORAGE PLAIN,
+        ALTER COLUMN vector SET STORAGE EXTERNAL;
+    UPDATE embeddings SET embedding = NULL;
+    DELETE FROM meta WHERE key = 'search_seq';
+    """,
 ]
 
 
 def _split(script: str) -> list[str]:
+    """The statements of a script: split at semicolons outside ``$$`` bodies."""
     lines = [line.split("--")[0] for line in script.splitlines()]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+    out, current = [], ""
+    for i, piece in enumerate("\n".join(lines).split("$$")):
+        if i % 2:  # a function body, kept whole
+            current += "$$" + piece + "$$"
+            continue
+        first, *rest = piece.split(";")
+        if rest:
+            out.append(current + first)
+            *done, current = rest
+            out.extend(done)
+        else:
+            current += first
+    out.append(current)
+    return [part.strip() for part in out if part.strip()]
 
 
 def check_vector_extension(conn: Any, where: str) -> None:

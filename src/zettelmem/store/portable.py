@@ -19,7 +19,9 @@ import numpy as np
 
 from zettelmem.models import LINK_KINDS
 from zettelmem.store.links import existing
-from zettelmem.store.threads import thread_of
+from zettelmem.store.sqlutil import select_in
+from zettelmem.store.text_index import WINDOW_BEFORE
+from zettelmem.store.threads import CONTEXT_DEPTH, followers, thread_of
 from zettelmem.text import without_lesson_quote
 from zettelmem.timeutil import now_iso
 
@@ -280,6 +282,26 @@ class PortableRecords:
         with self.transaction() as db:
             counts = restore_links(db, links), restore_changes(db, changes)
             restore_verdicts(db, verdicts)
+            # A turn's window and context vector hold the turns it follows: those that now
+            # follow a restored turn are derived again (the indexes may have seen them
+            # before their links arrived).
+            ends = sorted({str(row["dst"]) for row in links if row["kind"] == "follows"})
+            # Every turn that follows one of them (followers() leaves out the ends
+            # themselves, though one end may follow another), and the turns after those.
+            touched = {
+                (int(r[0]), str(r[1]))
+                for r in select_in(
+                    db, "SELECT n.label, n.id FROM links l JOIN notes n ON n.id = l.src "
+                    "WHERE l.kind = 'follows' AND l.dst IN ({marks})", ends,
+                )
+            }  # fmt: skip
+            depth = max(WINDOW_BEFORE, CONTEXT_DEPTH)
+            for start in range(0, len(ends), 500):
+                touched.update(followers(db, ends[start : start + 500], depth))
+            db.executemany(
+                "INSERT INTO ops(op, label, note_id, at) VALUES ('upsert', ?, ?, ?)",
+                [(label, note_id, now_iso()) for label, note_id in sorted(touched)],
+            )
         return counts
 
     def restore_lesson_rows(

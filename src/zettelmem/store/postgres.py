@@ -26,9 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-import numpy as np
-
 from zettelmem.ids import new_id
+from zettelmem.store import pgsearch
 from zettelmem.store.derived import IDENTITY_KEY as INDEX_IDENTITY_KEY
 from zettelmem.store.pgconn import PgConnection, connect, lost_connection, release, shown
 from zettelmem.store.pgschema import SCHEMA_VERSION, WRITE_LOCK, migrate
@@ -55,9 +54,14 @@ class PgRecords(Records):
             raise
         self.pg: PgConnection | None = PgConnection(url, conn)
         self.db = cast(sqlite3.Connection, self.pg)
-        self._indexed_dims: set[int] = set()
+        self.indexed_dims: set[int] = set()  # pgvector HNSW indexes made
         if self.get_meta("schema_version") != str(SCHEMA_VERSION):
             self.set_meta("schema_version", str(SCHEMA_VERSION))
+        if not pgsearch.current(self):
+            # A migration, or a `mem reindex` cut short, left the search tables behind the
+            # record: the end of a write transaction fills them.
+            with self.transaction():
+                pass
 
     def identity(self) -> str:
         """The database's own name for itself (made on first use)."""
@@ -105,7 +109,7 @@ class PgRecords(Records):
         with lost_connection(self.url), conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield self.db
-            self._convert_vectors(conn)
+            pgsearch.catch_up(self, conn)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -120,24 +124,3 @@ class PgRecords(Records):
 
     def checkpoint(self) -> None:
         """Nothing to fold: PostgreSQL's VACUUM reclaims deleted rows."""
-
-    def _convert_vectors(self, conn: Any) -> None:
-        """Give each new or replaced vector its pgvector copy (and the HNSW cosine index
-        for its dimension, made once)."""
-        rows = conn.execute(
-            "SELECT label, vector FROM embeddings WHERE embedding IS NULL"
-        ).fetchall()
-        if not rows:
-            return
-        values = [(np.frombuffer(blob, dtype=np.float32).tolist(), label) for label, blob in rows]
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                "UPDATE embeddings SET embedding = %s::real[]::vector WHERE label = %s", values
-            )
-        for dims in {len(v) for v, _ in values} - self._indexed_dims:
-            conn.execute(
-                f"CREATE INDEX IF NOT EXISTS embeddings_hnsw_{dims} ON embeddings USING hnsw "
-                f"((embedding::vector({dims})) vector_cosine_ops) "
-                f"WHERE vector_dims(embedding) = {dims}"
-            )
-            self._indexed_dims.add(dims)

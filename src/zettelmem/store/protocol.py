@@ -7,7 +7,7 @@ Zettelkasten, the guard and retrieval are typed against ``RecordStore``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -241,3 +241,63 @@ class RecordStore(Protocol):
 
     def token_used(self, name: str, at: str) -> None:
         """Record when a token was last used (called at most once a minute per token)."""
+
+
+class TextSearch(Protocol):
+    """BM25 over notes: the local tantivy index (TextIndex) or the database's tables."""
+
+    def count(self) -> int: ...
+
+    def idf_reader(self) -> Callable[[str], float]: ...
+
+    def search(
+        self,
+        query: str,
+        filters: Filters,
+        limit: int,
+        conjunction: bool = False,
+        ignore: frozenset[str] = frozenset(),
+        only: set[int] | None = None,
+        exclude: set[int] | None = None,
+    ) -> list[tuple[int, float]]: ...
+
+
+class VectorSearch(Protocol):
+    """Cosine search over notes' vectors: the local hnswlib index or pgvector."""
+
+    def __len__(self) -> int: ...
+
+    def count(self, scope: str | None = None) -> int: ...
+
+    def scopes(self) -> list[str]: ...
+
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        allowed: set[int] | None = None,
+        scope: str | None = None,
+        exclude: set[int] | frozenset[int] = frozenset(),
+        scopes: Sequence[str] | None = None,
+    ) -> list[tuple[int, float]]: ...
+
+
+class SearchIndexes(Protocol):
+    """What recall and the linker search: this machine's derived indexes of the record
+    (store/derived.py) or, on a database, its own search tables (store/pgsearch.py)."""
+
+    @property
+    def text(self) -> TextSearch: ...
+
+    @property
+    def vectors(self) -> VectorSearch: ...
+
+    def catch_up(self, force_save: bool = False, text_lag: int = 0) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def rebuild(self) -> None: ...
+
+    def text_search(
+        self, query: str, filters: Filters, limit: int, *, windows: bool = False, **options: Any
+    ) -> Any: ...

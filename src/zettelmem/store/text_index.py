@@ -250,6 +250,12 @@ class TextIndex:
         return ranked[:limit]
 
     def _filter_queries(self, filters: Filters) -> list[Any]:
+        """Scope and date filters, scoring nothing (a scored term would add the same
+        constant to every keyword hit of a scoped query and none to the notes only the
+        vectors find)."""
+        return [tantivy.Query.const_score_query(q, 0.0) for q in self._filters(filters)]
+
+    def _filters(self, filters: Filters) -> list[Any]:
         schema, out = self.schema, []
         if filters.scope is not None:
             out.append(tantivy.Query.term_query(schema, "scope", filters.scope))

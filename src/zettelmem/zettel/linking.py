@@ -16,8 +16,7 @@ from zettelmem.guard import signals
 from zettelmem.guard.judge import Judge
 from zettelmem.models import STATUSES, Change, Filters, Link, Neighbour, NewNote, Note
 from zettelmem.retrieval.fusion import fuse
-from zettelmem.store.derived import DerivedIndexes
-from zettelmem.store.protocol import RecordStore
+from zettelmem.store.protocol import RecordStore, SearchIndexes
 from zettelmem.store.threads import SESSION_GAP_S, thread_of
 from zettelmem.text import STOPWORDS
 from zettelmem.timeutil import to_epoch
@@ -65,7 +64,7 @@ class Plan:
 class Linker:
     """Plans what a batch of new notes adds to the graph, before the write."""
 
-    def __init__(self, records: RecordStore, indexes: DerivedIndexes, embedder: Embedder) -> None:
+    def __init__(self, records: RecordStore, indexes: SearchIndexes, embedder: Embedder) -> None:
         self.records = records
         self.indexes = indexes
         self.embedder = embedder
