@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
-from served import start_http
+from served import start_http, stop
 from zettelmem.cli.main import cli
 from zettelmem.errors import HomeError
 from zettelmem.memory.core import Memory
@@ -322,12 +322,7 @@ def test_two_http_servers_on_one_database_share_every_write(tmp_path: Path, pg_u
         anyio.run(main)
     finally:
         for proc, _ in servers:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
     assert len(written) == 24
     with psycopg.connect(pg_url) as conn:
         stored = {r[0] for r in conn.execute("SELECT id FROM notes").fetchall()}

@@ -22,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import CallToolResult
 
-from served import wait_for_url
+from served import stop, wait_for_url
 
 httpx = pytest.importorskip("httpx")
 
@@ -68,12 +68,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         url = wait_for_url(proc, log)
         yield Served(home, url)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     assert proc.stdout is not None
     assert proc.stdout.read() == b"", "mem serve --http wrote to stdout"
     proc.stdout.close()
