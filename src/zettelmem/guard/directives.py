@@ -30,6 +30,16 @@ AGENT = (
     r"copilot|language models?|memory (?:agents?|systems?|assistants?)|"
     r"retrieval systems?)"
 )
+READER = (
+    r"(?:(?:automated|automatic|ai|a\.i\.|llm|ai-powered|llm-based|ai-based)[\s-]{1,3}"
+    r"(?:[\w-]{1,20} ){0,2}?(?:screen(?:er|ing)|reviewers?|graders?|judges?|scanners?|"
+    r"detectors?|pipelines?|systems?|evaluators?|summari[sz]ers?|rankers?|raters?|"
+    r"checkers?|moderators?|tools?|readers?|agents?)|(?:screening|grading|review|ranking|"
+    r"hiring|moderation|security|fraud[ -]detection|answering|retrieval|rag) "
+    r"(?:bots?|ai|models?|agents?|pipelines?|assistants?)|llm-as-(?:a-)?judge)"
+)
+READER_ANCHORS = ("automat|ai|a.i|llm|screen|grad|review|rank|hiring|moderat|security|fraud|"
+                  "answering|retrieval|rag|judge")
 # a word or two between a verb and its object: "ignore [every other] memory"
 GAP = r"(?:[\w'’-]{1,25}[\s,]{1,3}){0,4}?"
 GAP_LONG = r"(?:[^\s.!?]{1,25}[\s,]{1,3}){0,8}?"
@@ -302,6 +312,140 @@ RULES: tuple[Rule, ...] = (
           rf"\b(?:ask|asks|request|collect|give me|send me|provide|share|enter|type|"
           rf"tell me) (?:\w{{1,20}} ){{0,3}}?{SECRET}\b", anchors="password|passcode|credential|"
           "key|token|card|security|seed|2fa|code|login|pin"),
+    # --- wider classes, chosen on half of a hand-written corpus of 538 attacks and 564
+    # honest notes in other words (benchmarks/data/guard_own_*.txt, even lines), checked on
+    # its odd lines, the LoCoMo turns and the public payloads ---
+    # readers that are programs: a screener, a grader, a pipeline (a vocative or "note to")
+    _rule("instruction", "address", ADDRESSED,
+          rf"\b(?:note|message|instructions?|reminder|memo|hint|notice|attention)s? (?:to|for) "
+          rf"(?:the |any |all |every |an? )?(?:[\w-]{{1,20}} ){{0,3}}?{READER}\b|"
+          rf"(?:^|[\n.!?:;]\s{{0,3}})(?:(?:hi|hey|hello|dear|attention)[\s,:]{{1,3}})?"
+          rf"(?:the |an? )?(?:[\w-]{{1,20}} ){{0,2}}?{READER}\s{{0,2}}[,:;]", address=True,
+          anchors=READER_ANCHORS),
+    _rule("instruction", "address", ADDRESSED,
+          r"\b(?:whoever|anyone|anybody|any one)(?:['’]s| is)? (?:who )?(?:(?:later|next|"
+          r"else) )?(?:reads?|reading|answers?|answering|responds?|responding|replies|"
+          r"handles?|processes|indexes|indexing|retrieves?|retrieving|summari[sz]es?) "
+          r"(?:(?:this|these|my|our|any|all|q['’]s|questions?|queries|later|from|"
+          r"about|memory|memories|notes?|entries|store|here)\b)", address=True,
+          anchors="whoever|anyone|anybody|any one"),
+    # dismissing what else the reader knows
+    _rule("instruction", "override", 0.6,
+          rf"\b(?:stop (?:following|obeying|using|listening to)|(?:do not|don['’]t|never) "
+          rf"(?:listen to|obey|follow)|pay no (?:attention|heed) to|invalidate|"
+          rf"(?:treat|consider|regard) {GAP}as (?:void|invalid|stale|unreliable|obsolete|"
+          rf"outdated|false|fake|wrong|untrustworthy|irrelevant))\b {GAP}(?:{OTHER} {GAP})?"
+          rf"(?:{MEMORY_NOUN}|system (?:message|prompt)|safety|stored facts|context\b)",
+          anchors="stop|listen|obey|follow|pay no|invalidate|treat|consider|regard"),
+    _rule("instruction", "override", 0.6,
+          rf"\b(?:{OTHER}|everything|anything|all) (?:[\w'’-]{{1,25}} ){{0,3}}?(?:{MEMORY_NOUN}|"
+          rf"context\b|facts\b|stored\b|preceding\b|before (?:this|it)\b) {GAP}(?:is|are|was|"
+          rf"were|should be|must be) (?:now |hereby |all |to be )?(?:void|invalid|invalidated|"
+          rf"superseded|obsolete|stale|corrupted|untrustworthy|disregarded|ignored|"
+          rf"overridden|revoked|cancell?ed|null)\b", anchors="void|invalid|superseded|obsolete|"
+          "stale|corrupted|untrustworthy|disregarded|ignored|overridden|revoked|cancel|null"),
+    _rule("instruction", "override", 0.6,
+          rf"\b(?:forget|ignore|disregard) (?:everything|anything|all|whatever) "
+          rf"(?:\w{{1,15}} ){{0,3}}?(?:you (?:were|have been|are) (?:told|given|taught|shown)|"
+          rf"(?:before|above|prior to|preceding) (?:this|it|now))\b|"
+          rf"\b(?:rank|put|place|prioriti[sz]e|weight) (?:this|{SELF}) "
+          rf"(?:\w{{1,15}} )?(?:first|above|over|highest|on top)\b|"
+          rf"\b{SELF} (?:outranks|overrules|trumps|beats|replaces)\b|"
+          rf"\b(?:rely|depend) (?:only|solely|exclusively) on {SELF}",
+          anchors="forget|ignore|disregard|rank|put|place|priorit|weight|outranks|overrules|"
+          "trumps|beats|replaces|rely|depend"),
+    # fixing what the reader will answer
+    _rule("instruction", "forcing", 0.35,
+          r"\b(?:the )?(?:only|sole|single) (?:\w{1,15} )?(?:acceptable|valid|correct|right|"
+          r"permitted|allowed|approved|true) (?:answer|response|reply)s?\b|"
+          r"\byour (?:first |only |next |whole |entire )?(?:answer|response|reply|output)s? "
+          r"(?:must|shall|has to|have to|is to|are to|should only|may only)\b|"
+          r"\b(?:answer|respond|reply) only (?:with|by saying|using the (?:phrase|words?))\b|"
+          r"\b(?:answer|respond|reply) only\s{0,2}[:\"“'‘«]",
+          anchors="only|sole|single|your|answer|respond|reply"),
+    _rule("instruction", "forcing", WEAK,
+          rf"{NOT_ME}\b(?:just|simply|only|always) (?:ever )?(?:say|tell (?:them|him|her|"
+          rf"people|everyone|anyone|whoever|the user)|answer|reply|respond|claim|state|"
+          rf"insist|confirm|deny)\b|\b(?:the )?(?:answer|reply|response) (?:is|should be|"
+          rf"must be|will be) (?:always |simply |just )?[\"“'‘«:]",
+          anchors="just|simply|only|always|answer|reply|response"),
+    _rule("trigger", "conditional", 0.25,
+          r"\b(?:when(?:ever)?|if) (?!(?:i|we)\b)(?:\w{1,15} ){0,2}?(?:queried|questioned|quizzed|"
+          r"prompted|consulted)\b|\b(?:to |for |on )?(?:any|every|all|each) (?:question|query|"
+          r"queries|questions|message|messages|request|requests|prompt|prompts)s? "
+          r"(?:about|on|regarding|concerning|mentioning|involving|that mentions?|related to)\b|"
+          r"\b(?:to|for) (?:any|every|all|each) (?:question|query|queries|questions|message|"
+          r"messages|request|requests)\b|\bif (?:anyone|someone|somebody|people|they|the user) "
+          r"(?:ever )?(?:asks?|asked|wonders?|wants? to know)\b",
+          anchors="when|if|question|quer|message|request|prompt"),
+    # keeping the note from the user
+    _rule("instruction", "conceal", 0.6,
+          rf"\b(?:hide|omit|conceal|withhold|leave out|keep (?:quiet|silent) about|never "
+          rf"(?:admit|acknowledge|confirm)|deny (?:any )?knowledge of) {GAP}(?:{SELF}|it was "
+          rf"(?:here|retrieved|used|stored)|(?:that )?(?:this|it) (?:exists|was here))|"
+          rf"\bpretend (?:that )?(?:you (?:have|had) (?:no|never)|you never|(?:this|it) "
+          rf"(?:doesn['’]t|does not|never) )|\b(?:act|carry on|continue|proceed) (?:on this )?"
+          rf"(?:as if (?:you never|this (?:never|wasn['’]t|was not|doesn['’]t))|without "
+          rf"(?:disclosing|mentioning|revealing|citing) (?:it|this))|\b(?:the user|users|"
+          rf"nobody|no one) (?:should(?:n['’]t| not)|must(?:n['’]t| not)|needs? to|may not) "
+          rf"(?:ever )?(?:know|find out|see|learn) (?:about )?(?:this|{SELF}|it|that (?:this|it))|"
+          rf"\b{NEG} (?:\w{{1,15}} ){{0,2}}?(?:cite|quote|reference|summari[sz]e|confirm|"
+          rf"acknowledge|admit|flag|report) (?:\w{{1,15}} ){{0,2}}?(?:{SELF}|(?:that )?(?:this|"
+          rf"it) (?:exists|was here))",
+          anchors="hide|omit|conceal|withhold|leave out|keep|never|deny|pretend|act|carry on|"
+          "continue|proceed|user|nobody|no one|NEG"),
+    # changing or removing what is stored
+    _rule("instruction", "delete", 0.45,
+          r"\b(?:edit|rewrite|overwrite|alter|modify|falsify|tamper with|replace) "
+          r"(?:every|all|any|each|the) (?:\w{1,15} ){0,2}?(?:memor(?:y|ies)|notes?|records?|"
+          r"entr(?:y|ies)|logs?|mentions?) (?:about|of|on|for|containing|mentioning|tagged|"
+          r"that|so|to say)\b|\b(?:clear|empty|wipe|reset|purge|erase) (?:the |your |this |"
+          r"all |our )?(?:memory|memories|memory store|store|knowledge base)\b|"
+          r"\b(?:flag|mark|tag|label) (?:every|all|any|each) (?:\w{1,15} ){0,3}?(?:memor(?:y|ies)|"
+          r"notes?|records?|entr(?:y|ies))\b", anchors="edit|rewrite|overwrite|alter|modify|"
+          "falsify|tamper|replace|clear|empty|wipe|reset|purge|erase|flag|mark|tag|label"),
+    # setting aside stored notes on a topic ("skip the March entries")
+    _rule("instruction", "override", 0.45,
+          rf"\b(?:ignore|disregard|skip|forget|discard|dismiss|(?:do not|don['’]t|never) "
+          rf"(?:use|look at|trust|rely on|consider|read|check|bring up)) (?:the|any|every|all|"
+          rf"those|these|each) (?:of the )?(?:[\w'’#-]{{1,25}} ){{0,3}}?(?:notes?|entry|"
+          rf"entries|records?|memor(?:y|ies)|stuff|logs?)\b",
+          anchors="ignore|disregard|skip|forget|discard|dismiss|NEG"),
+    _rule("instruction", "delete", 0.45,
+          r"\b(?:delete|erase|remove|wipe|purge|destroy|shred|drop) (?:the|those|these|all|"
+          r"every|any|their|its|each) (?:of the )?(?:[\w'’#-]{1,25} ){0,3}?(?:notes|"
+          r"entries|records|memories|memory|logs?)\b",
+          anchors="delete|erase|remove|wipe|purge|destroy|shred|drop"),
+    _rule("trigger", "conditional", 0.25,
+          r"\b(?:if|when(?:ever)?|in case) (?!(?:i|we|me|us)\b)(?:\w{1,15} ){0,3}?"
+          r"(?:asks?|asked|wonders?)\b|"
+          r"\b(?:any|every|all|each) (?:\w{1,15} )?(?:future |later |other )?(?:question|"
+          r"query|queries|questions)s? (?:about|on|regarding|concerning|mentioning|involving)\b",
+          anchors="if|when|in case|any|every|all|each"),
+    # a verdict planted for a program that judges (weak alone: honest notes rank and rate
+    # things too; with an address to such a reader it is quarantined)
+    _rule("instruction", "verdict", WEAK,
+          r"\b(?:rank|place|put|rate|score|mark|classify|label|approve|recommend|shortlist|"
+          r"pass|accept|whitelist|allowlist|treat) (?:\w{1,15} ){0,3}?(?:first|at the top|on top|"
+          r"highest|as (?:safe|passing|passed|legitimate|trusted|verified|approved|clean|"
+          r"benign|original|excellent|the best))\b|\b(?:strong accept|five stars|"
+          r"(?:is|as) (?:safe|legitimate|trusted|verified|benign|not malicious)[.!,;]?\s{0,3}"
+          r"(?:do not|don['’]t|never) (?:flag|block|hold|report|question))\b",
+          anchors="rank|place|put|rate|score|mark|classify|label|approve|recommend|shortlist|"
+          "pass|accept|whitelist|allowlist|treat|strong accept|five stars|safe|legitimate|"
+          "trusted|verified|benign|malicious"),
+    # a persona without rules
+    _rule("instruction", "jailbreak", 0.6,
+          r"\b(?:no|without|zero|free of) (?:any |your )?(?:\w{1,15} )?(?:restrictions|filters|"
+          r"guidelines|limits|morals|ethics|policies|rules|alignment|censorship|"
+          r"safeguards)\b(?! (?:on|for|about) (?:the |my |our )?(?:\w{1,15} )?(?:budget|"
+          r"menu|diet|food|parking|dress|pets?|time|number|size))|\b(?:drop|disable|turn off|"
+          r"remove|lift|bypass) (?:all |your |any |the )?(?:\w{1,15} )?(?:filters|"
+          r"restrictions|guidelines|safety (?:checks|filters|rules)|guardrails|alignment|"
+          r"content polic(?:y|ies))\b|\bnever (?:refuses?|declines?|says? no)\b|"
+          r"\b(?:doesn['’]t|does not|won['’]t|will not) (?:filter|refuse|decline|judge)\b",
+          anchors="no|without|zero|free of|drop|disable|turn off|remove|lift|bypass|never|"
+          "doesn|does not|won|will not"),
     # when it applies
     _rule("trigger", "conditional", 0.25,
           rf"\b(?:when(?:ever)?|if|every time|each time|any time|anytime|once) "
