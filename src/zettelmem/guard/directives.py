@@ -74,6 +74,12 @@ ADDRESS = (
     rf"(?:{EMAIL}|{URL}|{IP}|(?:the )?(?:following|this) (?:address|url|link|server|"
     rf"endpoint|webhook|email))"
 )
+EXFIL_DATA = (
+    r"(?:the |their |all |every )?(?:user['’]?s?|attendees['’]?|customers?['’]?s?|clients?['’]?s?)"
+    r"\b|\b(?:the |this |our )?(?:conversation|chat|memories|memory|journal|summary|contents?|"
+    r"passwords?|api keys?|credentials|\.env|id_rsa)\b"
+)
+HOSTLIKE = r"\b(?:webhooks?|s3://[^\s]{1,200}|[\w-]{1,63}\.[a-z]{2,12}/[^\s]{0,200})"
 NEG = r"(?:do not|don['’]t|never|must not|mustn['’]t|should not|shouldn['’]t|without)"
 REPLY = (
     r"(?:answer|reply|respond|say|state|claim|print|output|write|type|repeat|insist|confirm|"
@@ -434,6 +440,16 @@ RULES: tuple[Rule, ...] = (
           anchors="rank|place|put|rate|score|mark|classify|label|approve|recommend|shortlist|"
           "pass|accept|whitelist|allowlist|treat|strong accept|five stars|safe|legitimate|"
           "trusted|verified|benign|malicious"),
+    # sending the user's data to an address, in either order
+    _rule("instruction", "exfil", 0.6,
+          rf"\b(?:send|forward|share|post|upload|paste|append|include|embed|put|ping|fetch|"
+          rf"bcc|cc|transfer|export|sync|leak|exfiltrate|encode) {GAP_LONG}"
+          rf"(?:{EXFIL_DATA}) {GAP_LONG}(?:{ADDRESS}|{HOSTLIKE})|"
+          rf"\b(?:send|forward|share|post|upload|paste|append|include|embed|put|ping|fetch|"
+          rf"bcc|cc|transfer|export|sync|leak|exfiltrate) {GAP_LONG}(?:{ADDRESS}|{HOSTLIKE})"
+          rf"[^\s]{{0,200}} {GAP_LONG}(?:{EXFIL_DATA})",
+          anchors="send|forward|share|post|upload|paste|append|include|embed|put|ping|fetch|"
+          "bcc|cc|transfer|export|sync|leak|exfiltrate|encode"),
     # a persona without rules
     _rule("instruction", "jailbreak", 0.6,
           r"\b(?:no|without|zero|free of) (?:any |your )?(?:\w{1,15} )?(?:restrictions|filters|"
