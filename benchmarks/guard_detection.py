@@ -45,7 +45,7 @@ def _lines(path: Path) -> list[str]:
 
 
 def _half(lines: list[str], half: str | None) -> list[str]:
-    return lines if half is None else lines[(half == "odd")::2]
+    return lines if half is None else lines[(half == "odd") :: 2]
 
 
 def main() -> int:
@@ -54,8 +54,11 @@ def main() -> int:
     parser.add_argument("--locomo", type=Path)
     parser.add_argument("--source", default="cli", help="source the attacks are written as")
     parser.add_argument("--honest", type=Path, help="more honest notes, one a line")
-    parser.add_argument("--half", choices=("even", "odd"),
-                        help="only the even or odd lines (0-based) of ATTACKS and --honest")
+    parser.add_argument(
+        "--half",
+        choices=("even", "odd"),
+        help="only the even or odd lines (0-based) of ATTACKS and --honest",
+    )
     args = parser.parse_args()
     families: dict[str, list[str]] = defaultdict(list)
     for line in _half(_lines(args.attacks), args.half):
@@ -74,14 +77,16 @@ def main() -> int:
     honest = {"shipped honest notes (preferences, reminders)": honest_notes()}
     if args.honest:
         honest[f"{args.honest.name}{f' ({args.half} lines)' if args.half else ''}"] = _half(
-            _lines(args.honest), args.half)
+            _lines(args.honest), args.half
+        )
     if args.locomo:
         honest["every LoCoMo turn"] = [n.content for n in locomo.notes(locomo.load(args.locomo))]
     print("\n| honest notes (written as mcp:agent) | notes | flagged | quarantined |\n"
           "|---|---|---|---|")  # fmt: skip
     for name, texts in honest.items():
         held, quarantined = _verdicts(texts, "mcp:agent")
-        print(f"| {name} | {len(texts)} | {held - quarantined} ({(held - quarantined) / len(texts):.1%}) "
+        flagged = held - quarantined
+        print(f"| {name} | {len(texts)} | {flagged} ({flagged / len(texts):.1%}) "
               f"| {quarantined} ({quarantined / len(texts):.1%}) |")  # fmt: skip
     return 0
 

@@ -38,8 +38,10 @@ READER = (
     r"hiring|moderation|security|fraud[ -]detection|answering|retrieval|rag) "
     r"(?:bots?|ai|models?|agents?|pipelines?|assistants?)|llm-as-(?:a-)?judge)"
 )
-READER_ANCHORS = ("automat|ai|a.i|llm|screen|grad|review|rank|hiring|moderat|security|fraud|"
-                  "answering|retrieval|rag|judge")
+READER_ANCHORS = (
+    "automat|ai|a.i|llm|screen|grad|review|rank|hiring|moderat|security|fraud|"
+    "answering|retrieval|rag|judge"
+)
 # a word or two between a verb and its object: "ignore [every other] memory"
 GAP = r"(?:[\w'’-]{1,25}[\s,]{1,3}){0,4}?"
 GAP_LONG = r"(?:[^\s.!?]{1,25}[\s,]{1,3}){0,8}?"
@@ -412,10 +414,10 @@ RULES: tuple[Rule, ...] = (
           "falsify|tamper|replace|clear|empty|wipe|reset|purge|erase|flag|mark|tag|label"),
     # setting aside stored notes on a topic ("skip the March entries")
     _rule("instruction", "override", 0.45,
-          rf"\b(?:ignore|disregard|skip|forget|discard|dismiss|(?:do not|don['’]t|never) "
-          rf"(?:use|look at|trust|rely on|consider|read|check|bring up)) (?:the|any|every|all|"
-          rf"those|these|each) (?:of the )?(?:[\w'’#-]{{1,25}} ){{0,3}}?(?:notes?|entry|"
-          rf"entries|records?|memor(?:y|ies)|stuff|logs?)\b",
+          r"\b(?:ignore|disregard|skip|forget|discard|dismiss|(?:do not|don['’]t|never) "
+          r"(?:use|look at|trust|rely on|consider|read|check|bring up)) (?:the|any|every|all|"
+          r"those|these|each) (?:of the )?(?:[\w'’#-]{1,25} ){0,3}?(?:notes?|entry|"
+          r"entries|records?|memor(?:y|ies)|stuff|logs?)\b",
           anchors="ignore|disregard|skip|forget|discard|dismiss|NEG"),
     _rule("instruction", "delete", 0.45,
           r"\b(?:delete|erase|remove|wipe|purge|destroy|shred|drop) (?:the|those|these|all|"

@@ -26,10 +26,9 @@ import numpy as np
 
 from zettelmem.models import Filters, Note
 from zettelmem.store.derived import DerivedIndexes
-from zettelmem.store.text_index import _STEMMER, WINDOW_BEFORE, Window
-from zettelmem.store.threads import thread_of
+from zettelmem.store.text_index import _STEMMER, WINDOW_BEFORE, Window, search_fields
 from zettelmem.text import QUERY_WORD
-from zettelmem.timeutil import human_date, is_stored, to_epoch
+from zettelmem.timeutil import to_epoch
 
 # The last op whose note the database's search tables reflect (in meta).
 SEARCH_SEQ_KEY = "search_seq"
@@ -117,16 +116,11 @@ def _write_rows(records: Any, conn: Any, labels: Sequence[int]) -> None:
     rows = []
     for label, note in notes.items():
         before = [x for x in chains.get(label, []) if x in texts][:WINDOW_BEFORE]
-        doc = terms(note.indexed_text())
-        moment = note.event_at or note.created_at
-        dated = terms(human_date(moment)) if is_stored(moment) else []
-        ts = to_epoch(moment) if is_stored(moment) else None
-        # Only turns of a thread have a window (as in the local index).
-        win = (
-            terms("\n".join([*(texts[x] for x in reversed(before)), note.content]))
-            if thread_of(note.source)
-            else []
-        )
+        fields = search_fields(note, [texts[x] for x in before])
+        doc = terms(fields.text)
+        dated = terms(fields.when) if fields.when is not None else []
+        ts = fields.ts
+        win = terms(fields.window) if fields.window else []
         chain = "{" + ",".join(map(str, before)) + "}"
         rows.append((label, note.scope, ts, tsvector(doc), len(doc), tsvector(dated),
                      len(dated), tsvector(win), len(win), chain))  # fmt: skip

@@ -33,6 +33,30 @@ TEXT_SCHEMA = "text-v3"
 WINDOW_BEFORE = 4
 BEFORE_FIELDS = tuple(f"before{i}" for i in range(1, WINDOW_BEFORE + 1))
 
+
+@dataclass(frozen=True)
+class Fields:
+    """What a note's BM25 fields hold, in the local index and in the database alike."""
+
+    text: str
+    when: str | None  # its moment in words; None when the stored moment is damaged
+    ts: int | None
+    window: str  # the turns before it, oldest first, then itself; "" outside a thread
+
+
+def search_fields(note: Note, before: Sequence[str]) -> Fields:
+    """The fields of ``note``; ``before``: the texts of the turns it follows, nearest
+    first (at most WINDOW_BEFORE are used). A damaged moment in the record leaves out
+    the date fields and the text stays findable (`mem doctor` names the note); only
+    turns of a thread have a window (a lone note's would repeat its text)."""
+    moment = note.event_at or note.created_at
+    stored = is_stored(moment)
+    window = ("\n".join([*reversed(before[:WINDOW_BEFORE]), note.content])
+              if thread_of(note.source) else "")  # fmt: skip
+    return Fields(note.indexed_text(), human_date(moment) if stored else None,
+                  to_epoch(moment) if stored else None, window)  # fmt: skip
+
+
 # The same analysis as tantivy's en_stem, to look words up in the index.
 _STEMMER = (
     tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
@@ -290,18 +314,13 @@ class TextWriter:
     def upsert(self, note: Note, before: Sequence[Note] = ()) -> None:
         """Index a note; ``before``: the turns it follows, nearest first (its window)."""
         self.delete(note.label)
-        moment = note.event_at or note.created_at
         before = before[:WINDOW_BEFORE]
-        # A damaged moment in the record leaves out the date fields; the text stays findable
-        # (`mem doctor` names the note).
-        dated = {"when": human_date(moment), "ts": to_epoch(moment)} if is_stored(moment) else {}
+        fields = search_fields(note, [n.content for n in before])
+        dated = {"when": fields.when, "ts": fields.ts} if fields.when is not None else {}
         doc = tantivy.Document(
             label=note.label,
-            text=note.indexed_text(),
-            # Only turns of a thread have a window: a lone note's would repeat its text.
-            window="\n".join(n.content for n in (*reversed(before), note))
-            if thread_of(note.source)
-            else "",
+            text=fields.text,
+            window=fields.window,
             scope=note.scope,
             **dated,
             **{name: n.label for name, n in zip(BEFORE_FIELDS, before)},
