@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cache
 
 SPACE = r"\s{1,5}"  # a space in a pattern below stands for this
 
@@ -99,11 +100,22 @@ class Rule:
     signal: str  # instruction | trigger
     group: str
     weight: float
-    pattern: re.Pattern[str]
+    source: str  # the regular expression (case-insensitive), compiled on first use
     address: bool = False
     # the rule can only match where one of these lower-case strings occurs: a text
     # without any is not scanned by it (most long texts skip most rules)
     anchors: tuple[str, ...] = ()
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _compiled(self.source)
+
+
+@cache
+def _compiled(source: str) -> re.Pattern[str]:
+    # Compiling every rule takes about 0.1 s: a process that never judges a text (a recall
+    # whose hits all carry their write-time verdict) never pays it.
+    return re.compile(source, re.I)
 
 
 _ANCHOR_CLASSES = {
@@ -117,9 +129,7 @@ def _rule(
     signal: str, group: str, weight: float, pattern: str, address: bool = False, anchors: str = ""
 ) -> Rule:
     words = [w for part in anchors.split("|") for w in _ANCHOR_CLASSES.get(part, (part,))]
-    return Rule(
-        signal, group, weight, re.compile(pattern.replace(" ", SPACE), re.I), address, tuple(words)
-    )
+    return Rule(signal, group, weight, pattern.replace(" ", SPACE), address, tuple(words))
 
 
 ADDRESSED = 0.5  # addressed to an agent: flagged alone, quarantined with any directive
