@@ -83,6 +83,17 @@ EXFIL_DATA = (
     r"passwords?|api keys?|credentials|\.env|id_rsa)\b"
 )
 HOSTLIKE = r"\b(?:webhooks?|s3://[^\s]{1,200}|[\w-]{1,63}\.[a-z]{2,12}/[^\s]{0,200})"
+SAFETY = (
+    r"(?:the |your |its |all )?(?:memory )?(?:guard|safety (?:checks?|filters?|features?|"
+    r"settings?)|approval (?:prompts?|step|checks?)|confirmation (?:prompts?|dialogs?|step)|"
+    r"antivirus|firewall|two-factor|2fa|mfa|security (?:checks?|warnings?|alerts?|"
+    r"software)|content filters?|moderation|['‘\"]?ask before [\w ]{1,30})"
+)
+OWN_RULES = (
+    r"(?:system|developer) (?:message|prompt|instructions)|(?:preceding|initial|hidden|"
+    r"original|secret|starting) (?:instructions|prompt|rules)|(?:your|ur) (?:\w{1,15} )?"
+    r"(?:instructions|rules|prompt|configuration)|tool (?:definitions|schemas?|descriptions)"
+)
 NEG = r"(?:do not|don['’]t|never|must not|mustn['’]t|should not|shouldn['’]t|without)"
 REPLY = (
     r"(?:answer|reply|respond|say|state|claim|print|output|write|type|repeat|insist|confirm|"
@@ -133,6 +144,10 @@ def _rule(
 
 
 ADDRESSED = 0.5  # addressed to an agent: flagged alone, quarantined with any directive
+# Setting aside or changing stored notes on a topic ("skip the March entries", "edit the
+# note about ..."): people write this about their own notes too, so alone it stays
+# below the flag line; addressed to an agent or with a forced answer it is held.
+TOPIC = 0.3
 WEAK = 0.25  # a cue honest notes also show: below FLAG_AT even with an untrusted source
 # Weights: a single blunt directive (override of other memories, concealment of the
 # note, deletion of memories, exfiltration of memories, a jailbreak role) reaches the
@@ -413,23 +428,25 @@ RULES: tuple[Rule, ...] = (
           anchors="hide|omit|conceal|withhold|leave out|keep|never|deny|pretend|act|carry on|"
           "continue|proceed|user|nobody|no one|NEG"),
     # changing or removing what is stored
-    _rule("instruction", "delete", 0.45,
+    _rule("instruction", "delete", TOPIC,
           r"\b(?:edit|rewrite|overwrite|alter|modify|falsify|tamper with|replace) "
           r"(?:every|all|any|each|the) (?:\w{1,15} ){0,2}?(?:memor(?:y|ies)|notes?|records?|"
           r"entr(?:y|ies)|logs?|mentions?) (?:about|of|on|for|containing|mentioning|tagged|"
-          r"that|so|to say)\b|\b(?:clear|empty|wipe|reset|purge|erase) (?:the |your |this |"
-          r"all |our )?(?:memory|memories|memory store|store|knowledge base)\b|"
+          r"that|so|to say)\b|"
           r"\b(?:flag|mark|tag|label) (?:every|all|any|each) (?:\w{1,15} ){0,3}?(?:memor(?:y|ies)|"
           r"notes?|records?|entr(?:y|ies))\b", anchors="edit|rewrite|overwrite|alter|modify|"
           "falsify|tamper|replace|clear|empty|wipe|reset|purge|erase|flag|mark|tag|label"),
+    _rule("instruction", "delete", 0.45,
+          r"\b(?:clear|empty|wipe|reset|purge|erase) (?:the |your |this |all |our )?(?:memory|"
+          r"memories|memory store|knowledge base)\b", anchors="clear|empty|wipe|reset|purge|erase"),
     # setting aside stored notes on a topic ("skip the March entries")
-    _rule("instruction", "override", 0.45,
+    _rule("instruction", "override", TOPIC,
           r"\b(?:ignore|disregard|skip|forget|discard|dismiss|(?:do not|don['’]t|never) "
           r"(?:use|look at|trust|rely on|consider|read|check|bring up)) (?:the|any|every|all|"
           r"those|these|each) (?:of the )?(?:[\w'’#-]{1,25} ){0,3}?(?:notes?|entry|"
           r"entries|records?|memor(?:y|ies)|stuff|logs?)\b",
           anchors="ignore|disregard|skip|forget|discard|dismiss|NEG"),
-    _rule("instruction", "delete", 0.45,
+    _rule("instruction", "delete", TOPIC,
           r"\b(?:delete|erase|remove|wipe|purge|destroy|shred|drop) (?:the|those|these|all|"
           r"every|any|their|its|each) (?:of the )?(?:[\w'’#-]{1,25} ){0,3}?(?:notes|"
           r"entries|records|memories|memory|logs?)\b",
@@ -462,18 +479,45 @@ RULES: tuple[Rule, ...] = (
           rf"[^\s]{{0,200}} {GAP_LONG}(?:{EXFIL_DATA})",
           anchors="send|forward|share|post|upload|paste|append|include|embed|put|ping|fetch|"
           "bcc|cc|transfer|export|sync|leak|exfiltrate|encode"),
+    # switching off what protects the user: the guard, approvals, security software
+    _rule("instruction", "safety_off", 0.45,
+          rf"\b(?:disable|turn off|toggle off|switch off|shut off|deactivate|bypass|skip|"
+          rf"lower|weaken|silence|remove) {GAP}(?:{SAFETY})\b|"
+          rf"\b(?:approve|allow|accept|grant) (?:all|every|any) (?:\w{{1,15}} )?(?:tool "
+          rf"calls?|actions?|requests?|permissions?)\b(?: {GAP}without (?:asking|"
+          rf"confirmation|approval))?|\bset (?:the )?(?:{SAFETY}) {GAP}(?:to|=) ?(?:off|"
+          rf"false|0|none|log-only|1\.0|never)\b",
+          anchors="disable|turn off|toggle off|switch off|shut off|deactivate|bypass|skip|"
+          "lower|weaken|silence|remove|approve|allow|accept|grant|set "),
+    # handing over the agent's own instructions, the verb before or after them
+    _rule("instruction", "reveal", 0.6,
+          rf"\b(?:echo|spell out|paste|quote|dump|convert|output|print|list|show|reveal|"
+          rf"repeat|recite|copy) {GAP_LONG}(?:{OWN_RULES})|(?:{OWN_RULES}) {GAP_LONG}"
+          rf"(?:and |then )?(?:echo|spell|paste|quote|dump|output|print|list|show|reveal|"
+          rf"repeat|recite)\b", anchors="echo|spell|paste|quote|dump|convert|output|print|"
+          "list|show|reveal|repeat|recite|copy"),
     # a persona without rules
     _rule("instruction", "jailbreak", 0.6,
-          r"\b(?:no|without|zero|free of) (?:any |your )?(?:\w{1,15} )?(?:restrictions|filters|"
-          r"guidelines|limits|morals|ethics|policies|rules|alignment|censorship|"
-          r"safeguards)\b(?! (?:on|for|about) (?:the |my |our )?(?:\w{1,15} )?(?:budget|"
-          r"menu|diet|food|parking|dress|pets?|time|number|size))|\b(?:drop|disable|turn off|"
-          r"remove|lift|bypass) (?:all |your |any |the )?(?:\w{1,15} )?(?:filters|"
-          r"restrictions|guidelines|safety (?:checks|filters|rules)|guardrails|alignment|"
-          r"content polic(?:y|ies))\b|\bnever (?:refuses?|declines?|says? no)\b|"
-          r"\b(?:doesn['’]t|does not|won['’]t|will not) (?:filter|refuse|decline|judge)\b",
-          anchors="no|without|zero|free of|drop|disable|turn off|remove|lift|bypass|never|"
-          "doesn|does not|won|will not"),
+          rf"\b(?:{AGENT}|persona|character|version|twin)\b (?:[\w'’,-]{{1,20}} ){{0,4}}?"
+          rf"(?:with|without|has|have|having|free of) (?:any |your |no |zero )?"
+          rf"(?:\w{{1,15}} )?(?:(?:or|and) \w{{1,15}} )?(?:restrictions|filters|guidelines|"
+          rf"limits|morals|ethics|policies|rules|alignment|censorship|safeguards|concerns|"
+          rf"scruples|limitations)\b|\byou(?:rself)? (?:[\w'’,-]{{1,20}} ){{0,3}}?(?:with|"
+          rf"without|have|has|having|free of) (?:any |your |no |zero )?(?:\w{{1,15}} )?"
+          rf"(?:restrictions|filters|guidelines|policies|alignment|censorship|safeguards|"
+          rf"content polic(?:y|ies))\b|"
+          rf"\b(?:no|without(?: any)?|zero|free (?:of|from)(?: any| all)?) "
+          rf"(?:(?:ethical|moral|content|safety)[\w ,-]{{0,20}} )?(?:censorship|guardrails|"
+          rf"safeguards|alignment|content polic(?:y|ies))\b|\b(?:no|without(?: any)?|zero|free "
+          rf"(?:of|from)(?: any| all)?) (?:ethical|moral|content|safety) (?:or \w{{1,15}} )?"
+          rf"(?:restrictions|filters|guidelines|limits|rules|constraints|boundaries|"
+          rf"limitations)\b|\b(?:drop|disable|turn off|remove|lift|bypass) "
+          rf"(?:all |your |any |the )?(?:\w{{1,15}} )?(?:filters|restrictions|guidelines|"
+          rf"safety (?:checks|filters|rules)|guardrails|alignment|content polic(?:y|ies))\b|"
+          rf"\b(?:{AGENT}|you|persona|character) (?:\w{{1,15}} )?(?:never (?:refuses?|"
+          rf"declines?)|(?:doesn['’]t|does not|won['’]t|will not) (?:filter|refuse|decline))\b",
+          anchors="AGENT|you|persona|character|version|twin|drop|disable|turn off|remove|lift|"
+          "bypass"),
     # when it applies
     _rule("trigger", "conditional", 0.25,
           rf"\b(?:when(?:ever)?|if|every time|each time|any time|anytime|once) "
