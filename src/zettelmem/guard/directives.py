@@ -345,9 +345,10 @@ RULES: tuple[Rule, ...] = (
           rf"\b(?:ask|asks|request|collect|give me|send me|provide|share|enter|type|"
           rf"tell me) (?:\w{{1,20}} ){{0,3}}?{SECRET}\b", anchors="password|passcode|credential|"
           "key|token|card|security|seed|2fa|code|login|pin"),
-    # --- wider classes, chosen on half of a hand-written corpus of 538 attacks and 564
-    # honest notes in other words (benchmarks/data/guard_own_*.txt, even lines), checked on
-    # its odd lines, the LoCoMo turns and the public payloads ---
+    # --- wider classes, chosen on the even lines of a corpus of 538 attacks and 564 honest
+    # notes written apart from the rules (benchmarks/data/own_attacks.jsonl, own_honest.txt),
+    # checked on its odd lines, a second corpus (fresh_*), the LoCoMo turns and the public
+    # payloads (benchmarks/guard_detection.py) ---
     # readers that are programs: a screener, a grader, a pipeline (a vocative or "note to")
     _rule("instruction", "address", ADDRESSED,
           rf"\b(?:note|message|instructions?|reminder|memo|hint|notice|attention)s? (?:to|for) "
@@ -435,7 +436,7 @@ RULES: tuple[Rule, ...] = (
           r"that|so|to say)\b|"
           r"\b(?:flag|mark|tag|label) (?:every|all|any|each) (?:\w{1,15} ){0,3}?(?:memor(?:y|ies)|"
           r"notes?|records?|entr(?:y|ies))\b", anchors="edit|rewrite|overwrite|alter|modify|"
-          "falsify|tamper|replace|clear|empty|wipe|reset|purge|erase|flag|mark|tag|label"),
+          "falsify|tamper|replace|flag|mark|tag|label"),
     _rule("instruction", "delete", 0.45,
           r"\b(?:clear|empty|wipe|reset|purge|erase) (?:the |your |this |all |our )?(?:memory|"
           r"memories|memory store|knowledge base)\b", anchors="clear|empty|wipe|reset|purge|erase"),
@@ -516,8 +517,8 @@ RULES: tuple[Rule, ...] = (
           rf"safety (?:checks|filters|rules)|guardrails|alignment|content polic(?:y|ies))\b|"
           rf"\b(?:{AGENT}|you|persona|character) (?:\w{{1,15}} )?(?:never (?:refuses?|"
           rf"declines?)|(?:doesn['’]t|does not|won['’]t|will not) (?:filter|refuse|decline))\b",
-          anchors="AGENT|you|persona|character|version|twin|drop|disable|turn off|remove|lift|"
-          "bypass"),
+          anchors="AGENT|you|persona|character|version|twin|no|without|zero|free of|free from|"
+          "drop|disable|turn off|remove|lift|bypass"),
     # when it applies
     _rule("trigger", "conditional", 0.25,
           rf"\b(?:when(?:ever)?|if|every time|each time|any time|anytime|once) "
