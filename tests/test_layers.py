@@ -75,6 +75,10 @@ def test_every_package_has_a_rank_and_no_loose_modules() -> None:
 
 def test_schemas_import_nothing_from_the_package() -> None:
     assert _imports(PACKAGE / "schemas.py") == set()
+    # ... so the score parts it documents are spelled twice; they must agree.
+    from zettelmem import models, schemas
+
+    assert schemas.SCORE_PARTS == models.SCORE_PARTS
 
 
 def test_store_never_calls_the_embedder_an_llm_or_the_core() -> None:

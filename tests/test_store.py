@@ -101,6 +101,36 @@ def test_vector_index_exact_and_graph_paths_agree(tmp_path: Path) -> None:
     assert len(loaded) == n - 2 and loaded.count("b") == index.count("b") - 1
 
 
+def test_vectors_read_from_the_whole_graph_equal_those_read_one_by_one(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    vectors = rng.standard_normal((900, 24)).astype(np.float32)
+    index = VectorIndex(24, capacity=256)  # grows (resizes) while written
+    labels = [3 * i + 7 for i in range(900)]
+    index.upsert(labels, vectors, ["a" if i % 4 else "b" for i in range(900)])
+    index.delete([7, 10, 13])
+    index.upsert([10], vectors[500:501], ["a"])  # a deleted label revived with a new vector
+    index.upsert([16], vectors[600:601], ["a"])  # a live one overwritten
+    for graph in (index, _saved_and_loaded(index, tmp_path)):
+        wanted = np.array([10, 16, 2704, 19, 10], dtype=np.int64)
+        whole = graph.stored_vectors(wanted, whole=True)
+        single = graph.stored_vectors(wanted, whole=False)
+        assert whole.dtype == np.float32 and whole.shape == (5, 24)
+        assert np.array_equal(whole, single)
+        assert np.allclose(whole[0], vectors[500] / np.linalg.norm(vectors[500]), atol=1e-6)
+        with pytest.raises(KeyError):
+            graph.stored_vectors(np.array([10**6]), whole=True)
+    # The exact blocks built from either read answer the same.
+    query = vectors[42]
+    assert index.search(query, 10, scope="b") == _saved_and_loaded(index, tmp_path).search(
+        query, 10, scope="b"
+    )
+
+
+def _saved_and_loaded(index: VectorIndex, where: Path) -> VectorIndex:
+    index.save(where / "w.hnsw")
+    return VectorIndex.load(where / "w.hnsw", index.dims)
+
+
 def test_recall_filters_by_scope_tag_time_and_status(memory: Memory) -> None:
     memory.remember("alpha report about rivers", scope="work", tags=["geo"], event_at="2024-01-05")
     memory.remember("alpha notes about rivers", scope="home", event_at="2024-03-05")

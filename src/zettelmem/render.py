@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from zettelmem.models import Change, Hit, Lesson, Link, Note, RecallResult, StoredVerdict
-from zettelmem.schemas import (
+from zettelmem.models import (
     SCORE_PARTS,
-    ChangeOut,
-    ForgetOut,
-    HeldOut,
-    HitOut,
-    LessonOut,
-    LinkOut,
-    NoteOut,
-    RecallOut,
-    VerdictOut,
+    Change,
+    Hit,
+    Lesson,
+    Link,
+    Note,
+    RecallResult,
+    StoredVerdict,
 )
+
+# The boundary models (pydantic, ~0.3 s to import) load only when one is built: a
+# command that prints lines (`mem recall`) never pays for them.
+if TYPE_CHECKING:
+    from zettelmem.schemas import (
+        ChangeOut,
+        ForgetOut,
+        HeldOut,
+        HitOut,
+        LessonOut,
+        LinkOut,
+        NoteOut,
+        RecallOut,
+        VerdictOut,
+    )
 
 
 def note_out(note: Note) -> NoteOut:
+    from zettelmem.schemas import NoteOut
+
     return NoteOut(
         id=note.id,
         content=note.content,
@@ -35,10 +50,14 @@ def note_out(note: Note) -> NoteOut:
 
 
 def link_out(link: Link) -> LinkOut:
+    from zettelmem.schemas import LinkOut
+
     return LinkOut(src=link.src, dst=link.dst, kind=link.kind, weight=round(link.weight, 6))
 
 
 def change_out(change: Change) -> ChangeOut:
+    from zettelmem.schemas import ChangeOut
+
     return ChangeOut(
         change_id=change.change_id, note_id=change.note_id, field=change.field,
         before=change.before, after=change.after, reason=change.reason, at=change.at,
@@ -47,6 +66,8 @@ def change_out(change: Change) -> ChangeOut:
 
 
 def hit_out(hit: Hit) -> HitOut:
+    from zettelmem.schemas import HitOut
+
     return HitOut(
         **note_out(hit.note).model_dump(),
         score=round(hit.score, 6),
@@ -59,17 +80,23 @@ def hit_out(hit: Hit) -> HitOut:
 
 def forget_out(removed: Sequence[Note], asked: Sequence[str]) -> ForgetOut:
     """Every id removed; `insights`: the insight notes that went because a source went."""
+    from zettelmem.schemas import ForgetOut
+
     wanted = set(asked)
     return ForgetOut(forgotten=[n.id for n in removed],
                      insights=[n.id for n in removed if n.id not in wanted])  # fmt: skip
 
 
 def lesson_out(lesson: Lesson) -> LessonOut:
+    from zettelmem.schemas import LessonOut
+
     return LessonOut(id=lesson.id, scope=lesson.scope, text=lesson.text,
                      created_at=lesson.created_at)  # fmt: skip
 
 
 def held_out(verdict: StoredVerdict | None) -> HeldOut | None:
+    from zettelmem.schemas import HeldOut
+
     if verdict is None or verdict.verdict == "accept":
         return None
     return HeldOut(verdict=verdict.verdict, risk=verdict.risk, reasons=list(verdict.reasons))
@@ -87,6 +114,8 @@ def held_line(note_id: str, verdict: StoredVerdict) -> str:
 
 
 def verdict_out(note: Note, verdict: StoredVerdict) -> VerdictOut:
+    from zettelmem.schemas import VerdictOut
+
     return VerdictOut(note=note_out(note), verdict=verdict.verdict, risk=verdict.risk,
                       reasons=list(verdict.reasons), at=verdict.at)  # fmt: skip
 
@@ -119,6 +148,8 @@ def note_block(note: Note) -> str:
 
 def recall_out(result: RecallResult) -> RecallOut:
     """One recall, as both front doors print it (`--json`) or return it (MCP)."""
+    from zettelmem.schemas import RecallOut
+
     return RecallOut(query=result.query, hits=[hit_out(h) for h in result.hits],
                      lessons=[lesson_out(x) for x in result.lessons])  # fmt: skip
 

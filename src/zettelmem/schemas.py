@@ -22,7 +22,8 @@ class NoteOut(BaseModel):
     status: str = "active"
 
 
-# The parts of a hit's score, always all present (0 when a part did not contribute).
+# The parts of a hit's score, always all present (0 when a part did not contribute);
+# the same tuple as models.SCORE_PARTS (this module imports nothing from the package).
 SCORE_PARTS = ("bm25", "vector", "window", "speaker", "graph", "final")
 SCORES_DESCRIPTION = (
     "Every part, always present: bm25 (the raw BM25 score, 0 or more; 0: no keyword match), "

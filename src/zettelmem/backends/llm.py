@@ -14,13 +14,14 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from zettelmem.errors import ConfigError, LLMError
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic (~0.1 s) loads with the first reply to validate
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 DEFAULT_ANTHROPIC_MODEL = "claude-haiku-4-5"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -61,6 +62,8 @@ def _schema_name(schema: type[BaseModel]) -> str:
 
 
 def _validate(backend: str, schema: type[M], data: object) -> M:
+    from pydantic import ValidationError
+
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
@@ -373,7 +376,7 @@ class Call:
     schema: type[BaseModel]
 
 
-Responder = Callable[[str, str, type[BaseModel]], Mapping[str, Any]]
+Responder = Callable[[str, str, "type[BaseModel]"], Mapping[str, Any]]
 Response = Mapping[str, Any] | BaseException | Responder
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zettelmem.backends.embeddings import Embedder, get_embedder, identity
-from zettelmem.backends.llm import LLM, get_llm
 from zettelmem.config import (
     Settings,
     home_is_read_only,
@@ -28,6 +28,9 @@ from zettelmem.models import GUARD_MODES
 from zettelmem.store.derived import DerivedIndexes, cache_ready
 from zettelmem.store.protocol import SearchIndexes
 from zettelmem.store.records import Records
+
+if TYPE_CHECKING:  # the LLM backends (and pydantic) load when an LLM is first asked for
+    from zettelmem.backends.llm import LLM
 from zettelmem.store.stores import open_database
 from zettelmem.validation import validate_choice
 from zettelmem.zettel.linking import Linker
@@ -141,6 +144,8 @@ class Memory(Notes, Review, Maintenance, Tokens):
         if self._llm_choice is False:
             return None
         if self._llm is None:
+            from zettelmem.backends.llm import get_llm
+
             choice = self._llm_choice
             self._llm = (
                 get_llm(self.settings) if choice is None or isinstance(choice, bool) else choice

@@ -12,11 +12,11 @@ from zettelmem.ids import new_id
 from zettelmem.memory.reads import Reads
 from zettelmem.models import LINK_KINDS, Change, Link, LinkKind, Note
 from zettelmem.validation import validate_choice, validate_scope
-from zettelmem.zettel import reflect
-from zettelmem.zettel.reflect import ReflectResult
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from zettelmem.zettel.reflect import ReflectResult
 
 
 class Notes(Reads):
@@ -59,6 +59,11 @@ class Notes(Reads):
 
     def reflect(self, topic: str | None = None, scope: str | None = None) -> ReflectResult:
         """Write (or update) insight notes for clusters of related notes; see reflect.py."""
+        # Imported here: reflect's LLM answer model pulls in pydantic, which a recall
+        # never needs.
+        from zettelmem.zettel import reflect
+        from zettelmem.zettel.reflect import ReflectResult
+
         if scope is not None:
             validate_scope(scope)
         self.indexes.catch_up()
@@ -94,6 +99,8 @@ class Notes(Reads):
     def _clusters_of_all(
         self, topic: str | None, scope: str | None
     ) -> list[tuple[str, list[Note]]]:
+        from zettelmem.zettel import reflect
+
         if topic:
             hits = self._search(topic, reflect.MAX_MEMBERS, self.filters(scope=scope), None,
                                 graph=False)  # fmt: skip

@@ -12,13 +12,21 @@ from zettelmem.errors import InvalidInput, NotFound
 from zettelmem.guard.judge import lessons_for, read_time
 from zettelmem.ids import ID_LENGTH
 from zettelmem.memory.base import MemoryBase
-from zettelmem.models import FUSIONS, STATUSES, Filters, Hit, Lesson, Note, RecallResult
+from zettelmem.models import (
+    FUSIONS,
+    SCORE_PARTS,
+    STATUSES,
+    Filters,
+    Hit,
+    Lesson,
+    Note,
+    RecallResult,
+)
 from zettelmem.retrieval import spreading
 from zettelmem.retrieval.fusion import bm25_reference, fuse, prefer_speakers
 from zettelmem.retrieval.weights import DEFAULT as DEFAULT_WEIGHTS
 from zettelmem.retrieval.weights import Weights
 from zettelmem.retrieval.windows import Windowed, add_stage, combine
-from zettelmem.schemas import SCORE_PARTS
 from zettelmem.text import STOPWORDS, speaker_of
 from zettelmem.timeutil import parse_when
 from zettelmem.validation import (

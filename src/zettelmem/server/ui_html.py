@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlencode
 
-from zettelmem.models import Change, Hit, Lesson, Link, Note, StoredVerdict
+from zettelmem.models import SCORE_PARTS, Change, Hit, Lesson, Link, Note, StoredVerdict
 from zettelmem.render import note_label
-from zettelmem.schemas import SCORE_PARTS
 
 PREFIX = "/ui"
 SNIPPET = 400  # characters of a hit's content shown before "…"

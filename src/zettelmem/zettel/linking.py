@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,7 +21,10 @@ from zettelmem.store.protocol import RecordStore, SearchIndexes
 from zettelmem.store.threads import SESSION_GAP_S, thread_of
 from zettelmem.text import STOPWORDS
 from zettelmem.timeutil import to_epoch
-from zettelmem.zettel import construct, construct_llm
+from zettelmem.zettel import construct
+
+if TYPE_CHECKING:  # the LLM's answer models (pydantic) load when an LLM is in use
+    from zettelmem.zettel import construct_llm
 
 CANDIDATES = 8  # per retriever, when looking for a new note's neighbours
 
@@ -103,6 +107,8 @@ class Linker:
             ]
             fields = None
             if llm is not None:
+                from zettelmem.zettel import construct_llm
+
                 fields = construct_llm.ask(
                     BoundedLLM(llm, llm_calls), new.content, new.event_at, near,
                     [n.content for n in near],
@@ -145,6 +151,8 @@ class Linker:
                 replaced = construct.supersede(
                     note_id, near[index - 1].id, "the LLM judged it newer"
                 )
+            from zettelmem.zettel import construct_llm
+
             replaced[1].extend(construct_llm.context_changes(note_id, fields, near))
         else:
             derived = construct.derive(
