@@ -47,7 +47,7 @@ def recall_ms(home: Path, embedder: str, asked: list[str]) -> tuple[float, float
             started = time.perf_counter()
             memory.recall(query, k=20)
             alone.append(time.perf_counter() - started)
-            memory._last_query = None  # the page embeds its query afresh, so must this
+            memory._query_vectors.clear()  # the page embeds its query afresh, so must this
             started = time.perf_counter()
             memory.recall(query, k=20)
             memory.lessons(query)

@@ -137,7 +137,7 @@ def _number(low: float, high: float, integer: bool) -> Callable[[object], Any]:
 
 # How each setting's value is checked and coerced; ValueError names what is allowed.
 _RULES: dict[str, Callable[[object], Any]] = {
-    "embedder": _text(False, "an embedder spec such as minilm, hashing:256 or onnx:<folder>"),
+    "embedder": _text(False, "an embedder spec such as minilm, mpnet or hashing:256"),
     "fusion": _choice("weighted", "rrf"),
     "llm": _choice("none", "anthropic", "openai"),
     "llm_model": _text(True, 'a model name, or "" for the backend\'s default'),

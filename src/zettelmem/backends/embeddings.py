@@ -368,11 +368,19 @@ def _build(spec: str) -> Embedder:
             raise ConfigError(f"bad embedder {spec!r}; use hashing or hashing:<dims>") from None
     if kind == "onnx" and arg:
         return _onnx_dir(arg)
+    if kind == "mpnet" and not arg:
+        from zettelmem.backends.transformer import TransformerEmbedder, mpnet_folder
+
+        return TransformerEmbedder(mpnet_folder(), name="all-mpnet-base-v2")
+    if kind == "transformer" and arg:
+        from zettelmem.backends.transformer import TransformerEmbedder
+
+        return TransformerEmbedder(Path(arg).expanduser())
     if kind == "sentence-transformers" and arg:
         return SentenceTransformersEmbedder(arg)
     if kind == "fastembed" and arg:
         return FastEmbedEmbedder(arg)
     raise ConfigError(
-        f"unknown embedder {spec!r}; use minilm, hashing[:dims], onnx:<folder>, "
-        "sentence-transformers:<model> or fastembed:<model>"
+        f"unknown embedder {spec!r}; use minilm, mpnet, hashing[:dims], onnx:<folder>, "
+        "transformer:<folder>, sentence-transformers:<model> or fastembed:<model>"
     )

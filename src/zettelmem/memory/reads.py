@@ -3,6 +3,8 @@ filters, and plain lookups."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,6 +43,8 @@ from zettelmem.validation import (
 CANDIDATES = 50
 # Hits beyond k the guard's read-time check sees, so a demoted hit can leave the top k.
 READ_EXTRA = 5
+# Query vectors kept per memory (1,024 x 384 floats: 1.5 MB; with mpnet 3 MB).
+QUERY_VECTORS = 1024
 # A shorter id is taken as a prefix of at least this many characters (as in git).
 MIN_PREFIX = 4
 
@@ -48,7 +52,9 @@ MIN_PREFIX = 4
 class Reads(MemoryBase):
     """recall, filters, get, list_notes, stats, lessons."""
 
-    _last_query: tuple[str, np.ndarray] | None = None
+    @functools.cached_property
+    def _query_vectors(self) -> dict[str, np.ndarray]:
+        return {}
 
     def get(self, note_id: str) -> Note:
         return self.records.get(note_id)
@@ -240,10 +246,18 @@ class Reads(MemoryBase):
         return lessons_for(self.records, scope, self._query_vector(query))
 
     def _query_vector(self, query: str) -> np.ndarray:
-        """The query's vector; the last one is kept, since recall and then lessons ask."""
-        if self._last_query is None or self._last_query[0] != query:
-            self._last_query = (query, self.embedder.embed([query])[0])
-        return self._last_query[1]
+        """The query's vector. Recent ones are kept (recall and then lessons ask for the
+        same; a benchmark asks each question under several weightings), up to
+        QUERY_VECTORS: enough for a whole question set such as LoCoMo dev's 760."""
+        cached = self._query_vectors.get(query)
+        if cached is None:
+            cached = self.embedder.embed([query])[0]
+            if len(self._query_vectors) >= QUERY_VECTORS:
+                # The oldest goes; another thread may have taken it already.
+                with contextlib.suppress(StopIteration, RuntimeError, KeyError):
+                    del self._query_vectors[next(iter(self._query_vectors))]
+            self._query_vectors[query] = cached
+        return cached
 
 
 def _end_of_day(text: str | None, what: str) -> str | None:
