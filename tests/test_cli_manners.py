@@ -251,6 +251,24 @@ def test_light_commands_do_not_import_the_core(args: list[str], tmp_path: Path) 
     assert line == ["HEAVY="], done.stderr
 
 
+def test_remember_and_recall_printing_lines_do_not_import_pydantic(tmp_path: Path) -> None:
+    # pydantic (the JSON schemas, the LLM backends' answer models) costs ~0.3 s of every
+    # start; only --json output and an LLM need it.
+    code = (
+        "import sys\nfrom zettelmem.cli.main import main\n"
+        "for args in (['remember', 'otters hold hands while sleeping'], ['recall', 'otters'],"
+        " ['recall', 'nothing like it', '--scope', 'other']):\n"
+        "    sys.argv = ['mem', *args]\n"
+        "    try:\n        main()\n    except SystemExit as exc:\n        assert not exc.code\n"
+        "print('PYDANTIC=' + str('pydantic' in sys.modules), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "MEM_HOME": str(tmp_path / "home"), "MEM_EMBEDDER": "hashing"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    assert "otters hold hands" in done.stdout, done.stderr
+    assert "PYDANTIC=False" in done.stderr.splitlines(), done.stderr
+
+
 def test_a_home_opened_read_only_reads_and_refuses_writes(
     mem: MemCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
