@@ -182,6 +182,7 @@ def recall_times(mem: Memory, talk: Talk, size: int, n: int) -> dict[str, list[f
 
     for j in range(n):
         query = talk.query(j, size)
+        mem._query_vectors.clear()  # each run embeds its queries afresh (scoped reuses)
         clock = Clock()
         mem.recall(query, k=10)
         timed("recall", clock)
@@ -223,9 +224,15 @@ def disk(home: Path) -> float:
 def measure(
     home: Path, args: argparse.Namespace, talk: Talk, size: int, bulk: tuple[float, float]
 ) -> Row:
+    # Notes written by measurements come from their own ranges of the talk, a new range
+    # on each re-run over a kept --home (the same notes again would only be deduplicated).
+    counter = home / "bench_scale.measured"
+    run = int(counter.read_text()) + 1 if counter.is_file() else 0
+    counter.write_text(str(run))
+    fresh = size + 10**7 * run
     if args.probe:  # the import path's rate at this size, on a slice of --probe notes
         with Memory(home=home, embedder=args.embedder, llm=False) as mem:
-            bulk = grow(mem, talk, 5 * 10**8 + size, 5 * 10**8 + size + args.probe)
+            bulk = grow(mem, talk, 5 * 10**8 + fresh, 5 * 10**8 + fresh + args.probe)
     runs = []
     with Memory(home=home, embedder=args.embedder, llm=False) as mem:
         mem.recall("warm up", k=10)
@@ -239,7 +246,7 @@ def measure(
     mb = disk(home)
     # Single writes go after the reads: they add notes past `size` (at the end of the ids).
     with Memory(home=home, embedder=args.embedder, llm=False) as mem:
-        single = singles(mem, talk, 10**9 + size, args.singles)
+        single = singles(mem, talk, 10**9 + fresh, args.singles)
     return Row(
         size, bulk, single,
         (med("recall"), med("recall", 95), med("cpu:recall")),

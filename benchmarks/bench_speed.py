@@ -129,6 +129,7 @@ def bench_recall(home: str, embedder: str, n_queries: int, scoped: bool) -> tupl
         filters = mem.filters(scope="user1") if scoped else None
         times = []
         for query in queries(n_queries):
+            mem._query_vectors.clear()  # queries repeat here; each is timed as if new
             started = time.perf_counter()
             mem.recall(query, k=10, filters=filters)
             times.append((time.perf_counter() - started) * 1000)
