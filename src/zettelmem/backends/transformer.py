@@ -82,14 +82,16 @@ def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray], eps: float) 
 
 
 class _Dense:
-    """y = x W^T + b as one 2-D product (numpy's stacked products are slower)."""
+    """y = x W^T + b as one 2-D product (numpy's stacked products are slower). W stays
+    as stored, [out, in], usually a view of the memory-mapped file: BLAS reads it
+    transposed, so a process copies no weights and processes share the page cache."""
 
     def __init__(self, weight: np.ndarray, bias: np.ndarray) -> None:
-        self.weight = np.ascontiguousarray(weight.T, dtype=np.float32)
+        self.weight = np.asarray(weight, dtype=np.float32)
         self.bias = np.asarray(bias, dtype=np.float32)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        y = x.reshape(-1, x.shape[-1]) @ self.weight
+        y = x.reshape(-1, x.shape[-1]) @ self.weight.T
         y += self.bias
         return y.reshape(*x.shape[:-1], y.shape[-1])
 
