@@ -91,7 +91,7 @@ class _Dense:
         self.bias = np.asarray(bias, dtype=np.float32)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        y = x.reshape(-1, x.shape[-1]) @ self.weight.T
+        y: np.ndarray = x.reshape(-1, x.shape[-1]) @ self.weight.T
         y += self.bias
         return y.reshape(*x.shape[:-1], y.shape[-1])
 
