@@ -60,18 +60,36 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         raise ConfigError(f"cannot read the model weights {path}: {exc}") from None
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    """erf to 1.5e-7 (Abramowitz and Stegun 7.1.26), below float32 noise."""
-    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
-    poly = t * (
-        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
-    )
-    out: np.ndarray = np.sign(x) * (1.0 - poly * np.exp(-x * x))
-    return out
+# erf(z) = 1 - (a1 t + ... + a5 t^5) exp(-z^2), t = 1 / (1 + p z), for z >= 0, to 1.5e-7
+# (Abramowitz and Stegun 7.1.26): below float32 noise, and no scipy needed.
+_ERF_P = np.float32(0.3275911)
+_ERF_A = tuple(np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736,
+                                        0.254829592))  # fmt: skip
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return (0.5 * x * (1.0 + _erf(x * np.float32(1 / math.sqrt(2))))).astype(np.float32)
+    """x * (1 + erf(x / sqrt 2)) / 2, computed in place: on MPNet's 3,072-wide layer the
+    temporaries of a plain expression took 40% of an embedding."""
+    z = x * np.float32(1 / math.sqrt(2))
+    t = np.abs(z)
+    square = np.square(t)
+    t *= _ERF_P
+    t += 1
+    np.reciprocal(t, out=t)
+    poly: np.ndarray = np.full_like(t, _ERF_A[0])
+    for a in _ERF_A[1:]:
+        poly *= t
+        poly += a
+    poly *= t
+    np.negative(square, out=square)
+    np.exp(square, out=square)
+    poly *= square
+    np.subtract(1, poly, out=poly)  # erf(|z|)
+    np.copysign(poly, z, out=poly)  # erf(z)
+    poly += 1
+    poly *= x
+    poly *= np.float32(0.5)
+    return poly
 
 
 def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray], eps: float) -> np.ndarray:
