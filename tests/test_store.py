@@ -243,6 +243,52 @@ def test_corrupt_vector_file_is_rebuilt_with_a_warning(
     assert any("vector index" in r.getMessage() for r in caplog.records)
 
 
+def test_saved_vectors_are_rehashed_only_when_their_files_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shutil
+
+    from zettelmem.store import derived
+
+    home = tmp_path / "home"
+    with Memory(home=home, embedder="hashing") as mem:
+        for i in range(300):  # enough to make the vector file be saved
+            mem.remember(f"entry number {i} mentions kiwi{i}")
+        mem.indexes.flush()
+    state = json.loads((home / "indexes.json").read_text())
+    assert state["vector_digest"] and len(state["vector_stamp"]) == 2
+    # Files as they were saved: opening reads no byte of them for a digest.
+    hashed: list[tuple[Path, ...]] = []
+    real = derived.file_digest
+    monkeypatch.setattr(derived, "file_digest", lambda *p: hashed.append(p) or real(*p))
+    with Memory(home=home, embedder="hashing") as mem:
+        assert mem.recall("kiwi123", k=1).hits[0].note.content.endswith("kiwi123")
+    assert hashed == []
+    # A copy (new modification times): the digest is checked once, found equal, and the
+    # new stamps are kept; nothing is rebuilt.
+    copy = tmp_path / "copy"
+    shutil.copytree(home, copy, copy_function=shutil.copy)
+    with caplog.at_level(logging.WARNING, logger="zettelmem"):
+        with Memory(home=copy, embedder="hashing") as mem:
+            assert mem.recall("kiwi7", k=1).hits[0].note.content.endswith("kiwi7")
+        assert len(hashed) == 1 and not caplog.records
+        with Memory(home=copy, embedder="hashing"):
+            pass
+    assert len(hashed) == 1
+    # Same size, new bytes: the stamp differs, the digest catches it, the index is rebuilt.
+    path = copy / "vectors.hnsw"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    with (
+        caplog.at_level(logging.WARNING, logger="zettelmem"),
+        Memory(home=copy, embedder="hashing") as mem,
+    ):
+        top = mem.recall("entry number 123 mentions kiwi123", k=1).hits[0]
+        assert top.note.content == "entry number 123 mentions kiwi123"
+    assert any("vector index" in r.getMessage() for r in caplog.records)
+
+
 def test_switching_embedder_requires_reindex_which_reembeds(tmp_path: Path) -> None:
     home = tmp_path / "home"
     with Memory(home=home, embedder="hashing:64") as mem:
