@@ -224,14 +224,19 @@ def test_rebuilt_indexes_answer_exactly_as_before(memory: Memory) -> None:
     assert before == after
 
 
+def _home_with_saved_vectors(home: Path) -> Path:
+    """300 notes: enough to make the vector file be saved."""
+    with Memory(home=home, embedder="hashing") as mem:
+        for i in range(300):
+            mem.remember(f"entry number {i} mentions kiwi{i}")
+        mem.indexes.flush()
+    return home
+
+
 def test_corrupt_vector_file_is_rebuilt_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    home = tmp_path / "home"
-    with Memory(home=home, embedder="hashing") as mem:
-        for i in range(300):  # enough to make the vector file be saved
-            mem.remember(f"entry number {i} mentions kiwi{i}")
-        mem.indexes.flush()
+    home = _home_with_saved_vectors(tmp_path / "home")
     (home / "vectors.hnsw").write_bytes(b"garbage")
     with (
         caplog.at_level(logging.WARNING, logger="zettelmem"),
@@ -250,11 +255,7 @@ def test_saved_vectors_are_rehashed_only_when_their_files_changed(
 
     from zettelmem.store import derived
 
-    home = tmp_path / "home"
-    with Memory(home=home, embedder="hashing") as mem:
-        for i in range(300):  # enough to make the vector file be saved
-            mem.remember(f"entry number {i} mentions kiwi{i}")
-        mem.indexes.flush()
+    home = _home_with_saved_vectors(tmp_path / "home")
     state = json.loads((home / "indexes.json").read_text())
     assert state["vector_digest"] and len(state["vector_stamp"]) == 2
     # Files as they were saved: opening reads no byte of them for a digest.
