@@ -32,7 +32,7 @@ import numpy as np
 
 from zettelmem.errors import ConfigError
 
-_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64}
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 KINDS = ("bert", "mpnet")
 
 
@@ -150,11 +150,8 @@ def relative_buckets(
 class Transformer:
     """The encoder itself: token ids and mask in, one hidden vector per token out."""
 
-    def __init__(self, folder: Path) -> None:
-        try:
-            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read {folder / 'config.json'}: {exc}") from None
+    def __init__(self, folder: Path, config: dict[str, Any]) -> None:
+        """``config``: the folder's config.json, as read by the embedder."""
         self.kind = str(config.get("model_type", ""))
         if self.kind not in KINDS:
             raise ConfigError(
@@ -245,8 +242,10 @@ class TransformerEmbedder:
         self._tokenizer: Any = None
         self._lock = threading.Lock()
         try:
-            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-            self.dims = int(config["hidden_size"])
+            self._config: dict[str, Any] = json.loads(
+                (folder / "config.json").read_text(encoding="utf-8")
+            )
+            self.dims = int(self._config["hidden_size"])
         except (OSError, ValueError, KeyError, TypeError):
             raise ConfigError(
                 f"{folder} is not a sentence-transformers model folder (config.json with "
@@ -261,7 +260,7 @@ class TransformerEmbedder:
                 if not (self.folder / "tokenizer.json").is_file():
                     raise ConfigError(f"{self.folder} lacks tokenizer.json")
                 tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-                model = Transformer(self.folder)
+                model = Transformer(self.folder, self._config)
                 tokenizer.enable_truncation(max_length=_max_tokens(self.folder, model))
                 pad = tokenizer.id_to_token(model.pad_id) or ""
                 tokenizer.enable_padding(pad_id=model.pad_id, pad_token=pad)
