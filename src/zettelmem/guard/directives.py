@@ -576,14 +576,22 @@ def sentence_starts(text: str) -> list[int]:
     return [0, *(end.end() for end in _SENTENCE_END.finditer(text))]
 
 
+# Each distinct anchor is looked for once per text (about 330 of them, shared by 570
+# rule anchors), and a rule runs when its set meets the anchors found.
+_ANCHORS = tuple(sorted({a for rule in (*RULES, *WHOLE_TEXT_RULES) for a in rule.anchors}))
+_ANCHORED = tuple((rule, frozenset(rule.anchors)) for rule in RULES)
+_WHOLE_ANCHORED = tuple((rule, frozenset(rule.anchors)) for rule in WHOLE_TEXT_RULES)
+
+
 def cues(text: str) -> list[Cue]:
     """Every rule that matches, once per (group, sentence), strongest first. Each rule
     scans the whole text once; a match belongs to the sentence it starts in."""
     starts = sentence_starts(text)
     lowered = text.lower()
+    present = frozenset(a for a in _ANCHORS if a in lowered)
     found: dict[tuple[str, int], Cue] = {}
-    for rule in RULES:
-        if not any(anchor in lowered for anchor in rule.anchors):
+    for rule, anchors in _ANCHORED:
+        if anchors.isdisjoint(present):
             continue
         for match in rule.pattern.finditer(text):
             index = bisect_right(starts, match.start()) - 1
@@ -595,8 +603,8 @@ def cues(text: str) -> list[Cue]:
         if group == "forcing" and ("conditional", index) in found:
             found[group, index] = Cue("instruction", "forcing", CONDITIONAL_DIRECTIVE,
                                       forcing.quote, index, False)  # fmt: skip
-    for rule in WHOLE_TEXT_RULES:
-        whole = rule.pattern.search(text) if any(a in lowered for a in rule.anchors) else None
+    for rule, anchors in _WHOLE_ANCHORED:
+        whole = None if anchors.isdisjoint(present) else rule.pattern.search(text)
         if whole:
             found[rule.group, -1] = Cue(rule.signal, rule.group, rule.weight,
                                         whole.group(0).strip(), -1, rule.address)  # fmt: skip

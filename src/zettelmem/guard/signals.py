@@ -109,6 +109,7 @@ _CODE_TOKEN = re.compile(
     r"(?<![A-Za-z0-9_#@$%&*~|+-])[A-Za-z0-9][A-Za-z0-9_#@$%&*~|+-]{0,62}[A-Za-z0-9]"
 )
 _LINKS = re.compile(rf"{_URL}|{_EMAIL}", re.I)
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
 _ORDINARY_TAIL = frozenset({"s", "st", "nd", "rd", "th", "am", "pm", "k", "x"})
 
 
@@ -127,6 +128,10 @@ def _quote(text: str, limit: int = 50) -> str:
 
 def _odd_token(token: str) -> bool:
     """A codeword-like token: letters and digits mixed in 3+ runs, or a vowelless string."""
+    if token.isalpha():  # the common case, answered without the runs
+        return len(token) >= 6 and not _VOWEL.search(token)
+    if token.isdigit():
+        return False
     runs = re.findall(r"[A-Za-z]+|\d+", token)
     has_alpha = any(r[0].isalpha() for r in runs)
     has_digit = any(r[0].isdigit() for r in runs)
@@ -134,9 +139,10 @@ def _odd_token(token: str) -> bool:
         # '4x4', 'mp3s', '1990s': ordinary mixes are sizes or end in a unit or plural
         size = re.fullmatch(r"\d+x\d+", token, re.I)
         return not (size or (len(runs) == 3 and runs[-1].lower() in _ORDINARY_TAIL))
-    if has_alpha and len(token) >= 5 and re.search(r"[A-Za-z0-9][#@$%*~|][A-Za-z0-9]", token):
-        return True
-    return token.isalpha() and len(token) >= 6 and not re.search(r"[aeiouyAEIOUY]", token)
+    # (letters alone were answered above)
+    return bool(
+        has_alpha and len(token) >= 5 and re.search(r"[A-Za-z0-9][#@$%*~|][A-Za-z0-9]", token)
+    )
 
 
 def _codeword_signal(content: str) -> tuple[float, str] | None:
