@@ -39,8 +39,8 @@ def spread(
     if not ranked or k < 2:
         return [(label, parts, None) for label, parts in ranked[:k]]
     seeds = ranked[:SEEDS]
-    by_label = records.by_labels([label for label, _ in seeds])
-    seed_score = {by_label[label].id: parts["final"] for label, parts in seeds if label in by_label}
+    ids = records.ids_at([label for label, _ in seeds])
+    seed_score = {ids[label]: parts["final"] for label, parts in seeds if label in ids}
     activation: dict[str, tuple[float, Link]] = {}
     for link in records.adjacent(list(seed_score), list(KIND_FLOW)):
         # Activation flows both ways along a link, from whichever end is a seed.
@@ -61,10 +61,12 @@ def _merge(
     passes: Callable[[list[int]], set[int]],
 ) -> list[tuple[int, dict[str, float], Link | None]]:
     labels = records.labels_of(list(activation))
-    allowed = passes(list(labels.values()))
     known = {label for label, _ in ranked}
     boosted: list[tuple[int, dict[str, float], Link | None]] = []
     extra: list[tuple[int, dict[str, float], Link | None]] = []
+    # Notes only the graph found can take places only within the budget: without one
+    # (the default) they are not looked at, nor checked against the filters.
+    allowed = passes(list(labels.values())) if budget(k) else set()
     for note_id, (value, via) in activation.items():
         label = labels.get(note_id)
         if label is None or label not in allowed:

@@ -357,6 +357,11 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
         rows = select_in(self.db, "SELECT id, label FROM notes WHERE id IN ({marks})", ids)
         return {r[0]: int(r[1]) for r in rows}
 
+    def ids_at(self, labels: Sequence[int]) -> dict[int, str]:
+        """Each note's id by label (the reverse of labels_of)."""
+        rows = select_in(self.db, "SELECT label, id FROM notes WHERE label IN ({marks})", labels)
+        return {int(r[0]): str(r[1]) for r in rows}
+
     def passing(self, labels: Sequence[int], filters: Filters) -> set[int]:
         """The labels among these that pass the filters."""
         clauses, args = _filter_sql(filters)
