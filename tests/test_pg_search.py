@@ -289,3 +289,78 @@ def test_pruning_the_most_common_word_keeps_the_exact_ranking(pg_url: str, tmp_p
             for query in ("kettle zebra", "zebra kettle stove", "kettle"):
                 local = mem.indexes.text.search(query, Filters(), limit)
                 _close(database.text.search(query, Filters(), limit), local)
+
+
+def _hnsw(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'embeddings' "
+                            "AND indexname LIKE 'embeddings_hnsw_%' ORDER BY 1")  # fmt: skip
+        return [r[0] for r in rows]
+
+
+def test_a_large_restore_builds_the_vector_index_once_at_the_end(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zettelmem.store import pgsearch
+    from zettelmem.transfer.export import export_jsonl, restore_jsonl
+
+    monkeypatch.setattr(pgsearch, "REBUILD_MIN", 5)
+    with Memory(tmp_path / "home", embedder="hashing:64", guard="off") as home:
+        _fill(home)
+        export_jsonl(home, tmp_path / "m.jsonl")
+        expected = {q: [n.note.id for n in home.recall(q, k=5).hits] for q in QUERIES}
+    during: list[tuple[list[str], bool, int]] = []
+    with Memory(tmp_path / "h2", store=pg_url, embedder="hashing:64", guard="off") as db:
+        first = db.remember("an earlier note about the garden shed", scope="me").note
+        assert _hnsw(pg_url) == ["embeddings_hnsw_64"]
+        restore = db.records.restore_note_rows
+
+        def watched(rows: Any, vectors: Any) -> Any:
+            # while the index is away, search still answers (every vector compared)
+            q = db.embedder.embed(["garden shed"])[0]
+            found = DatabaseIndexes(db.records, 64).vectors.search(q, 1)
+            during.append((_hnsw(pg_url), db.records.vector_index_deferred, found[0][0]))
+            return restore(rows, vectors)
+
+        monkeypatch.setattr(db.records, "restore_note_rows", watched)
+        restore_jsonl(db, tmp_path / "m.jsonl")
+        assert during and all(d[:2] == ([], True) for d in during)
+        assert all(d[2] == first.label for d in during)
+        assert _hnsw(pg_url) == ["embeddings_hnsw_64"] and not db.records.vector_index_deferred
+        db.forget([first.id])
+        assert {q: [n.note.id for n in db.recall(q, k=5).hits] for q in QUERIES} == expected
+
+
+def test_a_small_restore_keeps_the_vector_index_and_a_failed_bulk_write_rebuilds_it(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zettelmem.store import pgsearch
+    from zettelmem.transfer.export import export_jsonl, restore_jsonl
+
+    monkeypatch.setattr(pgsearch, "REBUILD_MIN", 1)
+    with Memory(tmp_path / "home", embedder="hashing:64", guard="off") as home:
+        home.remember("one note to carry over", scope="me")
+        export_jsonl(home, tmp_path / "m.jsonl")
+    with Memory(tmp_path / "h2", store=pg_url, embedder="hashing:64", guard="off") as db:
+        _fill(db)  # 12 vectors held: 1 more is under REBUILD_SHARE of them
+        restore = db.records.restore_note_rows
+        seen: list[list[str]] = []
+
+        def watched(rows: Any, vectors: Any) -> Any:
+            seen.append(_hnsw(pg_url))
+            return restore(rows, vectors)
+
+        monkeypatch.setattr(db.records, "restore_note_rows", watched)
+        assert restore_jsonl(db, tmp_path / "m.jsonl").added == 1
+        assert seen == [["embeddings_hnsw_64"]]
+        with pytest.raises(RuntimeError), db.records.bulk_writes(100):
+            assert _hnsw(pg_url) == []
+            raise RuntimeError("the import failed half-way")
+        assert _hnsw(pg_url) == ["embeddings_hnsw_64"]
+        # a process killed inside a bulk write leaves no index: the next write makes it
+        with db.records.transaction():
+            assert pgsearch.defer_vector_index(db.records, db.records.conn, 100)
+        assert _hnsw(pg_url) == []
+    with Memory(tmp_path / "h3", store=pg_url, embedder="hashing:64", guard="off") as again:
+        again.remember("a note written after the failure", scope="me")
+    assert _hnsw(pg_url) == ["embeddings_hnsw_64"]

@@ -55,6 +55,7 @@ class PgRecords(Records):
         self.pg: PgConnection | None = PgConnection(url, conn)
         self.db = cast(sqlite3.Connection, self.pg)
         self.indexed_dims: set[int] = set()  # pgvector HNSW indexes made
+        self.vector_index_deferred = False  # inside bulk_writes, once the indexes dropped
         if self.get_meta("schema_version") != str(SCHEMA_VERSION):
             self.set_meta("schema_version", str(SCHEMA_VERSION))
         if not pgsearch.current(self):
@@ -110,6 +111,24 @@ class PgRecords(Records):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield self.db
             pgsearch.catch_up(self, conn)
+
+    @contextmanager
+    def bulk_writes(self, expected: int) -> Iterator[None]:
+        """``expected`` notes are about to be written in many transactions (a restore, a
+        migration): when it pays, the vector index is built once at the end instead of
+        taking each vector as it comes (pgsearch.defer_vector_index)."""
+        with self.transaction():
+            deferred = pgsearch.defer_vector_index(self, self.conn, expected)
+        if not deferred:
+            yield
+            return
+        self.vector_index_deferred = True
+        try:
+            yield
+        finally:
+            self.vector_index_deferred = False
+            with self.transaction():
+                pgsearch.build_vector_index(self, self.conn)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -357,6 +357,12 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
         rows = select_in(self.db, "SELECT id, label FROM notes WHERE id IN ({marks})", ids)
         return {r[0]: int(r[1]) for r in rows}
 
+    @contextmanager
+    def bulk_writes(self, expected: int) -> Iterator[None]:
+        """Many notes are about to be written (a restore): nothing to prepare here; the
+        database record builds its vector index once at the end when that pays."""
+        yield
+
     def ids_at(self, labels: Sequence[int]) -> dict[int, str]:
         """Each note's id by label (the reverse of labels_of)."""
         rows = select_in(self.db, "SELECT label, id FROM notes WHERE label IN ({marks})", labels)

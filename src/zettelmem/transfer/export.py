@@ -156,7 +156,7 @@ def restore_jsonl(
     its line number and the rest is restored. Notes are written in batches
     (re-running an interrupted restore adds the rest; stored notes are not embedded).
     """
-    check_export(path)
+    counts = check_export(path)
     result = RestoreResult()
     batch: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
@@ -178,25 +178,26 @@ def restore_jsonl(
             progress(len(batch))
         batch.clear()
 
-    for number, kind, row in _rows(path):
-        try:
-            row = _checked(kind, row)
-        except InvalidInput as exc:
-            result.rejected.append((f"{path.name}#line-{number}", f"line {number}: {exc}"))
-            continue
-        if kind == "note":
-            batch.append(row)
-            if len(batch) >= _BATCH:
-                flush()
-        elif kind == "link":
-            links.append(row)
-        elif kind == "change":
-            changes.append(row)
-        elif kind == "verdict":
-            verdicts.append(row)
-        elif kind == "lesson":
-            lessons.append(row)
-    flush()
+    with memory.records.bulk_writes(counts.get("note", 0)):
+        for number, kind, row in _rows(path):
+            try:
+                row = _checked(kind, row)
+            except InvalidInput as exc:
+                result.rejected.append((f"{path.name}#line-{number}", f"line {number}: {exc}"))
+                continue
+            if kind == "note":
+                batch.append(row)
+                if len(batch) >= _BATCH:
+                    flush()
+            elif kind == "link":
+                links.append(row)
+            elif kind == "change":
+                changes.append(row)
+            elif kind == "verdict":
+                verdicts.append(row)
+            elif kind == "lesson":
+                lessons.append(row)
+        flush()
     result.links, result.changes = memory.records.restore_other_rows(links, changes, verdicts)
     vectors = _lesson_vectors(memory, path, lessons)
     result.lessons = memory.records.restore_lesson_rows(lessons, vectors)
