@@ -15,7 +15,9 @@ usual one) and through this machine's cached indexes (`search local`: first answ
 with the cache and, for a new machine, after building it from the database;
 --no-local skips this side, which at 1M notes takes an hour). Without --url a
 throwaway PostgreSQL 16 with pgvector is started with pgserver (the dev extra) in a
-temporary folder and stopped at the end; with --url the database must be empty.
+temporary folder (maintenance_work_mem 2 GB, so that the vector index a --fast fill
+builds at its end is built in memory) and stopped at the end; with --url the database
+must be empty.
 Prints a Markdown table with the machine and load noted. Asserts nothing.
 """
 
@@ -62,6 +64,9 @@ def database(url: str | None) -> Iterator[str]:
     try:
         with psycopg.connect(server.get_uri(), autocommit=True) as conn:
             conn.execute("CREATE DATABASE bench")
+            # room to build the HNSW graph in memory after a bulk fill (README: moving a
+            # large home in); every other setting stays PostgreSQL's default
+            conn.execute("ALTER DATABASE bench SET maintenance_work_mem = '2GB'")
         yield server.get_uri("bench")
     finally:
         from zettelmem.store.pgconn import close_pools
