@@ -56,8 +56,9 @@ EXACT_ROWS = 20_000
 # pgvector inserts a vector into an HNSW index at about 6.5 ms and builds an index of
 # vectors already stored at about 1 ms each (CREATE INDEX; measured at 20k vectors of
 # 384 dimensions on this 2-core machine, the graph in maintenance_work_mem). Building
-# again costs less than inserting once the new vectors exceed this share of those
-# indexed: 1 / 6.5, taken up to 1/4 so a rebuild is clearly the cheaper.
+# the index over n held and m new vectors (n + m ms) costs less than inserting the new
+# ones (6.5 m ms) once m exceeds about n / 5.5; at a quarter the rebuild is a fifth
+# cheaper, so the choice does not hang on the exact ratio.
 REBUILD_SHARE = 0.25
 # Below this many vectors to write the inserts are cheap enough whatever the share.
 REBUILD_MIN = 2_000
@@ -164,7 +165,7 @@ def _write_vectors(records: Any, conn: Any, labels: Sequence[int]) -> None:
         (labels_, texts),
     )
     if records.vector_index_deferred:
-        return  # built once when the bulk write ends (see deferred_vector_index)
+        return  # built once when the bulk write ends (PgRecords.bulk_writes)
     for size in {len(v) for v in found.values()} - records.indexed_dims:
         _create_vector_index(conn, size)
         records.indexed_dims.add(size)
