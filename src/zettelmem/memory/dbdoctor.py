@@ -31,6 +31,7 @@ def examine_database(url: str) -> DoctorReport:
         report.checks.append(Check("record", True, f"schema current, {count} notes"))
         report.checks.append(_values(records))
         report.checks.append(_caught_up(records))
+        report.checks.append(_vector_index(records.conn))
         report.checks.append(_statistics(records.conn))
         report.checks.append(_found(records))
     finally:
@@ -68,6 +69,25 @@ def _caught_up(records: Any) -> Check:
     if vectorless:
         return Check("search tables", False, f"{vectorless} notes lack their pgvector copy")
     return Check("search tables", True, f"every note searchable (op {head})")
+
+
+def _vector_index(conn: Any) -> Check:
+    """An HNSW index for every size of vector stored (a bulk write that stopped half-way
+    leaves none until the next write; searches then compare every vector)."""
+    sizes = {
+        int(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT vector_dims(embedding) FROM embeddings WHERE embedding IS NOT NULL"
+        )
+    }
+    made = {str(r[0]) for r in conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'embeddings'")}  # fmt: skip
+    lacking = sorted(size for size in sizes if f"embeddings_hnsw_{size}" not in made)
+    if lacking:
+        return Check("vector index", False, "no HNSW index for vectors of "
+                     f"{', '.join(map(str, lacking))} dimensions (every search compares every "
+                     "vector); `mem doctor --repair` builds it")  # fmt: skip
+    return Check("vector index", True, f"HNSW index for {len(sizes)} vector size(s)")
 
 
 def _statistics(conn: Any) -> Check:

@@ -110,8 +110,19 @@ def catch_up(records: Any, conn: Any) -> None:
         text, vectors, _ = DerivedIndexes._coalesce(records.ops_since(seq, head))
     for start in range(0, len(text), BATCH):
         _write_rows(records, conn, text[start : start + BATCH])
-    for start in range(0, len(vectors), BATCH):
-        _write_vectors(records, conn, vectors[start : start + BATCH])
+    # Refilling every vector (a new database, `mem reindex`, a repair): the index is built
+    # once after them when that pays, as in a bulk write.
+    bulk = (seq == 0 and not records.vector_index_deferred
+            and defer_vector_index(records, conn, len(vectors)))  # fmt: skip
+    records.vector_index_deferred = records.vector_index_deferred or bulk
+    try:
+        for start in range(0, len(vectors), BATCH):
+            _write_vectors(records, conn, vectors[start : start + BATCH])
+    finally:
+        if bulk:
+            records.vector_index_deferred = False
+    if bulk:
+        build_vector_index(records, conn)
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
