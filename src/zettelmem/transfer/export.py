@@ -198,9 +198,10 @@ def restore_jsonl(
             elif kind == "lesson":
                 lessons.append(row)
         flush()
-    result.links, result.changes = memory.records.restore_other_rows(links, changes, verdicts)
-    vectors = _lesson_vectors(memory, path, lessons)
-    result.lessons = memory.records.restore_lesson_rows(lessons, vectors)
+        # Links move the context vectors of the notes they join: inside the bulk write too.
+        result.links, result.changes = memory.records.restore_other_rows(links, changes, verdicts)
+        vectors = _lesson_vectors(memory, path, lessons)
+        result.lessons = memory.records.restore_lesson_rows(lessons, vectors)
     memory.indexes.catch_up()
     return result
 
