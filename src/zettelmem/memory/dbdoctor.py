@@ -13,7 +13,14 @@ from typing import Any
 from zettelmem.memory.doctor import SHOWN, Check, DoctorReport, _sample, _values
 from zettelmem.models import Filters
 from zettelmem.store.pgconn import shown
-from zettelmem.store.pgsearch import SEARCH_SEQ_KEY, DatabaseText, rebuild, terms
+from zettelmem.store.pgsearch import (
+    SEARCH_SEQ_KEY,
+    DatabaseText,
+    rebuild,
+    stored_vector_sizes,
+    terms,
+    vector_index_name,
+)
 
 FIELDS = ("doc", "dated", "win")
 # Lexemes whose document frequency is counted again from the notes' text vectors.
@@ -74,15 +81,10 @@ def _caught_up(records: Any) -> Check:
 def _vector_index(conn: Any) -> Check:
     """An HNSW index for every size of vector stored (a bulk write that stopped half-way
     leaves none until the next write; searches then compare every vector)."""
-    sizes = {
-        int(r[0])
-        for r in conn.execute(
-            "SELECT DISTINCT vector_dims(embedding) FROM embeddings WHERE embedding IS NOT NULL"
-        )
-    }
+    sizes = stored_vector_sizes(conn)
     made = {str(r[0]) for r in conn.execute(
         "SELECT indexname FROM pg_indexes WHERE tablename = 'embeddings'")}  # fmt: skip
-    lacking = sorted(size for size in sizes if f"embeddings_hnsw_{size}" not in made)
+    lacking = sorted(size for size in sizes if vector_index_name(size) not in made)
     if lacking:
         return Check("vector index", False, "no HNSW index for vectors of "
                      f"{', '.join(map(str, lacking))} dimensions (every search compares every "

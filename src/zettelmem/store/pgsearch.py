@@ -182,9 +182,24 @@ def _write_vectors(records: Any, conn: Any, labels: Sequence[int]) -> None:
         records.indexed_dims.add(size)
 
 
+def vector_index_name(size: int) -> str:
+    """The pgvector HNSW index of the vectors of ``size`` dimensions."""
+    return f"embeddings_hnsw_{size}"
+
+
+def stored_vector_sizes(conn: Any) -> set[int]:
+    """The sizes of the vectors the search column holds (one index each)."""
+    return {
+        int(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT vector_dims(embedding) FROM embeddings WHERE embedding IS NOT NULL"
+        )
+    }
+
+
 def _create_vector_index(conn: Any, size: int) -> None:
     conn.execute(
-        f"CREATE INDEX IF NOT EXISTS embeddings_hnsw_{size} ON embeddings USING hnsw "
+        f"CREATE INDEX IF NOT EXISTS {vector_index_name(size)} ON embeddings USING hnsw "
         f"((embedding::vector({size})) vector_cosine_ops) "
         f"WHERE vector_dims(embedding) = {size}"
     )
@@ -211,13 +226,7 @@ def defer_vector_index(records: Any, conn: Any, expected: int) -> bool:
 
 def build_vector_index(records: Any, conn: Any) -> None:
     """Make the HNSW index of every vector size stored (after a deferred bulk write)."""
-    sizes = [
-        int(r[0])
-        for r in conn.execute(
-            "SELECT DISTINCT vector_dims(embedding) FROM embeddings WHERE embedding IS NOT NULL"
-        )
-    ]
-    for size in sizes:
+    for size in stored_vector_sizes(conn):
         _create_vector_index(conn, size)
         records.indexed_dims.add(size)
 
