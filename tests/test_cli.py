@@ -16,6 +16,8 @@ from conftest import MemCli
 from zettelmem.cli.main import cli
 from zettelmem.memory.core import Memory
 
+DOCUMENTED_PARTS = {"bm25", "vector", "window", "speaker", "prior", "graph", "final"}
+
 pytestmark = pytest.mark.usefixtures("offline_env")
 
 ID = re.compile(r"^[0-9a-z]{16}$")
@@ -126,7 +128,7 @@ def test_recall_json_has_the_documented_shape(mem, diary) -> None:
     assert hits and hits[0]["id"] == diary["feb"]
     for hit in hits:
         assert set(hit) == HIT_KEYS
-        assert set(hit["scores"]) <= {"bm25", "vector", "window", "speaker", "graph", "final"}
+        assert set(hit["scores"]) <= DOCUMENTED_PARTS
         assert "final" in hit["scores"] and 0 <= hit["trust"] <= 1
         assert hit["score"] == pytest.approx(hit["scores"]["final"])
         assert isinstance(hit["tags"], list)

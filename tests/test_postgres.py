@@ -401,6 +401,8 @@ def test_recall_on_the_database_ranks_as_on_the_home(
     top = [q for q, a, b in zip(asked, *answers)
            if {c for c, _ in a[:10]} != {c for c, _ in b[:10]}]  # fmt: skip
     scores = [abs(x - y) for a, b in zip(*answers) for (_, x), (_, y) in zip(a, b)]
-    # 12 of 150 differ at rank 10 here; the split's R@10 is 0.779 against the home's 0.776.
-    assert len(top) <= len(asked) // 10, f"{len(top)} of {len(asked)} top 10s differ: {top[:3]}"
+    # 18 of 150 differ at rank 10 here (12 before the informativeness prior, which packs
+    # more hits near the cut); on the whole split (MiniLM) R@10 is 0.794 on both, and no
+    # category differs by more than 0.002.
+    assert len(top) <= len(asked) // 6, f"{len(top)} of {len(asked)} top 10s differ: {top[:3]}"
     assert sorted(scores)[len(scores) // 2] < 0.01  # 0.0017 here, on scores of 0.1 to 1.5

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
 from zettelmem.memory.core import Memory
-from zettelmem.retrieval.fusion import SPEAKER_BOOST, fuse, named_words, prefer_speakers
+from zettelmem.retrieval import spreading
+from zettelmem.retrieval.fusion import (
+    LENGTH_WEIGHT,
+    QUESTION_PENALTY,
+    SPEAKER_BOOST,
+    fuse,
+    named_words,
+    prefer_informative,
+    prefer_speakers,
+    prior,
+)
 from zettelmem.retrieval.weights import Weights
 
 
@@ -52,3 +63,75 @@ def test_recall_prefers_what_the_named_person_said(tmp_path: Path) -> None:
         assert all("speaker" not in h.scores for h in hits[1:])
         plain = memory.recall("pottery weekends", k=3, filters=chat).hits
         assert all("speaker" not in h.scores for h in plain)
+
+
+def test_prior_grows_with_the_words_and_drops_for_a_question() -> None:
+    short, long = "Ann: wow!", "Ann: I finished the pottery class and made a blue bowl for Mum"
+    assert prior(long) > prior(short) > 0
+    assert prior(long) - prior(short) == pytest.approx(
+        LENGTH_WEIGHT * (math.log1p(13) - math.log1p(2))
+    )
+    asked = "Ann: did you finish the pottery class and make a blue bowl for Mum?"
+    assert prior(asked) == pytest.approx(LENGTH_WEIGHT * math.log1p(14) - QUESTION_PENALTY)
+    # a shared photo's caption after the question does not hide it
+    assert prior(asked + " [shares a photo: a blue bowl]") < LENGTH_WEIGHT * math.log1p(20)
+    assert prior(long, length=0.0, question=0.0) == 0.0
+
+
+def test_prefer_informative_reorders_close_hits_and_skips_what_matched_nothing() -> None:
+    fused = fuse([(1, 2.0), (2, 1.9)], [(1, 0.5), (2, 0.5), (3, 0.1)], bm25_ref=10.0)
+    texts = {
+        1: "Ann: yes!",
+        2: "Ann: we drove to the coast and camped by the lighthouse",
+        3: "x y z",
+    }
+    out = prefer_informative(fused, texts)
+    assert [label for label, _ in fused][:2] == [1, 2]
+    assert [label for label, _ in out][:2] == [2, 1]
+    by_label = dict(out)
+    assert by_label[2]["prior"] == pytest.approx(prior(texts[2]))
+    assert by_label[2]["final"] == pytest.approx(dict(fused)[2]["final"] + prior(texts[2]))
+    # the bottom of the vector list with no keyword match scores 0: it stays no match
+    assert dict(fused)[3]["final"] == 0.0 and "prior" not in by_label[3]
+    assert prefer_informative(fused, texts, length=0.0, question=0.0) == fused
+
+
+def test_recall_reports_the_prior_and_a_weighting_can_switch_it_off(tmp_path: Path) -> None:
+    with Memory(home=tmp_path / "home", embedder="hashing") as memory:
+        memory.remember("Ann: pottery!", scope="chat")
+        memory.remember("Ann: on Saturdays I go to a pottery class near the old harbour, "
+                        "and last week I made a bowl", scope="chat")  # fmt: skip
+        chat = memory.filters(scope="chat")
+        off = memory.recall("pottery", k=2, filters=chat, weights=Weights(length=0.0, question=0.0))
+        assert all("prior" not in h.scores for h in off.hits)
+        assert off.hits[0].note.content == "Ann: pottery!"  # BM25 prefers the short note
+        hits = memory.recall("pottery", k=2, filters=chat).hits
+        assert len(hits) == 2 and all(h.scores["prior"] > 0 for h in hits)
+        for hit in hits:
+            plain = next(h for h in off.hits if h.note.id == hit.note.id)
+            assert hit.score == pytest.approx(plain.score + hit.scores["prior"], abs=1e-5)
+        strong = memory.recall("pottery", k=2, filters=chat, weights=Weights(length=1.0)).hits
+        assert strong[0].note.content != "Ann: pottery!"
+
+
+def test_links_spread_the_match_not_the_prior(tmp_path: Path) -> None:
+    with Memory(home=tmp_path / "home", embedder="hashing") as memory:
+        first = memory.remember(
+            "Ann: we went camping by the lake",
+            scope="chat",
+            source="chat:trip/1",
+            event_at="2024-05-01T10:00:00",
+        ).note
+        second = memory.remember(
+            "Bob: sounds lovely", scope="chat", source="chat:trip/2", event_at="2024-05-01T10:01:00"
+        ).note
+        links = memory.records.adjacent([first.id], ["follows"])
+        assert [(link.src, link.dst) for link in links] == [(second.id, first.id)]
+        labels = memory.records.labels_of([first.id, second.id])
+        fused = [
+            (labels[first.id], {"final": 1.0, "prior": 0.4}),
+            (labels[second.id], {"final": 0.1}),
+        ]
+        out = {label: parts for label, parts, _ in spreading.spread(memory.records, fused, 2, set)}
+        flow = spreading.KIND_FLOW["follows"] * links[0].weight
+        assert out[labels[second.id]]["graph"] == pytest.approx(0.6 * flow, abs=1e-5)

@@ -159,8 +159,8 @@ def test_hits_carry_score_parts_and_provenance(memory: Memory) -> None:
     [hit] = memory.recall("heron canal", k=1).hits
     assert hit.note.source == "import:birds.txt#3"
     # A turn of a thread (here a file) is also scored with its window of turns.
-    assert set(hit.scores) == {"bm25", "vector", "window", "final"}
-    assert hit.score == hit.scores["final"] > 0
+    assert set(hit.scores) == {"bm25", "vector", "window", "prior", "final"}
+    assert hit.score == pytest.approx(hit.scores["final"], abs=1e-6) and hit.score > 0
     memory.remember("a heron by the canal again", source="cli")
     lone = [h for h in memory.recall("heron canal", k=2).hits if h.note.source == "cli"]
     assert lone and "window" not in lone[0].scores

@@ -580,7 +580,9 @@ def test_a_strong_hit_spreads_along_one_way_links_both_ways(memory: Memory) -> N
     assert max(hits.values(), key=lambda h: h.score) is top
     follower = hits[second]
     assert follower.via is not None and follower.via.src == first
-    seed = top.scores["final"] - top.scores["graph"]  # its own score, before the follower lifts it
+    # its own match: before the follower lifts it, and without its prior (a seed passes on
+    # how well it matched, not how much it says)
+    seed = top.scores["final"] - top.scores["graph"] - top.scores["prior"]
     flow = spreading.KIND_FLOW["follows"] * seed
     assert follower.scores["graph"] >= flow * 0.99
 

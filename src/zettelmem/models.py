@@ -15,7 +15,7 @@ GUARD_MODES: tuple[GuardMode, ...] = get_args(GuardMode)
 Fusion = Literal["weighted", "rrf"]
 FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
 # The parts of a hit's score, always all present (0 when a part did not contribute).
-SCORE_PARTS = ("bm25", "vector", "window", "speaker", "graph", "final")
+SCORE_PARTS = ("bm25", "vector", "window", "speaker", "prior", "graph", "final")
 LinkKind = Literal["related", "follows", "supersedes", "derived_from", "mentions"]
 LINK_KINDS: tuple[LinkKind, ...] = get_args(LinkKind)
 Review = Literal["approved", "rejected"]

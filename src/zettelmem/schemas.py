@@ -24,7 +24,7 @@ class NoteOut(BaseModel):
 
 # The parts of a hit's score, always all present (0 when a part did not contribute);
 # the same tuple as models.SCORE_PARTS (this module imports nothing from the package).
-SCORE_PARTS = ("bm25", "vector", "window", "speaker", "graph", "final")
+SCORE_PARTS = ("bm25", "vector", "window", "speaker", "prior", "graph", "final")
 SCORES_DESCRIPTION = (
     "Every part, always present: bm25 (the raw BM25 score, 0 or more; 0: no keyword match), "
     "vector (cosine similarity, -1 to 1), window (0 to 0.2: the conversation stretch the hit "

@@ -31,6 +31,8 @@ GRID: tuple[Weights, ...] = (
     *(replace(DEFAULT, context=v) for v in (0.0, 0.3, 0.9)),
     *(replace(DEFAULT, stage=v) for v in (0.0, 0.1, 0.3)),
     *(replace(DEFAULT, speaker=v) for v in (0.05, 0.25)),
+    *(replace(DEFAULT, length=v) for v in (0.0, 0.1, 0.3)),
+    *(replace(DEFAULT, question=v) for v in (0.0, 0.2)),
 )
 DEPTH = max(KS)
 

@@ -25,7 +25,12 @@ from zettelmem.models import (
     RecallResult,
 )
 from zettelmem.retrieval import spreading
-from zettelmem.retrieval.fusion import bm25_reference, fuse, prefer_speakers
+from zettelmem.retrieval.fusion import (
+    bm25_reference,
+    fuse,
+    prefer_informative,
+    prefer_speakers,
+)
 from zettelmem.retrieval.weights import DEFAULT as DEFAULT_WEIGHTS
 from zettelmem.retrieval.weights import Weights
 from zettelmem.retrieval.windows import Windowed, add_stage, combine
@@ -171,6 +176,7 @@ class Reads(MemoryBase):
         texts = self.records.contents([label for label, _ in fused])
         speakers = {label: speaker_of(text) or "" for label, text in texts.items()}
         fused = prefer_speakers(fused, speakers, query, weights.speaker)
+        fused = prefer_informative(fused, texts, weights.length, weights.question)
         if graph:
             ranked = spreading.spread(
                 self.records, fused, want,

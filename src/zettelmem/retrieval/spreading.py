@@ -40,7 +40,13 @@ def spread(
         return [(label, parts, None) for label, parts in ranked[:k]]
     seeds = ranked[:SEEDS]
     ids = records.ids_at([label for label, _ in seeds])
-    seed_score = {ids[label]: parts["final"] for label, parts in seeds if label in ids}
+    # A seed passes on how well it matched, not its informativeness prior (which says
+    # nothing about its neighbours): with the prior in, held-out R@10 fell 0.794 -> 0.786.
+    seed_score = {
+        ids[label]: parts["final"] - parts.get("prior", 0.0)
+        for label, parts in seeds
+        if label in ids
+    }
     activation: dict[str, tuple[float, Link]] = {}
     for link in records.adjacent(list(seed_score), list(KIND_FLOW)):
         # Activation flows both ways along a link, from whichever end is a seed.
