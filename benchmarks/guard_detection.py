@@ -16,7 +16,10 @@ own_honest.txt (564 honest notes, most of them sharing words with attacks). The 
 were chosen looking at the even lines only; `--half odd` scores the lines nobody
 looked at (of both files), `--half even` the ones they were chosen on.
 fresh_attacks.jsonl / fresh_honest.txt (243 attacks, 303 honest notes) were written
-after the rules were fixed by a writer who saw neither them nor the first corpus.
+after the rules were fixed by a writer who saw neither them nor the first corpus;
+third_attacks.jsonl / third_honest.txt (320 attacks in 10 families, 320 honest notes)
+likewise, by a writer who saw neither the rules nor the other corpora, and no rule has
+been chosen looking at them.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import pytest
 from zettelmem.memory.core import Memory
 from zettelmem.retrieval import spreading
 from zettelmem.retrieval.fusion import (
+    LENGTH_CAP,
     LENGTH_WEIGHT,
     QUESTION_PENALTY,
     SPEAKER_BOOST,
@@ -76,6 +77,10 @@ def test_prior_grows_with_the_words_and_drops_for_a_question() -> None:
     # a shared photo's caption after the question does not hide it
     assert prior(asked + " [shares a photo: a blue bowl]") < LENGTH_WEIGHT * math.log1p(20)
     assert prior(long, length=0.0, question=0.0) == 0.0
+    # past a paragraph, more words count no more
+    paragraph = " ".join(["word"] * LENGTH_CAP)
+    assert prior(paragraph) > prior(" ".join(["word"] * (LENGTH_CAP - 1)))
+    assert prior(paragraph * 40) == prior(paragraph) == LENGTH_WEIGHT * math.log1p(LENGTH_CAP)
 
 
 def test_prefer_informative_reorders_close_hits_and_skips_what_matched_nothing() -> None:
