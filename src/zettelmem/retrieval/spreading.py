@@ -41,7 +41,7 @@ def spread(
     seeds = ranked[:SEEDS]
     ids = records.ids_at([label for label, _ in seeds])
     # A seed passes on how well it matched, not its informativeness prior (which says
-    # nothing about its neighbours): with the prior in, held-out R@10 fell 0.794 -> 0.786.
+    # nothing about its neighbours): with the prior in, LoCoMo dev R@10 fell 0.794 -> 0.786.
     seed_score = {
         ids[label]: parts["final"] - parts.get("prior", 0.0)
         for label, parts in seeds
