@@ -29,10 +29,11 @@ SCORES_DESCRIPTION = (
     "Every part, always present: bm25 (the raw BM25 score, 0 or more; 0: no keyword match), "
     "vector (cosine similarity, -1 to 1), window (0 to 0.2: the conversation stretch the hit "
     "sits in, by its best BM25 window), speaker (0.15 when the speaker is a person the "
-    "query names, else 0), graph (activation received along links, 0 to about 0.7; half of "
-    "it is added), final (= score: the fused keyword and meaning match, 0 to 1, plus window, "
-    "speaker and half of graph; at most 1.7). Compare scores within one answer, not across "
-    "queries."
+    "query names, else 0), prior (how much the note can tell: 0.2 x ln(1 + its words, at "
+    "most 64), 0.1 less for a question; 0 when nothing matched), graph (activation received "
+    "along links, 0 to about 0.7; half of it is added), final (= score: the fused keyword and "
+    "meaning match, 0 to 1, plus window, speaker, prior and half of graph; at most about "
+    "2.6). Compare scores within one answer, not across queries."
 )
 
 
