@@ -139,9 +139,17 @@ def prefer_speakers(
     }
     if not named or boost <= 0:
         return list(fused)
+    return lift(fused, "speaker", dict.fromkeys(named, boost))
+
+
+def lift(
+    fused: Sequence[tuple[int, dict[str, float]]], part: str, amounts: dict[int, float]
+) -> list[tuple[int, dict[str, float]]]:
+    """Add each listed hit's amount to its `final` score as the score part ``part``
+    (hits not listed keep their parts); re-sorted, best first."""
     out = [
-        (label, {**parts, "speaker": boost, "final": parts["final"] + boost})
-        if label in named
+        (label, {**parts, part: amounts[label], "final": parts["final"] + amounts[label]})
+        if label in amounts
         else (label, parts)
         for label, parts in fused
     ]
@@ -191,10 +199,9 @@ def prefer_informative(
     """Add the `prior` part to every hit that matched something; re-sorted."""
     if length <= 0 and question <= 0:
         return list(fused)
-    out = []
-    for label, parts in fused:
-        if label in texts and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0):
-            lift = prior(texts[label], length, question)
-            parts = {**parts, "prior": lift, "final": parts["final"] + lift}
-        out.append((label, parts))
-    return sorted(out, key=lambda item: (-item[1]["final"], item[0]))
+    matched = {
+        label: prior(texts[label], length, question)
+        for label, parts in fused
+        if label in texts and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0)
+    }
+    return lift(fused, "prior", matched)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from zettelmem.retrieval.fusion import lift
 from zettelmem.store.text_index import Window
 
 # Set on LoCoMo dev and checked by 5-fold cross-validation (README "Benchmarks":
@@ -75,10 +76,5 @@ def add_stage(
     """Lift fused hits by the window they sit in, with a `window` part; re-sorted."""
     if not stage or weight <= 0:
         return list(fused)
-    out = []
-    for label, parts in fused:
-        lift = weight * stage.get(label, 0.0)
-        if lift > 0:
-            parts = {**parts, "window": lift, "final": parts["final"] + lift}
-        out.append((label, parts))
-    return sorted(out, key=lambda item: (-item[1]["final"], item[0]))
+    amounts = {label: weight * stage.get(label, 0.0) for label, _ in fused}
+    return lift(fused, "window", {label: a for label, a in amounts.items() if a > 0})
