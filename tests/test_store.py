@@ -101,6 +101,28 @@ def test_vector_index_exact_and_graph_paths_agree(tmp_path: Path) -> None:
     assert len(loaded) == n - 2 and loaded.count("b") == index.count("b") - 1
 
 
+def test_a_batch_of_queries_finds_what_each_query_finds_alone() -> None:
+    rng = np.random.default_rng(3)
+    n = EXACT_LIMIT + 3000
+    vectors = rng.standard_normal((n, 16)).astype(np.float32)
+    index = VectorIndex(16)
+    labels = list(range(1, n + 1))
+    index.upsert(labels, vectors, ["b" if label % 10 == 0 else "a" for label in labels])
+    queries = vectors[[9, 99, 42, 1999]] + 0.1 * rng.standard_normal((4, 16)).astype(np.float32)
+    hidden = {10, 100, 2000, 43}
+    for scope in ("b", "a", None):  # the exact blocks, the graph, every scope at once
+        batch = index.search_many(queries, 8, scope=scope, exclude=hidden)
+        alone = [index.search(q, 8, scope=scope, exclude=hidden) for q in queries]
+        assert [[label for label, _ in hits] for hits in batch] == [
+            [label for label, _ in hits] for hits in alone
+        ]
+        for got, want in zip(batch, alone):
+            assert np.allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
+            assert not hidden & {label for label, _ in got}
+    assert index.search_many(queries, 8, scope="nowhere") == [[], [], [], []]
+    assert index.search_many(queries[:0], 8, scope="b") == []
+
+
 def test_vectors_read_from_the_whole_graph_equal_those_read_one_by_one(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     vectors = rng.standard_normal((900, 24)).astype(np.float32)

@@ -536,6 +536,16 @@ class DatabaseVectors:
             return self._rows(exact, params)
         return found
 
+    def search_many(
+        self,
+        queries: np.ndarray,
+        k: int,
+        scope: str | None = None,
+        exclude: set[int] | frozenset[int] = frozenset(),
+    ) -> list[list[tuple[int, float]]]:
+        """``search`` for each row of ``queries`` (one statement each)."""
+        return [self.search(q, k, scope=scope, exclude=exclude) for q in np.asarray(queries)]
+
     def _few(self, filters: Filters) -> bool:
         """Whether the scopes asked for hold few enough notes to compare them all."""
         where, args = _filter_sql(filters, None, None)

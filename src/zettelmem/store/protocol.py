@@ -283,6 +283,16 @@ class VectorSearch(Protocol):
         scopes: Sequence[str] | None = None,
     ) -> list[tuple[int, float]]: ...
 
+    def search_many(
+        self,
+        queries: np.ndarray,
+        k: int,
+        scope: str | None = None,
+        exclude: set[int] | frozenset[int] = frozenset(),
+    ) -> list[list[tuple[int, float]]]:
+        """``search`` for each row of ``queries``, within one scope."""
+        ...
+
 
 class SearchIndexes(Protocol):
     """What recall and the linker search: this machine's derived indexes of the record

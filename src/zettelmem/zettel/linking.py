@@ -100,10 +100,13 @@ class Linker:
         changes: list[Change] = []
         evolved: dict[str, tuple[str, ...]] = {}  # tags planned earlier in this batch
         verdicts: list[tuple[str, signals.Verdict]] = []
+        # Nothing is written while a batch is planned, so every note's stored neighbours
+        # can be looked up at once (a batch's notes among themselves are found below).
+        stored = self._stored_neighbours(batch, np.asarray(vectors))
         for i, (new, vector) in enumerate(zip(batch, vectors)):
             near = [
                 replace(n, tags=evolved.get(n.id, n.tags))
-                for n in self._neighbours(new, vector, notes, vectors[:i])
+                for n in self._neighbours(new, vector, notes, vectors[:i], stored[i])
             ]
             fields = None
             if llm is not None:
@@ -175,9 +178,14 @@ class Linker:
         return new, links, changes
 
     def _neighbours(
-        self, new: NewNote, vector: np.ndarray, earlier: Sequence[NewNote], earlier_vecs: np.ndarray
+        self,
+        new: NewNote,
+        vector: np.ndarray,
+        earlier: Sequence[NewNote],
+        earlier_vecs: np.ndarray,
+        stored: list[Neighbour],
     ) -> list[Neighbour]:
-        found = self._stored_neighbours(new, vector)
+        found = list(stored)
         if len(earlier):
             sims = np.asarray(earlier_vecs) @ vector
             for i in np.flatnonzero(sims >= construct.LINK_MIN_COS):
@@ -192,23 +200,40 @@ class Linker:
                                                   other.context, other.content, alone))  # fmt: skip
         return sorted(found, key=lambda n: -n.cos)[: construct.MAX_LINKS + 2]
 
-    def _stored_neighbours(self, new: NewNote, vector: np.ndarray) -> list[Neighbour]:
-        if not self.indexes.vectors.count(new.scope):
-            return []
-        scope = Filters(scope=new.scope)
-        bm25 = self.indexes.text.search(new.content, scope, CANDIDATES, ignore=STOPWORDS)
-        vec = self.indexes.vectors.search(vector, CANDIDATES, scope=new.scope, exclude=self._hidden)
-        labels = [label for label, _ in fuse(bm25, vec)[:CANDIDATES]]
-        notes = self.records.by_labels(labels)
-        own = self.records.vectors(labels)
-        out = []
-        for label in labels:
-            note = notes.get(label)
-            if note is None or label not in own or note.status != "active":
+    def _stored_neighbours(
+        self, batch: Sequence[NewNote], vectors: np.ndarray
+    ) -> list[list[Neighbour]]:
+        """Each new note's candidate neighbours among the stored notes of its scope: the
+        fused top CANDIDATES of BM25 and the vector index, active, from other sessions.
+        The vector look-ups run a scope at a time and the notes are read once a batch."""
+        by_scope: dict[str, list[int]] = {}
+        for i, new in enumerate(batch):
+            by_scope.setdefault(new.scope, []).append(i)
+        candidates: dict[int, list[int]] = {}
+        for scope, rows in by_scope.items():
+            if not self.indexes.vectors.count(scope):
                 continue
-            if _same_session(new, note):
-                continue
-            out.append(Neighbour(note.id, label, float(vector @ own[label]), note.tags,
-                                        note.context, note.content,
-                                        thread_of(note.source) is None))  # fmt: skip
+            found = self.indexes.vectors.search_many(
+                vectors[rows], CANDIDATES, scope=scope, exclude=self._hidden
+            )
+            for i, vec in zip(rows, found):
+                bm25 = self.indexes.text.search(
+                    batch[i].content, Filters(scope=scope), CANDIDATES, ignore=STOPWORDS
+                )
+                candidates[i] = [label for label, _ in fuse(bm25, vec)[:CANDIDATES]]
+        wanted = sorted({label for labels in candidates.values() for label in labels})
+        notes = self.records.by_labels(wanted) if wanted else {}
+        own = self.records.vectors(wanted) if wanted else {}
+        out: list[list[Neighbour]] = [[] for _ in batch]
+        for i, labels in candidates.items():
+            new, vector = batch[i], vectors[i]
+            for label in labels:
+                note = notes.get(label)
+                if note is None or label not in own or note.status != "active":
+                    continue
+                if _same_session(new, note):
+                    continue
+                out[i].append(Neighbour(note.id, label, float(vector @ own[label]), note.tags,
+                                               note.context, note.content,
+                                               thread_of(note.source) is None))  # fmt: skip
         return out
