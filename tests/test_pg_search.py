@@ -17,6 +17,7 @@ from zettelmem.cli.main import cli
 from zettelmem.memory.core import Memory
 from zettelmem.models import Filters
 from zettelmem.store import pgschema
+from zettelmem.store.derived import DerivedIndexes
 from zettelmem.store.pgsearch import DatabaseIndexes, terms, tsvector
 from zettelmem.text import STOPWORDS
 
@@ -52,8 +53,12 @@ def _fill(memory: Memory) -> None:
 
 
 @pytest.fixture
-def memory(pg_url: str, tmp_path: Path) -> Any:
+def memory(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The record in the database, searched through this machine's indexes (built from
+    it): the side the database's own search is compared with."""
+    monkeypatch.setenv("MEM_SEARCH", "local")
     with Memory(tmp_path / "home", store=pg_url, embedder="hashing:64", guard="off") as mem:
+        assert isinstance(mem.indexes, DerivedIndexes)
         _fill(mem)
         # tantivy counts replaced documents (notes whose links evolved) in its statistics
         # until a merge; a rebuilt index holds each note once, as the database does.
@@ -284,18 +289,37 @@ def test_a_new_server_answers_from_the_database_then_from_its_own_indexes(
     )
 
 
-def test_pruning_the_most_common_word_keeps_the_exact_ranking(pg_url: str, tmp_path: Path) -> None:
-    """Notes holding only a query's most common word are skipped when they cannot enter
-    the list; the list is the one every note would give."""
+def test_pruning_the_most_common_words_keeps_the_exact_ranking(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notes holding only a query's most common words are skipped when they cannot enter
+    the list; the list is the one every note would give (the local index's)."""
+    monkeypatch.setenv("MEM_SEARCH", "local")
     with Memory(tmp_path / "h", store=pg_url, embedder="hashing:64", guard="off") as mem:
+        assert isinstance(mem.indexes, DerivedIndexes)
         for i in range(40):
             mem.remember(f"the kettle number {i} is on the stove", scope="s")
         for i in range(6):
             mem.remember(f"a zebra {'kettle ' * (i % 2)}grazing {i}", scope="s")
+        for i in range(5):  # short notes holding only the common word, many times
+            mem.remember(f"kettle {'kettle ' * i}{'stove ' * (i % 2)}{i}", scope="s")
+        for i in range(6):  # long notes holding a rare word once
+            mem.remember(f"by the river a lone umbrella {'zebra ' * (i % 2)}stood among the "
+                         f"many tall grasses of the wide open plain all day long {i}",
+                         scope="s")  # fmt: skip
+        for i in range(3):  # a rare word, in long notes: shorter ones holding only
+            # commoner words, many times, outscore them
+            mem.remember(f"by the canal a grey heron stood {'among the many tall reeds ' * 2}"
+                         f"of the wide quiet water all day long {i}", scope="s")  # fmt: skip
+        for i in range(12):  # a word between the two in frequency, with either or both
+            extra = ("zebra ", "kettle ", "", "stove zebra ")[i % 4]
+            mem.remember(f"an {extra}umbrella {'umbrella ' * (i % 3)}stand {i}", scope="s")
         mem.indexes.rebuild()
         database = DatabaseIndexes(mem.records, 64)
-        for limit in (1, 3, 5, 6, 8, 20):
-            for query in ("kettle zebra", "zebra kettle stove", "kettle"):
+        for limit in (1, 3, 5, 6, 8, 12, 20, 60):
+            for query in ("kettle zebra", "zebra kettle stove", "kettle", "umbrella kettle",
+                          "stove umbrella zebra kettle", "zebra umbrella", "heron umbrella",
+                          "heron umbrella kettle", "heron zebra umbrella"):  # fmt: skip
                 local = mem.indexes.text.search(query, Filters(), limit)
                 _close(database.text.search(query, Filters(), limit), local)
 

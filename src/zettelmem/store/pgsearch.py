@@ -312,13 +312,14 @@ class DatabaseText:
 
     def _weights(
         self, query: str, fields: Sequence[tuple[str, float]], ignore: frozenset[str]
-    ) -> tuple[list[str], list[str], list[float], list[float]]:
-        """The query's (field, term, boost x idf x count, field's average length) rows."""
+    ) -> tuple[list[str], list[str], list[float], list[float], list[int]]:
+        """The query's (field, term, boost x idf x count, field's average length, the
+        term's document frequency in the field) rows."""
         words = [w.lower() for w in QUERY_WORD.findall(query)]
         words = [w for w in words if w not in ignore] or words
         counts = Counter(t for w in words for t in terms(w))
         if not counts:
-            return [], [], [], []
+            return [], [], [], [], []
         names = [name for name, _ in fields]
         totals = {
             str(r[0]): (int(r[1]), int(r[2]))
@@ -334,7 +335,7 @@ class DatabaseText:
                 (names, list(counts)),
             )
         }
-        out: tuple[list[str], list[str], list[float], list[float]] = ([], [], [], [])
+        out: tuple[list[str], list[str], list[float], list[float], list[int]] = ([], [], [], [], [])
         for name, boost in fields:
             docs, length = totals.get(name, (0, 0))
             if docs == 0:
@@ -347,6 +348,7 @@ class DatabaseText:
                 out[1].append(term)
                 out[2].append(boost * count * _idf(docs, df))
                 out[3].append(max(length / docs, 1e-9))
+                out[4].append(df)
         return out
 
     def _bm25(
@@ -359,7 +361,7 @@ class DatabaseText:
         conjunction: bool = False,
         extra: str = "",
     ) -> list[Any]:
-        names, lexemes, weights, averages = self._weights(query, fields, ignore)
+        names, lexemes, weights, averages, dfs = self._weights(query, fields, ignore)
         if not names:
             return []
         if conjunction and len(set(lexemes)) < len(
@@ -394,25 +396,39 @@ class DatabaseText:
         )
         if conjunction:
             return list(self.conn.execute(sql, params).fetchall())
-        return self._pruned(sql, params, lexemes, weights)
+        return self._pruned(sql, params, lexemes, weights, dfs)
 
     def _pruned(
-        self, sql: str, params: dict[str, Any], lexemes: list[str], weights: list[float]
+        self,
+        sql: str,
+        params: dict[str, Any],
+        lexemes: list[str],
+        weights: list[float],
+        dfs: list[int],
     ) -> list[Any]:
-        """The query's rows, first looking only at notes that hold a word other than the
-        most common one (max-score pruning, exact): a note holding only that word scores
-        less than its weight times (k1 + 1), so when the list is full and its last score
-        is above that, no such note could enter it. Otherwise every note is looked at.
-        A question that names a speaker (in a tenth of the notes) thus scores the notes
-        that hold its rarer words instead of every turn the speaker said."""
+        """The query's rows, looking first only at notes that hold one of its rarer words
+        (max-score pruning, exact). A word adds at most its weight times (k1 + 1) to a
+        note's score, so a note holding none of the words looked for scores at most the
+        sum of that bound over the words left out: when the list comes back full and its
+        last score is above that sum, no such note could enter it. The most common words
+        are left out first, as many as the test allows, then fewer, then none (every note
+        holding any word). A question naming a speaker (in a tenth of the notes) and
+        asking with everyday words thus scores the notes holding its rarer words instead
+        of every turn that holds any of them. Words held by fewer notes together than
+        the list asks for cannot fill it and are not asked alone."""
         bound: dict[str, float] = {}
-        for lexeme, weight in zip(lexemes, weights):
+        holders: dict[str, int] = {}
+        for lexeme, weight, df in zip(lexemes, weights, dfs):
             bound[lexeme] = bound.get(lexeme, 0.0) + weight * (K1 + 1)
-        if len(bound) > 1:
-            common = min(bound, key=lambda x: (bound[x], x))
-            rarer = " | ".join(sorted({_quote(x) for x in bound if x != common}))
+            holders[lexeme] = holders.get(lexeme, 0) + df  # at most (two fields, one note)
+        common = sorted(bound, key=lambda x: (bound[x], x))  # most common first
+        for keep in range(1, len(common)):
+            if sum(holders[x] for x in common[-keep:]) < params["limit"]:
+                continue
+            left_out = sum(bound[x] for x in common[:-keep])
+            rarer = " | ".join(sorted(_quote(x) for x in common[-keep:]))
             rows = list(self.conn.execute(sql, {**params, "q": rarer}).fetchall())
-            if len(rows) == params["limit"] and float(rows[-1][1]) > bound[common]:
+            if len(rows) == params["limit"] and float(rows[-1][1]) > left_out:
                 return rows
         return list(self.conn.execute(sql, params).fetchall())
 
