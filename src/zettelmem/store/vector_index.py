@@ -294,20 +294,10 @@ class VectorIndex:
             return [[] for _ in rows]
         if count > EXACT_LIMIT or len(rows) == 1:
             return [self.search(q, k, scope=scope, exclude=exclude) for q in rows]
-        codes = [int(c) for c in want] if want is not None else range(len(self._names))
-        sims_parts, label_parts = [], []
-        for code in codes:
-            if not self._sizes[code]:
-                continue
-            block = self._block(code)
-            sims_parts.append(block.matrix[: block.count] @ rows.T)
-            label_parts.append(block.labels[: block.count])
-        if not sims_parts:
+        scanned = self._scan(rows.T, want, excluded)
+        if scanned is None:
             return [[] for _ in rows]
-        sims, labels = np.concatenate(sims_parts), np.concatenate(label_parts)
-        if len(excluded):
-            keep = ~np.isin(labels, excluded)
-            sims, labels = sims[keep], labels[keep]
+        sims, labels = scanned
         return [_top(np.ascontiguousarray(sims[:, i]), labels, k) for i in range(len(rows))]
 
     def _wanted(self, scope: str | None, scopes: Sequence[str] | None) -> np.ndarray | None:
@@ -361,6 +351,14 @@ class VectorIndex:
     def _exact(
         self, q: np.ndarray, k: int, want: np.ndarray | None, excluded: np.ndarray
     ) -> list[tuple[int, float]]:
+        scanned = self._scan(q, want, excluded)
+        return [] if scanned is None else _top(*scanned, k)
+
+    def _scan(
+        self, q: np.ndarray, want: np.ndarray | None, excluded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Similarities of every live vector of the scopes wanted to ``q`` (one query, or
+        one per column), one row per vector, and their labels; None when there are none."""
         codes = [int(c) for c in want] if want is not None else range(len(self._names))
         sims_parts, label_parts = [], []
         for code in codes:
@@ -370,12 +368,12 @@ class VectorIndex:
             sims_parts.append(block.matrix[: block.count] @ q)  # a view: no copy
             label_parts.append(block.labels[: block.count])
         if not sims_parts:
-            return []
+            return None
         sims, labels = np.concatenate(sims_parts), np.concatenate(label_parts)
         if len(excluded):
             keep = ~np.isin(labels, excluded)
             sims, labels = sims[keep], labels[keep]
-        return _top(sims, labels, k)
+        return sims, labels
 
     def _among(self, q: np.ndarray, k: int, wanted: np.ndarray) -> list[tuple[int, float]]:
         """Search an explicit set of live labels."""
