@@ -40,6 +40,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# One BLAS thread, as `mem` and `mem serve` run (see zettelmem.cli.main).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np
 
 from zettelmem.memory.core import Memory

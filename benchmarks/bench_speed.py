@@ -18,6 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# One BLAS thread, as `mem` and `mem serve` run (see zettelmem.cli.main).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from zettelmem.memory.core import Memory
 from zettelmem.models import NewNote
 

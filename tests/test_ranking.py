@@ -140,3 +140,51 @@ def test_links_spread_the_match_not_the_prior(tmp_path: Path) -> None:
         out = {label: parts for label, parts, _ in spreading.spread(memory.records, fused, 2, set)}
         flow = spreading.KIND_FLOW["follows"] * links[0].weight
         assert out[labels[second.id]]["graph"] == pytest.approx(0.6 * flow, abs=1e-5)
+
+
+def test_a_new_query_is_embedded_while_its_keyword_search_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    with Memory(home=tmp_path / "home", embedder="hashing") as memory:
+        kayak = memory.remember("Ana bought a red kayak for the lake").note
+        memory.remember("Ben fixed the garden shed")
+        searched = threading.Event()
+        seen: list[tuple[bool, bool]] = []
+        text_search, embed = memory.indexes.text_search, memory.embedder.embed
+
+        def searching(*args: object, **kwargs: object) -> object:
+            searched.set()
+            return text_search(*args, **kwargs)  # type: ignore[arg-type]
+
+        def embedding(texts: list[str], *args: object, **kwargs: object) -> object:
+            # On the calling thread this would wait for a search that has not started.
+            on_caller = threading.current_thread() is threading.main_thread()
+            seen.append((on_caller, searched.wait(timeout=5)))
+            return embed(texts, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(memory.indexes, "text_search", searching)
+        monkeypatch.setattr(memory.embedder, "embed", embedding)
+        hits = memory.recall("kayak on the lake", k=2).hits
+        assert hits[0].note.id == kayak.id
+        assert seen == [(False, True)]
+        # Asked again, the query's vector is remembered: nothing is embedded.
+        assert memory.recall("kayak on the lake", k=2).hits[0].note.id == kayak.id
+        assert len(seen) == 1
+
+
+def test_a_failing_embedder_fails_the_recall_with_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zettelmem.errors import ConfigError
+
+    with Memory(home=tmp_path / "home", embedder="hashing") as memory:
+        memory.remember("Ana bought a red kayak for the lake")
+
+        def broken(texts: list[str], *args: object, **kwargs: object) -> object:
+            raise ConfigError("embedding model file x is missing; reinstall zettelmem")
+
+        monkeypatch.setattr(memory.embedder, "embed", broken)
+        with pytest.raises(ConfigError, match="is missing"):
+            memory.recall("kayak", k=2)
