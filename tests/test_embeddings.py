@@ -46,3 +46,34 @@ def test_default_embedder_is_a_real_sentence_model() -> None:
 
 def test_default_embedder_is_loaded_once_per_process() -> None:
     assert get_embedder("minilm") is get_embedder("minilm")
+
+
+def test_a_cli_command_that_embeds_loads_the_homes_model_in_another_thread(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    from pathlib import Path
+
+    from zettelmem.backends import embeddings
+    from zettelmem.cli.kit import _warm_embedder
+
+    home = Path(str(tmp_path)) / "home"
+    monkeypatch.setenv("MEM_EMBEDDER", "hashing:48")
+    loads: list[tuple[str, str]] = []
+
+    class Lazy:
+        def __init__(self, spec: str) -> None:
+            self.spec = spec
+
+        def _load(self) -> None:
+            loads.append((self.spec, threading.current_thread().name))
+            if len(loads) > 1:
+                raise RuntimeError("a model that fails to load")
+
+    monkeypatch.setattr(embeddings, "get_embedder", Lazy)
+    for _ in range(2):  # the second load fails: the thread keeps that to itself
+        _warm_embedder(str(home))
+        for thread in threading.enumerate():
+            if thread.name == "zettelmem-warm":
+                thread.join(timeout=10)
+    assert loads == [("hashing:48", "zettelmem-warm")] * 2

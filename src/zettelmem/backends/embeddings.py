@@ -344,6 +344,13 @@ def _onnx_dir(folder: str) -> OnnxEmbedder:
     return OnnxEmbedder(f"onnx:{path.name}", path / "model.onnx", path / "tokenizer.json", dims)
 
 
+def warm(embedder: Embedder) -> None:
+    """Load the embedder's model now (those that load lazily), not at its first text."""
+    load = getattr(embedder, "_load", None)
+    if callable(load):
+        load()
+
+
 _cache: dict[str, Embedder] = {}
 _cache_lock = threading.Lock()
 

@@ -164,7 +164,7 @@ def remember(
     from zettelmem.render import held_line, note_out
 
     content = _read_text(text)
-    with _memory(ctx) as memory:
+    with _memory(ctx, warm=True) as memory:
         done = memory.remember(content, tags=tags, scope=scope, source=source, event_at=event_at,
                                keep_secrets=keep_secrets)  # fmt: skip
         held = memory.held(done.note.id)
@@ -212,7 +212,7 @@ def recall(
     from zettelmem.render import note_line, recall_out
 
     validate_k(k)
-    with _memory(ctx) as memory:
+    with _memory(ctx, warm=True) as memory:
         filters = memory.filters(scope=scope, tags=tags, since=since, until=until,
                                  include_superseded=include_superseded, as_of=as_of,
                                  include_quarantined=include_quarantined)  # fmt: skip
