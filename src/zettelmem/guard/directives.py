@@ -555,6 +555,73 @@ WHOLE_TEXT_RULES: tuple[Rule, ...] = (
           anchors="im_|inst]|sys>>|system|assistant|developer|ai"),
 )  # fmt: skip
 
+# Stored memories set aside or rewritten. A sentence that names the memory's own records
+# (RECORDS), says they are not to be used or orders them changed (SET_ASIDE, REWRITE), and
+# widens that to a class of records or to how answers use them (WIDER: "every note dated
+# March", "memories sourced from email imports", "in any answer", "the importance score")
+# is an attack on the rest of the memory, whoever writes it. Each part alone, or the first
+# two together, is how people correct their own notes ("the notes about the hotel ballroom
+# are outdated", "please delete the note about Ana's party"), so only all three count.
+# The three word classes were written from the second corpus's suppress and tamper
+# families (benchmarks/data/fresh_attacks.jsonl) and checked for false alarms on every
+# honest corpus; the third corpus was not read.
+RECORDS = (
+    r"\b(?:memor(?:y|ies)|notes?|entr(?:y|ies)|records?|diary|journal|on file|"
+    r"(?:everything|anything|nothing) (?:stored|saved|you)|"
+    r"(?:stored|saved) (?:data|information|facts)|"
+    r"whatever you|what you(?:['’]ve| have)? (?:have|know|remember|recall|stored|saved)|"
+    r"(?:memory|note) store|collection)\b"
+)
+SET_ASIDE = (
+    r"\b(?:outdated|stale|obsolete|unreliable|untrustworthy|unverified|inaccurate|void|"
+    r"invalid|fake|corrupt(?:ed)?|garbled|placeholders?|drafts|fiction|errors|mistakes?|"
+    r"superseded|compromised|untrue|wrong|bogus|junk|duplicated|lower trust|"
+    r"someone else['’]s|excluded?|excluding|leave (?:them|those|it|these) out|toss|"
+    r"disregard|ignore|set aside|skip|drop|pretend|forget|blank|"
+    rf"(?:{NEG}|not|stop) (?:be )?(?:trust|believe|believed|use|used|rely|relying|relied|"
+    r"draw|base|take into account|considered?))\b"
+)
+REWRITE = (
+    r"(?:^|[:;,]\s{0,3}|\b(?:please|kindly|just|and|then|agent|bot|assistant)\s{1,3})"
+    r"(?:delete|erase|remove|wipe|purge|rewrite|overwrite|edit|update|change|replace|merge|"
+    r"mark|flag|tag|append|insert|rename|downgrade|archive|move|copy|swap|amend|reset|"
+    r"discard|consolidate|deduplicate|set|drop|bump|lower|raise|boost|increase|decrease|"
+    r"demote|promote|hide)\b"
+)
+WIDER = (
+    r"\b(?:answers?|answering|repl(?:y|ies)|respon(?:d|ses?)|retrieval|search(?:es)?|"
+    r"results|rely|relying|draw on|surfaces?|queries|all|every|any|everything|nothing|"
+    r"whatever|anything|metadata|confidence|importance|trust|source|author|tagged|sourced|"
+    r"imports?|sync|written by|created by|came from|derived|older than|dated|unreachable|"
+    r"verified|unverified|spam|field)\b"
+)
+RECORDS_ANCHORS = ("memor", "note", "entr", "record", "diary", "journal", "on file", "stored",
+                   "saved", "what you", "whatever you", "collection")  # fmt: skip
+RECORDS_WEIGHT = 0.6  # quarantined alone: this is no preference of the writer's
+_RECORDS = re.compile(RECORDS, re.I)
+_SET_ASIDE = re.compile(SET_ASIDE, re.I)
+_REWRITE = re.compile(REWRITE, re.I)
+_WIDER = re.compile(WIDER, re.I)
+
+
+def _records_cues(text: str, starts: list[int]) -> list[Cue]:
+    """One cue per sentence that sets aside or rewrites a class of stored memories."""
+    out = []
+    for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
+        sentence = text[start:end]
+        if not _RECORDS.search(sentence):
+            continue
+        for group, pattern in (("suppress", _SET_ASIDE), ("tamper", _REWRITE)):
+            action = pattern.search(sentence)
+            # the widening word is another word than the action ("unverified" is not both)
+            if action and any(w.start() >= action.end() or w.end() <= action.start()
+                              for w in _WIDER.finditer(sentence)):  # fmt: skip
+                out.append(Cue("instruction", group, RECORDS_WEIGHT,
+                               action.group(0).strip(" :;,"), index, False))  # fmt: skip
+                break
+    return out
+
+
 # A directive that only applies on a trigger ("when asked X, answer Y") is a planted
 # command, not a preference: the pair counts for more than the two parts.
 CONDITIONAL_DIRECTIVE = 0.6
@@ -603,6 +670,11 @@ def cues(text: str) -> list[Cue]:
         if group == "forcing" and ("conditional", index) in found:
             found[group, index] = Cue("instruction", "forcing", CONDITIONAL_DIRECTIVE,
                                       forcing.quote, index, False)  # fmt: skip
+    if any(a in lowered for a in RECORDS_ANCHORS):
+        for cue in _records_cues(text, starts):
+            key = (cue.group, cue.sentence)
+            if key not in found or found[key].weight < cue.weight:
+                found[key] = cue
     for rule, anchors in _WHOLE_ANCHORED:
         whole = None if anchors.isdisjoint(present) else rule.pattern.search(text)
         if whole:
