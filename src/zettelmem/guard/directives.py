@@ -622,6 +622,51 @@ def _records_cues(text: str, starts: list[int]) -> list[Cue]:
     return out
 
 
+# The note hiding itself from its owner. A sentence that points at this very note (SELF_REF),
+# asks for it to be kept out of sight (HIDDEN: "do not cite", "leave this one off",
+# "remain silent about") and names where the owner would see it (SEEN_IN: the user,
+# answers, citations, sources, a digest, a list). People hide notes from others too
+# ("Secret Santa: don't let anyone see this note"); from the owner's own answers and
+# lists, a note has no honest reason to. Written from the first corpus's conceal family
+# and the second's hide_itself family; the third corpus was not read for it.
+SELF_REF = (
+    r"\b(?:this|these|the following) (?:\w{1,15} )?(?:notes?|memor(?:y|ies)|messages?|entry|"
+    r"entries|items?|text|paragraphs?|block|comment|reminders?|rules?|directives?|"
+    r"instructions?|one|lines|sentences?|information|store)\b|\bthat (?:you|i) "
+    r"(?:wrote|read|got|saw) (?:this|it)\b|\bit (?:exists|was here|was planted)\b"
+)
+HIDDEN = (
+    rf"\b(?:{NEG}|no|not) (?:\w{{1,15}} ){{0,3}}?(?:tell|mention|reveal|disclose|quote|"
+    r"paraphrase|acknowledge|cite|reference|surface|show|display|list|flag|warn|log|speak|"
+    r"let|confirm|attribute|summari[sz]e|citations?|name|credit|admit)\b|"
+    r"\b(?:skip|omit|exclude|hide|leave (?:\w{1,15} ){0,2}?(?:off|out)|remove|"
+    r"keep (?:\w{1,15} ){0,3}?(?:quiet|secret|hidden|private|out|on the down low|"
+    r"in the dark)|remain silent|silent about|invisible|no trace|"
+    r"off the record|without (?:comment|mention|citing)|in the dark|between you and me)\b"
+)
+SEEN_IN = (
+    r"\b(?:the user|users?|the human|the owner|answers?|repl(?:y|ies)|responses?|"
+    r"citations?|sources?|summar(?:y|ies)|digest|lists?|listing|transcripts?|logs?|output|"
+    r"audits?|read(?:ing)? (?:it|them) back)\b"
+)
+SELF_ANCHORS = ("this", "these", "the following", "it exists", "it was")
+_SELF_REF = re.compile(SELF_REF, re.I)
+_HIDDEN = re.compile(HIDDEN, re.I)
+_SEEN_IN = re.compile(SEEN_IN, re.I)
+
+
+def _hiding_cues(text: str, starts: list[int]) -> list[Cue]:
+    """One cue per sentence in which the note asks to be kept from its owner's sight."""
+    out = []
+    for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
+        sentence = text[start:end]
+        hidden = _HIDDEN.search(sentence)
+        if hidden and _SELF_REF.search(sentence) and _SEEN_IN.search(sentence):
+            out.append(Cue("instruction", "conceal", RECORDS_WEIGHT, hidden.group(0), index,
+                           False))  # fmt: skip
+    return out
+
+
 # A directive that only applies on a trigger ("when asked X, answer Y") is a planted
 # command, not a preference: the pair counts for more than the two parts.
 CONDITIONAL_DIRECTIVE = 0.6
@@ -670,11 +715,14 @@ def cues(text: str) -> list[Cue]:
         if group == "forcing" and ("conditional", index) in found:
             found[group, index] = Cue("instruction", "forcing", CONDITIONAL_DIRECTIVE,
                                       forcing.quote, index, False)  # fmt: skip
-    if any(a in lowered for a in RECORDS_ANCHORS):
-        for cue in _records_cues(text, starts):
-            key = (cue.group, cue.sentence)
-            if key not in found or found[key].weight < cue.weight:
-                found[key] = cue
+    compound = [*(_records_cues(text, starts) if any(a in lowered for a in RECORDS_ANCHORS)
+                  else ()),
+                *(_hiding_cues(text, starts) if any(a in lowered for a in SELF_ANCHORS)
+                  else ())]  # fmt: skip
+    for cue in compound:
+        key = (cue.group, cue.sentence)
+        if key not in found or found[key].weight < cue.weight:
+            found[key] = cue
     for rule, anchors in _WHOLE_ANCHORED:
         whole = None if anchors.isdisjoint(present) else rule.pattern.search(text)
         if whole:
