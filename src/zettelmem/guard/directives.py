@@ -655,16 +655,53 @@ _HIDDEN = re.compile(HIDDEN, re.I)
 _SEEN_IN = re.compile(SEEN_IN, re.I)
 
 
-def _hiding_cues(text: str, starts: list[int]) -> list[Cue]:
-    """One cue per sentence in which the note asks to be kept from its owner's sight."""
+def _all_three_cues(
+    text: str, starts: list[int], group: str, parts: tuple[re.Pattern[str], ...]
+) -> list[Cue]:
+    """One cue per sentence in which every part matches (quoting the first part's match)."""
     out = []
     for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
         sentence = text[start:end]
-        hidden = _HIDDEN.search(sentence)
-        if hidden and _SELF_REF.search(sentence) and _SEEN_IN.search(sentence):
-            out.append(Cue("instruction", "conceal", RECORDS_WEIGHT, hidden.group(0), index,
-                           False))  # fmt: skip
+        first = parts[0].search(sentence)
+        if first and all(p.search(sentence) for p in parts[1:]):
+            out.append(Cue("instruction", group, RECORDS_WEIGHT, first.group(0), index, False))
     return out
+
+
+# The owner's private data sent where the owner did not say. A sentence that orders
+# something sent, shared or read out (SEND), names private data (PRIVATE: bank details,
+# a door code, a diagnosis, the conversation) and a recipient outside the household: an
+# address, a number, a handle, a public place, or whoever asks (ELSEWHERE). People send
+# their own data to people they name ("Send Mum my new address", "Give the dog sitter
+# the door code"), and that stays accepted. Written from the second corpus's leak
+# family; the third corpus was not read for it.
+SEND = (
+    r"\b(?:send|forward|post|share|give|tweet|mail|e-?mail|dm|text|disclose|read "
+    r"(?:\w{1,15} )?out|upload|push|publish|cc|leak|hand over|reveal|include|put|append|"
+    r"attach|fetch|tell)\b"
+)
+PRIVATE = (
+    r"\b(?:bank (?:details|account)|address|door code|phone number|date of birth|birthday|"
+    r"nhs number|social security|salary|medications?|security answers?|passwords?|pin|"
+    r"passport(?: numbers?)?|location(?: history)?|diagnosis|therapy|health|work "
+    r"(?:rota|schedule)|credit card|card number|private notes|messages|transcript|"
+    r"conversation|chat history|where (?:he|she|they) parks?|when the (?:flat|house|home) "
+    r"is empty|debts?|performance review|medical|id number|whereabouts)\b"
+)
+ELSEWHERE = (
+    rf"{EMAIL}|{URL}|\+?\d[\d ]{{7,16}}\d|@\w{{2,30}}|\b[\w-]{{1,63}}\."
+    r"(?:io|net|com|co|biz|link|org)/|\b(?:public|group chat|facebook|twitter|blog|"
+    r"endpoint|webhook|whatsapp|(?:any|every|each) (?:\w{1,15} )?(?:guest|recruiter|caller|"
+    r"one|person|stranger)|(?:whoever|anyone|anybody|someone|somebody) (?:who )?(?:asks|"
+    r"calls|contacts|messages|writes)|(?:when|if|whenever) (?:he|she|they|anyone|anybody|"
+    r"someone|somebody|a person|people) (?:\w{1,15} ){0,3}?(?:asks?|calls?|contacts?|"
+    r"messages?))\b"
+)
+SEND_ANCHORS = ("send", "forward", "post", "share", "give", "tweet", "mail", "dm", "text",
+                "disclose", "out", "upload", "push", "publish", "cc", "leak", "hand over",
+                "reveal", "include", "put", "append", "attach", "fetch", "tell")  # fmt: skip
+_SENT_ELSEWHERE = tuple(re.compile(p, re.I) for p in (SEND, PRIVATE, ELSEWHERE))
+_HIDING = (_HIDDEN, _SELF_REF, _SEEN_IN)
 
 
 # A directive that only applies on a trigger ("when asked X, answer Y") is a planted
@@ -717,8 +754,10 @@ def cues(text: str) -> list[Cue]:
                                       forcing.quote, index, False)  # fmt: skip
     compound = [*(_records_cues(text, starts) if any(a in lowered for a in RECORDS_ANCHORS)
                   else ()),
-                *(_hiding_cues(text, starts) if any(a in lowered for a in SELF_ANCHORS)
-                  else ())]  # fmt: skip
+                *(_all_three_cues(text, starts, "conceal", _HIDING)
+                  if any(a in lowered for a in SELF_ANCHORS) else ()),
+                *(_all_three_cues(text, starts, "exfil", _SENT_ELSEWHERE)
+                  if any(a in lowered for a in SEND_ANCHORS) else ())]  # fmt: skip
     for cue in compound:
         key = (cue.group, cue.sentence)
         if key not in found or found[key].weight < cue.weight:
