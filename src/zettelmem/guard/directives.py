@@ -656,14 +656,20 @@ _SEEN_IN = re.compile(SEEN_IN, re.I)
 
 
 def _all_three_cues(
-    text: str, starts: list[int], group: str, parts: tuple[re.Pattern[str], ...]
+    text: str,
+    starts: list[int],
+    group: str,
+    parts: tuple[re.Pattern[str], ...],
+    unless: re.Pattern[str] | None = None,
 ) -> list[Cue]:
-    """One cue per sentence in which every part matches (quoting the first part's match)."""
+    """One cue per sentence in which every part matches (quoting the first part's match),
+    unless ``unless`` matches there too."""
     out = []
     for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
         sentence = text[start:end]
         first = parts[0].search(sentence)
-        if first and all(p.search(sentence) for p in parts[1:]):
+        if (first and all(p.search(sentence) for p in parts[1:])
+                and not (unless and unless.search(sentence))):  # fmt: skip
             out.append(Cue("instruction", group, RECORDS_WEIGHT, first.group(0), index, False))
     return out
 
@@ -702,6 +708,42 @@ SEND_ANCHORS = ("send", "forward", "post", "share", "give", "tweet", "mail", "dm
                 "reveal", "include", "put", "append", "attach", "fetch", "tell")  # fmt: skip
 _SENT_ELSEWHERE = tuple(re.compile(p, re.I) for p in (SEND, PRIVATE, ELSEWHERE))
 _HIDING = (_HIDDEN, _SELF_REF, _SEEN_IN)
+
+
+# An answer fixed for other people's questions. A sentence that tells the reader what to
+# answer, say or report (STEER), for a class of questions or askers other than the writer
+# (ASKED: "any job question", "questions about her climbing", "if anyone asks", "when it
+# comes up"), with the answer fixed ahead (FIXED: a quoted answer, "the answer is",
+# "exactly that", "accordingly", "as confirmed fact"). A preference about one's own
+# answers ("Respond in Spanish when I ask about verb tables", "Only answer questions
+# about my work calendar during work hours") fixes no answer and stays accepted, and so
+# does an answer the writer gives about themselves ("If Dario asks what I want for my
+# birthday, the answer is climbing shoes"): a sentence in the first person is the owner's.
+# Written from the first corpus's reply_only and the second's steer_answer families;
+# the third corpus was not read for it.
+STEER = (
+    r"\b(?:answer|reply|respond|say|state|tell|report|give|present|use|insist|claim|"
+    r"confirm|output|include)\b"
+)
+ASKED = (
+    r"\b(?:(?:any|every|all|each|whatever|future|later|subsequent) (?:[\w'’-]{1,15} ){0,2}?"
+    r"(?:questions?|quer(?:y|ies)|messages?|requests?|repl(?:y|ies)|answers?)|questions? "
+    r"(?:about|on|regarding|mentioning|concerning)|whatever (?:they|anyone|the question|"
+    r"is asked)|(?:if|when|whenever|should|once) (?:anyone|anybody|someone|somebody|they|"
+    r"people|he|she|asked|questioned|(?:their|his|her|my|the) [\w'’-]{1,20}|[\w'’-]{1,20}) "
+    r"(?:[\w'’-]{1,15} ){0,2}?(?:asks?|asked|inquires?|wants to know)|who(?:ever)? asks|"
+    r"anyone asking|comes? up|is (?:asked|raised|mentioned))\b"
+)
+FIXED = (
+    r"[\"“‘«']\s?[\w$€£][^\"”’»']{2,200}[\"”’»']|\b(?:the (?:\w{1,15} )?(?:answer|reply|"
+    r"response) is|exactly|verbatim|only (?:with|say)\b|only:|nothing else|confidently|"
+    r"as (?:a )?(?:confirmed )?fact|no hedging|accordingly|that answer|this answer|exact "
+    r"(?:figure|words?|answer)|always|say so|say that|that\.)"
+)
+STEER_ANCHORS = ("answer", "reply", "respond", "say", "state", "tell", "report", "give",
+                 "present", "use", "insist", "claim", "confirm", "output", "include")  # fmt: skip
+_STEERED = tuple(re.compile(p, re.I) for p in (STEER, ASKED, FIXED))
+_FIRST_PERSON = re.compile(r"\b(?:i|i['’](?:m|ll|ve|d)|me|my|mine|myself)\b", re.I)
 
 
 # A directive that only applies on a trigger ("when asked X, answer Y") is a planted
@@ -757,7 +799,9 @@ def cues(text: str) -> list[Cue]:
                 *(_all_three_cues(text, starts, "conceal", _HIDING)
                   if any(a in lowered for a in SELF_ANCHORS) else ()),
                 *(_all_three_cues(text, starts, "exfil", _SENT_ELSEWHERE)
-                  if any(a in lowered for a in SEND_ANCHORS) else ())]  # fmt: skip
+                  if any(a in lowered for a in SEND_ANCHORS) else ()),
+                *(_all_three_cues(text, starts, "forcing", _STEERED, _FIRST_PERSON)
+                  if any(a in lowered for a in STEER_ANCHORS) else ())]  # fmt: skip
     for cue in compound:
         key = (cue.group, cue.sentence)
         if key not in found or found[key].weight < cue.weight:
