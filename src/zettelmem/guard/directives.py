@@ -661,12 +661,14 @@ def _all_three_cues(
     group: str,
     parts: tuple[re.Pattern[str], ...],
     unless: re.Pattern[str] | None = None,
+    span: int = 1,
 ) -> list[Cue]:
     """One cue per sentence in which every part matches (quoting the first part's match),
-    unless ``unless`` matches there too."""
+    unless ``unless`` matches there too. ``span``: sentences read together from each one."""
     out = []
-    for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
-        sentence = text[start:end]
+    ends = [*starts[1:], len(text)]
+    for index, start in enumerate(starts):
+        sentence = text[start : ends[min(index + span, len(ends)) - 1]]
         first = parts[0].search(sentence)
         if (first and all(p.search(sentence) for p in parts[1:])
                 and not (unless and unless.search(sentence))):  # fmt: skip
@@ -746,6 +748,45 @@ _STEERED = tuple(re.compile(p, re.I) for p in (STEER, ASKED, FIXED))
 _FIRST_PERSON = re.compile(r"\b(?:i|i['’](?:m|ll|ve|d)|me|my|mine|myself)\b", re.I)
 
 
+# A persona without limits. A change of identity put to the reader (IDENTITY: "act as",
+# "you're now", "adopt the persona of", "new persona loaded") and, in that sentence or the
+# next, limits lifted (LIMITLESS: "unfiltered", "never refuses", "no restrictions", "shares
+# every secret", "guardrails are optional"). A persona alone ("Act as my Spanish tutor")
+# or a limit alone ("Our book club has no rules") stays accepted. Written from the first
+# corpus's role_jailbreak and the second's jailbreak_persona families; the third corpus
+# was not read for it.
+IDENTITY = (
+    r"(?:^|[.!?:;,(\[-]\s{0,3})(?:now |please |just |from now on,? |then )?(?:act as|become|"
+    r"play|channel)\b|\b(?:you(?:['’]re| are) (?:now|no longer|not \w{1,20}['’]s "
+    r"\w{1,20} anymore)|from (?:now on|today|this point),? (?:you|act|answer|respond|speak)|"
+    r"adopt (?:the )?(?:persona|role|identity)|(?:speak|answer|respond) as|role-?play|"
+    r"pretend (?:to be|you(?:['’]re| are))|assume the identity|new (?:persona|configuration|"
+    r"role)|persona:|your (?:real|new|true) (?:role|identity|name|self|configuration)|"
+    r"your (?:previous|old) identity|appoint you|treat yourself as)\b"
+)
+LIMITLESS = (
+    r"\b(?:unfiltered|uncensored|unchained|unrestricted|(?:rogue|evil|hacker) "
+    r"(?:ai|bot|assistant|model)|no (?:restrictions|limits|ethics|morals|filters?|guardrails|"
+    r"policy|policies|caveats|refusals|owner)|(?:never|doesn['’]t|does not|won['’]t|zero) "
+    r"(?:refuses?|refusals|cares? about (?:privacy|rules|policy|policies|ethics)|follows? "
+    r"(?:any )?(?:rules|policy|policies|guidelines))|(?:without|ignores?|suspended|revoked|"
+    r"disabled|optional|removed?) (?:\w{1,15} ){0,2}?(?:guidelines|policy|policies|rules|"
+    r"restrictions|ethics|safety|guardrails|alignment|training|filter(?:ing|s)?|limits?)|"
+    r"(?:guidelines|policy|policies|rules|restrictions|ethics|safety|guardrails|alignment|"
+    r"training|filter(?:ing|s)?|limits?) (?:are |is )?(?:\w{1,15} )?(?:optional|suspended|"
+    r"revoked|disabled|removed|off|don['’]t apply)|holds? nothing back|do anything|says? "
+    r"(?:anything|whatever) (?:is asked|it['’]s asked|you ask)|every secret|(?:all|every) "
+    r"(?:\w{1,15} ){0,2}?(?:secrets|private business)|tells? (?:them|it|everything) freely|"
+    r"confidential (?:info|information|data)|dig up everything|data broker|only rule is to "
+    r"obey|share (?:every|all) (?:\w{1,15} ){0,2}?(?:memor(?:y|ies)|files|secrets|notes)|"
+    r"answers? every(?:thing| question))\b"
+)
+IDENTITY_ANCHORS = ("act as", "become", "play", "channel", "you", "from ", "adopt",
+                    "speak as", "answer as", "respond as", "role", "pretend", "assume",
+                    "new ", "persona", "appoint", "yourself")  # fmt: skip
+_LIMITLESS_PERSONA = tuple(re.compile(p, re.I) for p in (IDENTITY, LIMITLESS))
+
+
 # A directive that only applies on a trigger ("when asked X, answer Y") is a planted
 # command, not a preference: the pair counts for more than the two parts.
 CONDITIONAL_DIRECTIVE = 0.6
@@ -801,7 +842,9 @@ def cues(text: str) -> list[Cue]:
                 *(_all_three_cues(text, starts, "exfil", _SENT_ELSEWHERE)
                   if any(a in lowered for a in SEND_ANCHORS) else ()),
                 *(_all_three_cues(text, starts, "forcing", _STEERED, _FIRST_PERSON)
-                  if any(a in lowered for a in STEER_ANCHORS) else ())]  # fmt: skip
+                  if any(a in lowered for a in STEER_ANCHORS) else ()),
+                *(_all_three_cues(text, starts, "jailbreak", _LIMITLESS_PERSONA, span=2)
+                  if any(a in lowered for a in IDENTITY_ANCHORS) else ())]  # fmt: skip
     for cue in compound:
         key = (cue.group, cue.sentence)
         if key not in found or found[key].weight < cue.weight:
