@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # One BLAS thread, as `mem` and `mem serve` run (see zettelmem.cli.main).
@@ -45,6 +45,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
+from zettelmem.guard.judge import stored_verdict
+from zettelmem.guard.signals import consensus_check
+from zettelmem.ids import new_id
 from zettelmem.memory.core import Memory
 from zettelmem.models import NewNote
 from zettelmem.text import STOPWORDS
@@ -150,13 +153,19 @@ def grow(mem: Memory, talk: Talk, start: int, stop: int) -> tuple[float, float]:
 
 
 def fast_grow(mem: Memory, talk: Talk, start: int, stop: int) -> tuple[float, float]:
-    """Write notes [start, stop) straight to the record (thread links, no linking,
-    evolution or guard), then build the indexes from it: a large store in minutes."""
+    """Write notes [start, stop) straight to the record (thread links, no linking or
+    evolution), then build the indexes from it: a large store in minutes. Each note gets
+    the verdict its own text earns (no related memories), as an import stores one for
+    every note: recall reads it instead of scanning the text again."""
     clock = Clock()
     with mem.records.bulk_writes(stop - start):  # a database may build its index at the end
         for first in range(start, stop, 2000):
-            notes = [mem.complete(talk.turn(i)) for i in range(first, min(stop, first + 2000))]
-            mem.records.write(notes, mem.embedder.embed([n.content for n in notes]))
+            notes = [replace(mem.complete(talk.turn(i)), id=new_id())
+                     for i in range(first, min(stop, first + 2000))]  # fmt: skip
+            judged = [stored_verdict(n.id, consensus_check(n.content, n.source, [], mem.guard_mode))
+                      for n in notes] if mem.guard_mode != "off" else []  # fmt: skip
+            mem.records.write(notes, mem.embedder.embed([n.content for n in notes]),
+                              judged=judged)  # fmt: skip
     mem.indexes.catch_up()
     wall, cpu = clock.lap()
     return (stop - start) / wall, 1000 * cpu / (stop - start)

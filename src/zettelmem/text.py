@@ -6,6 +6,7 @@ copies can never drift apart.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -42,9 +43,11 @@ def strip_speaker(text: str) -> str:
     return SPEAKER.sub("", text, count=1)
 
 
-def named_words(text: str) -> set[str]:
-    """The text's words, lower-cased, possessives folded ("Melanie's" -> "melanie")."""
-    return {re.sub(r"['’]s$", "", w.lower()) for w in NAME_WORD.findall(text)}
+@functools.lru_cache(maxsize=4096)
+def named_words(text: str) -> frozenset[str]:
+    """The text's words, lower-cased, possessives folded ("Melanie's" -> "melanie").
+    Kept per text: recall asks it of each candidate's speaker, and speakers repeat."""
+    return frozenset(re.sub(r"['’]s$", "", w.lower()) for w in NAME_WORD.findall(text))
 
 
 # A lesson quotes the note it was learned from: "(seen: '<quote>')" (quotes use ’ inside).
