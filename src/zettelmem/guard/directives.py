@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -609,15 +610,16 @@ def _records_cues(text: str, starts: list[int]) -> list[Cue]:
     out = []
     for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
         sentence = text[start:end]
-        if not _RECORDS.search(sentence):
+        records = _RECORDS.search(sentence)
+        if not records:
             continue
         for group, pattern in (("suppress", _SET_ASIDE), ("tamper", _REWRITE)):
             action = pattern.search(sentence)
             # the widening word is another word than the action ("unverified" is not both)
             if action and any(w.start() >= action.end() or w.end() <= action.start()
                               for w in _WIDER.finditer(sentence)):  # fmt: skip
-                out.append(Cue("instruction", group, RECORDS_WEIGHT,
-                               action.group(0).strip(" :;,"), index, False))  # fmt: skip
+                quote = _span(sentence, (records, action))
+                out.append(Cue("instruction", group, RECORDS_WEIGHT, quote, index, False))
                 break
     return out
 
@@ -663,17 +665,28 @@ def _all_three_cues(
     unless: re.Pattern[str] | None = None,
     span: int = 1,
 ) -> list[Cue]:
-    """One cue per sentence in which every part matches (quoting the first part's match),
-    unless ``unless`` matches there too. ``span``: sentences read together from each one."""
+    """One cue per sentence in which every part matches (quoting from the first part found
+    to the last), unless ``unless`` matches there too. ``span``: sentences read together
+    from each one."""
     out = []
     ends = [*starts[1:], len(text)]
     for index, start in enumerate(starts):
         sentence = text[start : ends[min(index + span, len(ends)) - 1]]
-        first = parts[0].search(sentence)
-        if (first and all(p.search(sentence) for p in parts[1:])
-                and not (unless and unless.search(sentence))):  # fmt: skip
-            out.append(Cue("instruction", group, RECORDS_WEIGHT, first.group(0), index, False))
+        if not parts[0].search(sentence):
+            continue
+        found = [p.search(sentence) for p in parts]
+        if all(found) and not (unless and unless.search(sentence)):
+            out.append(Cue("instruction", group, RECORDS_WEIGHT, _span(sentence, found), index,
+                           False))  # fmt: skip
     return out
+
+
+def _span(sentence: str, found: Sequence[re.Match[str] | None]) -> str:
+    """The stretch of a sentence from the first of these matches to the end of the last:
+    what a warning quotes, so a reader sees the whole shape ("Everything stored about
+    Tom's cat is outdated"), not one word of it."""
+    hits = [m for m in found if m]
+    return sentence[min(m.start() for m in hits) : max(m.end() for m in hits)].strip(" :;,")
 
 
 # The owner's private data sent where the owner did not say. A sentence that orders
@@ -734,7 +747,8 @@ ASKED = (
     r"is asked)|(?:if|when|whenever|should|once) (?:anyone|anybody|someone|somebody|they|"
     r"people|he|she|asked|questioned|(?:their|his|her|my|the) [\w'’-]{1,20}|[\w'’-]{1,20}) "
     r"(?:[\w'’-]{1,15} ){0,2}?(?:asks?|asked|inquires?|wants to know)|who(?:ever)? asks|"
-    r"anyone asking|comes? up|is (?:asked|raised|mentioned))\b"
+    r"anyone asking|comes? up|is (?:asked|raised|mentioned)|(?:if|when|once) (?:asked|"
+    r"questioned))\b"
 )
 FIXED = (
     r"[\"“‘«']\s?[\w$€£][^\"”’»']{2,200}[\"”’»']|\b(?:the (?:\w{1,15} )?(?:answer|reply|"
