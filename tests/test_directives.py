@@ -117,10 +117,7 @@ def guard_patterns() -> list[re.Pattern[str]]:
         *(p for _s, _g, _w, p, _a in signals._COMPILED),
         *(p for p, _ in signals._REDACT),
         signals._CODE_TOKEN, signals._LINKS, directives._SENTENCE_END,
-        directives._RECORDS, directives._SET_ASIDE, directives._REWRITE, directives._WIDER,
-        directives._SELF_REF, directives._HIDDEN, directives._SEEN_IN,
-        *directives._SENT_ELSEWHERE, *directives._STEERED, directives._FIRST_PERSON,
-        *directives._LIMITLESS_PERSONA,
+        *(directives._compiled(p) for p in directives.SHAPE_PATTERNS),
     ]  # fmt: skip
 
 

@@ -599,10 +599,6 @@ WIDER = (
 RECORDS_ANCHORS = ("memor", "note", "entr", "record", "diary", "journal", "on file", "stored",
                    "saved", "what you", "whatever you", "collection")  # fmt: skip
 RECORDS_WEIGHT = 0.6  # quarantined alone: this is no preference of the writer's
-_RECORDS = re.compile(RECORDS, re.I)
-_SET_ASIDE = re.compile(SET_ASIDE, re.I)
-_REWRITE = re.compile(REWRITE, re.I)
-_WIDER = re.compile(WIDER, re.I)
 
 
 def _records_cues(text: str, starts: list[int]) -> list[Cue]:
@@ -610,14 +606,14 @@ def _records_cues(text: str, starts: list[int]) -> list[Cue]:
     out = []
     for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
         sentence = text[start:end]
-        records = _RECORDS.search(sentence)
+        records = _compiled(RECORDS).search(sentence)
         if not records:
             continue
-        for group, pattern in (("suppress", _SET_ASIDE), ("tamper", _REWRITE)):
-            action = pattern.search(sentence)
+        for group, source in (("suppress", SET_ASIDE), ("tamper", REWRITE)):
+            action = _compiled(source).search(sentence)
             # the widening word is another word than the action ("unverified" is not both)
             if action and any(w.start() >= action.end() or w.end() <= action.start()
-                              for w in _WIDER.finditer(sentence)):  # fmt: skip
+                              for w in _compiled(WIDER).finditer(sentence)):  # fmt: skip
                 quote = _span(sentence, (records, action))
                 out.append(Cue("instruction", group, RECORDS_WEIGHT, quote, index, False))
                 break
@@ -652,17 +648,14 @@ SEEN_IN = (
     r"audits?|read(?:ing)? (?:it|them) back)\b"
 )
 SELF_ANCHORS = ("this", "these", "the following", "it exists", "it was")
-_SELF_REF = re.compile(SELF_REF, re.I)
-_HIDDEN = re.compile(HIDDEN, re.I)
-_SEEN_IN = re.compile(SEEN_IN, re.I)
 
 
 def _all_three_cues(
     text: str,
     starts: list[int],
     group: str,
-    parts: tuple[re.Pattern[str], ...],
-    unless: re.Pattern[str] | None = None,
+    parts: tuple[str, ...],
+    unless: str | None = None,
     span: int = 1,
 ) -> list[Cue]:
     """One cue per sentence in which every part matches (quoting from the first part found
@@ -672,10 +665,10 @@ def _all_three_cues(
     ends = [*starts[1:], len(text)]
     for index, start in enumerate(starts):
         sentence = text[start : ends[min(index + span, len(ends)) - 1]]
-        if not parts[0].search(sentence):
+        if not _compiled(parts[0]).search(sentence):
             continue
-        found = [p.search(sentence) for p in parts]
-        if all(found) and not (unless and unless.search(sentence)):
+        found = [_compiled(p).search(sentence) for p in parts]
+        if all(found) and not (unless and _compiled(unless).search(sentence)):
             out.append(Cue("instruction", group, RECORDS_WEIGHT, _span(sentence, found), index,
                            False))  # fmt: skip
     return out
@@ -721,8 +714,8 @@ ELSEWHERE = (
 SEND_ANCHORS = ("send", "forward", "post", "share", "give", "tweet", "mail", "dm", "text",
                 "disclose", "out", "upload", "push", "publish", "cc", "leak", "hand over",
                 "reveal", "include", "put", "append", "attach", "fetch", "tell")  # fmt: skip
-_SENT_ELSEWHERE = tuple(re.compile(p, re.I) for p in (SEND, PRIVATE, ELSEWHERE))
-_HIDING = (_HIDDEN, _SELF_REF, _SEEN_IN)
+_SENT_ELSEWHERE = (SEND, PRIVATE, ELSEWHERE)
+_HIDING = (HIDDEN, SELF_REF, SEEN_IN)
 
 
 # An answer fixed for other people's questions. A sentence that tells the reader what to
@@ -758,8 +751,8 @@ FIXED = (
 )
 STEER_ANCHORS = ("answer", "reply", "respond", "say", "state", "tell", "report", "give",
                  "present", "use", "insist", "claim", "confirm", "output", "include")  # fmt: skip
-_STEERED = tuple(re.compile(p, re.I) for p in (STEER, ASKED, FIXED))
-_FIRST_PERSON = re.compile(r"\b(?:i|i['’](?:m|ll|ve|d)|me|my|mine|myself)\b", re.I)
+_STEERED = (STEER, ASKED, FIXED)
+FIRST_PERSON = r"\b(?:i|i['’](?:m|ll|ve|d)|me|my|mine|myself)\b"
 
 
 # A persona without limits. A change of identity put to the reader (IDENTITY: "act as",
@@ -798,7 +791,10 @@ LIMITLESS = (
 IDENTITY_ANCHORS = ("act as", "become", "play", "channel", "you", "from ", "adopt",
                     "speak as", "answer as", "respond as", "role", "pretend", "assume",
                     "new ", "persona", "appoint", "yourself")  # fmt: skip
-_LIMITLESS_PERSONA = tuple(re.compile(p, re.I) for p in (IDENTITY, LIMITLESS))
+_LIMITLESS_PERSONA = (IDENTITY, LIMITLESS)
+# Every pattern of the sentence shapes (compiled on first use, as the rules are).
+SHAPE_PATTERNS = (RECORDS, SET_ASIDE, REWRITE, WIDER, *_HIDING, *_SENT_ELSEWHERE, *_STEERED,
+                  FIRST_PERSON, *_LIMITLESS_PERSONA)  # fmt: skip
 
 
 # A directive that only applies on a trigger ("when asked X, answer Y") is a planted
@@ -855,7 +851,7 @@ def cues(text: str) -> list[Cue]:
                   if any(a in lowered for a in SELF_ANCHORS) else ()),
                 *(_all_three_cues(text, starts, "exfil", _SENT_ELSEWHERE)
                   if any(a in lowered for a in SEND_ANCHORS) else ()),
-                *(_all_three_cues(text, starts, "forcing", _STEERED, _FIRST_PERSON)
+                *(_all_three_cues(text, starts, "forcing", _STEERED, FIRST_PERSON)
                   if any(a in lowered for a in STEER_ANCHORS) else ()),
                 *(_all_three_cues(text, starts, "jailbreak", _LIMITLESS_PERSONA, span=2)
                   if any(a in lowered for a in IDENTITY_ANCHORS) else ())]  # fmt: skip
