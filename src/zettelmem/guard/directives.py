@@ -603,7 +603,9 @@ RECORDS_WEIGHT = 0.6  # quarantined alone: this is no preference of the writer's
 
 def _records_cues(text: str, starts: list[int]) -> list[Cue]:
     """One cue per sentence that sets aside or rewrites a class of stored memories."""
-    out = []
+    out: list[Cue] = []
+    if not _compiled(RECORDS).search(text) or not _compiled(WIDER).search(text):
+        return out
     for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
         sentence = text[start:end]
         records = _compiled(RECORDS).search(sentence)
@@ -661,7 +663,10 @@ def _all_three_cues(
     """One cue per sentence in which every part matches (quoting from the first part found
     to the last), unless ``unless`` matches there too. ``span``: sentences read together
     from each one."""
-    out = []
+    out: list[Cue] = []
+    # a sentence can only hold every part if the whole text does (one search each)
+    if not all(_compiled(p).search(text) for p in parts):
+        return out
     ends = [*starts[1:], len(text)]
     for index, start in enumerate(starts):
         sentence = text[start : ends[min(index + span, len(ends)) - 1]]
