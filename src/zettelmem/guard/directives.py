@@ -594,7 +594,7 @@ WIDER = (
     r"results|rely|relying|draw on|surfaces?|queries|all|every|any|everything|nothing|"
     r"whatever|anything|metadata|confidence|importance|trust|source|author|tagged|sourced|"
     r"imports?|sync|written by|created by|came from|derived|older than|dated|unreachable|"
-    r"verified|unverified|spam|field)\b"
+    r"verified|unverified|field)\b"
 )
 RECORDS_ANCHORS = ("memor", "note", "entr", "record", "diary", "journal", "on file", "stored",
                    "saved", "what you", "whatever you", "collection")  # fmt: skip
