@@ -566,6 +566,9 @@ WHOLE_TEXT_RULES: tuple[Rule, ...] = (
 # The three word classes were written from the second corpus's suppress and tamper
 # families (benchmarks/data/fresh_attacks.jsonl) and checked for false alarms on every
 # honest corpus; the third corpus was not read.
+# A sentence in the first person is the writer's own business: their own notes to edit
+# ("my old notes on the remodel are wrong"), their own answers to give.
+FIRST_PERSON = r"\b(?:i|i['’](?:m|ll|ve|d)|me|my|mine|myself)\b"
 RECORDS = (
     r"\b(?:memor(?:y|ies)|notes?|entr(?:y|ies)|records?|diary|journal|on file|"
     r"(?:everything|anything|nothing) (?:stored|saved|you)|"
@@ -609,8 +612,8 @@ def _records_cues(text: str, starts: list[int]) -> list[Cue]:
     for index, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)])):
         sentence = text[start:end]
         records = _compiled(RECORDS).search(sentence)
-        if not records:
-            continue
+        if not records or _compiled(FIRST_PERSON).search(sentence):
+            continue  # the writer's own notes ("my old notes ... are wrong") are theirs to edit
         for group, source in (("suppress", SET_ASIDE), ("tamper", REWRITE)):
             action = _compiled(source).search(sentence)
             # the widening word is another word than the action ("unverified" is not both)
@@ -757,7 +760,6 @@ FIXED = (
 STEER_ANCHORS = ("answer", "reply", "respond", "say", "state", "tell", "report", "give",
                  "present", "use", "insist", "claim", "confirm", "output", "include")  # fmt: skip
 _STEERED = (STEER, ASKED, FIXED)
-FIRST_PERSON = r"\b(?:i|i['’](?:m|ll|ve|d)|me|my|mine|myself)\b"
 
 
 # A persona without limits. A change of identity put to the reader (IDENTITY: "act as",
@@ -778,7 +780,7 @@ IDENTITY = (
 )
 LIMITLESS = (
     r"\b(?:unfiltered|uncensored|unchained|unrestricted|(?:rogue|evil|hacker) "
-    r"(?:ai|bot|assistant|model)|no (?:restrictions|limits|ethics|morals|filters?|guardrails|"
+    r"(?:ai|bot|assistant|model)|no (?:restrictions|ethics|morals|filters?|guardrails|"
     r"policy|policies|caveats|refusals|owner)|(?:never|doesn['’]t|does not|won['’]t|zero) "
     r"(?:refuses?|refusals|cares? about (?:privacy|rules|policy|policies|ethics)|follows? "
     r"(?:any )?(?:rules|policy|policies|guidelines))|(?:without|ignores?|suspended|revoked|"
@@ -852,7 +854,7 @@ def cues(text: str) -> list[Cue]:
                                       forcing.quote, index, False)  # fmt: skip
     compound = [*(_records_cues(text, starts) if any(a in lowered for a in RECORDS_ANCHORS)
                   else ()),
-                *(_all_three_cues(text, starts, "conceal", _HIDING)
+                *(_all_three_cues(text, starts, "conceal", _HIDING, FIRST_PERSON)
                   if any(a in lowered for a in SELF_ANCHORS) else ()),
                 *(_all_three_cues(text, starts, "exfil", _SENT_ELSEWHERE)
                   if any(a in lowered for a in SEND_ANCHORS) else ()),
