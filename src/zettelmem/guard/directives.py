@@ -599,8 +599,6 @@ WIDER = (
     r"imports?|sync|written by|created by|came from|derived|older than|dated|unreachable|"
     r"verified|unverified|field)\b"
 )
-RECORDS_ANCHORS = ("memor", "note", "entr", "record", "diary", "journal", "on file", "stored",
-                   "saved", "what you", "whatever you", "collection")  # fmt: skip
 RECORDS_WEIGHT = 0.6  # quarantined alone: this is no preference of the writer's
 
 
@@ -652,7 +650,6 @@ SEEN_IN = (
     r"citations?|sources?|summar(?:y|ies)|digest|lists?|listing|transcripts?|logs?|output|"
     r"audits?|read(?:ing)? (?:it|them) back)\b"
 )
-SELF_ANCHORS = ("this", "these", "the following", "it exists", "it was")
 
 
 def _all_three_cues(
@@ -719,9 +716,6 @@ ELSEWHERE = (
     r"someone|somebody|a person|people) (?:\w{1,15} ){0,3}?(?:asks?|calls?|contacts?|"
     r"messages?))\b"
 )
-SEND_ANCHORS = ("send", "forward", "post", "share", "give", "tweet", "mail", "dm", "text",
-                "disclose", "out", "upload", "push", "publish", "cc", "leak", "hand over",
-                "reveal", "include", "put", "append", "attach", "fetch", "tell")  # fmt: skip
 _SENT_ELSEWHERE = (SEND, PRIVATE, ELSEWHERE)
 _HIDING = (HIDDEN, SELF_REF, SEEN_IN)
 
@@ -757,8 +751,6 @@ FIXED = (
     r"as (?:a )?(?:confirmed )?fact|no hedging|accordingly|that answer|this answer|exact "
     r"(?:figure|words?|answer)|always|say so|say that|that\.)"
 )
-STEER_ANCHORS = ("answer", "reply", "respond", "say", "state", "tell", "report", "give",
-                 "present", "use", "insist", "claim", "confirm", "output", "include")  # fmt: skip
 _STEERED = (STEER, ASKED, FIXED)
 
 
@@ -795,9 +787,6 @@ LIMITLESS = (
     r"obey|share (?:every|all) (?:\w{1,15} ){0,2}?(?:memor(?:y|ies)|files|secrets|notes)|"
     r"answers? every(?:thing| question))\b"
 )
-IDENTITY_ANCHORS = ("act as", "become", "play", "channel", "you", "from ", "adopt",
-                    "speak as", "answer as", "respond as", "role", "pretend", "assume",
-                    "new ", "persona", "appoint", "yourself")  # fmt: skip
 _LIMITLESS_PERSONA = (IDENTITY, LIMITLESS)
 # Every pattern of the sentence shapes (compiled on first use, as the rules are).
 SHAPE_PATTERNS = (RECORDS, SET_ASIDE, REWRITE, WIDER, *_HIDING, *_SENT_ELSEWHERE, *_STEERED,
@@ -852,16 +841,15 @@ def cues(text: str) -> list[Cue]:
         if group == "forcing" and ("conditional", index) in found:
             found[group, index] = Cue("instruction", "forcing", CONDITIONAL_DIRECTIVE,
                                       forcing.quote, index, False)  # fmt: skip
-    compound = [*(_records_cues(text, starts) if any(a in lowered for a in RECORDS_ANCHORS)
-                  else ()),
-                *(_all_three_cues(text, starts, "conceal", _HIDING, FIRST_PERSON)
-                  if any(a in lowered for a in SELF_ANCHORS) else ()),
-                *(_all_three_cues(text, starts, "exfil", _SENT_ELSEWHERE)
-                  if any(a in lowered for a in SEND_ANCHORS) else ()),
-                *(_all_three_cues(text, starts, "forcing", _STEERED, FIRST_PERSON)
-                  if any(a in lowered for a in STEER_ANCHORS) else ()),
-                *(_all_three_cues(text, starts, "jailbreak", _LIMITLESS_PERSONA, span=2)
-                  if any(a in lowered for a in IDENTITY_ANCHORS) else ())]  # fmt: skip
+    # The sentence shapes: each looks for its parts in the whole text first, so a text
+    # without them all costs one search a part.
+    compound = [
+        *_records_cues(text, starts),
+        *_all_three_cues(text, starts, "conceal", _HIDING, FIRST_PERSON),
+        *_all_three_cues(text, starts, "exfil", _SENT_ELSEWHERE),
+        *_all_three_cues(text, starts, "forcing", _STEERED, FIRST_PERSON),
+        *_all_three_cues(text, starts, "jailbreak", _LIMITLESS_PERSONA, span=2),
+    ]
     for cue in compound:
         key = (cue.group, cue.sentence)
         if key not in found or found[key].weight < cue.weight:
