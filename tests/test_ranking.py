@@ -174,6 +174,53 @@ def test_a_new_query_is_embedded_while_its_keyword_search_runs(
         assert len(seen) == 1
 
 
+def test_the_vector_search_runs_while_the_keyword_search_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    with Memory(home=tmp_path / "home", embedder="hashing") as memory:
+        kayak = memory.remember("Ana bought a red kayak for the lake", scope="ana").note
+        memory.remember("Ben fixed the garden shed", scope="ana")
+        memory.remember("A kayak trip on the lake with Ben", scope="ben")
+        searched = threading.Event()
+        seen: list[tuple[bool, bool]] = []
+        text_search = memory.indexes.text_search
+        vectors = memory.indexes.vectors
+        vector_search = vectors.search
+
+        def searching(*args: object, **kwargs: object) -> object:
+            searched.set()
+            return text_search(*args, **kwargs)  # type: ignore[arg-type]
+
+        def nearest(*args: object, **kwargs: object) -> object:
+            # On the calling thread this would wait for a search that has not started.
+            on_caller = threading.current_thread() is threading.main_thread()
+            seen.append((on_caller, searched.wait(timeout=5)))
+            return vector_search(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(memory.indexes, "text_search", searching)
+        monkeypatch.setattr(vectors, "search", nearest)
+        hits = memory.recall("kayak on the lake", k=2, filters=memory.filters(scope="ana")).hits
+        assert hits[0].note.id == kayak.id
+        assert all(h.note.scope == "ana" for h in hits)
+        assert seen == [(False, True)]
+
+
+def test_a_failing_vector_search_fails_the_recall_with_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Memory(home=tmp_path / "home", embedder="hashing") as memory:
+        memory.remember("Ana bought a red kayak for the lake")
+
+        def broken(*args: object, **kwargs: object) -> object:
+            raise RuntimeError("the vector index file is damaged")
+
+        monkeypatch.setattr(memory.indexes.vectors, "search", broken)
+        with pytest.raises(RuntimeError, match="damaged"):
+            memory.recall("kayak", k=2)
+
+
 def test_a_failing_embedder_fails_the_recall_with_its_own_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

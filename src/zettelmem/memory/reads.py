@@ -184,10 +184,17 @@ class Reads(MemoryBase):
         pool = max(CANDIDATES, 3 * want)
         only, exclude, allowed, then = self._restrictions(filters)
         weights = weights or DEFAULT_WEIGHTS
+        # The vector search follows the embedding in the other thread (hnswlib and numpy
+        # release the interpreter while they search) while this one runs the keyword side.
+        vectors = self.indexes.vectors
+
+        def nearest() -> list[tuple[int, float]]:
+            return vectors.search(query_vector(), pool, allowed, scope=filters.scope,
+                                  exclude=exclude, scopes=filters.scopes)  # fmt: skip
+
+        vec_soon = _embedding_pool().submit(nearest).result
         windowed = self._windowed(query, filters, pool, weights, (only, exclude, then))
-        vec = self.indexes.vectors.search(query_vector(), pool, allowed,
-                                          scope=filters.scope, exclude=exclude,
-                                          scopes=filters.scopes)  # fmt: skip
+        vec = vec_soon()
         method = validate_choice(fusion or str(self.settings.get("fusion")), FUSIONS, "fusion")
         ref = bm25_reference(query, self.indexes.text.idf_reader(), STOPWORDS)
         fused = fuse(windowed.bm25[:pool], vec, method, weights.bm25, bm25_ref=ref)
