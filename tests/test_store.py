@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -93,12 +94,66 @@ def test_vector_index_exact_and_graph_paths_agree(tmp_path: Path) -> None:
     assert index.search(query, 5, scope="b", scopes=["a"]) == []
     index.save(tmp_path / "v.hnsw")
     loaded = VectorIndex.load(tmp_path / "v.hnsw", 16)
+    # Its first search scans the saved file in place, exactly; the next walks the graph.
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    sims = unit @ unit[42]
+    best = np.argsort(-sims)[:5]
+    first = loaded.search(query, 5)
+    assert [label for label, _ in first] == [int(i) + 1 for i in best]
+    assert [s for _, s in first] == pytest.approx([float(sims[i]) for i in best], abs=1e-5)
     assert loaded.search(query, 5) == graph
     assert loaded.search(vectors[99], 20, scope="b") == in_b
     loaded.delete([43, 100])
     assert 43 not in {label for label, _ in loaded.search(query, 5)}
     assert 100 not in {label for label, _ in loaded.search(vectors[99], 5, scope="b")}
     assert len(loaded) == n - 2 and loaded.count("b") == index.count("b") - 1
+
+
+def test_a_loaded_index_answers_its_first_search_from_the_file_with_every_filter(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((600, 16)).astype(np.float32)
+    index = VectorIndex(16)
+    labels = list(range(1, 601))
+    index.upsert(labels, vectors, ["b" if label % 3 == 0 else "a" for label in labels])
+    index.delete([7, 9])
+    index.save(tmp_path / "v.hnsw")
+    asks: list[dict[str, Any]] = [
+        {},
+        {"scope": "b"},
+        {"scopes": ["a", "nowhere"]},
+        {"exclude": {1, 2, 3}},
+        {"allowed": set(range(1, 300, 2))},
+        {"scope": "a", "allowed": set(range(1, 60)), "exclude": {10}},
+    ]
+    for ask in asks:
+        for query in (vectors[6], vectors[9], vectors[300]):
+            loaded = VectorIndex.load(tmp_path / "v.hnsw", 16)
+            first = loaded.search(query, 8, **ask)
+            again = index.search(query, 8, **ask)  # small: the exact blocks answer
+            assert [label for label, _ in first] == [label for label, _ in again], ask
+            assert [s for _, s in first] == pytest.approx([s for _, s in again], abs=1e-5)
+            assert {7, 9}.isdisjoint(label for label, _ in first)
+            assert loaded.search(query, 8, **ask) == again
+
+
+def test_a_loaded_index_keeps_the_file_it_mapped_when_another_save_replaces_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v.hnsw"
+    rng = np.random.default_rng(4)
+    old, new = (rng.standard_normal((50, 8)).astype(np.float32) for _ in range(2))
+    before = VectorIndex(8)
+    before.upsert(list(range(1, 51)), old, ["a"] * 50)
+    before.save(path)
+    loaded = VectorIndex.load(path, 8)
+    after = VectorIndex(8)
+    after.upsert(list(range(1, 51)), new, ["a"] * 50)
+    after.save(path)  # another process saves under the same name
+    for _ in range(2):  # the scan of the mapped file, then the graph loaded from it
+        assert loaded.search(old[20], 1)[0] == (21, pytest.approx(1.0, abs=1e-5))
+    assert VectorIndex.load(path, 8).search(new[30], 1)[0][0] == 31
 
 
 def test_a_batch_of_queries_finds_what_each_query_finds_alone() -> None:
