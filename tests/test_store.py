@@ -405,3 +405,16 @@ def test_single_writes_may_leave_bm25_behind_until_a_read_or_close(tmp_path: Pat
         state = json.loads((home / "indexes.json").read_text())
         assert state["text_seq"] == memory.records.ops_head()  # closing caught up
         assert memory.indexes.text.count() == 4
+
+
+def test_the_record_is_read_through_a_memory_map(tmp_path: Path) -> None:
+    with Memory(home=tmp_path / "home", embedder="hashing") as memory:
+        memory.remember("Ana bought a red kayak")
+        assert memory.records.db.execute("PRAGMA mmap_size").fetchone()[0] >= 1 << 30
+    # A read-only home (a snapshot) is mapped the same way.
+    records = Records(tmp_path / "home" / "notes.db", read_only=True)
+    try:
+        assert records.db.execute("PRAGMA mmap_size").fetchone()[0] >= 1 << 30
+        assert records.count() == 1
+    finally:
+        records.close()

@@ -40,6 +40,9 @@ from zettelmem.store.verdicts import VerdictRecords
 from zettelmem.timeutil import is_stored, now_iso
 
 SCHEMA_VERSION = 3
+# The most of notes.db read through a memory map (SQLite caps it at its own build limit,
+# 2 GB by default); pages past it are read as usual.
+MMAP_BYTES = 1 << 31
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -172,6 +175,9 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
     def _configure(self) -> None:
         try:
             self.db.execute("PRAGMA busy_timeout = 60000")
+            # Reads through a memory map of the file instead of a read() per page: the
+            # scattered rows a recall or a bulk import's linking reads cost about half.
+            self.db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             if self.read_only:
                 self.db.execute("PRAGMA foreign_keys = ON")
                 return
