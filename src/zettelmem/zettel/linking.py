@@ -4,7 +4,9 @@ derived fields, its links and the evolution of its neighbours (construct.py deci
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -63,6 +65,20 @@ class Plan:
     links: list[Link]
     changes: list[Change]
     verdicts: list[tuple[str, signals.Verdict]]
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _neighbour_pool() -> ThreadPoolExecutor:
+    """The thread that searches a batch's vector neighbours while this one runs their
+    keyword searches (hnswlib and numpy release the interpreter; one per process)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zettelmem-link")
+        return _pool
 
 
 class Linker:
@@ -210,16 +226,24 @@ class Linker:
         for i, new in enumerate(batch):
             by_scope.setdefault(new.scope, []).append(i)
         candidates: dict[int, list[int]] = {}
-        for scope, rows in by_scope.items():
-            if not self.indexes.vectors.count(scope):
-                continue
-            found = self.indexes.vectors.search_many(
-                vectors[rows], CANDIDATES, scope=scope, exclude=self._hidden
+        index = self.indexes.vectors
+        searched = {
+            scope: _neighbour_pool().submit(
+                index.search_many, vectors[rows], CANDIDATES, scope=scope, exclude=self._hidden
             )
-            for i, vec in zip(rows, found):
-                bm25 = self.indexes.text.search(
+            for scope, rows in by_scope.items()
+            if index.count(scope)
+        }
+        for scope, rows in by_scope.items():
+            if scope not in searched:
+                continue
+            bm25_lists = [
+                self.indexes.text.search(
                     batch[i].content, Filters(scope=scope), CANDIDATES, ignore=STOPWORDS
                 )
+                for i in rows
+            ]
+            for i, vec, bm25 in zip(rows, searched[scope].result(), bm25_lists):
                 candidates[i] = [label for label, _ in fuse(bm25, vec)[:CANDIDATES]]
         wanted = sorted({label for labels in candidates.values() for label in labels})
         notes = self.records.by_labels(wanted) if wanted else {}
