@@ -107,7 +107,8 @@ class _Mapped:
     def __init__(self, path: Path, dims: int) -> None:
         self.fd = os.open(path, os.O_RDONLY)
         self._closer = weakref.finalize(self, os.close, self.fd)
-        head = os.pread(self.fd, _HEADER.size, 0)
+        with open(self.fd, "rb", closefd=False) as f:
+            head = f.read(_HEADER.size)
         if len(head) < _HEADER.size:
             raise ValueError("graph file is truncated")
         level0, _, count, size, label_at, vector_at, *_ = _HEADER.unpack(head)
