@@ -234,6 +234,14 @@ def disk(home: Path) -> float:
     return sum(p.stat().st_size for p in home.rglob("*") if p.is_file()) / 1e6
 
 
+def _load_graph(mem: Memory) -> None:
+    """Warm up as a server does: a loaded store answers its first vector search from the
+    saved file and loads the HNSW graph on the second (a one-time start-up cost, which the
+    cold-start column measures, kept out of the per-note and per-query columns)."""
+    mem.recall("warm up", k=10)
+    mem.recall("warm up again", k=10)
+
+
 def measure(
     home: Path, args: argparse.Namespace, talk: Talk, size: int, bulk: tuple[float, float]
 ) -> Row:
@@ -245,10 +253,11 @@ def measure(
     fresh = size + 10**7 * run
     if args.probe:  # the import path's rate at this size, on a slice of --probe notes
         with Memory(home=home, embedder=args.embedder, llm=False) as mem:
+            _load_graph(mem)
             bulk = grow(mem, talk, 5 * 10**8 + fresh, 5 * 10**8 + fresh + args.probe)
     runs = []
     with Memory(home=home, embedder=args.embedder, llm=False) as mem:
-        mem.recall("warm up", k=10)
+        _load_graph(mem)
         for _ in range(args.runs):
             runs.append(recall_times(mem, talk, size, args.queries))
 
@@ -259,12 +268,14 @@ def measure(
     mb = disk(home)
     # Single writes go after the reads: they add notes past `size` (at the end of the ids).
     with Memory(home=home, embedder=args.embedder, llm=False) as mem:
+        _load_graph(mem)
+        notes = mem.records.count()  # the size plus what earlier measurements wrote
         single = singles(mem, talk, 10**9 + fresh, args.singles)
     return Row(
         size, bulk, single,
         (med("recall"), med("recall", 95), med("cpu:recall")),
         (med("scoped"), med("scoped", 95), med("cpu:scoped")),
-        (med("floor"), med("cpu:floor")), cold, mb, mb * 1e6 / size,
+        (med("floor"), med("cpu:floor")), cold, mb, mb * 1e6 / notes,
     )  # fmt: skip
 
 
