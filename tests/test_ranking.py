@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from overlap import beside
 from zettelmem.memory.core import Memory
 from zettelmem.retrieval import spreading
 from zettelmem.retrieval.fusion import (
@@ -145,27 +146,10 @@ def test_links_spread_the_match_not_the_prior(tmp_path: Path) -> None:
 def test_a_new_query_is_embedded_while_its_keyword_search_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
     with Memory(home=tmp_path / "home", embedder="hashing") as memory:
         kayak = memory.remember("Ana bought a red kayak for the lake").note
         memory.remember("Ben fixed the garden shed")
-        searched = threading.Event()
-        seen: list[tuple[bool, bool]] = []
-        text_search, embed = memory.indexes.text_search, memory.embedder.embed
-
-        def searching(*args: object, **kwargs: object) -> object:
-            searched.set()
-            return text_search(*args, **kwargs)  # type: ignore[arg-type]
-
-        def embedding(texts: list[str], *args: object, **kwargs: object) -> object:
-            # On the calling thread this would wait for a search that has not started.
-            on_caller = threading.current_thread() is threading.main_thread()
-            seen.append((on_caller, searched.wait(timeout=5)))
-            return embed(texts, *args, **kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(memory.indexes, "text_search", searching)
-        monkeypatch.setattr(memory.embedder, "embed", embedding)
+        seen = beside(monkeypatch, (memory.indexes, "text_search"), (memory.embedder, "embed"))
         hits = memory.recall("kayak on the lake", k=2).hits
         assert hits[0].note.id == kayak.id
         assert seen == [(False, True)]
@@ -177,30 +161,12 @@ def test_a_new_query_is_embedded_while_its_keyword_search_runs(
 def test_the_vector_search_runs_while_the_keyword_search_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
     with Memory(home=tmp_path / "home", embedder="hashing") as memory:
         kayak = memory.remember("Ana bought a red kayak for the lake", scope="ana").note
         memory.remember("Ben fixed the garden shed", scope="ana")
         memory.remember("A kayak trip on the lake with Ben", scope="ben")
-        searched = threading.Event()
-        seen: list[tuple[bool, bool]] = []
-        text_search = memory.indexes.text_search
         vectors = memory.indexes.vectors
-        vector_search = vectors.search
-
-        def searching(*args: object, **kwargs: object) -> object:
-            searched.set()
-            return text_search(*args, **kwargs)  # type: ignore[arg-type]
-
-        def nearest(*args: object, **kwargs: object) -> object:
-            # On the calling thread this would wait for a search that has not started.
-            on_caller = threading.current_thread() is threading.main_thread()
-            seen.append((on_caller, searched.wait(timeout=5)))
-            return vector_search(*args, **kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(memory.indexes, "text_search", searching)
-        monkeypatch.setattr(vectors, "search", nearest)
+        seen = beside(monkeypatch, (memory.indexes, "text_search"), (vectors, "search"))
         hits = memory.recall("kayak on the lake", k=2, filters=memory.filters(scope="ana")).hits
         assert hits[0].note.id == kayak.id
         assert all(h.note.scope == "ana" for h in hits)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from overlap import beside
 from zettelmem.errors import InvalidInput, NotFound
 from zettelmem.memory.core import Memory
 from zettelmem.models import Filters, Hit, Link, NewNote, Note
@@ -199,26 +200,9 @@ def test_related_links_are_two_way_and_weighted_by_cosine(memory: Memory) -> Non
 def test_a_batch_looks_up_its_vector_neighbours_while_its_keyword_searches_run(
     memory: Memory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
     a = memory.remember(ZEBRA).note
-    searched = threading.Event()
-    seen: list[tuple[bool, bool]] = []
     text, vectors = memory.indexes.text, memory.indexes.vectors
-    text_search, search_many = text.search, vectors.search_many
-
-    def searching(*args: object, **kwargs: object) -> object:
-        searched.set()
-        return text_search(*args, **kwargs)  # type: ignore[arg-type]
-
-    def nearest(*args: object, **kwargs: object) -> object:
-        # On the calling thread this would wait for a search that has not started.
-        on_caller = threading.current_thread() is threading.main_thread()
-        seen.append((on_caller, searched.wait(timeout=5)))
-        return search_many(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(text, "search", searching)
-    monkeypatch.setattr(vectors, "search_many", nearest)
+    seen = beside(monkeypatch, (text, "search"), (vectors, "search_many"))
     memory.remember_many([NewNote(ZEBRA2, "default", "cli"), NewNote(KETTLE, "default", "cli")])
     assert seen == [(False, True)]
     b = memory.recall(ZEBRA2, k=1).hits[0].note
