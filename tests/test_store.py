@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -418,3 +419,26 @@ def test_the_record_is_read_through_a_memory_map(tmp_path: Path) -> None:
         assert records.count() == 1
     finally:
         records.close()
+
+
+def test_a_graph_file_of_an_unknown_layout_is_loaded_as_it_lies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zettelmem.store.vector_index as vector_index
+
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((40, 8)).astype(np.float32)
+    index = VectorIndex(8)
+    index.upsert(list(range(1, 41)), vectors, ["a"] * 40)
+    index.save(tmp_path / "v.hnsw")
+    graph = index.search(vectors[3], 5)
+    # Another hnswlib's header (here: one field more at the front) is not read in place.
+    wider = struct.Struct("<Q" + vector_index._HEADER.format[1:])
+    monkeypatch.setattr(vector_index, "_HEADER", wider)
+    loaded = VectorIndex.load(tmp_path / "v.hnsw", 8)
+    assert loaded._mapped is None and loaded._hnsw is not None
+    assert loaded.search(vectors[3], 5) == graph
+    monkeypatch.undo()
+    # Read in place, the header tells a graph of other dimensions (a rebuild follows).
+    with pytest.raises(ValueError, match="8 dimensions, expected 16"):
+        VectorIndex.load(tmp_path / "v.hnsw", 16)

@@ -97,6 +97,10 @@ class _Block:
 _HEADER = struct.Struct("<QQQQQQiIQQQdQ")
 
 
+class _UnknownLayout(ValueError):
+    """A graph file whose header this code does not read (it is loaded instead)."""
+
+
 class _Mapped:
     """A saved graph's vectors and labels read in place, without loading the graph.
 
@@ -112,11 +116,11 @@ class _Mapped:
         if len(head) < _HEADER.size:
             raise ValueError("graph file is truncated")
         level0, _, count, size, label_at, vector_at, *_ = _HEADER.unpack(head)
+        if level0 != 0 or label_at + 8 > size or size % 4 or vector_at % 4 or label_at < vector_at:
+            raise _UnknownLayout("graph file has an unknown layout")
         found = (label_at - vector_at) // 4
         if found != dims:
             raise ValueError(f"graph has {found} dimensions, expected {dims}")
-        if level0 != 0 or label_at + 8 > size or size % 4 or vector_at % 4:
-            raise ValueError("graph file has an unknown layout")
         if _HEADER.size + count * size > os.fstat(self.fd).st_size:
             raise ValueError("graph file is truncated")
         self.vectors = np.zeros((0, dims), dtype=np.float32)
@@ -139,6 +143,15 @@ class _Mapped:
 
     def close(self) -> None:
         self._closer()
+
+
+def _mapped_or_none(path: Path, dims: int) -> _Mapped | None:
+    """The saved graph read in place, or None where its header is not the layout this
+    code knows (another hnswlib version): then the graph is loaded as before."""
+    try:
+        return _Mapped(path, dims)
+    except _UnknownLayout:
+        return None
 
 
 class VectorIndex:
@@ -207,8 +220,8 @@ class VectorIndex:
         self = cls.__new__(cls)
         self.dims = dims
         self._hnsw, self._scanned = None, False
-        self._mapped = _Mapped(path, dims)
-        self._path = self._mapped.source or str(path)
+        self._mapped = _mapped_or_none(path, dims)
+        self._path = (self._mapped.source if self._mapped else None) or str(path)
         top = int(labels.max()) if len(labels) else 0
         self._names, self._codes = names, {name: i for i, name in enumerate(names)}
         self._code = np.full(max(1024, 2 * top) + 1, -1, dtype=np.int32)
@@ -216,10 +229,13 @@ class VectorIndex:
         self._row = np.full(len(self._code), -1, dtype=np.int32)
         self._sizes = np.bincount(codes, minlength=len(names)).tolist()
         self._blocks = {}
-        if int(self._passes(self._mapped.labels, None, _NO_LABELS).sum()) != len(labels):
-            raise ValueError("graph file and labels file disagree")
-        if self._mapped.source is None:
-            self._load_graph()  # the mapped file cannot be reopened later: load it now
+        mapped = self._mapped
+        if (
+            mapped is None
+            or mapped.source is None  # the mapped file cannot be reopened later
+            or int(self._passes(mapped.labels, None, _NO_LABELS).sum()) != len(labels)
+        ):
+            self._load_graph()  # loaded now, as it lies, and any map dropped
         return self
 
     @property
