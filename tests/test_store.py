@@ -436,8 +436,8 @@ def test_a_graph_file_of_an_unknown_layout_is_loaded_as_it_lies(
     wider = struct.Struct("<Q" + vector_index._HEADER.format[1:])
     monkeypatch.setattr(vector_index, "_HEADER", wider)
     loaded = VectorIndex.load(tmp_path / "v.hnsw", 8)
-    assert loaded._mapped is None and loaded._hnsw is not None
     assert loaded.search(vectors[3], 5) == graph
+    assert loaded._mapped is None and loaded._hnsw is not None
     monkeypatch.undo()
     # Read in place, the header tells a graph of other dimensions (a rebuild follows).
     with pytest.raises(ValueError, match="8 dimensions, expected 16"):
