@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "zettelmem"
 # or from its own package; the base modules are one package among themselves.
 BASE = {
     "__init__", "errors", "ids", "timeutil", "models", "schemas", "validation", "text",
-    "config", "render", "redaction", "grants",
+    "config", "render", "redaction", "grants", "workers",
 }  # fmt: skip
 RANKS = {
     "base": 0,

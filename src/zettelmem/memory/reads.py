@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from zettelmem import workers
 from zettelmem.backends.embeddings import identity
 from zettelmem.errors import InvalidInput, NotFound
 from zettelmem.guard.judge import lessons_for, read_time
@@ -59,17 +59,11 @@ QUERY_VECTORS = 1024
 # A shorter id is taken as a prefix of at least this many characters (as in git).
 MIN_PREFIX = 4
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
 
 def _embedding_pool() -> ThreadPoolExecutor:
-    """The threads that embed a query while its keyword search runs (one per process)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="zettelmem-embed")
-        return _pool
+    """The threads that embed a query, and then search its vectors, while the keyword side
+    runs (two: a recall's search waits only on the embedding queued before it)."""
+    return workers.pool("embed", 2)
 
 
 class Reads(MemoryBase):

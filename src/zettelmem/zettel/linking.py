@@ -4,7 +4,6 @@ derived fields, its links and the evolution of its neighbours (construct.py deci
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from zettelmem import workers
 from zettelmem.backends.embeddings import Embedder
 from zettelmem.backends.llm import LLM, BoundedLLM
 from zettelmem.guard import signals
@@ -67,18 +67,10 @@ class Plan:
     verdicts: list[tuple[str, signals.Verdict]]
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
 def _neighbour_pool() -> ThreadPoolExecutor:
     """The thread that searches a batch's vector neighbours while this one runs their
-    keyword searches (hnswlib and numpy release the interpreter; one per process)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zettelmem-link")
-        return _pool
+    keyword searches (hnswlib and numpy release the interpreter)."""
+    return workers.pool("link", 1)
 
 
 class Linker:
