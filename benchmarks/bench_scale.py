@@ -8,7 +8,8 @@ path: linking, evolution and the guard on) and, at each size in --sizes, the
 benchmark measures: single `remember` calls, unscoped and scoped recall with
 their floor (query embedding + one tantivy search + one vector search, no
 filters, interleaved with the recalls in the same run), a cold `mem recall`
-in a fresh process, and the home's size on disk. --home keeps the store: run
+in a fresh process, a cold `mem remember` of one note in a fresh process, and
+the home's size on disk. --home keeps the store: run
 again with larger sizes and it grows from where it stopped.
 
 The text is LoCoMo-like: conversations between two speakers, in sessions of
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -122,6 +123,7 @@ class Row:
     scoped: tuple[float, float, float]
     floor: tuple[float, float]  # p50 ms, CPU p50 ms
     cold: tuple[float, float]  # wall s, CPU s
+    cold_write: tuple[float, float]  # `mem remember` in a fresh process: wall s, CPU s
     disk_mb: float
     per_note: float  # bytes
 
@@ -212,6 +214,28 @@ def recall_times(mem: Memory, talk: Talk, size: int, n: int) -> dict[str, list[f
 
 def cold_start(home: Path, embedder: str, runs: int) -> tuple[float, float]:
     """`mem recall` in a fresh process: median wall s and median CPU s of the child."""
+    question = ["recall", "what did Caroline say about the trip", "-k", "5"]
+    return in_a_fresh_process(home, embedder, runs, lambda run: question)
+
+
+def cold_remember(
+    home: Path, embedder: str, runs: int, talk: Talk, first: int
+) -> tuple[float, float]:
+    """`mem remember` of one new note in a fresh process (a shell script's write), in the
+    scope of the store's first conversation: median wall s and CPU s of the child."""
+
+    def argv(run: int) -> list[str]:
+        note = talk.turn(first + run)
+        return ["remember", note.content, "--scope", note.scope]
+
+    return in_a_fresh_process(home, embedder, runs, argv)
+
+
+def in_a_fresh_process(
+    home: Path, embedder: str, runs: int, argv: Callable[[int], list[str]]
+) -> tuple[float, float]:
+    """A `mem` command in a fresh process, ``runs`` times after one untimed run: median
+    wall s and median CPU s of the child."""
     env = dict(os.environ, MEM_HOME=str(home), MEM_EMBEDDER=embedder)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode
     mem_bin = Path(sys.executable).with_name("mem")
@@ -220,8 +244,7 @@ def cold_start(home: Path, embedder: str, runs: int) -> tuple[float, float]:
     for run in range(runs + 1):  # the first run, untimed, writes bytecode and warms caches
         used = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.perf_counter()
-        subprocess.run([*cmd, "recall", "what did Caroline say about the trip", "-k", "5"],
-                       env=env, check=True, capture_output=True)  # fmt: skip
+        subprocess.run([*cmd, *argv(run)], env=env, check=True, capture_output=True)
         wall = time.perf_counter() - began
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if run:
@@ -265,6 +288,7 @@ def measure(
         return statistics.median(_pct(r[key], pct) for r in runs)
 
     cold = cold_start(home, args.embedder, 3)
+    cold_write = cold_remember(home, args.embedder, 3, talk, 2 * 10**9 + fresh)
     mb = disk(home)
     # Single writes go after the reads: they add notes past `size` (at the end of the ids).
     with Memory(home=home, embedder=args.embedder, llm=False) as mem:
@@ -275,7 +299,7 @@ def measure(
         size, bulk, single,
         (med("recall"), med("recall", 95), med("cpu:recall")),
         (med("scoped"), med("scoped", 95), med("cpu:scoped")),
-        (med("floor"), med("cpu:floor")), cold, mb, mb * 1e6 / notes,
+        (med("floor"), med("cpu:floor")), cold, cold_write, mb, mb * 1e6 / notes,
     )  # fmt: skip
 
 
@@ -344,24 +368,24 @@ def main() -> None:
 def _table(rows: list[Row]) -> None:
     print("\n| notes | bulk notes/s | single `remember`/s | recall p50/p95 ms | "
           "scoped recall p50/p95 ms | floor p50 ms | recall/floor | `mem recall` cold s | "
-          "disk MB | disk KB/note |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "`mem remember` cold s | disk MB | disk KB/note |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = max(r.recall[0], r.scoped[0]) / r.floor[0]
         print(f"| {r.size:,} | {r.bulk[0]:.0f} | {r.single[0]:.1f} | {r.recall[0]:.1f} / "
               f"{r.recall[1]:.1f} | {r.scoped[0]:.1f} / {r.scoped[1]:.1f} | {r.floor[0]:.1f} | "
-              f"{ratio:.1f} | {r.cold[0]:.2f} | {r.disk_mb:.0f} | "
+              f"{ratio:.1f} | {r.cold[0]:.2f} | {r.cold_write[0]:.2f} | {r.disk_mb:.0f} | "
               f"{r.per_note / 1000:.1f} |")  # fmt: skip
     print("\nCPU time of this process (what the work costs, whatever the machine's load):\n")
     print("| notes | bulk CPU ms/note | single `remember` CPU ms | recall CPU p50 ms | "
           "scoped recall CPU p50 ms | floor CPU p50 ms | recall/floor (CPU) | "
-          "`mem recall` cold CPU s |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+          "`mem recall` cold CPU s | `mem remember` cold CPU s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = max(r.recall[2], r.scoped[2]) / r.floor[1]
         print(f"| {r.size:,} | {r.bulk[1]:.2f} | {r.single[1]:.1f} | {r.recall[2]:.1f} | "
               f"{r.scoped[2]:.1f} | {r.floor[1]:.1f} | {ratio:.1f} | "
-              f"{r.cold[1]:.2f} |")  # fmt: skip
+              f"{r.cold[1]:.2f} | {r.cold_write[1]:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from zettelmem.errors import EmbedderMismatch, InvalidInput, NotFound
 from zettelmem.memory.core import Memory
 from zettelmem.models import Filters, NewNote
 from zettelmem.store.records import SCHEMA_VERSION, Records
-from zettelmem.store.vector_index import EXACT_LIMIT, VectorIndex
+from zettelmem.store.vector_index import EXACT_LIMIT, VectorIndex, _Mapped
 
 
 @pytest.fixture
@@ -155,6 +155,107 @@ def test_a_loaded_index_keeps_the_file_it_mapped_when_another_save_replaces_it(
     for _ in range(2):  # the scan of the mapped file, then the graph loaded from it
         assert loaded.search(old[20], 1)[0] == (21, pytest.approx(1.0, abs=1e-5))
     assert VectorIndex.load(path, 8).search(new[30], 1)[0][0] == 31
+
+
+def test_a_loaded_index_takes_writes_before_its_graph_loads(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    vectors = rng.standard_normal((400, 16)).astype(np.float32)
+    path = tmp_path / "v.hnsw"
+    saved = VectorIndex(16)
+    saved.upsert(list(range(1, 301)), vectors[:300], ["a" if i % 2 else "b" for i in range(300)])
+    saved.save(path)
+    # The same writes on an index built in memory (graph loaded) and on the saved one
+    # (graph not loaded yet): new labels, a label given a new vector, deletes of a saved
+    # label and of a label written since.
+    fresh = vectors[300:]
+    later = [(list(range(301, 401)), fresh, ["b"] * 100), ([5], vectors[399:], ["a"])]
+    gone = [17, 350]
+
+    def written(index: VectorIndex) -> VectorIndex:
+        for labels, rows, scopes in later:
+            index.upsert(labels, rows, scopes)
+        index.delete(gone)
+        return index
+
+    reference = written(saved)
+    queries = [vectors[4], vectors[399], vectors[16], vectors[349], vectors[320]]
+    for ask in ({}, {"scope": "b"}, {"exclude": {301, 302}}, {"allowed": set(range(1, 400, 3))}):
+        for query in queries:
+            loaded = written(VectorIndex.load(path, 16))
+            assert loaded._hnsw is None  # nothing loaded the graph to write
+            first = loaded.search(query, 6, **ask)  # the file and the writes, scanned
+            assert loaded._hnsw is None
+            want = reference.search(query, 6, **ask)
+            assert [x for x, _ in first] == [x for x, _ in want], ask
+            assert [s for _, s in first] == pytest.approx([s for _, s in want], abs=1e-5)
+            assert not {17, 350} & {x for x, _ in first}
+            second = loaded.search(query, 6, **ask)  # the graph, the writes folded in
+            assert loaded._hnsw is not None
+            assert [x for x, _ in second] == [x for x, _ in want], ask
+    # Saved after writes that never loaded the graph: the file holds them, and the
+    # deleted vectors are overwritten, not only marked.
+    loaded = written(VectorIndex.load(path, 16))
+    loaded.save(path)
+    again = VectorIndex.load(path, 16)
+    assert len(again) == len(reference) and again.count("b") == reference.count("b")
+    assert again.search(vectors[399], 1)[0] == (5, pytest.approx(1.0, abs=1e-5))
+    on_disk = _Mapped(path, 16)
+    for label in gone:  # no row of the file holds their vectors any more
+        original = vectors[label - 1] / np.linalg.norm(vectors[label - 1])
+        assert float((on_disk.vectors @ original).max()) < 0.9
+    on_disk.close()
+
+
+def test_equal_vectors_score_equally_whether_read_from_the_file_or_written_since(
+    tmp_path: Path,
+) -> None:
+    """float32 products round with the rows' layout; equal vectors, some in the saved file
+    and some waiting for the graph, must still tie exactly and break ties by label."""
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        shared = rng.standard_normal(256).astype(np.float32)
+        vectors = rng.standard_normal((400, 256)).astype(np.float32)
+        same = rng.choice(400, 120, replace=False)
+        vectors[same] = shared
+        cut = int(rng.integers(100, 380))
+        saved = VectorIndex(256)
+        saved.upsert(list(range(1, cut + 1)), vectors[:cut], ["a"] * cut)
+        saved.save(tmp_path / "v.hnsw")
+        loaded = VectorIndex.load(tmp_path / "v.hnsw", 256)
+        loaded.upsert(list(range(cut + 1, 401)), vectors[cut:], ["a"] * (400 - cut))
+        query = shared + 0.7 * rng.standard_normal(256).astype(np.float32)
+        for index in (loaded, loaded):  # the scan of the file, then the exact blocks
+            tied = [(x, s) for x, s in index.search(query, 60) if x - 1 in set(same.tolist())]
+            assert len({s for _, s in tied}) == 1
+            assert [x for x, _ in tied] == sorted(same + 1)[: len(tied)]
+
+
+def test_a_short_process_does_not_rewrite_the_vector_file_on_closing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zettelmem.store import derived
+
+    home = _home_with_saved_vectors(tmp_path / "home")
+    graph = home / "vectors.hnsw"
+    before = graph.stat().st_mtime_ns, graph.read_bytes()
+    for i in range(3):  # three one-note processes, as three `mem remember` calls
+        with Memory(home=home, embedder="hashing") as mem:
+            mem.remember(f"a walrus named Olaf number {i}")
+            assert mem.indexes.vectors._hnsw is None  # nor loaded the graph
+    assert (graph.stat().st_mtime_ns, graph.read_bytes()) == before
+    # The next process replays them from the record: found by their vectors alone.
+    with Memory(home=home, embedder="hashing") as mem:
+        top = mem.recall("a walrus named Olaf number 1", k=1).hits[0]
+        assert top.note.content == "a walrus named Olaf number 1"
+        assert top.scores["vector"] > 0.9
+        assert len(mem.indexes.vectors) == 303
+    # Once the file lags the save lag, closing saves it.
+    monkeypatch.setattr(derived, "VECTOR_SAVE_LAG", 4)
+    with Memory(home=home, embedder="hashing") as mem:
+        mem.remember("a fourth walrus")
+    assert graph.read_bytes() != before[1]
+    state = json.loads((home / "indexes.json").read_text())
+    assert state["vector_seq"] > 300  # saved once it lagged the save lag
 
 
 def test_a_batch_of_queries_finds_what_each_query_finds_alone() -> None:

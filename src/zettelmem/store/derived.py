@@ -29,9 +29,11 @@ log = logging.getLogger("zettelmem")
 
 # Save the vector graph once the file on disk lags this many ops behind, or an
 # eighth of the index if that is more: a save writes the whole graph, so saving
-# in proportion to its size keeps the cost per write flat as the store grows. A
-# process that opens the home replays at most this many ops from the record, and
-# closing a Memory saves whatever lags.
+# in proportion to its size keeps the cost per write flat as the store grows.
+# Closing a Memory saves the graph only when the file lags VECTOR_SAVE_LAG ops or
+# more: the record keeps every vector, so the next process replays what the file
+# lacks (fewer than VECTOR_SAVE_LAG ops, a few milliseconds) instead of every short
+# process rewriting the whole graph for its one note (about 1 s at 100,000 notes).
 VECTOR_SAVE_LAG = 256
 VECTOR_SAVE_SHARE = 8
 # Single writes may leave the BM25 index this many ops behind (a tantivy commit
@@ -287,14 +289,25 @@ class DerivedIndexes:
     def catch_up(self, force_save: bool = False, text_lag: int = 0) -> None:
         """Apply every op the indexes have not seen yet (no-op when up to date).
 
-        ``text_lag``: the BM25 index may stay this many ops behind (single writes).
+        ``force_save``: save the vector graph whatever its lag (else when it lags the
+        save lag). ``text_lag``: the BM25 index may stay this many ops behind (single
+        writes).
         """
+        self._catch_up(1 if force_save else None, text_lag)
+
+    def _catch_up(self, save_at: int | None, text_lag: int = 0) -> None:
+        """catch_up, saving the vector graph once the file lags ``save_at`` ops (None:
+        the save lag)."""
         head = self.records.ops_head()
         state_hint = self._read_state()
         if self.read_only:
             self._catch_up_in_memory(head, state_hint.text_seq)
             return
-        if head == self.vector_seq and head - state_hint.text_seq <= text_lag and not force_save:
+        if (
+            head == self.vector_seq
+            and head - state_hint.text_seq <= text_lag
+            and (save_at is None or head - state_hint.vector_seq < save_at)
+        ):
             self._see_text(state_hint.text_seq)
             return
         with self.lock:
@@ -318,9 +331,10 @@ class DerivedIndexes:
                 else:
                     self._apply_vectors(self.records.ops_since(self.vector_seq, head))
                 self.vector_seq = head
-            if state.vector_seq < self.vector_seq and (
-                force_save or self.vector_seq - state.vector_seq >= self._save_lag()
-            ):
+            lag = self.vector_seq - state.vector_seq
+            # A graph never saved is saved at once (a process that opens the home would
+            # otherwise rebuild it from the whole record).
+            if lag > 0 and (state.vector_seq == 0 or lag >= (save_at or self._save_lag())):
                 self._save_vectors(state)
                 state.vector_seq = self.vector_seq
                 state.embedder = self.embedder
@@ -350,13 +364,14 @@ class DerivedIndexes:
         return max(VECTOR_SAVE_LAG, len(self.vectors) // VECTOR_SAVE_SHARE)
 
     def flush(self) -> None:
-        """Save the vector index if the copy on disk lags behind this process, and bring
-        the BM25 index up to date."""
+        """Bring the BM25 index up to date, and save the vector index if the copy on disk
+        lags VECTOR_SAVE_LAG ops or more behind this process (the next one replays less
+        than that from the record)."""
         if self.read_only:
             return
         state = self._read_state()
         if state.vector_seq < self.vector_seq or state.text_seq < self.records.ops_head():
-            self.catch_up(force_save=True)
+            self._catch_up(VECTOR_SAVE_LAG)
 
     def _apply_text(self, ops: list[Op], head: int) -> int:
         """Apply ops to the BM25 index; returns the op sequence it now reflects."""

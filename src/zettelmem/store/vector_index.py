@@ -15,6 +15,11 @@ search by one exact scan of the vectors there; the graph itself is loaded when a
 search or a write needs it. A process that asks once (`mem recall`) never pays the load:
 at 100,000 notes the scan costs about 60 ms where the load costs about 200 ms, and it
 runs outside the interpreter (in the thread that embeds the query) while the load holds it.
+Writes made before the graph is loaded wait beside it (their vectors in memory, searched
+with the file's) and go into the graph when it loads: a process that writes one note and
+searches once (`mem remember`) never loads the graph either, and it need not save it on
+closing, since the record keeps each vector and the next process replays what the file
+lacks (derived.py).
 """
 
 from __future__ import annotations
@@ -167,6 +172,9 @@ class VectorIndex:
         self._path = ""  # where a saved graph not loaded yet is read from
         self._mapped: _Mapped | None = None  # that graph, read in place
         self._scanned = False  # its one exact scan is spent
+        # Writes waiting for the graph to load: label -> its unit vector, or None when
+        # the label was deleted (folded into the graph by _load_graph).
+        self._pending: dict[int, np.ndarray | None] = {}
         self._hnsw: hnswlib.Index | None = hnswlib.Index(space=SPACE, dim=dims)
         self._hnsw.init_index(max_elements=capacity, ef_construction=200, M=16)
         self._names: list[str] = []  # scope code -> scope
@@ -224,7 +232,7 @@ class VectorIndex:
             raise ValueError("labels file is inconsistent")
         self = cls.__new__(cls)
         self.dims = dims
-        self._hnsw, self._scanned = None, False
+        self._hnsw, self._scanned, self._pending = None, False, {}
         self._mapped = _mapped_or_none(path, dims)
         self._path = (self._mapped.source if self._mapped else None) or str(path)
         top = int(labels.max()) if len(labels) else 0
@@ -253,7 +261,27 @@ class VectorIndex:
             if self._mapped is not None:
                 self._mapped.close()
                 self._mapped = None
+            self._fold_pending(graph)
         return self._hnsw
+
+    def _fold_pending(self, graph: hnswlib.Index) -> None:
+        """Put the writes made before the graph loaded into it (deletes overwrite the
+        saved vector first, as ``delete`` does)."""
+        pending, self._pending = self._pending, {}
+        gone = [label for label, vector in pending.items() if vector is None]
+        kept = [label for label, vector in pending.items() if vector is not None]
+        needed = graph.get_current_count() + len(pending)
+        if needed > graph.get_max_elements():
+            graph.resize_index(max(needed, 2 * graph.get_max_elements()))
+        present = [label for label in gone if _holds(graph, label)]
+        if present:
+            noise = _unit(np.random.default_rng().standard_normal((len(present), self.dims)))
+            graph.add_items(noise, np.asarray(present, dtype=np.int64))
+            for label in present:
+                graph.mark_deleted(label)
+        if kept:
+            vectors = np.stack([pending[label] for label in kept])  # type: ignore[misc]
+            graph.add_items(vectors, np.asarray(kept, dtype=np.int64))
 
     # -- writes -------------------------------------------------------------
 
@@ -262,6 +290,9 @@ class VectorIndex:
         if not len(labels):
             return
         unit = _unit(vectors)
+        if self._hnsw is None:
+            self._upsert_pending(labels, unit, scopes)
+            return
         # add_items revives a deleted label by itself and overwrites a present one.
         needed = self._graph.get_current_count() + len(labels)
         if needed > self._graph.get_max_elements():
@@ -272,12 +303,7 @@ class VectorIndex:
         # The blocks hold the graph's own copy, so a loaded index answers like this one.
         stored = self._graph.get_items(keys) if self._blocks else None
         for i, (label, scope) in enumerate(zip(keys.tolist(), scopes)):
-            code = self._code_for(scope)
-            if self._code[label] >= 0 and self._code[label] != code:
-                self._forget_row(label)
-            if self._code[label] < 0:
-                self._sizes[code] += 1
-            self._code[label] = code
+            code = self._place(label, scope)
             block = self._blocks.get(code)
             if block is not None and stored is not None:
                 row = int(self._row[label])
@@ -285,6 +311,26 @@ class VectorIndex:
                     self._row[label] = block.append(label, stored[i])
                 else:
                     block.matrix[row] = stored[i]
+
+    def _upsert_pending(
+        self, labels: Sequence[int], unit: np.ndarray, scopes: Sequence[str]
+    ) -> None:
+        """An upsert while the graph is not loaded: kept beside it (no block exists yet)."""
+        keys = np.asarray(labels, dtype=np.int64)
+        self._reserve(int(keys.max()))
+        for i, (label, scope) in enumerate(zip(keys.tolist(), scopes)):
+            self._place(label, scope)
+            self._pending[label] = unit[i].copy()
+
+    def _place(self, label: int, scope: str) -> int:
+        """Count a written label live in its scope (moved out of another); its scope code."""
+        code = self._code_for(scope)
+        if self._code[label] >= 0 and self._code[label] != code:
+            self._forget_row(label)
+        if self._code[label] < 0:
+            self._sizes[code] += 1
+        self._code[label] = code
+        return code
 
     def _code_for(self, scope: str) -> int:
         code = self._codes.get(scope)
@@ -317,6 +363,12 @@ class VectorIndex:
         gone = [label for label in labels if self._live(label) or self._in_graph(label)]
         if not gone:
             return
+        if self._hnsw is None:
+            for label in gone:
+                self._pending[label] = None
+                if self._live(label):
+                    self._forget_row(label)
+            return
         noise = _unit(np.random.default_rng().standard_normal((len(gone), self.dims)))
         self._graph.add_items(noise, np.asarray(gone))
         for label in gone:
@@ -328,11 +380,15 @@ class VectorIndex:
         return 0 <= label < len(self._code) and bool(self._code[label] >= 0)
 
     def _in_graph(self, label: int) -> bool:
-        try:
-            self._graph.get_items([label])
-        except RuntimeError:
-            return False
-        return True
+        """Whether the graph (or the file it is loaded from, or a write waiting for it)
+        holds a vector for this label, live or not."""
+        if self._hnsw is None:
+            if self._pending.get(label) is not None:
+                return True
+            mapped = self._mapped
+            if mapped is not None:
+                return bool((mapped.labels == label).any())
+        return _holds(self._graph, label)
 
     # -- reads --------------------------------------------------------------
 
@@ -361,7 +417,7 @@ class VectorIndex:
             # The first search of a loaded index: one exact scan of the saved file. The
             # graph is loaded by the next one (and by any write, which drops the map).
             self._scanned = True
-            if int(self._passes(mapped.labels, None, _NO_LABELS).sum()) == len(self):
+            if self._mapped_agrees(mapped):
                 return self._scan_mapped(mapped, q, k, want, excluded, allowed)
             self._load_graph()  # its labels disagree with the labels file: the graph as it lies
         if allowed is not None:
@@ -390,10 +446,12 @@ class VectorIndex:
         vectors once a batch instead of once a note (20,000 notes: 4.2 ms a query alone,
         0.4 ms in a batch of 128).
         """
-        # Asked by a write (a batch's neighbours), which loads the graph anyway: no scan of
-        # the saved file first.
-        self._scanned = True
         rows = _unit(np.asarray(queries))
+        if len(rows) == 1:
+            return [self.search(rows[0], k, scope=scope, exclude=exclude)]
+        # A batch's neighbours (a bulk import, which loads the graph to write anyway): no
+        # scan of the saved file first.
+        self._scanned = True
         want = self._wanted(scope, None)
         if want is not None and not len(want):
             return [[] for _ in rows]
@@ -402,13 +460,16 @@ class VectorIndex:
         k = min(k, count)
         if k <= 0 or not len(rows):
             return [[] for _ in rows]
-        if count > EXACT_LIMIT or len(rows) == 1:
+        if count > EXACT_LIMIT:
             return [self.search(q, k, scope=scope, exclude=exclude) for q in rows]
         scanned = self._scan(rows.T, want, excluded)
         if scanned is None:
             return [[] for _ in rows]
         sims, labels = scanned
-        return [_top(np.ascontiguousarray(sims[:, i]), labels, k) for i in range(len(rows))]
+        return [
+            _settle(np.ascontiguousarray(sims[:, i]), labels, k, row, self._block_vectors)
+            for i, row in enumerate(rows)
+        ]
 
     def _scan_mapped(
         self,
@@ -419,13 +480,48 @@ class VectorIndex:
         excluded: np.ndarray,
         allowed: set[int] | None,
     ) -> list[tuple[int, float]]:
-        """Exact search over a saved graph's vectors in place (every live one that passes)."""
+        """Exact search over a saved graph's vectors in place (every live one that passes,
+        a vector written since in place of the file's)."""
         labels = mapped.labels
         ok = self._passes(labels, want, excluded)
+        fresh = self._fresh_labels()
+        if len(fresh):
+            ok &= ~np.isin(labels, fresh)
+            fresh = fresh[self._passes(fresh, want, excluded)]
         if allowed is not None:
             wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
             ok &= np.isin(labels, wanted)
-        return _top((mapped.vectors @ q)[ok], labels[ok], k)
+            fresh = fresh[np.isin(fresh, wanted)]
+        rows = np.flatnonzero(ok)
+        sims, found = (mapped.vectors @ q)[rows], labels[rows]
+        pending = np.zeros((0, self.dims), dtype=np.float32)
+        if len(fresh):
+            pending = np.stack([self._pending[int(x)] for x in fresh])  # type: ignore[misc]
+            sims, found = np.concatenate([sims, pending @ q]), np.concatenate([found, fresh])
+
+        def vectors(at: np.ndarray) -> np.ndarray:
+            inside = at < len(rows)
+            out = np.empty((len(at), self.dims), dtype=np.float32)
+            out[inside] = mapped.vectors[rows[at[inside]]]
+            out[~inside] = pending[at[~inside] - len(rows)]
+            return out
+
+        return _settle(sims, found, k, q, lambda at: vectors(at), by_position=True)
+
+    def _fresh_labels(self) -> np.ndarray:
+        """The labels written since the graph file was mapped (their vectors pending)."""
+        fresh = [label for label, vector in self._pending.items() if vector is not None]
+        return np.asarray(fresh, dtype=np.int64)
+
+    def _mapped_agrees(self, mapped: _Mapped) -> bool:
+        """Whether the mapped file holds every live label the labels file named (the
+        pending writes aside), so that scanning it answers as the graph would."""
+        labels = mapped.labels
+        ok = self._passes(labels, None, _NO_LABELS)
+        fresh = self._fresh_labels()
+        if len(fresh):
+            ok &= ~np.isin(labels, fresh)
+        return int(ok.sum()) + len(fresh) == len(self)
 
     def _wanted(self, scope: str | None, scopes: Sequence[str] | None) -> np.ndarray | None:
         """The scope codes searched (None: every scope); unknown scopes hold nothing."""
@@ -479,7 +575,14 @@ class VectorIndex:
         self, q: np.ndarray, k: int, want: np.ndarray | None, excluded: np.ndarray
     ) -> list[tuple[int, float]]:
         scanned = self._scan(q, want, excluded)
-        return [] if scanned is None else _top(*scanned, k)
+        return [] if scanned is None else _settle(*scanned, k, q, self._block_vectors)
+
+    def _block_vectors(self, labels: np.ndarray) -> np.ndarray:
+        """The exact blocks' rows of these live labels."""
+        out = np.empty((len(labels), self.dims), dtype=np.float32)
+        for i, label in enumerate(labels.tolist()):
+            out[i] = self._blocks[int(self._code[label])].matrix[int(self._row[label])]
+        return out
 
     def _scan(
         self, q: np.ndarray, want: np.ndarray | None, excluded: np.ndarray
@@ -507,7 +610,8 @@ class VectorIndex:
         if k <= 0:
             return []
         if len(wanted) <= EXACT_LIMIT:
-            return _top(self.stored_vectors(wanted) @ q, wanted, k)
+            matrix = self.stored_vectors(wanted)
+            return _settle(matrix @ q, wanted, k, q, lambda at: matrix[at], by_position=True)
         mask = np.zeros(len(self._code), dtype=bool)
         mask[wanted] = True
         return self._filtered(q, k, len(wanted), lambda labels: mask[labels])
@@ -574,6 +678,44 @@ class VectorIndex:
             raise KeyError("a label the graph does not hold")
         picked = np.ascontiguousarray(rows[where, start : start + 4 * self.dims])
         return picked.view("<f4").reshape(len(labels), self.dims).astype(np.float32)
+
+
+def _holds(graph: hnswlib.Index, label: int) -> bool:
+    """Whether the graph holds a vector for this label (deleted or not)."""
+    try:
+        graph.get_items([label])
+    except RuntimeError:
+        return False
+    return True
+
+
+# The float32 products of an exact scan round differently with the rows' layout (a row
+# read from the saved file, from a block, or waiting for the graph): a few units in the
+# last place, enough to reorder equal vectors. The candidates within this of the k-th
+# best (far above that error: 384 products of unit vectors round to within about 2e-5)
+# are scored again in float64, so equal vectors score equally whatever layout they
+# were read from and ties break by label.
+SETTLE_MARGIN = 1e-4
+
+
+def _settle(
+    sims: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    q: np.ndarray,
+    vectors: Callable[[np.ndarray], np.ndarray],
+    by_position: bool = False,
+) -> list[tuple[int, float]]:
+    """The k best of an exact scan, the candidates near the cut scored again in float64
+    (``vectors`` gives their rows, by label, or by position when ``by_position``)."""
+    k = min(k, len(sims))
+    if k <= 0:
+        return []
+    cut = float(np.partition(sims, len(sims) - k)[len(sims) - k])
+    near = np.flatnonzero(sims >= cut - SETTLE_MARGIN)
+    rows = vectors(near if by_position else labels[near])
+    exact = (rows.astype(np.float64) @ q.astype(np.float64)).astype(np.float32)
+    return _top(exact, labels[near], k)
 
 
 def _top(sims: np.ndarray, labels: np.ndarray, k: int) -> list[tuple[int, float]]:
