@@ -94,9 +94,16 @@ def stored_verdict(note_id: str, verdict: signals.Verdict) -> StoredVerdict:
                                  now_iso())  # fmt: skip
 
 
-def read_time(records: RecordStore, hits: Sequence[Hit], k: int) -> list[Hit]:
+def read_time(
+    records: RecordStore, hits: Sequence[Hit], k: int, held_last: bool = False
+) -> list[Hit]:
     """Trust and warnings on every hit; hits that contradict the consensus of the top
-    hits and carry risk are demoted. Returns the top k, re-sorted."""
+    hits and carry risk are demoted. Returns the top k, re-sorted.
+
+    ``held_last`` (quarantine mode): a note held at write (flagged and not approved)
+    ranks after every note that is not, so it reaches the answer only when nothing
+    unheld matches; it keeps its trust and warnings.
+    """
     if not hits:
         return []
     stored = records.verdicts_of([h.note.id for h in hits])
@@ -120,12 +127,13 @@ def read_time(records: RecordStore, hits: Sequence[Hit], k: int) -> list[Hit]:
     judged = signals.read_check(
         [replace(v, read_risk=0.0) if v.id in deferred else v for v in views]
     )
+    held = {v.id for v in views if v.stored_reasons} if held_last else set()
     out = []
     for hit in hits:
         j = judged[hit.note.id]
         score = hit.score * DEMOTE if j.demote else hit.score
         out.append((hit, score, j))
-    out.sort(key=lambda x: (-x[1], x[0].note.label))
+    out.sort(key=lambda x: (x[0].note.id in held, -x[1], x[0].note.label))
     kept = []
     for hit, score, j in out[:k]:
         if hit.note.id in deferred:

@@ -212,7 +212,9 @@ class Reads(MemoryBase):
             for label, parts, via in ranked
             if label in notes and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0)
         ]
-        return hits if self.guard_mode == "off" else read_time(self.records, hits, k)
+        if self.guard_mode == "off":
+            return hits
+        return read_time(self.records, hits, k, held_last=self.guard_mode == "quarantine")
 
     def _windowed(
         self,
