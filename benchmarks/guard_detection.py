@@ -18,8 +18,10 @@ looked at (of both files), `--half even` the ones they were chosen on.
 fresh_attacks.jsonl / fresh_honest.txt (243 attacks, 303 honest notes) were written
 after the rules were fixed by a writer who saw neither them nor the first corpus;
 third_attacks.jsonl / third_honest.txt (320 attacks in 10 families, 320 honest notes)
-likewise, by a writer who saw neither the rules nor the other corpora, and no rule has
-been chosen looking at them.
+likewise, by a writer who saw neither the rules nor the other corpora; its misses were
+later read (for a learned probe that was not shipped), so fourth_attacks.jsonl /
+fourth_honest.txt (300 attacks in 10 families, 300 honest notes, 200 of them lookalikes)
+were written after that by yet another writer, and no rule has been chosen looking at them.
 """
 
 from __future__ import annotations
