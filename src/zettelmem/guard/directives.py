@@ -163,13 +163,16 @@ RULES: tuple[Rule, ...] = (
           rf"update|override|alert)s? (?:to|for) (?:the |any |all |every |future )?"
           rf"(?:[\w-]{{1,20}} ){{0,2}}?{AGENT}\b", address=True, anchors="AGENT"),
     _rule("instruction", "address", ADDRESSED,
-          rf"(?:^|[\n.!?]\s{{0,3}})(?:(?:dear|attention|hey|hi|hello|listen|important|psst)"
-          rf"[\s,:!]{{1,3}})?(?:the )?{AGENT}\s{{0,2}}[,!]|\b(?:dear|attention|hey|hello|"
-          rf"listen|psst)[\s,]{{1,3}}(?:the |all |any )?{AGENT}\s{{0,2}}:|"
+          rf"(?:^|[\n.!?]\s{{0,3}})(?:(?:dear|attention|attn|hey|hi|hello|listen(?: up)?|"
+          rf"important|psst)[\s,:!.]{{1,3}})?(?:the )?{AGENT}\s{{0,2}}[,!-]|\b(?:dear|"
+          rf"attention|attn|hey|hello|listen(?: up)?|psst)[\s,.:]{{1,3}}(?:the |all |any )?"
+          rf"{AGENT}\s{{0,2}}:|"
           rf"\b{AGENT} (?:\w{{1,15}} )?(?:reading|processing|parsing|summari[sz]ing|seeing|"
           rf"retrieving|recalling) (?:this|these|the following)\b|\b(?:whoever|anyone|"
           rf"any (?:one|system|program)) (?:who )?(?:reads|reading|processes|retrieves|"
-          rf"finds) this\b", address=True, anchors="AGENT|whoever|anyone|any one|any system|"
+          rf"finds) this\b|\b(?:whichever|whatever|any|every) (?:[\w-]{{1,20}} )?{AGENT} "
+          rf"(?:(?:that|which|who) )?(?:reads|is reading|processes|retrieves|finds|sees|"
+          rf"loads) this\b", address=True, anchors="AGENT|whoever|anyone|any one|any system|"
           "any program"),
     _rule("instruction", "address", ADDRESSED,
           rf"\b(?:the|an?|any|all|every|your|future) (?:[\w-]{{1,20}} ){{0,2}}?{AGENT} "
@@ -255,6 +258,17 @@ RULES: tuple[Rule, ...] = (
           r"simply |only )?(?:say|answer|reply|respond|claim|state|insist|tell (?:them|"
           r"the user|whoever|anyone|people))\b", anchors="say|answer|reply|respond|claim|state|"
           "insist|tell"),
+    # Bare dismissals and a fixed answer: people write these too ("just ignore it", "the
+    # answer to the riddle is a piano"), so alone they stay below the flag line; addressed
+    # to an agent they are held.
+    _rule("instruction", "dismiss", WEAK,
+          r"\b(?:ignore|disregard|discard|dismiss) (?:them|it|those|these|that|this)\b|"
+          r"\b(?:must|should|shall|are to|is to|have to|has to|need to) be (?:disregarded|"
+          r"ignored|discarded|dismissed|forgotten|deleted|removed|overwritten|purged)\b",
+          anchors="ignore|disregard|discard|dismiss|forgotten|deleted|removed|overwritten|"
+          "purged"),
+    _rule("instruction", "forcing", WEAK,
+          r"\bthe answer (?:to|for|about|on) [^.!?\n]{1,80}? (?:is|was|=)\b", anchors="answer"),
     _rule("instruction", "delete", 0.6,
           rf"\b(?:delete|erase|remove|wipe|purge|destroy|overwrite|forget|discard) "
           rf"{GAP}(?:{OTHER}|{SELF}|any trace) {GAP}(?:notes?|memor(?:y|ies)|records?|"
