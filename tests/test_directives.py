@@ -394,3 +394,11 @@ def test_an_agent_addressed_in_other_words_with_a_bare_dismissal_or_answer_is_qu
 @pytest.mark.parametrize("text", UNADDRESSED_HONEST)
 def test_a_bare_dismissal_or_answer_with_no_agent_addressed_is_accepted(text: str) -> None:
     assert consensus_check(text, "mcp:agent", [], "quarantine").verdict == "accept"
+
+
+def test_the_same_words_found_by_two_rules_count_once() -> None:
+    # "Hey bot" is an address to both the old pattern list and the clause grammar: one
+    # piece of evidence, so a friendly line is flagged at most, never quarantined.
+    verdict = consensus_check("Hey bot, nice job today!", "cli", [], "quarantine")
+    assert verdict.verdict == "flag" and verdict.risk == directives.ADDRESSED
+    assert verdict.reasons == ("instruction aimed at an agent: 'Hey bot'",)

@@ -191,7 +191,11 @@ def _text_signals(content: str) -> tuple[Signal, ...]:
             found["trigger"].append((TRIGGER_ARMED_WEIGHT, "codeword behind a trigger"))
     out: list[Signal] = []
     for signal, label in LABELS.items():
-        parts = sorted(found.get(signal, ()), reverse=True)
+        # The same words found by two rules are one piece of evidence, at its strongest.
+        strongest: dict[str, float] = {}
+        for weight, quote in found.get(signal, ()):
+            strongest[quote] = max(weight, strongest.get(quote, 0.0))
+        parts = sorted(((w, q) for q, w in strongest.items()), reverse=True)
         if parts:
             weight = min(combine(w for w, _ in parts), 0.95)
             out.append((signal, round(weight, 3), f"{label}: {', '.join(q for _, q in parts[:2])}"))
