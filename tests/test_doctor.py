@@ -68,6 +68,24 @@ def test_garbage_in_the_vector_files_is_found_and_repaired(mem) -> None:
     assert mem.json("doctor")["ok"] is True
 
 
+def test_saved_vectors_are_compared_with_the_record_while_later_writes_wait(mem) -> None:
+    _seed(mem)
+    mem.ok("reindex")  # the file saved at the head
+    mem.remember("one more note, written by a process that does not save the graph")
+    check = next(c for c in mem.json("doctor")["checks"] if c["name"] == "vector index")
+    assert check["ok"] and "1 later ops replay when opened" in check["detail"], check
+    # A saved vector that no later op touched still has to match the record.
+    db = sqlite3.connect(mem.home / "notes.db")
+    label, blob = db.execute("SELECT label, vector FROM embeddings ORDER BY label").fetchone()
+    db.execute("UPDATE embeddings SET vector=? WHERE label=?", (bytes(reversed(blob)), label))
+    db.commit()
+    db.close()
+    result = mem("doctor", "--json")
+    assert result.exit_code != 0
+    check = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "vector index")
+    assert not check["ok"] and "differ from the record (labels [1])" in check["detail"], check
+
+
 def test_a_record_row_with_damaged_values_is_reported(mem) -> None:
     kept = _seed(mem)[0]
     db = sqlite3.connect(mem.home / "notes.db")
