@@ -273,12 +273,7 @@ class VectorIndex:
         needed = graph.get_current_count() + len(pending)
         if needed > graph.get_max_elements():
             graph.resize_index(max(needed, 2 * graph.get_max_elements()))
-        present = [label for label in gone if _holds(graph, label)]
-        if present:
-            noise = _unit(np.random.default_rng().standard_normal((len(present), self.dims)))
-            graph.add_items(noise, np.asarray(present, dtype=np.int64))
-            for label in present:
-                graph.mark_deleted(label)
+        _erase(graph, [label for label in gone if _holds(graph, label)], self.dims)
         if kept:
             vectors = np.stack([pending[label] for label in kept])  # type: ignore[misc]
             graph.add_items(vectors, np.asarray(kept, dtype=np.int64))
@@ -369,10 +364,8 @@ class VectorIndex:
                 if self._live(label):
                     self._forget_row(label)
             return
-        noise = _unit(np.random.default_rng().standard_normal((len(gone), self.dims)))
-        self._graph.add_items(noise, np.asarray(gone))
+        _erase(self._graph, gone, self.dims)
         for label in gone:
-            self._graph.mark_deleted(label)
             if self._live(label):
                 self._forget_row(label)
 
@@ -678,6 +671,16 @@ class VectorIndex:
             raise KeyError("a label the graph does not hold")
         picked = np.ascontiguousarray(rows[where, start : start + 4 * self.dims])
         return picked.view("<f4").reshape(len(labels), self.dims).astype(np.float32)
+
+
+def _erase(graph: hnswlib.Index, labels: Sequence[int], dims: int) -> None:
+    """Overwrite these labels' vectors with noise, then mark them deleted: no copy of a
+    deleted vector stays in the graph or in a file saved from it."""
+    if labels:
+        noise = _unit(np.random.default_rng().standard_normal((len(labels), dims)))
+        graph.add_items(noise, np.asarray(labels, dtype=np.int64))
+        for label in labels:
+            graph.mark_deleted(label)
 
 
 def _holds(graph: hnswlib.Index, label: int) -> bool:
