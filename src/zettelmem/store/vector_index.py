@@ -359,12 +359,9 @@ class VectorIndex:
         if not gone:
             return
         if self._hnsw is None:
-            for label in gone:
-                self._pending[label] = None
-                if self._live(label):
-                    self._forget_row(label)
-            return
-        _erase(self._graph, gone, self.dims)
+            self._pending.update(dict.fromkeys(gone))  # erased when the graph loads
+        else:
+            _erase(self._graph, gone, self.dims)
         for label in gone:
             if self._live(label):
                 self._forget_row(label)
