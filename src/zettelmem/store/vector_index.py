@@ -407,8 +407,10 @@ class VectorIndex:
             # The first search of a loaded index: one exact scan of the saved file. The
             # graph is loaded by the next one (and by any write, which drops the map).
             self._scanned = True
-            if self._mapped_agrees(mapped):
-                return self._scan_mapped(mapped, q, k, want, excluded, allowed)
+            fresh = self._fresh_labels()
+            live = self._mapped_live(mapped, fresh)
+            if int(live.sum()) + len(fresh) == len(self):  # the file agrees with the labels
+                return self._scan_mapped(mapped, live, fresh, q, k, want, excluded, allowed)
             self._load_graph()  # its labels disagree with the labels file: the graph as it lies
         if allowed is not None:
             wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
@@ -464,23 +466,24 @@ class VectorIndex:
     def _scan_mapped(
         self,
         mapped: _Mapped,
+        live: np.ndarray,
+        fresh: np.ndarray,
         q: np.ndarray,
         k: int,
         want: np.ndarray | None,
         excluded: np.ndarray,
         allowed: set[int] | None,
     ) -> list[tuple[int, float]]:
-        """Exact search over a saved graph's vectors in place (every live one that passes,
-        a vector written since in place of the file's)."""
+        """Exact search over a saved graph's vectors in place (its ``live`` rows that pass,
+        and the ``fresh`` labels written since, from their pending vectors)."""
         labels = mapped.labels
-        ok = self._passes(labels, want, excluded)
-        fresh = self._fresh_labels()
-        if len(fresh):
-            ok &= ~np.isin(labels, fresh)
+        ok = live
+        if want is not None or len(excluded):
+            ok = live & self._passes(labels, want, excluded)
             fresh = fresh[self._passes(fresh, want, excluded)]
         if allowed is not None:
             wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
-            ok &= np.isin(labels, wanted)
+            ok = ok & np.isin(labels, wanted)
             fresh = fresh[np.isin(fresh, wanted)]
         rows = np.flatnonzero(ok)
         sims, found = (mapped.vectors @ q)[rows], labels[rows]
@@ -496,22 +499,22 @@ class VectorIndex:
             out[~inside] = pending[at[~inside] - len(rows)]
             return out
 
-        return _settle(sims, found, k, q, lambda at: vectors(at), by_position=True)
+        return _settle(sims, found, k, q, vectors, by_position=True)
 
     def _fresh_labels(self) -> np.ndarray:
         """The labels written since the graph file was mapped (their vectors pending)."""
         fresh = [label for label, vector in self._pending.items() if vector is not None]
         return np.asarray(fresh, dtype=np.int64)
 
-    def _mapped_agrees(self, mapped: _Mapped) -> bool:
-        """Whether the mapped file holds every live label the labels file named (the
-        pending writes aside), so that scanning it answers as the graph would."""
+    def _mapped_live(self, mapped: _Mapped, fresh: np.ndarray) -> np.ndarray:
+        """Which rows of the mapped file hold a live label not written since. With the
+        ``fresh`` labels they must number every live label for the file to agree with the
+        labels file (then scanning it answers as the graph would)."""
         labels = mapped.labels
-        ok = self._passes(labels, None, _NO_LABELS)
-        fresh = self._fresh_labels()
+        live = self._passes(labels, None, _NO_LABELS)
         if len(fresh):
-            ok &= ~np.isin(labels, fresh)
-        return int(ok.sum()) + len(fresh) == len(self)
+            live &= ~np.isin(labels, fresh)
+        return live
 
     def _wanted(self, scope: str | None, scopes: Sequence[str] | None) -> np.ndarray | None:
         """The scope codes searched (None: every scope); unknown scopes hold nothing."""
