@@ -32,7 +32,7 @@ TEXTS = {
 def _median_ms(text: str, runs: int) -> float:
     times = []
     for _ in range(runs):
-        signals._text_signals.cache_clear()
+        signals.clear_caches()
         started = time.perf_counter()
         signals.signal_risk(text, "cli")
         signals.lesson_for(text, ["instruction aimed at an agent"])
@@ -50,7 +50,7 @@ def main() -> int:
     print("| text | characters | signals + lesson quote (ms) |\n|---|---|---|")
     started = time.perf_counter()
     for _ in range(args.runs):
-        signals._text_signals.cache_clear()
+        signals.clear_caches()
         for note in notes:
             signals.signal_risk(note, "cli")
     per_note = (time.perf_counter() - started) / (args.runs * len(notes)) * 1000

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import zettelmem
-from zettelmem.guard import contradiction, signals
+from zettelmem.guard import contradiction, learned, signals
 from zettelmem.redaction import redact
 from zettelmem.text import named_words, speaker_of, strip_speaker
 from zettelmem.transfer import importers
@@ -121,7 +121,8 @@ def _file_reader(fmt: str, suffix: str) -> Callable[[str], object]:
 _TMP: list[str] = []
 
 FUNCTIONS: dict[str, Callable[[str], object]] = {
-    "guard signals": lambda s: signals._text_signals.__wrapped__(s),  # type: ignore[attr-defined]
+    "guard signals": lambda s: signals._rule_signals.__wrapped__(s),  # type: ignore[attr-defined]
+    "guard learned reading": learned.score,
     "guard codeword": signals._codeword_signal,
     "contradiction": lambda s: contradiction.contradiction(s, s[::-1]),
     "redact": redact,

@@ -16,7 +16,7 @@ from functools import lru_cache
 from itertools import combinations
 
 from zettelmem.errors import InvalidInput
-from zettelmem.guard import directives
+from zettelmem.guard import directives, learned
 from zettelmem.guard.contradiction import contradiction
 from zettelmem.models import GUARD_MODES
 from zettelmem.models import Verdict as VerdictKind
@@ -82,8 +82,14 @@ LABELS = {
     "instruction": "instruction aimed at an agent",
     "trigger": "trigger-like phrase",
     "link": "suspicious link",
+    "learned": "worded like known injection attacks",
     "untrusted": "untrusted source",
 }
+# The learned reading (guard/learned.py): from this probability a text's wording alone
+# flags it, and from the second it alone quarantines it. Chosen by leave-one-writer-out
+# cross-validation over three attack corpora (benchmarks/train_guard_model.py --report).
+LEARNED_FLAG_AT = 0.7
+LEARNED_QUARANTINE_AT = 0.9
 _EMAIL = directives.EMAIL
 _URL = directives.URL
 _IP = directives.IP
@@ -169,9 +175,42 @@ def risk_signals(content: str, source: str) -> list[Signal]:
     return sorted(out, key=lambda s: -s[1])
 
 
+def clear_caches() -> None:
+    """Forget the texts' cached signals (for timing them)."""
+    _text_signals.cache_clear()
+    _rule_signals.cache_clear()
+
+
+def rule_risk(content: str, source: str = "") -> float:
+    """The combined risk of the hand-written signals alone (the learned reading aside)."""
+    weights = [w for _, w, _ in _rule_signals(content)]
+    if source.strip().lower().startswith(_UNTRUSTED):
+        weights.append(UNTRUSTED_WEIGHT)
+    return combine(weights)
+
+
+def learned_weight(probability: float) -> float:
+    """The risk weight of the learned reading's probability."""
+    if probability >= LEARNED_QUARANTINE_AT:
+        return QUARANTINE_AT
+    return FLAG_AT if probability >= LEARNED_FLAG_AT else 0.0
+
+
 @lru_cache(maxsize=16384)
 def _text_signals(content: str) -> tuple[Signal, ...]:
     """The text's own signals (cached: recall judges the same notes again and again)."""
+    out = _rule_signals(content)
+    probability = learned.score(content)
+    weight = learned_weight(probability)
+    if weight:
+        reason = f"{LABELS['learned']} ({probability:.2f})"
+        out = tuple(sorted((*out, ("learned", weight, reason)), key=lambda s: -s[1]))
+    return out
+
+
+@lru_cache(maxsize=16384)
+def _rule_signals(content: str) -> tuple[Signal, ...]:
+    """The hand-written signals: links, codewords, the clause grammar's cues."""
     found: dict[str, list[tuple[float, str]]] = {}
     lowered = content.lower()
     for signal, _group, weight, pattern, anchors in _COMPILED:
@@ -324,6 +363,7 @@ _BEHAVIOURS = (
     ("link", "carry suspicious links"),
     ("contradicts", "contradict what related memories agree on"),
     ("llm", "an audit judged unsafe to act on"),
+    ("worded like known injection", "read like known injection attacks"),
 )
 _REDACT = (
     (re.compile(_URL, re.I), "<link>"),
