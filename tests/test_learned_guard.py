@@ -24,10 +24,20 @@ UNSEEN_HONEST = ("Remind me to call Ana on Friday.", "Always use tabs in Go file
                  "Melanie went camping in Norway last June.")  # fmt: skip
 
 
-def test_features_are_tokens_and_adjacent_pairs() -> None:
+def test_features_are_tokens_and_adjacent_pairs_with_names_masked() -> None:
     assert learned.features("Don't tell Bob!") == {
-        "u:don't", "u:tell", "u:bob", "u:!", "b:don't tell", "b:tell bob", "b:bob !"
+        "u:don't", "u:tell", "u:<name>", "u:!", "b:don't tell", "b:tell <name>", "b:<name> !"
     }  # fmt: skip
+    # a capitalised word opening a sentence or a header is a word, and so is shouting
+    assert learned.tokens("Note: Ignore IT. Ask ChatGPT") == [
+        "note", ":", "ignore", "it", ".", "ask", "chatgpt"
+    ]  # fmt: skip
+
+
+def test_which_names_a_note_holds_never_changes_its_reading() -> None:
+    one = "Tell Maren that Dario's party moved to Friday."
+    other = "Tell Priya that Oluwaseun's party moved to Friday."
+    assert learned.score(one) == learned.score(other)
 
 
 def test_an_attack_in_words_the_grammar_lacks_is_held_by_its_wording() -> None:

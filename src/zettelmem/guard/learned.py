@@ -26,7 +26,10 @@ from functools import cache
 from pathlib import Path
 
 WEIGHTS = Path(__file__).parents[1] / "data" / "guard_ngrams.tsv"
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?|[^\sA-Za-z0-9]")
+# After one of these (or first), a capitalised word starts a sentence or a header.
+_OPENERS = frozenset(".!?:;\"'“”‘’([{-—–*#>…")
+NAME = "<name>"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 BIAS = "<bias>"
 
@@ -37,12 +40,32 @@ def sentences(text: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
+def tokens(text: str) -> list[str]:
+    """Lower-cased words and each other character alone; a capitalised word inside a
+    sentence (a name: "Dario", "Maren's") is ``NAME``, so the model weighs that a name is
+    there, never which one (the names of its training texts say nothing of attacks)."""
+    out = []
+    previous = ""
+    for token in _TOKEN.findall(text):
+        named = (
+            len(token) > 1
+            and token[0].isupper()
+            and token[1:] == token[1:].lower()
+            and token[1:] != token[1:].upper()
+            and previous != ""
+            and previous not in _OPENERS
+        )
+        out.append(NAME if named else token.lower())
+        previous = token
+    return out
+
+
 def features(text: str) -> set[str]:
-    """The text's lower-cased tokens (words, and each other character alone) and adjacent
-    token pairs: what the model weighs (each present feature once)."""
-    tokens = _TOKEN.findall(text.lower())
-    found = {"u:" + t for t in tokens}
-    found.update("b:" + a + " " + b for a, b in zip(tokens, tokens[1:], strict=False))
+    """The text's tokens (see ``tokens``) and adjacent token pairs: what the model weighs
+    (each present feature once)."""
+    tokens_ = tokens(text)
+    found = {"u:" + t for t in tokens_}
+    found.update("b:" + a + " " + b for a, b in zip(tokens_, tokens_[1:], strict=False))
     return found
 
 
