@@ -203,7 +203,7 @@ def _text_signals(content: str) -> tuple[Signal, ...]:
     probability = learned.score(content)
     weight = learned_weight(probability)
     if weight:
-        reason = f"{LABELS['learned']} ({probability:.2f})"
+        reason = f"{LABELS['learned']}: probability {probability:.2f}"
         out = tuple(sorted((*out, ("learned", weight, reason)), key=lambda s: -s[1]))
     return out
 
