@@ -117,13 +117,17 @@ def training_set(writers: Sequence[str], turns: Sequence[str]) -> tuple[list[str
     return bad + good, [1] * len(bad) + [0] * len(good)
 
 
-def risks(texts: Sequence[str], source: str, p: np.ndarray | None, lines=(0.7, 0.9)) -> np.ndarray:
-    rule = np.array([signals.rule_risk(t, source) for t in texts])
+def risks(
+    texts: Sequence[str], source: str, p: np.ndarray | None, lines: tuple[float, float] = (0.7, 0.9)
+) -> np.ndarray:
+    """Each text's risk from ``source``: the rules alone (p None), or with the learned
+    reading at probability p, combined as the guard combines them."""
     if p is None:
-        return rule
-    weight = np.where(p >= lines[1], signals.QUARANTINE_AT,
-                      np.where(p >= lines[0], signals.FLAG_AT, 0.0))  # fmt: skip
-    return 1 - (1 - rule) * (1 - weight)
+        return np.array([signals.rule_risk(t, source) for t in texts])
+    return np.array([
+        signals.source_risk(signals.with_learned(signals.rule_signals(t), float(q), lines), source)
+        for t, q in zip(texts, p, strict=True)
+    ])  # fmt: skip
 
 
 def _shares(r: np.ndarray) -> tuple[float, float]:

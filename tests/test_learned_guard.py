@@ -90,3 +90,21 @@ def test_the_training_script_rebuilds_the_shipped_weights(tmp_path: Path) -> Non
     rebuilt, shipped = read(out), read(learned.WEIGHTS)
     assert rebuilt.keys() == shipped.keys()
     assert max(abs(rebuilt[f] - shipped[f]) for f in shipped) < 1e-4
+
+
+def test_the_grammar_and_the_learned_reading_count_the_same_words_once() -> None:
+    grammar = (("instruction", 0.45, "instruction aimed at an agent: 'reply'"),)
+    link = (("link", 0.3, "suspicious link: 'http://10.0.0.7/x'"),)
+
+    def total(rule: tuple[tuple[str, float, str], ...], probability: float) -> float:
+        return signals.source_risk(signals.with_learned(rule, probability), "cli")
+
+    # below the grammar's own weight the learned reading adds nothing ...
+    assert total(grammar, 0.75) == pytest.approx(0.45)
+    assert [name for name, _, _ in signals.with_learned(grammar, 0.75)] == ["instruction"]
+    # ... above it, the two together weigh what the stronger weighs, never less
+    assert total(grammar, 0.95) >= QUARANTINE_AT
+    assert total(grammar, 0.95) == pytest.approx(QUARANTINE_AT, abs=1e-3)
+    assert total((), 0.95) == pytest.approx(QUARANTINE_AT)
+    # evidence of another kind still adds up
+    assert total(link, 0.75) == pytest.approx(1 - (1 - 0.3) * (1 - FLAG_AT))

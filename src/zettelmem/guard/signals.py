@@ -9,6 +9,7 @@ detection is confirmed. The core does the I/O; ``audit`` adds the LLM audit.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -181,31 +182,56 @@ def clear_caches() -> None:
     _rule_signals.cache_clear()
 
 
-def rule_risk(content: str, source: str = "") -> float:
-    """The combined risk of the hand-written signals alone (the learned reading aside)."""
-    weights = [w for _, w, _ in _rule_signals(content)]
+def rule_signals(content: str) -> tuple[Signal, ...]:
+    """The hand-written signals of a text alone (the learned reading aside)."""
+    return _rule_signals(content)
+
+
+def source_risk(signals_: Sequence[Signal], source: str) -> float:
+    """The combined risk of a text's signals written from ``source``."""
+    weights = [w for _, w, _ in signals_]
     if source.strip().lower().startswith(_UNTRUSTED):
         weights.append(UNTRUSTED_WEIGHT)
     return combine(weights)
 
 
-def learned_weight(probability: float) -> float:
+def rule_risk(content: str, source: str = "") -> float:
+    """The combined risk of the hand-written signals alone (the learned reading aside)."""
+    return source_risk(_rule_signals(content), source)
+
+
+def learned_weight(
+    probability: float,
+    flag_at: float = LEARNED_FLAG_AT,
+    quarantine_at: float = LEARNED_QUARANTINE_AT,
+) -> float:
     """The risk weight of the learned reading's probability."""
-    if probability >= LEARNED_QUARANTINE_AT:
+    if probability >= quarantine_at:
         return QUARANTINE_AT
-    return FLAG_AT if probability >= LEARNED_FLAG_AT else 0.0
+    return FLAG_AT if probability >= flag_at else 0.0
 
 
 @lru_cache(maxsize=16384)
 def _text_signals(content: str) -> tuple[Signal, ...]:
     """The text's own signals (cached: recall judges the same notes again and again)."""
-    out = _rule_signals(content)
-    probability = learned.score(content)
-    weight = learned_weight(probability)
-    if weight:
-        reason = f"{LABELS['learned']}: probability {probability:.2f}"
-        out = tuple(sorted((*out, ("learned", weight, reason)), key=lambda s: -s[1]))
-    return out
+    return with_learned(_rule_signals(content), learned.score(content))
+
+
+def with_learned(
+    rule: Sequence[Signal], probability: float, lines: tuple[float, float] | None = None
+) -> tuple[Signal, ...]:
+    """The grammar's signals with the learned reading of the same text. Both read the
+    same words, so together they count once, at the stronger: the learned signal carries
+    only what it adds beyond the grammar's instruction and trigger cues. ``lines``: other
+    flag and quarantine probabilities than the shipped ones (for choosing them)."""
+    weight = learned_weight(probability, *(lines or ()))
+    said = combine(w for name, w, _ in rule if name in ("instruction", "trigger"))
+    if weight <= said:
+        return tuple(rule)
+    # combine(said, extra) == weight; rounded up, so a quarantine line is never missed
+    extra = math.ceil((1.0 - (1.0 - weight) / (1.0 - said)) * 1000) / 1000
+    reason = f"{LABELS['learned']}: probability {probability:.2f}"
+    return tuple(sorted((*rule, ("learned", extra, reason)), key=lambda s: -s[1]))
 
 
 @lru_cache(maxsize=16384)
