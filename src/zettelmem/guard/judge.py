@@ -65,7 +65,7 @@ class Judge:
         speaker = speaker_of(new.content)
         if speaker is None or thread_of(new.source) is not None:
             return None
-        if not new.source.strip().lower().startswith(signals.UNTRUSTED_SOURCES):
+        if not signals.untrusted(new.source):
             return None
         if new.scope not in self._participants:
             self._participants[new.scope] = self.records.participants(new.scope)

@@ -167,10 +167,19 @@ def _codeword_signal(content: str) -> tuple[float, str] | None:
     return 0.35, f"codeword '{_quote(odd[0], 30)}'"
 
 
+def untrusted(source: str) -> bool:
+    """Whether a write's source is one the guard trusts less (mcp:, web:, tool:, email:)."""
+    return source.strip().lower().startswith(_UNTRUSTED)
+
+
 def risk_signals(content: str, source: str) -> list[Signal]:
     """The signals a text raises on its own: (name, weight, reason), strongest first."""
-    out = list(_text_signals(content))
-    if source.strip().lower().startswith(_UNTRUSTED):
+    return _with_source(_text_signals(content), source)
+
+
+def _with_source(signals_: Sequence[Signal], source: str) -> list[Signal]:
+    out = list(signals_)
+    if untrusted(source):
         kind = source.split(":", 1)[0]
         out.append(("untrusted", UNTRUSTED_WEIGHT, f"{LABELS['untrusted']}: {kind}"))
     return sorted(out, key=lambda s: -s[1])
@@ -189,10 +198,7 @@ def rule_signals(content: str) -> tuple[Signal, ...]:
 
 def source_risk(signals_: Sequence[Signal], source: str) -> float:
     """The combined risk of a text's signals written from ``source``."""
-    weights = [w for _, w, _ in signals_]
-    if source.strip().lower().startswith(_UNTRUSTED):
-        weights.append(UNTRUSTED_WEIGHT)
-    return combine(weights)
+    return combine(w for _, w, _ in _with_source(signals_, source))
 
 
 def rule_risk(content: str, source: str = "") -> float:
