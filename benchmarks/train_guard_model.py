@@ -224,6 +224,10 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="print the choice and the scores")
     parser.add_argument("--public", type=Path, help="public payloads JSONL, for --report")
     args = parser.parse_args()
+    if args.public is not None and not args.public.is_file():
+        print(f"error: no payload file at {args.public}; write one with "
+              "benchmarks/public_attacks.py, or leave --public out", file=sys.stderr)  # fmt: skip
+        return 2
     if not args.locomo.is_file():
         print(f"error: no LoCoMo file at {args.locomo}; pass --locomo PATH", file=sys.stderr)
         return 2
