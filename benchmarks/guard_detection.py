@@ -21,7 +21,11 @@ third_attacks.jsonl / third_honest.txt (320 attacks in 10 families, 320 honest n
 likewise, by a writer who saw neither the rules nor the other corpora; its misses were
 later read (for a learned probe that was not shipped), so fourth_attacks.jsonl /
 fourth_honest.txt (300 attacks in 10 families, 300 honest notes, 200 of them lookalikes)
-were written after that by yet another writer, and no rule has been chosen looking at them.
+were written after that by yet another writer, and no rule has been chosen looking at them;
+they later became the learned reading's fourth training writer, so fifth_attacks.jsonl /
+fifth_honest.txt (300 attacks in 10 families, 300 honest notes, a third of them
+instruction-like) were written by a fifth writer who saw neither the rules, the model nor
+any other corpus, and are only ever scored.
 """
 
 from __future__ import annotations

