@@ -92,6 +92,17 @@ def test_the_training_script_rebuilds_the_shipped_weights(tmp_path: Path) -> Non
     assert max(abs(rebuilt[f] - shipped[f]) for f in shipped) < 1e-4
 
 
+def test_the_scoring_corpus_never_reaches_the_training_set() -> None:
+    """The fifth writer's corpus is what the shipped model is reported on: not one of its
+    texts, attack or honest, may be trained on (the held shares would then flatter)."""
+    trainer = _trainer()
+    texts, labels = trainer.training_set(trainer.WRITERS, [])
+    scored = {t for t, _ in trainer.attacks("fifth", False)} | set(trainer.honest("fifth"))
+    assert len(scored) >= 550
+    assert "fifth" not in trainer.WRITERS
+    assert not scored & set(texts)
+    assert sum(labels) > 1000  # attacks of every training writer are there
+
 def test_the_grammar_and_the_learned_reading_count_the_same_words_once() -> None:
     grammar = (("instruction", 0.45, "instruction aimed at an agent: 'reply'"),)
     link = (("link", 0.3, "suspicious link: 'http://10.0.0.7/x'"),)
