@@ -103,6 +103,7 @@ def test_the_scoring_corpus_never_reaches_the_training_set() -> None:
     assert not scored & set(texts)
     assert sum(labels) > 1000  # attacks of every training writer are there
 
+
 def test_the_grammar_and_the_learned_reading_count_the_same_words_once() -> None:
     grammar = (("instruction", 0.45, "instruction aimed at an agent: 'reply'"),)
     link = (("link", 0.3, "suspicious link: 'http://10.0.0.7/x'"),)
