@@ -25,7 +25,9 @@ were written after that by yet another writer, and no rule has been chosen looki
 they later became the learned reading's fourth training writer, so fifth_attacks.jsonl /
 fifth_honest.txt (300 attacks in 10 families, 300 honest notes, a third of them
 instruction-like) were written by a fifth writer who saw neither the rules, the model nor
-any other corpus, and are only ever scored.
+any other corpus, and are only ever scored. sixth_*, seventh_* and eighth_* (300 attacks and
+300 honest notes each: a developer's memory, a multilingual student's, a support team's) were
+written the same way later, scored once, then trained on.
 """
 
 from __future__ import annotations
