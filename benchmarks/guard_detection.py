@@ -27,7 +27,8 @@ fifth_honest.txt (300 attacks in 10 families, 300 honest notes, a third of them
 instruction-like) were written by a fifth writer who saw neither the rules, the model nor
 any other corpus, and are only ever scored. sixth_*, seventh_* and eighth_* (300 attacks and
 300 honest notes each: a developer's memory, a multilingual student's, a support team's) were
-written the same way later, scored once, then trained on.
+written the same way later, scored once, then trained on, and so were ninth_*, tenth_* and
+eleventh_* (a family's caregiving memory, a journalist's, a household's finances).
 """
 
 from __future__ import annotations
