@@ -28,7 +28,9 @@ instruction-like) were written by a fifth writer who saw neither the rules, the 
 any other corpus, and are only ever scored. sixth_*, seventh_* and eighth_* (300 attacks and
 300 honest notes each: a developer's memory, a multilingual student's, a support team's) were
 written the same way later, scored once, then trained on, and so were ninth_*, tenth_* and
-eleventh_* (a family's caregiving memory, a journalist's, a household's finances).
+eleventh_* (a family's caregiving memory, a journalist's, a household's finances), and
+twelfth_*, thirteenth_* and fourteenth_* (attacks in the user's own voice, in the turns of
+an imported chat, in eight languages).
 """
 
 from __future__ import annotations

