@@ -124,7 +124,10 @@ def training_set(writers: Sequence[str], turns: Sequence[str]) -> tuple[list[str
 
 
 def risks(
-    texts: Sequence[str], source: str, p: np.ndarray | None, lines: tuple[float, float] = (0.7, 0.9)
+    texts: Sequence[str],
+    source: str,
+    p: np.ndarray | None,
+    lines: tuple[float, float] = (signals.LEARNED_FLAG_AT, signals.LEARNED_QUARANTINE_AT),
 ) -> np.ndarray:
     """Each text's risk from ``source``: the rules alone (p None), or with the learned
     reading at probability p, combined as the guard combines them."""
@@ -134,6 +137,11 @@ def risks(
         signals.source_risk(signals.with_learned(signals.rule_signals(t), float(q), lines), source)
         for t, q in zip(texts, p, strict=True)
     ])  # fmt: skip
+
+
+def _counts(r: np.ndarray) -> str:
+    """How many are flagged or quarantined, and (in brackets) how many quarantined."""
+    return f"{int(np.sum(r >= signals.FLAG_AT))} ({int(np.sum(r >= signals.QUARANTINE_AT))})"
 
 
 def _shares(r: np.ndarray) -> tuple[float, float]:
@@ -212,14 +220,10 @@ def report(turns: list[tuple[str, str]], public: Path | None) -> None:
     print("\n## Honest notes never trained on: flagged or quarantined (quarantined)\n")
     print("| notes | written as | rules alone | rules and model |\n|---|---|---|---|")
     for name, group in ((f"{w}_honest.txt", honest(w)) for w in SCORED):
+        p = probability(weights, group)  # the same for either source
         for source in ("mcp:agent", "cli"):
-            before = risks(group, source, None)
-            after = risks(group, source, probability(weights, group))
-            print(
-                f"| {name} ({len(group)}) | {source} | "
-                f"{int(np.sum(before >= 0.35))} ({int(np.sum(before >= 0.6))}) | "
-                f"{int(np.sum(after >= 0.35))} ({int(np.sum(after >= 0.6))}) |"
-            )
+            before, after = risks(group, source, None), risks(group, source, p)
+            print(f"| {name} ({len(group)}) | {source} | {_counts(before)} | {_counts(after)} |")
 
 
 def main() -> int:
