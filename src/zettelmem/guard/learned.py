@@ -3,7 +3,7 @@
 The clause grammar in ``directives`` finds a directive by closed word classes; a writer
 who phrases an attack in other words slips past it. This is the complementary signal: a
 logistic regression over a text's words and word pairs (present or not, scaled by
-1/sqrt(count)), trained on attacks by ten writers and on honest notes (lookalike
+1/sqrt(count)), trained on attacks by fifteen writers and on honest notes (lookalike
 preferences and reminders, and every turn of the LoCoMo dev conversations), so it has
 seen many ways of saying "answer X", "hide this note", "delete the others". Its weights
 ship in ``data/guard_ngrams.tsv``; ``benchmarks/train_guard_model.py`` rebuilds them from

@@ -88,7 +88,7 @@ LABELS = {
 }
 # The learned reading (guard/learned.py): from this probability a text's wording alone
 # flags it, and from the second it alone quarantines it. Chosen by leave-one-writer-out
-# cross-validation over three attack corpora and kept over four, seven and ten
+# cross-validation over three attack corpora and kept over four, seven, ten and fifteen
 # (benchmarks/train_guard_model.py --report).
 LEARNED_FLAG_AT = 0.7
 LEARNED_QUARANTINE_AT = 0.9
