@@ -205,6 +205,35 @@ def test_contradiction_is_strongest_for_a_cue_with_another_value() -> None:
     assert 0 < number < cue <= 1
 
 
+# Every form of every cue, each with another value (upper case too), and a date in upper
+# case: a cue or a date is looked for only in a text holding one of its words.
+CUE_FORMS = [
+    ("Ann moved to Oslo.", "Ann moved to Rome."),
+    ("Ann resides in Oslo.", "Ann resides in Rome."),
+    ("Ann is based in Oslo.", "Ann is based in Rome."),
+    ("Raj: I'm originally from Lagos.", "Raj: I'm originally from Accra."),
+    ("Raj: I was born in Lagos.", "Raj: I was born in Accra."),
+    ("Ann is employed at Acme.", "Ann is employed at Initech."),
+    ("Ann works as a nurse.", "Ann works as a pilot."),
+    ("Raj: My profession is law.", "Raj: My profession is dentistry."),
+    ("Raj: My favourite film is Alien.", "Raj: My favourite film is Heat."),
+    ("Raj: I'm engaged to Priya.", "Raj: I'm engaged to Maya."),
+    ("Raj: Our cat is called Tom.", "Raj: Our cat is called Felix."),
+    ("Raj: MY BIRTHDAY IS ON 3 MAY.", "Raj: My birthday is on 9 June."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("a", "b"), CUE_FORMS)
+def test_every_cue_form_is_read(a: str, b: str) -> None:
+    assert contradiction(a, b) == 0.8
+
+
+def test_a_date_is_read_in_any_case() -> None:
+    a, b = "Tom: We moved house on SEPT 4.", "Tom: We moved house on 12 March."
+    assert contradiction(a, b) == 0.6
+    assert contradiction(a, "Tom: We moved house on 4 September!") == 0.0  # the same day
+
+
 # --- write-time verdict -------------------------------------------------------------------
 
 PARIS = [
