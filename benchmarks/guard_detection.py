@@ -31,9 +31,10 @@ written the same way later, scored once, then trained on, and so were ninth_*, t
 eleventh_* (a family's caregiving memory, a journalist's, a household's finances), and
 twelfth_*, thirteenth_* and fourteenth_* (attacks in the user's own voice, in the turns of
 an imported chat, in eight languages), and fifteenth_* and sixteenth_* (a family law
-practice, an indie game studio). seventeenth_* and eighteenth_* (a travelling nurse's
+practice, an indie game studio). seventeenth_* to twentysecond_* (a travelling nurse's
 memory fed by outside messages, a farm co-operative's with attacks worded as quiet
-policies) are, like the fifth, only ever scored.
+policies, a ceramics web shop's, a research lab's, a property manager's, a fitness
+coach's) are, like the fifth, only ever scored.
 """
 
 from __future__ import annotations
