@@ -96,6 +96,7 @@ class _Facts:
     numbers: dict[str, frozenset[str]]  # 'n:<unit>' / 'p:<word>' -> values seen with it
     cues: tuple[tuple[str, str | None, frozenset[str]], ...]  # (cue, subject, value words)
     names: frozenset[str]  # capitalised words of the body, lowercased
+    additive: bool  # "also", "too", "another": a second value, not another value
 
 
 @lru_cache(maxsize=65536)
@@ -256,6 +257,7 @@ def _facts(text: str) -> _Facts:
         {k: frozenset(v) for k, v in numbers.items()},
         _cues(body, speaker),
         names,
+        _ADDITIVE.search(body) is not None,
     )
 
 
@@ -273,7 +275,7 @@ def _subjects_agree(x: str | None, y: str | None) -> bool:
 
 
 def _cue_clash(a: _Facts, b: _Facts) -> bool:
-    if _ADDITIVE.search(a.body) or _ADDITIVE.search(b.body):
+    if not a.cues or not b.cues or a.additive or b.additive:
         return False  # "allergic to cats too": a second value, not another value
     for cue_a, who_a, value_a in a.cues:
         for cue_b, who_b, value_b in b.cues:
