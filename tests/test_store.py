@@ -543,3 +543,32 @@ def test_a_graph_file_of_an_unknown_layout_is_loaded_as_it_lies(
     # Read in place, the header tells a graph of other dimensions (a rebuild follows).
     with pytest.raises(ValueError, match="8 dimensions, expected 16"):
         VectorIndex.load(tmp_path / "v.hnsw", 16)
+
+
+def test_equal_vectors_at_the_cut_go_to_the_lowest_labels_whatever_the_insertion_order(
+    tmp_path: Path,
+) -> None:
+    # 60 notes with one vector (a template written over and over) and 10 closer ones: the
+    # top 25 holds the 10 and 15 of the 60, the same 15 whichever order they were written
+    # in (a rebuilt index holds its rows in the record's order, a live one in the order
+    # concurrent writers inserted them).
+    rng = np.random.default_rng(9)
+    query = rng.standard_normal(16).astype(np.float32)
+    same = (query + 2.0 * rng.standard_normal(16)).astype(np.float32)
+    closer = [(query + 0.1 * rng.standard_normal(16)).astype(np.float32) for _ in range(10)]
+    labels = list(range(1, 71))
+    vectors = np.stack(closer + [same] * 60)
+    answers = []
+    for seed in range(4):
+        order = np.random.default_rng(seed).permutation(70)
+        index = VectorIndex(16)
+        index.upsert([labels[i] for i in order], vectors[order], ["a"] * 70)
+        path = tmp_path / f"v{seed}.hnsw"
+        index.save(path)
+        loaded = VectorIndex.load(path, 16)
+        for ask in ({}, {"scope": "a"}, {"allowed": set(labels)}):
+            answers.append([x for x, _ in index.search(query, 25, **ask)])
+            answers.append([x for x, _ in loaded.search(query, 25, **ask)])  # the mapped scan
+    assert all(a == answers[0] for a in answers)
+    assert sorted(answers[0][:10]) == list(range(1, 11))
+    assert answers[0][10:] == list(range(11, 26))

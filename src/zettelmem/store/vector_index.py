@@ -726,6 +726,15 @@ def _top(sims: np.ndarray, labels: np.ndarray, k: int) -> list[tuple[int, float]
     k = min(k, len(sims))
     if k <= 0:
         return []
-    top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+    if k < len(sims):
+        # Ties at the cut go to the lowest labels too, not to whichever an arbitrary
+        # partition left in: a rebuilt index holds the same rows in another order.
+        cut = np.partition(sims, len(sims) - k)[len(sims) - k]
+        above = np.flatnonzero(sims > cut)
+        tied = np.flatnonzero(sims == cut)
+        tied = tied[np.argsort(labels[tied], kind="stable")[: k - len(above)]]
+        top = np.concatenate([above, tied])
+    else:
+        top = np.arange(len(sims))
     order = sorted(top.tolist(), key=lambda i: (-float(sims[i]), int(labels[i])))
     return [(int(labels[i]), float(sims[i])) for i in order]
