@@ -212,9 +212,10 @@ def _cue_value(after: str) -> frozenset[str]:
     return frozenset(value)
 
 
-def _cues(body: str, speaker: str | None) -> tuple[tuple[str, str | None, frozenset[str]], ...]:
+def _cues(
+    body: str, lowered: str, speaker: str | None
+) -> tuple[tuple[str, str | None, frozenset[str]], ...]:
     found: list[tuple[str, str | None, frozenset[str]]] = []
-    lowered = body.lower()
     for name, pattern in _CUES:
         if not _holds(lowered, _CUE_WORDS[name]):
             continue
@@ -241,7 +242,8 @@ def _facts(text: str) -> _Facts:
     content: set[str] = set()
     negated: set[str] = set()
     numbers: dict[str, set[str]] = {}
-    dates = _holds(body.lower(), _MONTH_WORDS)
+    lowered = body.lower()
+    dates = _holds(lowered, _MONTH_WORDS)
     for clause in _CLAUSE.split(body):
         c, n, nums = _clause_facts(clause, dates)
         content |= c
@@ -255,7 +257,7 @@ def _facts(text: str) -> _Facts:
         frozenset(content),
         frozenset(negated),
         {k: frozenset(v) for k, v in numbers.items()},
-        _cues(body, speaker),
+        _cues(body, lowered, speaker),
         names,
         _ADDITIVE.search(body) is not None,
     )
