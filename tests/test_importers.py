@@ -73,7 +73,8 @@ def test_chatgpt_notes_carry_source_time_scope_and_dedupe_key() -> None:
     first = groups[f"conversations.json#{LISBON}"].notes[0]
     assert first.source == f"chatgpt:conversations.json#{LISBON}/aaa2-u1"
     assert thread_of(first.source) == f"chatgpt:conversations.json#{LISBON}"
-    assert first.dedupe_key == first.source and first.scope == "me"
+    # The dedupe key names the conversation and the message, not the file.
+    assert first.dedupe_key == f"chatgpt:#{LISBON}/aaa2-u1" and first.scope == "me"
     assert first.event_at == "2024-05-01T10:00:01"  # 1714557601.2 UTC
     # A message without create_time takes the conversation's.
     assert groups[f"conversations.json#{DEPLOY}"].notes[1].event_at == "2024-05-02T10:00:00"

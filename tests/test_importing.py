@@ -50,6 +50,59 @@ def test_every_format_imports_once_and_is_recallable(tmp_path: Path, name: str, 
         assert memory.records.count() == first.added
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["chatgpt/conversations.json", "claude/conversations.json", "messages.jsonl",
+     "messages.json", "notes.txt"],
+)  # fmt: skip
+def test_a_copy_under_another_name_adds_nothing(tmp_path: Path, name: str) -> None:
+    """Monthly exports land in one folder under new names: the same conversations and
+    messages in another file (or piped in through a temporary one) are stored already."""
+    source = FIXTURES / name
+    copy = tmp_path / "inbox" / f"export-2024-09{source.suffix}"
+    copy.parent.mkdir()
+    copy.write_bytes(source.read_bytes())
+    with _open(tmp_path / "h") as memory:
+        first = run_import(memory, source)
+        again = run_import(memory, copy)
+        assert first.added > 0 and (again.added, again.skipped) == (0, first.added)
+        assert memory.records.count() == first.added
+
+
+def test_two_different_logs_without_ids_do_not_dedupe_each_other(tmp_path: Path) -> None:
+    """Keys come from the messages' content, not their line numbers: another log's third
+    line is a new note, and a line repeated in one conversation is kept each time."""
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    lines = [{"role": "user", "content": "ok"}, {"role": "user", "content": "ok"},
+             {"role": "assistant", "content": "The plumber comes on Tuesday."}]  # fmt: skip
+    one.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    lines[2] = {"role": "assistant", "content": "The electrician comes on Friday."}
+    two.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    text_one, text_two = tmp_path / "a.txt", tmp_path / "b.txt"
+    text_one.write_text("Same opening.\n\nThe cat is called Miso.\n", encoding="utf-8")
+    text_two.write_text("Same opening.\n\nThe dog is called Pico.\n", encoding="utf-8")
+    with _open(tmp_path / "h") as memory:
+        assert run_import(memory, one).added == 3
+        second = run_import(memory, two)
+        assert (second.added, second.skipped) == (1, 2)
+        assert run_import(memory, text_one).added == 2
+        assert (run_import(memory, text_two).added, memory.records.count()) == (1, 7)
+
+
+def test_notes_stored_under_the_files_name_are_still_known(tmp_path: Path) -> None:
+    """A store filled when a note's dedupe key was its source (the file's name in it):
+    importing the same file again adds nothing, its notes keep their keys."""
+    source = FIXTURES / "chatgpt" / "conversations.json"
+    with _open(tmp_path / "h") as memory:
+        first = run_import(memory, source)
+        with memory.records.transaction() as db:
+            db.execute("UPDATE notes SET dedupe_key = source")
+        again = run_import(memory, source)
+        assert (again.added, again.skipped) == (0, first.added)
+        keys = {n.source for n in memory.list_notes(limit=1000)}
+        assert len(keys) == first.added
+
+
 def _big_chatgpt(path: Path, conversations: int, turns: int) -> Path:
     """A ChatGPT-shaped export: linear mappings, user and assistant alternating."""
     out = []

@@ -93,7 +93,7 @@ def test_the_training_script_rebuilds_the_shipped_weights(tmp_path: Path) -> Non
 
 
 def test_the_scoring_corpora_never_reach_the_training_set() -> None:
-    """The corpora the shipped model is reported on (the fifth writer's and six later
+    """The corpora the shipped model is reported on (the fifth writer's and seven later
     ones): not one of their texts, attack or honest, may be trained on (the held shares
     would then flatter)."""
     trainer = _trainer()

@@ -3,16 +3,17 @@
 Importers (see `importers/`) turn the input into units: a conversation or a
 document as a group of notes, or a rejection with its reason. Groups are
 written whole, in batches whose boundaries depend only on the input, and
-every note's dedupe key is its source; so re-importing adds nothing, and an
-import interrupted anywhere and run again ends with the same store as one
-uninterrupted run.
+every note's dedupe key names what it is in the export (the conversation and message
+ids, or the text itself where there are none; never the file's name); so re-importing
+adds nothing, not even a copy of the file under another name, and an import
+interrupted anywhere and run again ends with the same store as one uninterrupted run.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +145,7 @@ def _batches(
             report.reject(unit.ref, unit.reason)
             continue
         try:
-            notes = [memory.complete(note) for note in unit.notes]
+            notes = _earlier_keys(memory, [memory.complete(note) for note in unit.notes])
         except InvalidInput as exc:
             report.reject(unit.ref, str(exc))
             continue
@@ -169,6 +170,18 @@ def _batches(
             batch = []
     if batch:
         yield batch
+
+
+def _earlier_keys(memory: Memory, notes: list[NewNote]) -> list[NewNote]:
+    """A note stored when its dedupe key was its source (which names the file it came
+    from) keeps that key, so importing the same export again still adds nothing."""
+    moved = [replace(n, dedupe_key=n.source) for n in notes if n.dedupe_key != n.source]
+    if not moved:
+        return notes
+    earlier = memory.records.duplicates(moved)
+    if not earlier:
+        return notes
+    return [replace(n, dedupe_key=n.source) if n.source in earlier else n for n in notes]
 
 
 def _collect_titles(

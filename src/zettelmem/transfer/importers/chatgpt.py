@@ -18,6 +18,7 @@ from zettelmem.transfer.importers.units import (
     Unit,
     chat_group,
     read_export,
+    safe_id,
     when,
 )
 
@@ -43,14 +44,21 @@ def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iter
     """One Group per conversation (InvalidInput now if the file is not a ChatGPT export)."""
     return read_export(
         path, granularity, looks_like, "a ChatGPT export", _HINT, ("conversation_id", "id"),
-        lambda ref, record: conversation(ref, record, scope, granularity, redact_secrets),
+        lambda ref, record, ident: conversation(ref, record, scope, granularity,
+                                                redact_secrets, ident),
     )  # fmt: skip
 
 
 def conversation(
-    ref: str, record: dict[str, Any], scope: str, granularity: str, redact_secrets: bool
+    ref: str,
+    record: dict[str, Any],
+    scope: str,
+    granularity: str,
+    redact_secrets: bool,
+    ident: str | None = None,
 ) -> Unit:
-    """One exported conversation as a Group, or Rejected with the reason."""
+    """One exported conversation as a Group, or Rejected with the reason. With the
+    conversation's ``ident``, its notes' dedupe keys name it and not the file."""
     mapping = record.get("mapping")
     if not isinstance(mapping, dict):
         return Rejected(ref, "the conversation has no message mapping")
@@ -61,7 +69,10 @@ def conversation(
     fallback = when(record.get("create_time"))
     messages = [m for node in branch if (m := _message(node, fallback)) is not None]
     title = str(record.get("title") or "Untitled")
-    return chat_group(ref, title, f"chatgpt:{ref}", messages, scope, granularity, redact_secrets)
+    key = None if ident is None else f"chatgpt:#{safe_id(ident)}"
+    return chat_group(
+        ref, title, f"chatgpt:{ref}", messages, scope, granularity, redact_secrets, key
+    )
 
 
 def visible_branch(mapping: dict[str, Any], current: object) -> list[dict[str, Any]]:

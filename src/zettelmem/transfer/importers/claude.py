@@ -12,6 +12,7 @@ from zettelmem.transfer.importers.units import (
     Unit,
     chat_group,
     read_export,
+    safe_id,
     when,
 )
 
@@ -28,21 +29,31 @@ def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iter
     """One Group per conversation (InvalidInput now if the file is not a Claude export)."""
     return read_export(
         path, granularity, looks_like, "a Claude.ai export", _HINT, ("uuid", "id"),
-        lambda ref, record: conversation(ref, record, scope, granularity, redact_secrets),
+        lambda ref, record, ident: conversation(ref, record, scope, granularity,
+                                                redact_secrets, ident),
     )  # fmt: skip
 
 
 def conversation(
-    ref: str, record: dict[str, Any], scope: str, granularity: str, redact_secrets: bool
+    ref: str,
+    record: dict[str, Any],
+    scope: str,
+    granularity: str,
+    redact_secrets: bool,
+    ident: str | None = None,
 ) -> Unit:
-    """One exported conversation as a Group, or Rejected with the reason."""
+    """One exported conversation as a Group, or Rejected with the reason. With the
+    conversation's ``ident``, its notes' dedupe keys name it and not the file."""
     chat = record.get("chat_messages")
     if not isinstance(chat, list):
         return Rejected(ref, "the conversation has no chat_messages list")
     fallback = when(record.get("created_at"))
     messages = [m for n, raw in enumerate(chat, 1) if (m := _message(raw, n, fallback)) is not None]
     title = str(record.get("name") or "Untitled")
-    return chat_group(ref, title, f"claude:{ref}", messages, scope, granularity, redact_secrets)
+    key = None if ident is None else f"claude:#{safe_id(ident)}"
+    return chat_group(
+        ref, title, f"claude:{ref}", messages, scope, granularity, redact_secrets, key
+    )
 
 
 def message_text(raw: dict[str, Any]) -> str:

@@ -21,9 +21,11 @@ from zettelmem.transfer.importers.units import (
     Unit,
     chat_group,
     check_granularity,
+    digest,
     note_position,
     read_head,
     require_list,
+    safe_id,
     stream_list,
     when,
 )
@@ -114,7 +116,9 @@ def _units(
     redact_secrets: bool,
 ) -> Iterator[Unit]:
     conversations: dict[str, list[Message]] = {}
+    named: set[str] = set()  # conversations the records name (not the file's stem)
     seen: set[tuple[str, str]] = set()
+    keys: dict[tuple[str, str], int] = {}
     rejected: list[Rejected] = []
     for entry in records:
         if isinstance(entry, Rejected):
@@ -128,15 +132,26 @@ def _units(
         if parsed is None:
             continue
         conversation, message = parsed
+        if conversation:
+            named.add(conversation)
         conversation = conversation or path.stem
         if (conversation, message.id) in seen:  # a repeated id must not dedupe a new message
-            message = Message(f"{message.id}@{where}", *_rest(message))
+            message = Message(f"{message.id}@{where}", *_rest(message), key=message.key)
         seen.add((conversation, message.id))
+        # The dedupe key is the message's own content (with its id, speaker and time, and
+        # how often the same came before in the conversation), never the file's name or a
+        # line number: a copy of the log adds nothing, another log's line 3 is not this one.
+        assert message.key is not None
+        repeat = keys.get((conversation, message.key), 0)
+        keys[(conversation, message.key)] = repeat + 1
+        if repeat:
+            message = Message(message.id, *_rest(message), key=f"{message.key}@{repeat + 1}")
         conversations.setdefault(conversation, []).append(message)
     for conversation, messages in conversations.items():
         ref = f"{path.name}#{conversation}"
+        key = f"jsonl:#{safe_id(conversation)}" if conversation in named else "jsonl:#"
         yield chat_group(
-            ref, conversation, f"jsonl:{ref}", messages, scope, granularity, redact_secrets
+            ref, conversation, f"jsonl:{ref}", messages, scope, granularity, redact_secrets, key
         )
     yield from rejected  # after what was read, as a truncated export promises
 
@@ -198,5 +213,7 @@ def _message(record: dict[str, Any], where: str) -> tuple[str | None, Message] |
         (c for k in _CONVERSATION_KEYS if (c := _scalar(record.get(k))) is not None), None
     )
     moment = next((m for k in _TIME_KEYS if (m := when(record.get(k))) is not None), None)
-    ident = _scalar(record.get("id")) or where.split("-", 1)[1]
-    return conversation, Message(ident, speaker[0], text, moment, speaker[1])
+    given = _scalar(record.get("id"))
+    key = digest("\x1f".join((given or "", speaker[0], moment or "", text)))
+    ident = given or where.split("-", 1)[1]
+    return conversation, Message(ident, speaker[0], text, moment, speaker[1], key)

@@ -13,6 +13,7 @@ from zettelmem.transfer.importers.units import (
     Unit,
     check_granularity,
     clip,
+    digest,
     part_source,
     read_head,
     split_text,
@@ -50,9 +51,15 @@ def _units(path: Path, scope: str, redact_secrets: bool) -> Iterator[Unit]:
     notes: list[NewNote] = []
     redacted = truncated = 0
     failure = None
+    seen: dict[str, int] = {}
     with path.open(encoding="utf-8-sig") as handle:
         try:
             for index, whole in enumerate(paragraphs(iter(handle))):
+                # A paragraph's dedupe key is its text (and how often it came before), not
+                # the file's name or its place: a copy, or the text piped in, adds nothing.
+                key = digest(whole)
+                seen[key] = seen.get(key, 0) + 1
+                base_key = f"text:#{key}" + (f"@{seen[key]}" if seen[key] > 1 else "")
                 paragraph, cut = clip(whole)
                 truncated += cut
                 if redact_secrets:
@@ -60,8 +67,8 @@ def _units(path: Path, scope: str, redact_secrets: bool) -> Iterator[Unit]:
                     redacted += count
                 base = f"text:{path.name}#{index}"
                 for i, piece in enumerate(split_text(paragraph, NOTE_LIMIT)):
-                    source = part_source(base, i)
-                    notes.append(NewNote(piece, scope, source, dedupe_key=source))
+                    notes.append(NewNote(piece, scope, part_source(base, i),
+                                         dedupe_key=part_source(base_key, i)))  # fmt: skip
         except UnicodeDecodeError:
             failure = Rejected(
                 path.name, f"not UTF-8 text after {len(notes)} notes; convert the file first"

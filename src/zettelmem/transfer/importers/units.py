@@ -10,6 +10,7 @@ a last Rejected unit instead of an exception.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class Message:
     text: str
     event_at: str | None
     from_user: bool | None = None  # None: named speakers, no user/assistant roles
+    key: str | None = None  # its identity in any copy of the export (None: the id)
 
 
 # -- moments -----------------------------------------------------------------------------
@@ -205,24 +207,42 @@ def _exchanges(messages: list[Message]) -> list[list[Message]]:
     return out
 
 
+def digest(text: str) -> str:
+    """A short fingerprint of a text, for dedupe keys that do not depend on a file's name."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
 def _chat_notes(
-    prefix: str, messages: list[Message], scope: str, granularity: str
+    prefix: str,
+    messages: list[Message],
+    scope: str,
+    granularity: str,
+    key_prefix: str | None = None,
 ) -> list[NewNote]:
-    pieces: list[tuple[str, str, str | None]] = []  # (source, content, event_at)
+    """Notes of a conversation; each note's source starts with ``prefix`` (the file, the
+    conversation), its dedupe key with ``key_prefix`` (the conversation only, so that a
+    copy of the export under another name, or piped in, adds nothing; None: the source)."""
+    pieces: list[tuple[str, str, str, str | None]] = []  # (source, key, content, event_at)
     if granularity == "session":
         lines = [line for m in messages for line in _lines(m, SESSION_LIMIT)]
         for n, (text, at) in enumerate(_pack(lines, SESSION_LIMIT), 1):
-            pieces.append((f"{prefix}/part-{n}", text, at))
+            source = f"{prefix}/part-{n}"
+            key = source if key_prefix is None else f"{key_prefix}/{digest(text)}"
+            pieces.append((source, key, text, at))
     else:
         groups = _exchanges(messages) if granularity == "exchange" else [[m] for m in messages]
         for group in groups:
             lines = [line for m in group for line in _lines(m, MESSAGE_LIMIT)]
             base = f"{prefix}/{safe_id(group[0].id)}"
+            base_key = None if key_prefix is None else (
+                f"{key_prefix}/{safe_id(group[0].key or group[0].id)}")  # fmt: skip
             for i, (text, at) in enumerate(_pack(lines, MESSAGE_LIMIT)):
-                pieces.append((part_source(base, i), text, at))
+                source = part_source(base, i)
+                key = source if base_key is None else part_source(base_key, i)
+                pieces.append((source, key, text, at))
     return [
-        NewNote(content=text, scope=scope, source=source, event_at=at, dedupe_key=source)
-        for source, text, at in pieces
+        NewNote(content=text, scope=scope, source=source, event_at=at, dedupe_key=key)
+        for source, key, text, at in pieces
     ]
 
 
@@ -234,8 +254,10 @@ def chat_group(
     scope: str,
     granularity: str,
     redact_secrets: bool,
+    key_prefix: str | None = None,
 ) -> Group:
-    """A conversation's messages as notes; `prefix` is the source up to the message id."""
+    """A conversation's messages as notes; `prefix` is the source up to the message id,
+    `key_prefix` the dedupe key's (see _chat_notes)."""
     kept: list[Message] = []
     redacted = truncated = 0
     for message in messages:
@@ -246,11 +268,18 @@ def chat_group(
             redacted += count
         if text:
             kept.append(
-                Message(message.id, message.speaker, text, message.event_at, message.from_user)
+                Message(
+                    message.id,
+                    message.speaker,
+                    text,
+                    message.event_at,
+                    message.from_user,
+                    message.key,
+                )
             )
     if redact_secrets:
         title = redact(title)[0]
-    notes = _chat_notes(prefix, kept, scope, granularity) if kept else []
+    notes = _chat_notes(prefix, kept, scope, granularity, key_prefix) if kept else []
     return Group(ref=ref, title=title, notes=notes, redacted=redacted, truncated=truncated)
 
 
@@ -380,11 +409,11 @@ def read_export(
     what: str,
     hint: str,
     id_keys: tuple[str, ...],
-    convert: Callable[[str, dict[str, Any]], Unit],
+    convert: Callable[[str, dict[str, Any], str], Unit],
 ) -> Iterator[Unit]:
     """A JSON list export of conversations, checked up front (InvalidInput), then streamed:
-    each record with an id (the first of ``id_keys`` it has) becomes ``convert(ref, record)``
-    with ref ``<file>#<id>``; a record that is not an object or has no id is Rejected."""
+    each record with an id (the first of ``id_keys`` it has) becomes ``convert(ref, record,
+    id)`` with ref ``<file>#<id>``; a record that is not an object or has no id is Rejected."""
     check_granularity(granularity)
     require_list(path, read_head(path), looks_like, what, hint)
 
@@ -394,6 +423,6 @@ def read_export(
         found = next((record[k] for k in id_keys if record.get(k)), None)
         if not isinstance(found, str) or not found.strip():
             return Rejected(f"{name}#{index}", f"the conversation has no {' or '.join(id_keys)}")
-        return convert(f"{name}#{found}", record)
+        return convert(f"{name}#{found}", record, found)
 
     return stream_records(path, one)
