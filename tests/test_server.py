@@ -360,6 +360,37 @@ def test_bearer_auth_middleware_in_process(home: Path) -> None:
     assert seen == ["/mcp"]
 
 
+def test_a_reachable_server_never_opens_when_its_last_token_is_revoked(home: Path) -> None:
+    """A server bound beyond loopback started because the home held a store token; once
+    that token is revoked, a request without one is refused, not served as the owner."""
+    httpx = pytest.importorskip("httpx")
+    memory = Memory(home, embedder="hashing")
+    made = memory.create_token("bob", ["team/*:rw"])
+    server = build_server(memory)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def status(auth: BearerAuth, token: str | None = None) -> int:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        transport = httpx.ASGITransport(app=auth)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mem.lan") as client:
+            return (await client.get("/mcp", headers=headers)).status_code
+
+    async def main() -> None:
+        lan, local = BearerAuth(app, server, None, loopback=False), BearerAuth(app, server, None)
+        assert (await status(lan), await status(lan, made)) == (401, 200)
+        memory.revoke_token("bob")
+        assert (await status(lan), await status(lan, made)) == (401, 401)
+        assert await status(local) == 200  # a loopback server without tokens, as before
+
+    try:
+        anyio.run(main)
+    finally:
+        server.close()
+
+
 def test_mem_serve_refuses_a_public_bind_without_token(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -77,13 +77,17 @@ class BearerAuth:
     The server's own token (MEM_TOKEN, compared in constant time) may read and write
     every scope; a token made with `mem token create` has its grants, looked up in the
     record on each request, so a revoked token is refused at once. With neither, a
-    loopback server is open to its machine as before (the owner's access).
+    loopback server is open to its machine as before (the owner's access); a server other
+    machines can reach never is, not even once its last store token is revoked.
     """
 
-    def __init__(self, app: ASGIApp, server: MemoryServer, token: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, server: MemoryServer, token: str | None, loopback: bool = True
+    ) -> None:
         self.app = app
         self.server = server
         self.token = token.encode("utf-8") if token else None
+        self.open_without_tokens = self.token is None and loopback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -110,7 +114,7 @@ class BearerAuth:
         if self.token is not None and hmac.compare_digest(raw.strip(), self.token) and token:
             return OWNER
         text = token.decode("utf-8", "replace")
-        return await self.server.core.run(lambda m: _lookup(m, text, self.token is None))
+        return await self.server.core.run(lambda m: _lookup(m, text, self.open_without_tokens))
 
 
 def _lookup(m: Memory, token: str, open_without_tokens: bool) -> Access | None:
@@ -206,7 +210,8 @@ def http_app(
         host=host,
     )
     app = WholeBody(app, seconds=body_seconds, max_bytes=max_request_bytes)
-    return BearerAuth(app, server, token)  # no body is read before the token
+    # no body is read before the token
+    return BearerAuth(app, server, token, loopback=is_loopback(host))
 
 
 def _listen(host: str, port: int) -> socket.socket:
