@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.zettel.construct import same_fact_update
 
@@ -86,3 +87,45 @@ def test_reverting_a_supersede_removes_its_link_logged_and_reversibly(tmp_path: 
         assert unlinked.after == "null" and change.change_id in unlinked.reason
         memory.revert(unlinked.change_id)  # the link comes back
         assert [x.kind for x in memory.links(old.id)] == ["supersedes"]
+
+
+def test_an_untrusted_writer_does_not_retire_a_trusted_fact_until_review(
+    semantic: Memory,
+) -> None:
+    """A note an MCP client writes that would supersede a fact written from the shell is
+    held for review with the replacement not applied; approving it applies it. Between
+    two notes of the same trust, updates still supersede at once."""
+    old = semantic.remember("Maya works as a nurse at the city hospital").note
+    new = semantic.remember("Maya now works as a teacher", source="mcp:agent")
+    assert semantic.get(old.id).status == "active"
+    assert new.verdict is not None and new.verdict.verdict == "flag"
+    assert any(r.startswith(f"replaces note {old.id}") for r in new.verdict.reasons)
+    assert not any(x.kind == "supersedes" for x in semantic.links(old.id))
+    assert new.note.id in {n.id for n, _ in semantic.review()}
+    semantic.approve(new.note.id)
+    assert semantic.get(old.id).status == "superseded"
+    assert any(x.kind == "supersedes" and x.src == new.note.id for x in semantic.links(old.id))
+    first = semantic.remember("I drink two cups of coffee every morning.", source="mcp:agent")
+    semantic.remember("I no longer drink coffee", source="mcp:agent")
+    assert semantic.get(first.note.id).status == "superseded"
+
+
+def test_a_supersede_cycle_is_refused_and_forgetting_the_newer_note_restores_the_older(
+    tmp_path: Path,
+) -> None:
+    with Memory(tmp_path / "h", embedder="hashing", llm=False) as memory:
+        a = memory.remember("The office wifi password is on the fridge.").note
+        b = memory.remember("The office wifi password is on the router.").note
+        c = memory.remember("The office wifi password is in the drawer.").note
+        memory.link(b.id, a.id, "supersedes")
+        memory.link(c.id, b.id, "supersedes")
+        for src, dst in ((a.id, b.id), (a.id, c.id)):
+            with pytest.raises(InvalidInput, match="cannot supersede what replaces it"):
+                memory.link(src, dst, "supersedes")
+        assert memory.get(c.id).status == "active"
+        memory.forget([c.id])  # b is current again; a stays replaced by b
+        assert (memory.get(b.id).status, memory.get(a.id).status) == ("active", "superseded")
+        assert b.id in {h.note.id for h in memory.recall("office wifi password", k=5).hits}
+        memory.forget([b.id])
+        assert memory.get(a.id).status == "active"
+        assert any("forgotten" in ch.reason for ch in memory.history(a.id))

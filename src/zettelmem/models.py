@@ -129,6 +129,7 @@ class Neighbour:
     context: str = ""
     content: str = ""
     standalone: bool = False  # not a turn of a conversation thread (a fact that can change)
+    untrusted: bool = False  # written by a source the guard trusts less (mcp:, web:, ...)
 
 
 @dataclass(frozen=True)

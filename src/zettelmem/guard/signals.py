@@ -302,6 +302,28 @@ def decide(risk: float, mode: str) -> VerdictKind:
     return "quarantine" if mode == "quarantine" and risk >= QUARANTINE_AT else "flag"
 
 
+_REPLACES = re.compile(r"^replaces note (\S+), written by a more trusted source")
+
+
+def held_for_replacing(verdict: Verdict, old_id: str, mode: str) -> Verdict:
+    """VERDICT, flagged at least, for a note from an untrusted source that would retire
+    note OLD_ID, written by a more trusted one (the replacement waits for review)."""
+    if mode == "off":
+        return verdict
+    reason = (f"replaces note {old_id}, written by a more trusted source: held for review "
+              "(approving it applies the replacement)")  # fmt: skip
+    kind: VerdictKind = "quarantine" if verdict.verdict == "quarantine" else "flag"
+    return Verdict(kind, round(max(verdict.risk, FLAG_AT), 3), (*verdict.reasons, reason))
+
+
+def replaced_note(reasons: Sequence[str]) -> str | None:
+    """The note a held replacement would retire, from its verdict's reasons (or None)."""
+    for reason in reasons:
+        if found := _REPLACES.match(reason):
+            return found.group(1)
+    return None
+
+
 def _consensus(content: str, related: Sequence[Related]) -> Signal | None:
     close = [r for r in related if r.cos >= CONSENSUS_MIN_COS]
     if len(close) < CONSENSUS_MIN_RELATED:

@@ -34,6 +34,10 @@ class Notes(Reads):
         if not 0.0 < weight <= 1.0:
             raise InvalidInput(f"link weight must be in (0, 1], got {weight}")
         self.records.get_many([src, dst])
+        if checked == "supersedes" and self._supersedes(dst, src):
+            raise InvalidInput(f"{dst} already supersedes {src} (or a note that does); a note "
+                               "cannot supersede what replaces it: link the other way round "
+                               "or revert that link first")  # fmt: skip
         links = [Link(src, dst, checked, weight)]
         if checked == "related":
             links.append(Link(dst, src, checked, weight))
@@ -42,6 +46,18 @@ class Notes(Reads):
             changes.append(Change(dst, "status", "active", "superseded", f"superseded by {src}"))
         self.records.write([], np.zeros((0, self.embedder.dims)), links, changes)
         return links[0]
+
+    def _supersedes(self, newer: str, older: str) -> bool:
+        """Does NEWER supersede OLDER, directly or through a chain of replacements?"""
+        seen, frontier = {newer}, [newer]
+        while frontier:
+            reached = {x.dst for x in self.records.adjacent(frontier, ["supersedes"])
+                       if x.src in frontier}  # fmt: skip
+            if older in reached:
+                return True
+            frontier = sorted(reached - seen)
+            seen |= reached
+        return False
 
     def history(self, note_id: str) -> list[Change]:
         return self.records.history(note_id)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from zettelmem.errors import InvalidInput
+import numpy as np
+
+from zettelmem.errors import InvalidInput, NotFound
+from zettelmem.guard import signals
 from zettelmem.guard.judge import drop_lesson, keep_lesson
 from zettelmem.memory.writes import Writes
 from zettelmem.models import Change, Lesson, Note, StoredVerdict
 from zettelmem.validation import validate_scope
+from zettelmem.zettel.construct import supersede
 
 
 class Review(Writes):
@@ -43,6 +47,16 @@ class Review(Writes):
         if note.status == "quarantined":
             self.records.apply_changes([Change(note_id, "status", "quarantined", "active",
                                                "approved in review")])  # fmt: skip
+        old = signals.replaced_note(verdict.reasons)
+        if old is not None:
+            # The replacement an untrusted writer proposed, now that it is approved.
+            try:
+                still = self.records.get(old)
+            except NotFound:
+                still = None
+            if still is not None and still.status == "active":
+                links, changes = supersede(note_id, old, "approved in review")
+                self.records.write([], np.zeros((0, self.embedder.dims)), links, changes)
         return self.records.get(note_id)
 
     def reject(self, note_id: str) -> tuple[Note, Lesson | None]:

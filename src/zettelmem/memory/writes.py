@@ -17,6 +17,7 @@ from zettelmem.ids import new_id
 from zettelmem.memory.base import embed_text
 from zettelmem.memory.reads import Reads
 from zettelmem.models import (
+    Change,
     Filters,
     ImportSummary,
     NewNote,
@@ -195,10 +196,26 @@ class Writes(Reads):
         self.records.get_many(ids)
         wanted = list(dict.fromkeys(ids))
         wanted += [i for i in self.records.derived_from(wanted) if i not in wanted]
+        gone = set(wanted)
+        retired = {x.dst for x in self.records.adjacent(wanted, ["supersedes"])
+                   if x.src in gone and x.dst not in gone}  # fmt: skip
         removed = self.records.delete_notes(wanted)
+        self._reinstate(sorted(retired))
         self.indexes.catch_up(force_save=True)
         self.records.checkpoint()
         return removed
+
+    def _reinstate(self, ids: Sequence[str]) -> None:
+        """Notes whose every newer version was forgotten are current again."""
+        if not ids:
+            return
+        still = {x.dst for x in self.records.adjacent(ids, ["supersedes"]) if x.dst in ids}
+        changes = [Change(n.id, "status", "superseded", "active",
+                          "the note that superseded it was forgotten")
+                   for n in self.records.get_many([i for i in ids if i not in still])
+                   if n.status == "superseded"]  # fmt: skip
+        if changes:
+            self.records.apply_changes(changes)
 
     def forget_preview(self, query: str, filters: Filters, k: int = 100_000) -> list[Note]:
         """The notes `forget_matching` would remove, without removing them."""

@@ -73,6 +73,21 @@ def _neighbour_pool() -> ThreadPoolExecutor:
     return workers.pool("link", 1)
 
 
+def _replaced_by_less_trusted(
+    new: NewNote, made: Sequence[Link], near: Sequence[Neighbour]
+) -> Neighbour | None:
+    """The neighbour NEW would supersede when NEW's source is untrusted and the
+    neighbour's is not (else None)."""
+    if not signals.untrusted(new.source):
+        return None
+    by_id = {n.id: n for n in near}
+    for link in made:
+        old = by_id.get(link.dst)
+        if link.kind == "supersedes" and old is not None and not old.untrusted:
+            return old
+    return None
+
+
 class Linker:
     """Plans what a batch of new notes adds to the graph, before the write."""
 
@@ -128,6 +143,13 @@ class Linker:
             if judge is not None:
                 assert new.id is not None
                 verdict = judge(new, near)
+                replaced = _replaced_by_less_trusted(new, made, near)
+                if replaced is not None and judge.mode != "off":
+                    # An untrusted writer does not get to retire a more trusted note: the
+                    # note waits in review, and approving it applies the replacement.
+                    made = [x for x in made if x.kind != "supersedes"]
+                    caused = [c for c in caused if c.note_id != replaced.id]
+                    verdict = signals.held_for_replacing(verdict, replaced.id, judge.mode)
                 verdicts.append((new.id, verdict))  # accepted ones too: the note was checked
                 if verdict.verdict != "accept":
                     caused = []
@@ -205,7 +227,8 @@ class Linker:
                 if not _same_session(new, other):
                     alone = thread_of(other.source) is None
                     found.append(Neighbour(other.id, 0, float(cos), other.tags,
-                                                  other.context, other.content, alone))  # fmt: skip
+                                                  other.context, other.content, alone,
+                                                  signals.untrusted(other.source)))  # fmt: skip
         return sorted(found, key=lambda n: -n.cos)[: construct.MAX_LINKS + 2]
 
     def _stored_neighbours(
@@ -251,5 +274,6 @@ class Linker:
                     continue
                 out[i].append(Neighbour(note.id, label, float(vector @ own[label]), note.tags,
                                                note.context, note.content,
-                                               thread_of(note.source) is None))  # fmt: skip
+                                               thread_of(note.source) is None,
+                                               signals.untrusted(note.source)))  # fmt: skip
         return out
