@@ -673,3 +673,33 @@ def test_supersedes_link_hides_the_older_note_until_reverted(memory: Memory) -> 
     assert memory.get(old.id).status == "active"
     assert old.id in recalled()
     assert memory.history(old.id)[0].reverted_by
+
+
+# Notes about one person: they share her name, so they sit close to each other without
+# sharing a subject. The writer tags her job notes "work".
+ONE_PERSON = [
+    ("Ines works as a hydrologist at the water authority, modelling river floods.", ["work"]),
+    ("Ines's manager at the authority is Pedro Sousa; his Monday meetings run long.", ["work"]),
+    ("Ines presented her flood model at the authority's annual review in May.", ["work"]),
+    ("Ines's team at the authority is hiring a second hydrologist this autumn.", ["work"]),
+    ("Ines is allergic to peanuts and always carries antihistamines.", []),
+    ("Ines plays the violin in a community orchestra on Thursday evenings.", []),
+    ("Ines's brother Rui lives in Porto with his two cats.", []),
+    ("Ines prefers green tea and never drinks coffee after lunch.", []),
+    ("Ines and her partner adopted a greyhound called Faísca last spring.", []),
+    ("Ines ran her first half marathon in Lisbon in March.", []),
+]
+
+
+def test_a_writers_tag_does_not_travel_to_notes_that_only_share_a_name(
+    semantic: Memory,
+) -> None:
+    """Neither evolution nor a new note's inherited tags carry a tag its writer gave onto
+    notes that are about something else (each merely as close as notes about one person
+    are)."""
+    for text, tags in ONE_PERSON:
+        semantic.remember(text, tags=tags, source="mcp:agent")
+    given = {text for text, tags in ONE_PERSON if "work" in tags}
+    stray = [n.content for n in semantic.list_notes(limit=100)
+             if "work" in n.tags and n.content not in given]  # fmt: skip
+    assert stray == []

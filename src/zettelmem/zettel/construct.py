@@ -139,9 +139,13 @@ def topic_tags(vector: np.ndarray, topic_vectors: dict[str, np.ndarray]) -> list
 
 
 def neighbour_tags(neighbours: Sequence[Neighbour]) -> list[str]:
-    """Tags that close neighbours agree on (votes weighted by similarity)."""
+    """Tags that close neighbours agree on (votes weighted by similarity). Only neighbours
+    as close as evolution asks vote: notes that merely share a name (every note about one
+    person) would else pass a tag from one to the next."""
     votes: dict[str, float] = {}
     for n in neighbours:
+        if n.cos < EVOLVE_MIN_COS:
+            continue
         for tag in n.tags:
             votes[tag] = votes.get(tag, 0.0) + n.cos
     return [tag for tag, vote in sorted(votes.items(), key=lambda kv: -kv[1]) if vote >= 1.0]

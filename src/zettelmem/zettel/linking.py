@@ -202,9 +202,13 @@ class Linker:
             standalone = thread_of(new.source) is None
             replaced = construct.plan_supersede(note_id, new.content, standalone, near)
         links = construct.plan_links(note_id, near) + replaced[0]
-        changes = (
-            construct.plan_evolution(note_id, new.tags, near, list(construct.TOPICS)) + replaced[1]
-        )
+        # Only the topics the note's own text earns spread to its neighbours: not the tags
+        # its writer gave, nor those it took from its neighbours (a tag would else travel
+        # on from note to note, each step close enough, onto notes it has nothing to do with).
+        earned = (construct.topic_tags(vector, topics) if fields is None
+                  else [t for t in fields.tags if t in construct.TOPICS])  # fmt: skip
+        changes = construct.plan_evolution(note_id, earned, near, list(construct.TOPICS))
+        changes += replaced[1]
         return new, links, changes
 
     def _neighbours(
