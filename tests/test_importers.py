@@ -450,6 +450,11 @@ SECRETS = [
     ("secret = 'correct horse battery staple'", "secret"),
     ("token=abcdef123", "token"),
     ("DB_PASSWORD: 'x9!kQ'", "password"),
+    # A key's name given as a label's value does not hide the assignment after it.
+    ("aws secret: aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "secret"),
+    ("SECRET_KEY=django-insecure-7x!k2@p#q9", "secret"),
+    ("signing-key: Zx81kkLmq_p0", "api_key"),
+    ("hf token hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "huggingface_token"),
 ]
 
 
@@ -489,6 +494,8 @@ PROSE = [
     "email me at ana@example.org about the AKIA prefix",
     "secret_santa: Bob",
     'print("token: " + token + " expires")',
+    "The key: F minor, and the house key is under the mat.",
+    "a hf_transfer_helper_module_for_large_files_and_more",
 ]
 
 

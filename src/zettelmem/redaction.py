@@ -63,6 +63,12 @@ _TOKENS: list[tuple[str, tuple[str, ...], re.Pattern[str], Callable[[str], bool]
         None,
     ),
     ("slack_token", ("xox",), re.compile(_EDGE + r"xox[baprs]-[A-Za-z0-9-]{10,}"), None),
+    (
+        "huggingface_token",
+        ("hf_",),
+        re.compile(r"(?<![\w-])hf_[A-Za-z0-9]{30,}(?![\w-])"),
+        lambda s: any(c.isdigit() for c in s) or any(c.isupper() for c in s[3:]),
+    ),
     ("google_api_key", ("AIza",), re.compile(_EDGE + r"AIza[0-9A-Za-z_-]{35}(?![\w-])"), None),
     (
         "jwt",
@@ -88,7 +94,7 @@ _URL_PASSWORD = re.compile(
 )
 _ASSIGNMENT = re.compile(
     r"(?i)(passw(?:or)?d|pwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
-    r"|token|credentials?)"  # the end of the key; the rest is found by looking back
+    r"|token|credentials?|[_-]key)"  # the end of the key; the rest is found by looking back
     r"([\"']?[ \t]*(?:=(?!=)|:(?!:))[ \t]*)"  # an optional closing quote and = or :
     r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;()\[\]{}<>]+(?![^\s\"',;()\[\]{}<>]))"  # the value
     r"(\(?)"  # a call: the value is code, not a secret
@@ -167,8 +173,27 @@ def redact(text: str) -> tuple[str, int]:
     if "=" in text and ("?" in text or "&" in text):
         text, total = _count(_URL_QUERY, _query, text, total)
     if any(n in lowered for n in _ASSIGNMENT_NEEDLES):
-        text, total = _count(_ASSIGNMENT, _assignment, text, total)
+        text, total = _assignments(text, total)
     return text, total
+
+
+def _assignments(text: str, total: int) -> tuple[str, int]:
+    """Every assignment of a secret replaced. A match that is no secret ("secret:
+    aws_secret_access_key = ...", a key's name given as the value) is passed over only up
+    to its value, which may itself be the key of the next assignment."""
+    out: list[str] = []
+    at = done = 0
+    while (match := _ASSIGNMENT.search(text, at)) is not None:
+        replaced = _assignment(match)
+        if replaced == match.group(0):
+            at = max(match.start(3), match.start() + 1)
+            continue
+        out.append(text[done : match.start()])
+        out.append(replaced)
+        total += 1
+        at = done = match.end()
+    out.append(text[done:])
+    return "".join(out), total
 
 
 def _auth(match: re.Match[str]) -> str:
