@@ -114,7 +114,7 @@ def _rejected(home: Path, *args: str) -> str:
         ("llm_max_calls_per_write", "1.5", "a whole number from 0 to 100"),
         ("llm_max_calls_per_write", "-1", "a whole number from 0 to 100"),
         ("llm_base_url", "localhost:11434", "http(s) URL"),
-        ("embedder", " ", "embedder spec"),
+        ("embedder", " ", "hashing[:dims]"),
     ],
 )
 def test_config_set_rejects_invalid_values(
@@ -147,6 +147,20 @@ def test_config_unknown_key_lists_the_known_ones(tmp_path: Path) -> None:
     line = _rejected(tmp_path, "config", "set", "colour", "blue")
     assert "unknown setting 'colour'" in line and "llm_timeout" in line
     assert "unknown setting" in _rejected(tmp_path, "config", "get", "colour")
+    # A name that merely holds "key" is an unknown setting first, not a secret.
+    assert "unknown setting 'monkey'" in _rejected(tmp_path, "config", "set", "monkey", "1")
+    # A negative value is a value, not an unknown option.
+    assert "a number from 0.1" in _rejected(tmp_path, "config", "set", "llm_timeout", "-1")
+
+
+@pytest.mark.parametrize("spec", ["nonsense", "hashing:0", "hashing:abc", "onnx:", "minilm:x"])
+def test_config_set_refuses_an_embedder_no_command_could_load(tmp_path: Path, spec: str) -> None:
+    """A bad spec is refused when set, not stored to break every later command."""
+    ok(tmp_path, "config", "set", "llm", "none")
+    line = _rejected(tmp_path, "config", "set", "embedder", spec)
+    assert "for embedder" in line and "hashing[:dims]" in line
+    ok(tmp_path, "config", "set", "embedder", "hashing:64")
+    assert ok(tmp_path, "stats")
 
 
 def test_environment_overrides_are_shown_as_the_source(

@@ -135,9 +135,29 @@ def _number(low: float, high: float, integer: bool) -> Callable[[object], Any]:
     return coerce
 
 
+_EMBEDDERS = ("minilm, mpnet, hashing[:dims] (8 or more), onnx:<folder>, transformer:<folder>, "
+              "sentence-transformers:<model> or fastembed:<model>")  # fmt: skip
+
+
+def _embedder(value: object) -> str:
+    """An embedder spec of a known kind (the model itself is only loaded when used)."""
+    text = str(_text(False, _EMBEDDERS)(value)).strip()
+    kind, colon, arg = text.partition(":")
+    if kind in ("minilm", "mpnet") and not colon:
+        return text
+    if kind == "hashing":
+        if not colon:
+            return text
+        if arg.isdigit() and int(arg) >= 8:
+            return text
+    if kind in ("onnx", "transformer", "sentence-transformers", "fastembed") and arg.strip():
+        return text
+    raise ValueError(_EMBEDDERS)
+
+
 # How each setting's value is checked and coerced; ValueError names what is allowed.
 _RULES: dict[str, Callable[[object], Any]] = {
-    "embedder": _text(False, "an embedder spec such as minilm, mpnet or hashing:256"),
+    "embedder": _embedder,
     "fusion": _choice("weighted", "rrf"),
     "llm": _choice("none", "anthropic", "openai"),
     "llm_model": _text(True, 'a model name, or "" for the backend\'s default'),
@@ -164,12 +184,13 @@ def check_key(key: str) -> str:
     """The setting's name, or ConfigError for a secret-looking or unknown one."""
     if key in DEFAULTS:
         return key
+    known = f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}"
     if looks_secret(key):
         raise ConfigError(
-            f"{key!r} looks like a secret, and secrets are never stored in {CONFIG_FILE}; "
-            "set it in the environment instead (ANTHROPIC_API_KEY or OPENAI_API_KEY)"
+            f"{known} (and secrets are never stored in {CONFIG_FILE}: set an API key in the "
+            "environment, ANTHROPIC_API_KEY or OPENAI_API_KEY)"
         )
-    raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}")
+    raise ConfigError(known)
 
 
 def validate_setting(key: str, value: object, origin: str = "") -> Any:

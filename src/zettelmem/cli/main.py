@@ -385,7 +385,8 @@ def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
         click.echo(str(settings.get(key)))
 
 
-@config_group.command(name="set")
+# A value may start with a dash ("-1"): it is the value, not an option.
+@config_group.command(name="set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
 @json_option
