@@ -276,3 +276,25 @@ def test_bad_import_input_is_one_error_line_and_writes_nothing(
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
     assert says.lower() in result.stderr.lower()
     assert mem.json("stats")["notes"] == 0
+
+
+def test_a_nul_character_drops_itself_not_its_conversation(tmp_path: Path) -> None:
+    """Real exports carry an odd NUL: it is dropped from the text, and the message, its
+    conversation and the rest of the file are imported."""
+    log = tmp_path / "log.jsonl"
+    rows = [{"role": "user", "content": "The flat in Berlin is on the third floor."},
+            {"role": "user", "content": "The deposit\u0000 is two months of rent."},
+            {"role": "assistant", "content": "Rent is 1,400 euros a month."}]  # fmt: skip
+    log.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    text = tmp_path / "notes.txt"
+    text.write_text("The lease ends in May.\n\nThe gym\x00 costs 40 euros.\n", encoding="utf-8")
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "Keys.md").write_text("The spare key\x00 is with Ana.\n", encoding="utf-8")
+    with _open(tmp_path / "h") as memory:
+        for path, count in ((log, 3), (text, 2), (vault, 1)):
+            report = run_import(memory, path)
+            assert (report.added, report.rejected_count) == (count, 0), report.rejected
+        contents = {n.content for n in memory.list_notes(limit=100)}
+        assert "User: The deposit is two months of rent." in contents
+        assert {"The gym costs 40 euros.", "The spare key is with Ana."} <= contents

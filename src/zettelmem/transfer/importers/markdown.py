@@ -193,7 +193,7 @@ def sections(body: str, title: str) -> list[tuple[str, str]]:
 def _document(root: Path, file: Path, scope: str, redact_secrets: bool) -> Unit:
     rel = file.relative_to(root).as_posix()
     try:
-        text = file.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+        text = file.read_text(encoding="utf-8-sig").replace("\r\n", "\n").replace("\x00", "")
     except UnicodeDecodeError as exc:
         return Rejected(rel, f"not UTF-8 text (bad byte at {exc.start}); convert it first")
     except OSError as exc:

@@ -144,7 +144,9 @@ def split_text(text: str, limit: int) -> list[str]:
 
 def clip(text: str) -> tuple[str, bool]:
     """Text cut at the note limit (a note's worth is kept; a 50 MB message must not become
-    thousands of notes), and whether it was cut."""
+    thousands of notes), and whether it was cut. NUL characters, which exports carry now
+    and then and which no note may hold, are dropped (not the message with them)."""
+    text = text.replace("\x00", "")
     if len(text) <= MAX_CONTENT_CHARS:
         return text, False
     return text[:MAX_CONTENT_CHARS], True
