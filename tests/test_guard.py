@@ -88,6 +88,18 @@ def test_triggers_and_codewords_are_signalled(text: str, at_least: float) -> Non
 @pytest.mark.parametrize(
     "text",
     [
+        "Add the peels to [[Compost|the compost bin]] on Sundays.",
+        "See [[Recipes/Soups|my soup list]] and [[Garden#Roses|the roses]] for more.",
+    ],
+)
+def test_an_aliased_wikilink_is_no_codeword(text: str) -> None:
+    """Obsidian's [[Target|shown text]]: the bar between two words is syntax."""
+    assert "trigger" not in names(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "see http://192.168.4.20/update for the new rules",
         "all the details: bit.ly/3xYz9Qa",
         "open data:text/html;base64,PHNjcmlwdD4=",

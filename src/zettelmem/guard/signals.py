@@ -153,7 +153,17 @@ def _odd_token(token: str) -> bool:
     )
 
 
+# An Obsidian link, [[Note#Heading|shown text]]: its bar and hash are syntax, not codewords.
+_WIKILINK = re.compile(r"\[\[([^\[\]\n]{1,600})\]\]")
+
+
+def _unlinked(match: re.Match[str]) -> str:
+    return " " + match.group(1).replace("|", " ").replace("#", " ") + " "
+
+
 def _codeword_signal(content: str) -> tuple[float, str] | None:
+    if "[[" in content:
+        content = _WIKILINK.sub(_unlinked, content)
     body = (
         _LINKS.sub(" ", content)
         if "@" in content or "/" in content or "www." in content
