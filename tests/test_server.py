@@ -246,6 +246,17 @@ def test_errors_are_tool_errors_that_say_what_to_do(server: MemoryServer) -> Non
             ("forget", {"ids": [ids[0]], "query": "cat"}, "not both"),
             ("forget", {"ids": [ids[0], "nope"]}, "no note with id 'nope'; call recall"),
             ("get_note", {"id": "nope"}, "no note with id 'nope'; call recall to find ids"),
+            # A misspelt argument is named, not dropped (the tags would be lost).
+            (
+                "remember",
+                {"content": "x", "tag": ["hobby"]},
+                "unknown argument for remember: `tag`",
+            ),
+            (
+                "recall",
+                {"query": "cat", "limit": 2, "n": 1},
+                "unknown arguments for recall: `limit`",
+            ),
         ]
         for name, args, expected in cases:
             text = error_text(await client.call_tool(name, args))

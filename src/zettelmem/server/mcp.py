@@ -82,6 +82,7 @@ class MemoryServer(MCPServer[Any]):
         )
         self.core = core
         self.default_scope = default_scope
+        self.parameters: dict[str, frozenset[str]] = {}  # tool -> the arguments it takes
 
     def scope(self, scope: str | None) -> str | None:
         """A call's scope: its own, else the connection's default; `*` means every scope."""
@@ -96,6 +97,17 @@ class MemoryServer(MCPServer[Any]):
     ) -> Any:
         """Arguments that do not fit a tool's schema: one sentence naming each and what is
         allowed, instead of the validator's report."""
+        allowed = self.parameters.get(name)
+        unknown = sorted(set(arguments or {}) - allowed) if allowed is not None else []
+        if unknown:
+            # A misspelt argument (`tag` for `tags`, `limit` for `k`) would else be dropped
+            # without a word, and the call do something else than asked.
+            assert allowed is not None
+            raise ToolError(
+                f"unknown argument{'s' if len(unknown) > 1 else ''} for {name}: "
+                f"{', '.join(f'`{u}`' for u in unknown)}; it takes "
+                f"{', '.join(f'`{a}`' for a in sorted(allowed))}."
+            )
         try:
             with calling_as(access_of_request(context)):
                 return await super().call_tool(name, arguments, context)
@@ -175,6 +187,9 @@ def _add_tool(
         fn, description="\n\n".join(" ".join(p.split()) for p in paragraphs),
         annotations=annotations,
     )  # fmt: skip
+    server.parameters[fn.__name__] = frozenset(
+        name for name in inspect.signature(fn).parameters if name != "ctx"
+    )
 
 
 def _client_source(ctx: Context[Any, Any]) -> str:
