@@ -83,6 +83,27 @@ def test_remembering_the_same_text_in_a_scope_returns_the_stored_note(mem) -> No
     assert mem.json("stats")["notes"] == 1
     other = mem.remember("the same memory twice", "--scope", "elsewhere")
     assert other != first and mem.json("stats")["notes"] == 2
+    # The same sentence about another day is another note; about the same day, the same.
+    june = mem.remember("went for a run by the river", "--at", "2024-06-02")
+    july = mem.remember("went for a run by the river", "--at", "2024-07-14")
+    assert (
+        june != july and mem.remember("went for a run by the river", "--at", "2024-06-02") == june
+    )
+    assert mem.json("stats")["notes"] == 4
+
+
+def test_a_dated_note_stored_under_its_text_alone_is_still_known(tmp_path: Path) -> None:
+    """Notes stored when a note's key was its text only (its time not in it)."""
+    from zettelmem.memory.base import content_key
+    from zettelmem.memory.core import Memory
+
+    with Memory(tmp_path / "h", embedder="hashing", llm=False) as memory:
+        first = memory.remember("went swimming at the lake", event_at="2024-06-02").note
+        with memory.records.transaction() as db:
+            db.execute("UPDATE notes SET dedupe_key=?", (content_key(first.content),))
+        again = memory.remember("went swimming at the lake", event_at="2024-06-02")
+        assert (again.created, again.note.id) == (False, first.id)
+        assert memory.remember("went swimming at the lake", event_at="2024-08-30").created
 
 
 # -- recall -----------------------------------------------------------------------------

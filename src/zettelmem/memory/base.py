@@ -42,9 +42,7 @@ class MemoryBase:
     def complete(self, new: NewNote) -> NewNote:
         """Validate a note from any front door or importer and fill its dedupe key."""
         text = validate_content(new.content)
-        dedupe_key = new.dedupe_key or (
-            "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-        )
+        dedupe_key = new.dedupe_key or content_key(text, new.event_at)
         return replace(
             new,
             content=text,
@@ -53,6 +51,13 @@ class MemoryBase:
             tags=tuple(dict.fromkeys(validate_tag(t) for t in new.tags)),
             dedupe_key=dedupe_key,
         )
+
+
+def content_key(text: str, event_at: str | None = None) -> str:
+    """The dedupe key of a note written without one: its text, and when it happened if
+    that is given (the same sentence about another day is another note)."""
+    keyed = text if event_at is None else f"{text}\x1f{event_at}"
+    return "sha256:" + hashlib.sha256(keyed.encode("utf-8")).hexdigest()
 
 
 def embed_text(note: Note | NewNote) -> str:

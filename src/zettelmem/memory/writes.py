@@ -14,7 +14,7 @@ import numpy as np
 from zettelmem.errors import InvalidInput
 from zettelmem.guard.judge import Judge, keep_lesson, stored_verdict
 from zettelmem.ids import new_id
-from zettelmem.memory.base import embed_text
+from zettelmem.memory.base import content_key, embed_text
 from zettelmem.memory.reads import Reads
 from zettelmem.models import (
     Change,
@@ -78,6 +78,12 @@ class Writes(Reads):
                 dedupe_key=dedupe_key,
             )
         )
+        if new.event_at is not None and dedupe_key is None:
+            # Stored before a note's time was part of its key: the same text and time.
+            earlier = self.records.duplicates([replace(new, dedupe_key=content_key(new.content))])
+            found = next(iter(earlier.values()), None)
+            if found is not None and found[0].event_at == new.event_at:
+                return WriteResult(found[0], False)
         batch = self._write([new], text_lag=TEXT_WRITE_LAG)
         self.indexes.catch_up(text_lag=TEXT_WRITE_LAG)
         [(note, created)] = batch.pairs
