@@ -441,3 +441,15 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     bad = _run("--home", home, "recall", "x", "-k", "0")
     assert bad.returncode == 2 and bad.stdout == b""
     assert bad.stderr.decode().splitlines() == ["Error: -k must be between 1 and 1000, got 0"]
+
+
+def test_inputs_that_could_never_match_say_so_and_nothing_to_forget_needs_no_yes(mem) -> None:
+    mem.remember("the spare key is with Ana")
+    swapped = mem("recall", "key", "--since", "2024-05-01", "--until", "2024-04-01")
+    assert swapped.exit_code == 2 and "is after until" in swapped.stderr
+    assert "swap them" in swapped.stderr
+    nothing = mem.ok("forget", "--query", "zebra unicycle")
+    assert "0 note" in nothing.stdout and mem.json("stats")["notes"] == 1
+    empty = mem("import", "-", input=b"")
+    assert empty.exit_code == 2 and "stdin is empty" in empty.stderr
+    assert "mem-stdin" not in empty.stderr

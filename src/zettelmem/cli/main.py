@@ -259,7 +259,7 @@ def forget(
     with _memory(ctx) as memory:
         if query:
             matches = memory.forget_preview(query, memory.filters(scope=scope))
-            if not yes:
+            if not yes and matches:  # nothing to forget needs no confirmation
                 for note in matches:
                     click.echo(note_line(note), err=True)
                 raise InvalidInput(

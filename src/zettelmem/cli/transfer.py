@@ -66,13 +66,15 @@ def _input_path(given: str) -> Iterator[Path]:
             raise InvalidInput(f"{path} does not exist; pass a file or folder to import (or -)")
         yield path
         return
-    # Always named `stdin`: sources (and so dedupe keys) name the file, and piping the
-    # same input again must add nothing.
+    # Always named `stdin`: sources name the file (dedupe keys do not).
     with tempfile.TemporaryDirectory(prefix="mem-stdin-") as folder:
         path = Path(folder) / "stdin"
         with path.open("wb") as out:
             for chunk in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
                 out.write(chunk)
+        if path.stat().st_size == 0:
+            raise InvalidInput("stdin is empty; pipe an export into `mem import -`, or pass a "
+                               "file or folder")  # fmt: skip
         yield path
 
 

@@ -126,13 +126,17 @@ class Reads(MemoryBase):
         """
         until_norm = _end_of_day(until, "until")
         moment = _end_of_day(as_of, "as_of")
+        start = parse_when(since, "since") if since else None
+        if start and until_norm and start > until_norm:
+            raise InvalidInput(f"since {since} is after until {until}, so nothing could "
+                               "match; swap them")  # fmt: skip
         bounds = [x for x in (until_norm, moment) if x]
         # As of a date, a note superseded only later still counts as current.
         statuses = ("active", "superseded") if include_superseded or moment else ("active",)
         return Filters(
             scope=validate_scope(scope) if scope is not None else None,
             tags=tuple(validate_tag(t) for t in tags),
-            since=parse_when(since, "since") if since else None,
+            since=start,
             until=min(bounds) if bounds else None,
             statuses=statuses + ("quarantined",) if include_quarantined else statuses,
             as_of=moment,
