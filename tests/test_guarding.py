@@ -117,9 +117,12 @@ def test_a_flagged_note_never_rewrites_its_neighbours(tmp_path: Path) -> None:
     outcomes = {}
     for verdict in ("accept", "flag", "quarantine"):
         with _open(tmp_path / verdict, "flag") as memory:
-            old = memory.remember("the family dinner with grandma and the kids", scope="s").note
-            text = "the family dinner with grandma and the kids again"
-            new = memory.complete(NewNote(text, "s", "mcp:agent", tags=("family",), id="n" * 16))
+            old = memory.remember(
+                "family dinner with the kids, their parents and grandparents", scope="s"
+            ).note
+            # Its own words earn the topic `family` (only earned topics evolve neighbours).
+            text = "family dinner with the kids, their parents, siblings and grandparents again"
+            new = memory.complete(NewNote(text, "s", "mcp:agent", id="n" * 16))
             vectors = memory.embedder.embed([new.content])
 
             def judge(note: Any, near: Any, v: str = verdict) -> signals.Verdict:
