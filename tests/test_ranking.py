@@ -102,6 +102,22 @@ def test_prefer_informative_reorders_close_hits_and_skips_what_matched_nothing()
     assert prefer_informative(fused, texts, length=0.0, question=0.0) == fused
 
 
+def test_a_hit_whose_vector_points_away_from_the_question_gets_no_prior() -> None:
+    """A long chat reply that shares one word with the question and whose embedding points
+    away from it (cosine below 0) is not lifted for how much it says: its words are about
+    something else (a 20,000-character answer about a kitchen ranked above the dog's name)."""
+    fused = fuse([(1, 3.0), (2, 1.0)], [(3, 0.62), (1, -0.04), (2, -0.13)], bm25_ref=10.0)
+    texts = {1: "User: The contractor is called Ricardo.",
+             2: "ChatGPT: " + "kitchen budget plan " * 50,
+             3: "User: A good name for my golden retriever puppy?"}  # fmt: skip
+    by_label = dict(prefer_informative(fused, texts))
+    assert "prior" not in by_label[1] and "prior" not in by_label[2]
+    assert by_label[3]["prior"] == pytest.approx(prior(texts[3]))
+    # A hit only the keyword search found (no cosine known) keeps its prior.
+    alone = dict(prefer_informative(fuse([(4, 2.0)], [], bm25_ref=10.0), {4: "Ann: we camped"}))
+    assert alone[4]["prior"] == pytest.approx(prior("Ann: we camped"))
+
+
 def test_recall_reports_the_prior_and_a_weighting_can_switch_it_off(tmp_path: Path) -> None:
     with Memory(home=tmp_path / "home", embedder="hashing") as memory:
         memory.remember("Ann: pottery!", scope="chat")

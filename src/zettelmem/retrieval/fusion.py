@@ -196,12 +196,16 @@ def prefer_informative(
     length: float = LENGTH_WEIGHT,
     question: float = QUESTION_PENALTY,
 ) -> list[tuple[int, dict[str, float]]]:
-    """Add the `prior` part to every hit that matched something; re-sorted."""
+    """Add the `prior` part to every hit that matched something, unless its vector points
+    away from the query (cosine 0 or below: however long, it is about something else);
+    re-sorted."""
     if length <= 0 and question <= 0:
         return list(fused)
     matched = {
         label: prior(texts[label], length, question)
         for label, parts in fused
-        if label in texts and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0)
+        if label in texts
+        and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0)
+        and parts.get("vector", 1.0) > 0.0
     }
     return lift(fused, "prior", matched)
