@@ -330,7 +330,10 @@ def test_front_matter_tags_dates_and_titles() -> None:
     [note] = tomato.notes
     assert note.tags == ("gardening", "vegetables", "to-try")  # no code, no issue number
     assert note.event_at == "2024-02-20T19:45:00" and note.scope == "garden"
-    assert note.source == "markdown:Tomato Varieties.md#0" and note.dedupe_key == note.source
+    assert note.source == "markdown:Tomato Varieties.md#0"
+    # keyed by the file and the text (an edited section is a new version)
+    assert note.dedupe_key is not None and note.dedupe_key.startswith("markdown:#Tomato Var")
+    assert tomato.replaces == "markdown:Tomato Varieties.md"
     assert tomato.wikilinks == [("markdown:Tomato Varieties.md#0", "Garden Plan")]
     journal = groups["Journal/2024-05-01.md"]
     assert journal.title == "2024-05-01" and journal.notes[0].tags == ("journal", "daily-note")

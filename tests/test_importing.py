@@ -298,3 +298,37 @@ def test_a_nul_character_drops_itself_not_its_conversation(tmp_path: Path) -> No
         contents = {n.content for n in memory.list_notes(limit=100)}
         assert "User: The deposit is two months of rent." in contents
         assert {"The gym costs 40 euros.", "The spare key is with Ana."} <= contents
+
+
+def test_an_edited_vault_note_is_imported_again_and_its_old_text_superseded(
+    tmp_path: Path, store_kind: str
+) -> None:
+    """Editing a note in a vault and importing the vault again brings the new text in and
+    supersedes the old (recall answers with the edit); importing once more adds nothing.
+    A store filled when keys named the file's sections by number finds its notes too."""
+    import shutil
+
+    vault = tmp_path / "vault"
+    shutil.copytree(FIXTURES / "vault", vault)
+    compost = vault / "Compost.md"
+    with _open(tmp_path / "h") as memory:
+        first = run_import(memory, vault)
+        if store_kind == "file":
+            with memory.records.transaction() as db:  # the keys of the earlier version
+                db.execute("UPDATE notes SET dedupe_key = source")
+        assert run_import(memory, vault).added == 0
+        old = [n for n in memory.list_notes(limit=100) if "wrung-out sponge" in n.content]
+        compost.write_text(
+            compost.read_text(encoding="utf-8").replace("monthly", "every fortnight"),
+            encoding="utf-8",
+        )
+        dry = run_import(memory, vault, dry_run=True)
+        assert (dry.added, dry.superseded) == (1, 1)
+        edited = run_import(memory, vault)
+        assert (edited.added, edited.superseded, edited.skipped) == (1, 1, first.added - 1)
+        assert [memory.get(n.id).status for n in old] == ["superseded"]
+        [hit] = memory.recall("how often do I turn the rotting compost bay", k=1).hits
+        assert "every fortnight" in hit.note.content
+        again = run_import(memory, vault)
+        assert (again.added, again.superseded) == (0, 0)
+        assert memory.records.count() == first.added + 1

@@ -122,6 +122,7 @@ class ImportOut(BaseModel):
     redacted: int = 0
     truncated: int = 0
     links: int = 0
+    superseded: int = 0
     rejected_count: int = 0
     rejected: list[RejectedOut] = []
 

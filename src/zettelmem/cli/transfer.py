@@ -133,7 +133,8 @@ def import_(
     out = ImportOut(
         file=report.file, format=report.format, dry_run=report.dry_run, groups=report.groups,
         read=report.read, added=report.added, skipped=report.skipped, redacted=report.redacted,
-        truncated=report.truncated, links=report.links, rejected_count=report.rejected_count,
+        truncated=report.truncated, links=report.links, superseded=report.superseded,
+        rejected_count=report.rejected_count,
         rejected=[RejectedOut(where=w, why=y) for w, y in report.rejected],
     )  # fmt: skip
     if as_json:
@@ -141,7 +142,9 @@ def import_(
         return
     line = f"read {out.read}, {'would add' if dry_run else 'added'} {out.added}, "
     line += f"skipped {out.skipped} already stored"
+    superseded = "older versions superseded" if not dry_run else "older versions to supersede"
     for count, what in ((out.redacted, "secrets redacted"), (out.links, "wikilinks linked"),
+                        (out.superseded, superseded),
                         (out.truncated, f"truncated at {MAX_CONTENT_CHARS:,} characters"),
                         (out.rejected_count, "rejected")):  # fmt: skip
         if count:

@@ -88,6 +88,8 @@ class RecordStore(Protocol):
     def iter_notes(self, batch: int = 1000) -> Iterator[tuple[Note, np.ndarray | None]]:
         """Every note with its stored vector, in label order (for rebuilds)."""
 
+    def active_in_thread(self, scope: str, thread: str) -> list[Note]: ...
+
     def duplicates(self, notes: Sequence[NewNote]) -> dict[str | None, tuple[Note, bool]]:
         """Notes of the batch that are stored already, by dedupe key (as (note, False))."""
 

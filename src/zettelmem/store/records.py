@@ -402,6 +402,15 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
                 out[new.dedupe_key] = (found, False)
         return out
 
+    def active_in_thread(self, scope: str, thread: str) -> list[Note]:
+        """The active notes of one thread of a scope (a conversation's, a document's)."""
+        rows = self.db.execute(
+            f"SELECT {_NOTE_COLUMNS} FROM notes WHERE scope=? AND thread=? "
+            "AND status='active' ORDER BY label",
+            (scope, thread),
+        ).fetchall()
+        return [_row_to_note(row) for row in rows]
+
     def _find_duplicate(self, new: NewNote) -> Note | None:
         if new.dedupe_key is None:
             return None

@@ -24,6 +24,7 @@ from zettelmem.models import Link, NewNote
 from zettelmem.transfer import export, importers, vault
 from zettelmem.transfer.importers.units import Group, Rejected, Unit, bytes_read
 from zettelmem.validation import validate_scope
+from zettelmem.zettel.construct import supersede
 
 log = logging.getLogger("zettelmem")
 
@@ -45,6 +46,7 @@ class ImportReport:
     redacted: int = 0  # secrets replaced
     truncated: int = 0  # messages cut at the note limit
     links: int = 0  # wikilinks stored
+    superseded: int = 0  # stored notes of a document whose text it no longer holds
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
     rejected_count: int = 0
     ids: list[str] = field(default_factory=list)
@@ -83,15 +85,18 @@ def run_import(
     )
     titles: dict[str, str] = {}  # lower-cased title -> note id
     wikilinks: list[tuple[str, str]] = []  # (note id, target title)
-    batches = _batches(
-        memory, units, report, lambda g, ids: _collect_titles(g, ids, titles, wikilinks)
-    )
+
+    def known(group: Group, ids: dict[str, str]) -> None:
+        _collect_titles(group, ids, titles, wikilinks)
+        _retire(memory, group, ids, report, dry_run)
+
+    batches = _batches(memory, units, report, known)
     paired: Iterable[tuple[Batch, dict[str, np.ndarray]]] = (
         ((b, {}) for b in batches) if dry_run
         else memory.embedded_ahead(batches, lambda b: [n.content for _, n in b])
     )  # fmt: skip
     for batch, embedded in paired:
-        _write(memory, batch, embedded, dry_run, report, titles, wikilinks)
+        _write(memory, batch, embedded, dry_run, report, known)
         if progress:
             report.bytes_done = bytes_read(path)
             progress(report)
@@ -110,14 +115,16 @@ def _write(
     embedded: dict[str, np.ndarray],
     dry_run: bool,
     report: ImportReport,
-    titles: dict[str, str],
-    wikilinks: list[tuple[str, str]],
+    on_stored: Callable[[Group, dict[str, str]], None],
 ) -> None:
     """Store one batch (or, dry, count what it would add)."""
     if dry_run:
         known = memory.records.duplicates([n for _, n in batch])
         report.skipped += sum(1 for _, n in batch if n.dedupe_key in known)
         report.added += sum(1 for _, n in batch if n.dedupe_key not in known)
+        ids = {n.source: known[n.dedupe_key][0].id for _, n in batch if n.dedupe_key in known}
+        for group in dict.fromkeys(g for g, _ in batch):
+            on_stored(group, ids)
         return
     stored = memory.store_batch([n for _, n in batch], embedded)
     by_source: dict[str, str] = {}
@@ -129,7 +136,7 @@ def _write(
         else:
             report.skipped += 1
     for group in dict.fromkeys(g for g, _ in batch):
-        _collect_titles(group, by_source, titles, wikilinks)
+        on_stored(group, by_source)
 
 
 def _batches(
@@ -172,6 +179,30 @@ def _batches(
         yield batch
 
 
+def _retire(
+    memory: Memory, group: Group, ids: dict[str, str], report: ImportReport, dry_run: bool
+) -> None:
+    """A document read again supersedes its stored notes whose text it no longer holds
+    (an edited section's old text, a deleted section): the document's notes now are its
+    current version. Each is superseded by the note now at its place (or the first)."""
+    if group.replaces is None or not group.notes:
+        return
+    current = [ids[n.source] for n in group.notes if n.source in ids]
+    now = set(current)
+    stale = [n for n in memory.records.active_in_thread(group.notes[0].scope, group.replaces)
+             if n.id not in now]  # fmt: skip
+    report.superseded += len(stale)
+    if dry_run or not stale or not current:
+        return
+    links, changes = [], []
+    for old in stale:
+        newer = ids.get(old.source, current[0])
+        made, changed = supersede(newer, old.id, "the document was imported again, edited")
+        links += made
+        changes += changed
+    memory.records.write([], np.zeros((0, memory.embedder.dims)), links, changes)
+
+
 def _earlier_keys(memory: Memory, notes: list[NewNote]) -> list[NewNote]:
     """A note stored when its dedupe key was its source (which names the file it came
     from) keeps that key, so importing the same export again still adds nothing."""
@@ -181,7 +212,13 @@ def _earlier_keys(memory: Memory, notes: list[NewNote]) -> list[NewNote]:
     earlier = memory.records.duplicates(moved)
     if not earlier:
         return notes
-    return [replace(n, dedupe_key=n.source) if n.source in earlier else n for n in notes]
+    # Only the same text: an edited document's section is a new version, not the old note.
+    return [
+        replace(n, dedupe_key=n.source)
+        if n.source in earlier and earlier[n.source][0].content == n.content
+        else n
+        for n in notes
+    ]
 
 
 def _collect_titles(

@@ -21,6 +21,7 @@ from zettelmem.transfer.importers.units import (
     Rejected,
     Unit,
     check_granularity,
+    digest,
     part_source,
     read_head,
     split_text,
@@ -208,6 +209,7 @@ def _document(root: Path, file: Path, scope: str, redact_secrets: bool) -> Unit:
     links: list[tuple[str, str]] = []
     titles: dict[str, str] = {}
     redacted = 0
+    seen: dict[str, int] = {}
     for index, (section_title, section) in enumerate(p for p in parts if p[1].strip()):
         if redact_secrets:
             section, count = redact(section)
@@ -217,5 +219,10 @@ def _document(root: Path, file: Path, scope: str, redact_secrets: bool) -> Unit:
         for i, piece in enumerate(split_text(section, MESSAGE_LIMIT)):
             source = part_source(base, i)
             titles[source] = section_title
-            notes.append(NewNote(piece, scope, source, event_at, tags=tags, dedupe_key=source))
-    return Group(rel, title, notes, links, titles, redacted)
+            # Keyed by the file and the text: an unchanged section is known wherever it
+            # moved, an edited one is new (and the old text is superseded, see Group).
+            key = f"markdown:#{rel}#{digest(piece)}"
+            seen[key] = seen.get(key, 0) + 1
+            key += f"@{seen[key]}" if seen[key] > 1 else ""
+            notes.append(NewNote(piece, scope, source, event_at, tags=tags, dedupe_key=key))
+    return Group(rel, title, notes, links, titles, redacted, replaces=f"markdown:{rel}")

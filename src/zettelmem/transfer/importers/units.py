@@ -42,6 +42,9 @@ class Group:
     titles: dict[str, str] = field(default_factory=dict)  # note source -> its title
     redacted: int = 0  # secrets replaced in this group's notes
     truncated: int = 0  # messages (or paragraphs) cut at the note limit
+    # A document read whole again: the thread of its notes. Its stored notes that the
+    # document no longer holds (edited or deleted text) are superseded by it.
+    replaces: str | None = None
 
 
 @dataclass(frozen=True)
