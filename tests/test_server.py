@@ -472,3 +472,17 @@ def test_guard_over_mcp_trust_warnings_lessons_and_a_read_only_review(home: Path
         assert data(await client.call_tool("review", {})) == pending
 
     run(body, server)
+
+
+def test_reflect_over_mcp_says_why_nothing_qualified(server: MemoryServer) -> None:
+    """An empty answer says why (as the CLI does); an empty topic is an error, and `*`
+    means every scope, as for recall."""
+
+    async def body(client: Client) -> None:
+        await seed(client)
+        none = data(await client.call_tool("reflect", {"topic": "zeppelin", "scope": "*"}))
+        assert none["created"] == [] and none["updated"] == [] and none["unchanged"] == []
+        assert "no cluster qualified" in none["reason"] and "'zeppelin'" in none["reason"]
+        assert "the topic is empty" in error_text(await client.call_tool("reflect", {"topic": " "}))
+
+    run(body, server)

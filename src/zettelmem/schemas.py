@@ -196,6 +196,7 @@ class ReflectOut(BaseModel):
     created: list[NoteOut]
     updated: list[NoteOut]
     unchanged: list[str]
+    reason: str | None = None  # why nothing qualified, when nothing did
 
 
 class TokenOut(BaseModel):

@@ -112,7 +112,7 @@ def reflect(
     """Consolidate clusters of related notes (or notes on TOPIC) into insight notes."""
     from zettelmem.render import note_line, note_out
     from zettelmem.schemas import ReflectOut
-    from zettelmem.zettel.reflect import MIN_CLUSTER
+    from zettelmem.zettel.reflect import nothing_qualified
 
     with _memory(ctx, llm=False if no_llm else None) as memory:
         result = memory.reflect(topic, scope)
@@ -133,14 +133,8 @@ def reflect(
         err=True,
     )
     if not (result.created or result.updated or result.unchanged):
-        why = (
-            f"no cluster qualified: no two notes of one scope match {topic!r} by keyword"
-            if topic
-            else f"no cluster qualified: an insight needs at least {MIN_CLUSTER} notes of one "
-            "scope tied by `related` links (made when notes are close in meaning; see "
-            "`mem links ID`, or link notes with `mem link`)"
-        )
-        click.echo(why, err=True)
+        hint = "" if topic else " (see `mem links ID`, or link notes with `mem link`)"
+        click.echo(nothing_qualified(topic) + hint, err=True)
 
 
 @click.command()

@@ -410,21 +410,28 @@ def _add_reflect(server: MemoryServer) -> None:
         changed cluster gets a new insight that supersedes the old one. Returns the
         insights `created`, `updated` and the ids of those `unchanged`.
         """
-        where = scope if scope is not None else server.default_scope
+        where = server.scope(scope)  # `*`: every scope, as for recall
         access = caller()
 
         def run(m: Memory) -> ReflectOut:
+            if topic is not None and not topic.strip():
+                raise InvalidInput("the topic is empty; pass some words, or omit topic to "
+                                   "consolidate every cluster of linked notes")  # fmt: skip
             if not access.unrestricted:
                 if where is None:
                     raise InvalidInput("name the scope to reflect on; this token may write "
                                        f"only {access.patterns('w')}")  # fmt: skip
                 require_read(access, where)
                 require_write(access, where)
+            from zettelmem.zettel.reflect import nothing_qualified
+
             result = m.reflect(topic, where)
+            empty = not (result.created or result.updated or result.unchanged)
             return ReflectOut(
                 created=[note_out(n) for n in result.created],
                 updated=[note_out(n) for n in result.updated],
                 unchanged=[n.id for n in result.unchanged],
+                reason=nothing_qualified(topic) if empty else None,
             )
 
         return await server.core.tool(run)

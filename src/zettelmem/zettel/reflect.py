@@ -31,6 +31,16 @@ log = logging.getLogger("zettelmem")
 INSIGHT_SOURCE = "reflect"
 INSIGHT_TAG = "insight"
 MIN_CLUSTER = 4
+
+
+def nothing_qualified(topic: str | None) -> str:
+    """Why reflect wrote nothing: what a cluster (or a topic) needs."""
+    if topic:
+        return f"no cluster qualified: no two notes of one scope match {topic!r} by keyword"
+    return (f"no cluster qualified: an insight needs at least {MIN_CLUSTER} notes of one scope "
+            "tied by `related` links (made when notes are close in meaning)")  # fmt: skip
+
+
 MAX_CLUSTERS = 12
 MAX_MEMBERS = 40
 CENTRAL_SENTENCES = 3
