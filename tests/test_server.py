@@ -484,5 +484,8 @@ def test_reflect_over_mcp_says_why_nothing_qualified(server: MemoryServer) -> No
         assert none["created"] == [] and none["updated"] == [] and none["unchanged"] == []
         assert "no cluster qualified" in none["reason"] and "'zeppelin'" in none["reason"]
         assert "the topic is empty" in error_text(await client.call_tool("reflect", {"topic": " "}))
+        # get_note takes a unique prefix, as `mem show` does
+        some = data(await client.call_tool("recall", {"query": "cat", "k": 1}))["hits"][0]["id"]
+        assert data(await client.call_tool("get_note", {"id": some[:15]}))["id"] == some
 
     run(body, server)

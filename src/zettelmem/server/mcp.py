@@ -382,11 +382,23 @@ def _add_forget(server: MemoryServer) -> None:
 
 def _add_get_note(server: MemoryServer) -> None:
     async def get_note(
-        id: Annotated[str, Field(description="The note's id, from recall or remember.")],
+        id: Annotated[
+            str,
+            Field(
+                description="The note's id, from recall or remember (or a unique prefix "
+                "of at least 4 characters, as `mem show` takes)."
+            ),
+        ],
     ) -> NoteOut:
         """Fetch one note with all its fields by id. Returns the note."""
         access = caller()
-        return note_out(await server.core.tool(lambda m: readable_note(m, access, id)))
+
+        def run(m: Memory) -> Note:
+            # A token limited to some scopes names whole ids: a prefix's ambiguity would tell
+            # it about notes in scopes it cannot read.
+            return readable_note(m, access, m.resolve_id(id) if access.unrestricted else id)
+
+        return note_out(await server.core.tool(run))
 
     _add_tool(server, get_note, "Get note", read_only=True, idempotent=True)
 
