@@ -153,6 +153,34 @@ def test_markdown_vault_has_a_file_per_note_with_front_matter_and_wikilinks(
     lived_in.close()
 
 
+def test_an_exported_vault_edited_and_imported_back_brings_the_edit(tmp_path: Path) -> None:
+    """Export the vault, edit a note in it, import the vault into the same home: the edit
+    comes in as a new note superseding the stored one; importing again adds nothing."""
+    memory = Memory(home=tmp_path / "h", embedder="hashing:512")
+    try:
+        kept = memory.remember("The bike lock code is in the blue notebook").note
+        memory.remember("The boiler was serviced in March")
+        vault = tmp_path / "vault"
+        export_markdown(memory, vault)
+        [file] = [f for f in vault.rglob("*.md") if kept.id in f.read_text(encoding="utf-8")]
+        text = file.read_text(encoding="utf-8")
+        file.write_text(text.replace("blue notebook", "red notebook"), encoding="utf-8")
+        report = run_import(memory, vault)
+        assert (report.added, report.superseded, report.skipped) == (1, 1, 1)
+        assert memory.get(kept.id).status == "superseded"
+        [hit] = memory.recall("where is the bike lock code", k=1).hits
+        assert "red notebook" in hit.note.content
+        again = run_import(memory, vault)
+        assert (again.added, again.superseded) == (0, 0)
+        file.write_text(text.replace("blue notebook", "green tin"), encoding="utf-8")
+        third = run_import(memory, vault)  # edited again: replaces the newest version
+        assert (third.added, third.superseded) == (1, 1)
+        [hit] = memory.recall("where is the bike lock code", k=1).hits
+        assert "green tin" in hit.note.content
+    finally:
+        memory.close()
+
+
 def test_export_never_writes_through_symlinks(lived_in: Memory, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()

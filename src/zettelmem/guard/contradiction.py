@@ -40,7 +40,11 @@ _CLAUSE = re.compile(
 _CAPTION = re.compile(r"\[shares a photo:[^\]]*\]", re.I)
 _ADDITIVE = re.compile(r"\b(?:also|as well|too|another|both|other)\b", re.I)
 _NEGATORS = frozenset(("not", "never", "no", "nobody", "nothing", "nowhere",
-                       "neither", "nor", "cannot", "without", "longer"))  # fmt: skip
+                       "neither", "nor", "cannot", "without", "longer",
+                       # verbs that deny what follows: "she refuses meetings on Fridays"
+                       # says what "never schedule her meetings on Fridays" says
+                       "refuse", "refuses", "refused", "avoid", "avoids", "avoided",
+                       "stopped", "quit", "quits", "declines", "declined"))  # fmt: skip
 _NEG_WINDOW = 3
 _FILLERS = frozenset(("currently", "still", "now", "also", "really",
                       "actually", "have", "has", "had", "always", "just",
@@ -305,8 +309,11 @@ def contradiction(a: str, b: str) -> float:
     shared = fa.content & fb.content
     if not shared or len(shared) / max(min(len(fa.content), len(fb.content)), 1) < 0.5:
         return 0.0
+    # One asserts what the other denies; when both deny something, they agree (or say
+    # too much at once to call): "never schedule her meetings on Fridays" and "she refuses
+    # meetings on Friday afternoons".
     flipped = [w for w in shared if (w in fa.negated) != (w in fb.negated)]
-    if len(flipped) >= 2 and len(flipped) * 2 >= len(shared):
+    if len(flipped) >= 2 and len(flipped) * 2 >= len(shared) and not (fa.negated and fb.negated):
         return 0.7
     for key, values in fa.numbers.items():
         other = fb.numbers.get(key)

@@ -142,6 +142,7 @@ class RestoreResult:
     links: int = 0
     changes: int = 0
     lessons: int = 0
+    superseded: int = 0  # stored notes whose edited text came back (a vault edited since)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
 
 

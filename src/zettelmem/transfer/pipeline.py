@@ -282,7 +282,7 @@ def _restore(
     restore = vault.restore_vault if exported_vault else export.restore_jsonl
     restored = restore(memory, path, progress=step)
     report.read, report.added, report.skipped = restored.read, restored.added, restored.skipped
-    report.links = restored.links
+    report.links, report.superseded = restored.links, restored.superseded
     for where, why in restored.rejected:
         report.reject(where, why)
     return report

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from zettelmem.errors import NotFound
 from zettelmem.memory.core import Memory
 from zettelmem.transfer.export import LINKS_HEADING, VAULT_KEYS, RestoreResult, row_problem
 from zettelmem.transfer.importers.markdown import SUFFIXES, vault_files
@@ -19,6 +20,36 @@ _INCOMING = re.compile(r"^- ([a-z_]+) from \(([0-9.eE+-]+)\): \[\[(.+)\]\]$")
 _BATCH = 256
 
 VaultNote = tuple[dict[str, Any], list[dict[str, Any]]]  # (note row, its outgoing link rows)
+
+
+def _edited(memory: Memory, row: dict[str, Any], result: RestoreResult) -> bool:
+    """Whether ROW is a stored, current note whose text was edited in the vault; if so,
+    the edit is written as a new note (through the write path: linked and checked) that
+    supersedes it."""
+    try:
+        stored = memory.records.get(str(row["id"]))
+    except NotFound:
+        return False
+    seen = {stored.id}
+    while stored.status == "superseded":  # an earlier edit replaced it: its newest version
+        newer = [x.src for x in memory.records.adjacent([stored.id], ["supersedes"])
+                 if x.dst == stored.id and x.src not in seen]  # fmt: skip
+        if not newer:
+            break
+        stored = memory.records.get(newer[0])
+        seen.add(stored.id)
+    if stored.content == row["content"] or stored.status != "active":
+        return False
+    result.read += 1
+    written = memory.remember(
+        row["content"], tags=list(row.get("tags") or ()), scope=stored.scope,
+        source=stored.source, event_at=stored.event_at, keep_secrets=True,
+    )  # fmt: skip
+    if written.note.id != stored.id and written.note.status == "active":
+        memory.link(written.note.id, stored.id, "supersedes")
+        result.added += int(written.created)
+        result.superseded += 1
+    return True
 
 
 def read_note(path: Path) -> VaultNote | None:
@@ -87,10 +118,12 @@ def restore_vault(
     """Restore every note of an exported vault with its links (both ends must exist).
 
     Notes already stored (same id, or same scope and dedupe key) are left alone, so
-    importing a vault again adds nothing.
+    importing a vault again adds nothing; a stored note whose text was edited in the
+    vault since comes back as a new note that supersedes it.
     """
     result = RestoreResult()
     notes = [note for note in map(read_note, _files(path)) if note is not None]
+    notes = [(row, out) for row, out in notes if not _edited(memory, row, result)]
     for start in range(0, len(notes), _BATCH):
         rows = [row for row, _ in notes[start : start + _BATCH]]
         vectors = memory.embedder.embed([row["content"] for row in rows])
