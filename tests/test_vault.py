@@ -122,7 +122,9 @@ def test_a_damaged_export_is_refused_before_anything_is_written(
             with pytest.raises(InvalidInput):
                 run_import(fresh, dest, fmt="locomo")
         else:
-            with pytest.raises(InvalidInput, match=r"m\.jsonl"):
+            # a broken line is named by its number in the file (lines[3] is line 4)
+            where = r"m\.jsonl line 4 is not JSON" if damage == "bad_json" else r"m\.jsonl"
+            with pytest.raises(InvalidInput, match=where):
                 run_import(fresh, dest)
         assert fresh.records.count() == 0
     lived_in.close()

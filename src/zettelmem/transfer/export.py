@@ -287,6 +287,7 @@ def check_export(path: Path) -> dict[str, int]:
     """
     counts = {kind: 0 for kind in _PLURAL}
     ended: dict[str, Any] | None = None
+    number = 1
     try:
         with path.open("r", encoding="utf-8") as handle:
             header = _loads(handle.readline() or "null")
@@ -314,7 +315,8 @@ def check_export(path: Path) -> dict[str, int]:
         if isinstance(exc, InvalidInput):
             raise
         detail = str(exc).splitlines()[0][:80]
-        raise InvalidInput(f"{path} has a line that is not JSON ({detail})") from None
+        raise InvalidInput(f"{path} line {number} is not JSON ({detail}); fix that line or "
+                           "export again") from None  # fmt: skip
     # Version 1 end lines have no lesson count (and no lessons).
     if ended is None or any(ended.get(p, 0) != counts[k] for k, p in _PLURAL.items()):
         raise InvalidInput(
