@@ -180,6 +180,7 @@ DISAGREE = [
     ("Tom: We got married on 7 May 2021.", "Tom: We got married on June 3, 2021."),
     ("Jo: My dog's name is Rex.", "Jo: My dog's name is Max."),
     ("Ann works at Google.", "Ann: I work at Microsoft these days."),
+    ("Dev: I stopped drinking coffee.", "Dev: I am drinking coffee every morning."),
 ]
 AGREE = [
     ("Caroline: I live in Paris.", "Melanie: I live in Berlin."),  # two people
@@ -196,6 +197,9 @@ AGREE = [
     ("Alice lives in Paris.", "Alice lives in Paris."),
     ("alpha0012 was written by the alpha process", "alpha0042 was written by the alpha process"),
     ("Ticket 4411 closed after review.", "Ticket 4412 closed after review."),
+    # both deny the same thing, in other words
+    ("Never schedule Mara's meetings on Friday afternoons.",
+     "Mara's preferred meeting times are 10 to 2; she refuses meetings on Friday afternoons."),
 ]  # fmt: skip
 
 
