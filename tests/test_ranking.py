@@ -110,12 +110,18 @@ def test_a_hit_whose_vector_points_away_from_the_question_gets_no_prior() -> Non
     texts = {1: "User: The contractor is called Ricardo.",
              2: "ChatGPT: " + "kitchen budget plan " * 50,
              3: "User: A good name for my golden retriever puppy?"}  # fmt: skip
-    by_label = dict(prefer_informative(fused, texts))
+    query = "what is my dog called"
+    by_label = dict(prefer_informative(fused, texts, query=query))
     assert "prior" not in by_label[1] and "prior" not in by_label[2]
     assert by_label[3]["prior"] == pytest.approx(prior(texts[3]))
     # A hit only the keyword search found (no cosine known) keeps its prior.
-    alone = dict(prefer_informative(fuse([(4, 2.0)], [], bm25_ref=10.0), {4: "Ann: we camped"}))
+    alone = dict(prefer_informative(fuse([(4, 2.0)], [], bm25_ref=10.0), {4: "Ann: we camped"},
+                                    query="camped"))  # fmt: skip
     assert alone[4]["prior"] == pytest.approx(prior("Ann: we camped"))
+    # So does one holding every word of the query, whatever its vector (a code, an id).
+    code = fuse([(5, 4.0)], [(6, 0.3), (5, -0.2)], bm25_ref=10.0)
+    marked = {5: "client 7 stores the marker w7x45q", 6: "client 1 stores a marker"}
+    assert "prior" in dict(prefer_informative(code, marked, query="w7x45q"))[5]
 
 
 def test_recall_reports_the_prior_and_a_weighting_can_switch_it_off(tmp_path: Path) -> None:

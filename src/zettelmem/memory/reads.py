@@ -200,7 +200,7 @@ class Reads(MemoryBase):
         texts = self.records.contents([label for label, _ in fused])
         speakers = {label: speaker_of(text) or "" for label, text in texts.items()}
         fused = prefer_speakers(fused, speakers, query, weights.speaker)
-        fused = prefer_informative(fused, texts, weights.length, weights.question)
+        fused = prefer_informative(fused, texts, weights.length, weights.question, query)
         if graph:
             ranked = spreading.spread(
                 self.records, fused, want,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Sequence
 
-from zettelmem.text import QUERY_WORD, named_words
+from zettelmem.text import QUERY_WORD, STOPWORDS, named_words
 
 RRF_K = 60
 # Weight of BM25 in weighted fusion (vectors get the rest); see README "Benchmarks".
@@ -195,17 +195,30 @@ def prefer_informative(
     texts: dict[int, str],
     length: float = LENGTH_WEIGHT,
     question: float = QUESTION_PENALTY,
+    query: str | None = None,
 ) -> list[tuple[int, dict[str, float]]]:
-    """Add the `prior` part to every hit that matched something, unless its vector points
-    away from the query (cosine 0 or below: however long, it is about something else);
-    re-sorted."""
+    """Add the `prior` part to every hit that matched something; re-sorted.
+
+    With the ``query``, a hit whose vector points away from it (cosine 0 or below) and
+    that lacks some of its words gets none: however long, it is about something else
+    (one shared word such as "called" is not the question). A hit holding every word of
+    the query keeps its prior whatever its vector (a code, a name, an id)."""
     if length <= 0 and question <= 0:
         return list(fused)
+    wanted = _query_words(query) if query is not None else frozenset()
     matched = {
         label: prior(texts[label], length, question)
         for label, parts in fused
         if label in texts
         and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0)
-        and parts.get("vector", 1.0) > 0.0
+        and (parts.get("vector", 1.0) > 0.0 or wanted <= _words(texts[label]))
     }
     return lift(fused, "prior", matched)
+
+
+def _query_words(query: str) -> frozenset[str]:
+    return frozenset(w for w in _words(query) if w not in STOPWORDS)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in QUERY_WORD.findall(text))
