@@ -30,6 +30,8 @@ def _edited(memory: Memory, row: dict[str, Any], result: RestoreResult) -> bool:
         stored = memory.records.get(str(row["id"]))
     except NotFound:
         return False
+    if stored.content == row["content"]:
+        return False  # not edited (a superseded note's text comes back as it was)
     seen = {stored.id}
     while stored.status == "superseded":  # an earlier edit replaced it: its newest version
         newer = [x.src for x in memory.records.adjacent([stored.id], ["supersedes"])
