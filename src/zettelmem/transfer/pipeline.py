@@ -191,16 +191,22 @@ def _retire(
     now = set(current)
     stale = [n for n in memory.records.active_in_thread(group.notes[0].scope, group.replaces)
              if n.id not in now]  # fmt: skip
-    report.superseded += len(stale)
     if dry_run or not stale or not current:
+        report.superseded += len(stale)
         return
+    # Only a current note replaces one: a new version the guard quarantined does not.
+    active = {n.id for n in memory.records.get_many(sorted(now)) if n.status == "active"}
     links, changes = [], []
     for old in stale:
         newer = ids.get(old.source, current[0])
+        if newer not in active:
+            continue
         made, changed = supersede(newer, old.id, "the document was imported again, edited")
         links += made
         changes += changed
-    memory.records.write([], np.zeros((0, memory.embedder.dims)), links, changes)
+    report.superseded += len(changes)
+    if changes:
+        memory.records.write([], np.zeros((0, memory.embedder.dims)), links, changes)
 
 
 def _earlier_keys(memory: Memory, notes: list[NewNote]) -> list[NewNote]:
