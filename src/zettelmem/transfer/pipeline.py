@@ -147,12 +147,16 @@ def _batches(
 ) -> Iterator[list[tuple[Group, NewNote]]]:
     """Whole groups, validated, gathered into batches that close at group boundaries."""
     batch: list[tuple[Group, NewNote]] = []
+    # An empty store holds no note under an earlier key: not looked up (the dry run of a
+    # large export, or a first import, pays no second look-up per note).
+    earlier = memory.records.count() > 0
     for unit in units:
         if isinstance(unit, Rejected):
             report.reject(unit.ref, unit.reason)
             continue
         try:
-            notes = _earlier_keys(memory, [memory.complete(note) for note in unit.notes])
+            notes = [memory.complete(note) for note in unit.notes]
+            notes = _earlier_keys(memory, notes) if earlier else notes
         except InvalidInput as exc:
             report.reject(unit.ref, str(exc))
             continue
