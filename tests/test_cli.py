@@ -94,7 +94,7 @@ def test_remembering_the_same_text_in_a_scope_returns_the_stored_note(mem) -> No
 
 def test_a_dated_note_stored_under_its_text_alone_is_still_known(tmp_path: Path) -> None:
     """Notes stored when a note's key was its text only (its time not in it)."""
-    from zettelmem.memory.base import content_key
+    from zettelmem.ids import content_key
     from zettelmem.memory.core import Memory
 
     with Memory(tmp_path / "h", embedder="hashing", llm=False) as memory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -41,3 +42,10 @@ def new_id() -> str:
             rand = int.from_bytes(os.urandom(4), "big") >> 3
         _last = (ms, rand)
     return _b32(ms, 10) + _b32(rand, 6)
+
+
+def content_key(text: str, event_at: str | None = None) -> str:
+    """The dedupe key of a note written without one: its text, and when it happened if
+    that is given (the same sentence about another day is another note)."""
+    keyed = text if event_at is None else f"{text}\x1f{event_at}"
+    return "sha256:" + hashlib.sha256(keyed.encode("utf-8")).hexdigest()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from zettelmem.ids import content_key
 from zettelmem.models import GuardMode, NewNote, Note
 from zettelmem.validation import (
     validate_content,
@@ -51,13 +51,6 @@ class MemoryBase:
             tags=tuple(dict.fromkeys(validate_tag(t) for t in new.tags)),
             dedupe_key=dedupe_key,
         )
-
-
-def content_key(text: str, event_at: str | None = None) -> str:
-    """The dedupe key of a note written without one: its text, and when it happened if
-    that is given (the same sentence about another day is another note)."""
-    keyed = text if event_at is None else f"{text}\x1f{event_at}"
-    return "sha256:" + hashlib.sha256(keyed.encode("utf-8")).hexdigest()
 
 
 def embed_text(note: Note | NewNote) -> str:

@@ -13,8 +13,8 @@ import numpy as np
 
 from zettelmem.errors import InvalidInput
 from zettelmem.guard.judge import Judge, keep_lesson, stored_verdict
-from zettelmem.ids import new_id
-from zettelmem.memory.base import content_key, embed_text
+from zettelmem.ids import content_key, new_id
+from zettelmem.memory.base import embed_text
 from zettelmem.memory.reads import Reads
 from zettelmem.models import (
     Change,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from zettelmem.backends.llm import LLM
 from zettelmem.errors import LLMError
+from zettelmem.ids import content_key
 from zettelmem.models import Change, Link, NewNote, Note
 from zettelmem.store.protocol import RecordStore
 from zettelmem.text import speaker_of, strip_speaker
@@ -207,7 +208,7 @@ def plan_insight(
     note = NewNote(
         content=body, scope=scope, source=INSIGHT_SOURCE, event_at=times[-1], tags=tuple(tags),
         keywords=phrases, context=insight_context(topic, len(members)),
-        dedupe_key="sha256:" + hashlib.sha256(body.encode()).hexdigest(), id=insight_id,
+        dedupe_key=content_key(body), id=insight_id,
     )  # fmt: skip
     links = [Link(insight_id, m.id, "derived_from", 1.0) for m in members]
     changes: list[Change] = []
