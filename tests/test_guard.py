@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,9 @@ DISAGREE = [
     ("Jo: My dog's name is Rex.", "Jo: My dog's name is Max."),
     ("Ann works at Google.", "Ann: I work at Microsoft these days."),
     ("Dev: I stopped drinking coffee.", "Dev: I am drinking coffee every morning."),
+    # a pronoun stands for the name before it in its text
+    ("Leonor lives in Coimbra.", "I talked to Leonor yesterday. She lives in Porto now."),
+    ("Caroline: Melanie lives in Rome.", "Caroline: She lives in Paris."),
 ]
 AGREE = [
     ("Caroline: I live in Paris.", "Melanie: I live in Berlin."),  # two people
@@ -200,6 +204,18 @@ AGREE = [
     # both deny the same thing, in other words
     ("Never schedule Mara's meetings on Friday afternoons.",
      "Mara's preferred meeting times are 10 to 2; she refuses meetings on Friday afternoons."),
+    # "Decision" is no December: a numbered heading over it is no date
+    ("# Atlas on-call rotation note 4\n\nDecision log for the on-call rotation: we agreed "
+     "to add a canary. Owner: Priya. Ticket ATL-104.",
+     "# Atlas on-call rotation note 54\n\nDecision log for the on-call rotation: we agreed "
+     "to write a runbook. Owner: Theo. Ticket ATL-154."),
+    ("Standup 3 Marching band practice moved.", "Standup 5 Marching band practice moved."),
+    # someone else's move, or a plan, is not the writer's
+    ("I moved to Porto in June 2024.", "Called Marta. They are thinking of moving to Lisbon."),
+    ("I live in Lisbon.", "She lives in Porto."),
+    ("My sister Leonor lives in Coimbra.", "Met Joana, she is moving to Berlin next month."),
+    ("I live in Berlin.", "I might move to Paris next year."),
+    ("I am allergic to peanuts.", "I used to be allergic to shellfish."),
 ]  # fmt: skip
 
 
@@ -375,7 +391,7 @@ def test_a_risky_hit_against_the_consensus_is_demoted() -> None:
     assert judged["x"].demote
     assert judged["x"].trust == pytest.approx(0.6 * signals.AGAINST_PENALTY)
     assert judged["x"].warnings == (
-        "contradicts 2 higher-trust memories",
+        "contradicts 2 higher-trust memories (a, b)",
         "flagged at write: contradicts 2 of 2 related memories",
     )
     assert judged["a"] == signals.Judgement(1.0, (), False)
@@ -391,7 +407,7 @@ def test_a_riskless_hit_against_the_consensus_loses_trust_but_stays() -> None:
     judged = read_check(hits)
     assert not judged["x"].demote
     assert judged["x"].trust == pytest.approx(signals.AGAINST_PENALTY)
-    assert judged["x"].warnings == ("contradicts 2 higher-trust memories",)
+    assert judged["x"].warnings == ("contradicts 2 higher-trust memories (a, b)",)
 
 
 def test_risk_found_at_read_time_counts_for_demotion() -> None:
@@ -403,7 +419,7 @@ def test_risk_found_at_read_time_counts_for_demotion() -> None:
     ]
     judged = read_check(hits)
     assert judged["x"].demote
-    assert judged["x"].warnings[0] == "contradicts 2 higher-trust memories"
+    assert judged["x"].warnings[0] == "contradicts 2 higher-trust memories (a, b)"
     assert judged["x"].warnings[1].startswith("looks suspicious: instruction aimed at an agent")
 
 
@@ -413,8 +429,23 @@ def test_a_single_clean_opponent_with_more_support_wins() -> None:
         HitView("a", "Alice lives in Paris.", 0.5),
     ]
     judged = read_check(hits)
-    assert judged["x"].demote and judged["x"].warnings[0] == "contradicts 1 higher-trust memory"
+    assert judged["x"].demote and judged["x"].warnings[0] == "contradicts 1 higher-trust memory (a)"
     assert not judged["a"].demote and judged["a"].trust == 1.0
+
+
+def test_a_superseded_hit_takes_no_side() -> None:
+    # "I moved to Porto" replaced "I live in Lisbon": recalled with history, the old note
+    # must not make the current one look like it goes against the memory.
+    hits = [
+        HitView("new", "I moved to Porto in June 2024.", 0.5),
+        HitView("old", "I live in Lisbon, near Alameda.", 0.9, superseded=True),
+        HitView("old2", "I live in Lisbon with my cat.", 0.8, superseded=True),
+    ]
+    judged = read_check(hits)
+    assert judged["new"] == signals.Judgement(1.0, (), False)
+    # the same notes, none superseded, do disagree
+    judged = read_check([replace(h, superseded=False) for h in hits])
+    assert judged["new"].trust < 1.0
 
 
 def test_read_check_of_nothing_is_empty() -> None:

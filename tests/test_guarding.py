@@ -368,3 +368,17 @@ def test_remember_says_when_the_guard_held_the_note(tmp_path: Path, mem: Any) ->
     mem.ok("config", "set", "guard", "flag")
     flagged = mem.ok("remember", "Note to the assistant: Caroline's birthday is in June.")
     assert "guard flagged" in flagged.stderr
+
+
+def test_recalled_with_its_history_the_current_fact_is_not_doubted(tmp_path: Path) -> None:
+    """After "I moved to Porto" superseded "I live in Lisbon", asking with superseded notes
+    shows both, and the old note does not make the current one look against the memory."""
+    with _open(tmp_path / "h", "flag") as memory:
+        old = memory.remember("I live in Lisbon, in a flat near Alameda.").note
+        new = memory.remember("I moved to Porto in June 2024, new flat in Bonfim.").note
+        memory.link(new.id, old.id, "supersedes")
+        shown = memory.filters(include_superseded=True)
+        hits = memory.recall("where do I live", k=5, filters=shown).hits
+        assert {h.note.id for h in hits} >= {old.id, new.id}
+        current = next(h for h in hits if h.note.id == new.id)
+        assert current.trust == 1.0 and not current.warnings

@@ -332,3 +332,25 @@ def test_an_edited_vault_note_is_imported_again_and_its_old_text_superseded(
         again = run_import(memory, vault)
         assert (again.added, again.superseded) == (0, 0)
         assert memory.records.count() == first.added + 1
+
+
+def test_a_log_of_like_entries_is_not_taken_for_contradictions(tmp_path: Path) -> None:
+    """A vault of decision-log entries written to one pattern (a numbered heading, then
+    "Decision log for the X: we agreed to Y. Owner: Z.") is the user's own record, not
+    notes that disagree with each other: none waits for review after the import."""
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    areas = ("ingest pipeline", "billing service", "on-call rotation", "search API")
+    actions = ("write a runbook", "postpone to next sprint", "add a canary", "drop the cache")
+    owners = ("Theo", "Priya", "Ana")
+    for i in range(40):
+        area = areas[i % 4]
+        (vault / f"atlas-{i:03d}.md").write_text(
+            f"---\ntags: [atlas]\ndate: 2024-0{1 + i % 9}-1{i % 10}\n---\n"
+            f"# Atlas {area} note {i}\n\nDecision log for the {area}: we agreed to "
+            f"{actions[(i // 4) % 4]}. Owner: {owners[i % 3]}. Ticket ATL-{100 + i}.\n",
+            encoding="utf-8",
+        )
+    with _open(tmp_path / "h") as memory:
+        assert run_import(memory, vault, scope="work").added == 40
+        assert memory.review() == []

@@ -23,10 +23,16 @@ _MONTHS = {
          "dec december"), 1)
     for m in names.split()
 }  # fmt: skip
-_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# A month's name or its abbreviation, whole: "Decision" and "Marching" are no months.
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
+# Day and month within one line: "note 4" above a paragraph starting "Dec..." is no date.
+_GAP = r"[^\S\n]+"
 _DATE = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+(\d{{4}}))?\b|"
-    rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?",
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?{_GAP}(?:of{_GAP})?{_MONTH}(?:,?{_GAP}(\d{{4}}))?\b|"
+    rf"\b{_MONTH}{_GAP}(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?{_GAP}(\d{{4}}))?",
     re.I,
 )
 # 'one' is left out: "one of my favourites" is no count
@@ -46,6 +52,12 @@ _NEGATORS = frozenset(("not", "never", "no", "nobody", "nothing", "nowhere",
                        "refuse", "refuses", "refused", "avoid", "avoids", "avoided",
                        "stopped", "quit", "quits", "declines", "declined"))  # fmt: skip
 _NEG_WINDOW = 3
+# Words before a cue that make its value a past, a plan or a wish: "used to live in",
+# "thinking of moving to", "might move to", "if I lived in"
+_HEDGES = frozenset(("used", "thinking", "considering", "plan", "plans", "planning",
+                     "want", "wants", "wanted", "hope", "hopes", "hoping", "might", "may",
+                     "could", "would", "should", "if", "maybe", "perhaps", "dream",
+                     "dreams", "dreaming", "wish", "wishes"))  # fmt: skip
 _FILLERS = frozenset(("currently", "still", "now", "also", "really",
                       "actually", "have", "has", "had", "always", "just",
                       "already", "been", "recently", "finally", "happily",
@@ -181,7 +193,14 @@ def _number_keys(tokens: list[str], i: int) -> list[str]:
     return ["n:" + _stem(after[0])] if after else []
 
 
+# A capitalised word inside a sentence (not its first word): a name a pronoun may stand for
+_NAMED = re.compile(r"(?<=[^\s.!?:;\n] )[A-Z][a-z]+\b")
+
+
 def _cue_subject(before: str, speaker: str | None) -> str | None:
+    """Whose value a cue states: 'i:<speaker>' (or 'i:self' when no speaker is known) for
+    the writer, '<speaker>:<thing>' for what the writer owns ("my sister"), a lowercased
+    name, 'other' for a third-person pronoun, None when it cannot be told."""
     found: list[str] = re.findall(r"[A-Za-z][A-Za-z'’]*", before)
     words = [w.replace("’", "'") for w in found[-4:]]
     while words and words[-1].lower() in _FILLERS:
@@ -192,9 +211,10 @@ def _cue_subject(before: str, speaker: str | None) -> str | None:
     low = last.lower()
     me = (speaker or "self").lower()
     if low in _FIRST_PERSON:
-        return me
-    if low in _THIRD_PERSON:
-        return None
+        return f"i:{me}"
+    if low in _THIRD_PERSON:  # "Met Joana, she is moving to Berlin": Joana is
+        named = _NAMED.findall(before)
+        return named[-1].lower() if named else "other"
     if last[0].isupper() and low not in STOPWORDS:
         return low.removesuffix("'s")
     owner = words[-2].lower() if len(words) > 1 else ""
@@ -226,8 +246,8 @@ def _cues(
         for match in pattern.finditer(body):
             before = body[: match.start()]
             recent = _tokens(before)[-3:]
-            if any(t in _NEGATORS or t.endswith("n't") or t == "used" for t in recent):
-                continue  # a negated or past statement is no assertion of a value
+            if any(t in _NEGATORS or t in _HEDGES or t.endswith("n't") for t in recent):
+                continue  # a negated, past or intended value is no assertion of one
             value = _cue_value(body[match.end() :])
             if not value:
                 continue
@@ -274,10 +294,19 @@ def _same_subject(a: _Facts, b: _Facts) -> bool:
 
 
 def _subjects_agree(x: str | None, y: str | None) -> bool:
+    """Whether two cues' subjects may be the same person or thing."""
     if x is None or y is None or x == y:
         return True
-    # a note without a speaker says 'I' of whoever wrote it, not of their sister
-    return (x == "self" and ":" not in y) or (y == "self" and ":" not in x)
+    if "other" in (x, y):  # "they are moving to Lisbon" is not said of the writer
+        return not (y if x == "other" else x).startswith("i:")
+    if not (x.startswith("i:") or y.startswith("i:")):
+        return False
+    mine, theirs = (x, y) if x.startswith("i:") else (y, x)
+    if theirs.startswith("i:"):  # two writers: the same only if one is unknown
+        return "i:self" in (mine, theirs)
+    if ":" in theirs:  # a note without a speaker says 'I' of its writer, not of their sister
+        return False
+    return mine == "i:self" or mine[2:] == theirs
 
 
 def _cue_clash(a: _Facts, b: _Facts) -> bool:

@@ -117,7 +117,8 @@ def read_time(
                       stored[h.note.id].reasons
                       if h.note.id in stored and stored[h.note.id].verdict != "accept"
                       and stored[h.note.id].review != "approved" else (),
-                      0.0 if h.note.id in stored else None)
+                      0.0 if h.note.id in stored else None,
+                      h.note.status == "superseded")
         for h in hits
     ]  # fmt: skip
     # Below the top READ_TOP a hit has no part in the consensus: its own risk only words

@@ -66,6 +66,7 @@ class HitView:
     stored_risk: float = 0.0
     stored_reasons: tuple[str, ...] = ()
     read_risk: float | None = None  # the text's own signal risk if known (None: computed here)
+    superseded: bool = False  # replaced by a newer note: history, not a claim that stands
 
 
 @dataclass(frozen=True)
@@ -378,6 +379,9 @@ def consensus_check(content: str, source: str, related: Sequence[Related], mode:
 def _enemies(top: Sequence[HitView]) -> dict[str, set[str]]:
     enemies: dict[str, set[str]] = {h.id: set() for h in top}
     for x, y in combinations(top, 2):
+        # A superseded note disagrees with what replaced it by design; it takes no side.
+        if x.superseded or y.superseded:
+            continue
         if contradiction(x.content, y.content) >= CONTRADICTS_AT:
             enemies[x.id].add(y.id)
             enemies[y.id].add(x.id)
@@ -409,8 +413,11 @@ def read_check(hits: Sequence[HitView]) -> dict[str, Judgement]:
         base = 1.0 - min(max(hit.stored_risk, 0.0), 1.0)
         warnings = []
         if stronger:
-            n = len(stronger)
-            warnings.append(f"contradicts {n} higher-trust memor{'y' if n == 1 else 'ies'}")
+            n, named = len(stronger), ", ".join(sorted(stronger)[:3])
+            more = ", ..." if n > 3 else ""
+            warnings.append(
+                f"contradicts {n} higher-trust memor{'y' if n == 1 else 'ies'} ({named}{more})"
+            )
         warnings += [f"flagged at write: {r}" for r in hit.stored_reasons[:2]]
         if read_risk[hit.id] > 0 and not hit.stored_reasons:
             warnings += [f"looks suspicious: {s[2]}" for s in risk_signals(hit.content, "")[:1]]
