@@ -264,6 +264,21 @@ def test_forget_query_refuses_without_yes_and_forgets_with_it(mem) -> None:
     }
 
 
+def test_forget_query_takes_every_version_of_what_it_matches(mem) -> None:
+    """Forgetting someone's address must not leave its older version behind to become the
+    answer again: superseded (and held) notes holding the words go too."""
+    old = mem.remember("Dana home address: 12 Elm Street, Lisbon.")
+    new = mem.remember("Dana moved; her home address is now 4 Rua Augusta, Lisbon.")
+    mem.ok("link", new, old, "--kind", "supersedes")
+    unrelated = mem.remember("Dana likes green tea.")
+    refused = mem("forget", "--query", "Dana address")
+    assert "2 note" in refused.stderr.splitlines()[-1]
+    forgotten = mem.json("forget", "--query", "Dana address", "--yes")
+    assert sorted(forgotten["forgotten"]) == sorted([old, new])
+    assert _ids(mem.json("list")["notes"]) == [unrelated]
+    assert "Elm Street" not in mem.ok("recall", "Dana address").stdout
+
+
 # -- show, list, stats ------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from zettelmem.ids import content_key, new_id
 from zettelmem.memory.base import embed_text
 from zettelmem.memory.reads import Reads
 from zettelmem.models import (
+    STATUSES,
     Change,
     Filters,
     ImportSummary,
@@ -228,7 +229,8 @@ class Writes(Reads):
         return self._matching(query, filters, k)
 
     def forget_matching(self, query: str, filters: Filters, k: int = 100_000) -> list[Note]:
-        """Forget every note that contains all the query's words (`forget --query`)."""
+        """Forget every note that contains all the query's words (`forget --query`), in
+        every status: an older version left behind would become the answer again."""
         notes = self._matching(query, filters, k)
         return self.forget([note.id for note in notes]) if notes else []
 
@@ -236,6 +238,7 @@ class Writes(Reads):
         if not query or not query.strip():
             raise InvalidInput("the query is empty; pass the words the notes to forget contain")
         self.indexes.catch_up()
+        filters = replace(filters, statuses=tuple(STATUSES))  # superseded, held: all go
         only, exclude, _, _ = self._restrictions(filters)
         found = self.indexes.text_search(
             query, filters, k, conjunction=True, only=only, exclude=exclude
