@@ -155,6 +155,8 @@ def test_a_server_without_pgvector_is_refused_naming_the_fix() -> None:
     [
         ("http://example.com/db", "postgresql://"),
         ("postgresql://alice:hunter2@db.example/mem", "PGPASSWORD"),
+        ("postgresql://alice@db.example/mem?password=hunter2", "PGPASSWORD"),
+        ("postgresql://alice@db.example/mem?sslmode=require&PASSWORD=hunter2", "PGPASSWORD"),
         ("postgresql://nobody@127.0.0.1:1/none", "cannot connect"),
     ],
 )
@@ -167,9 +169,17 @@ def test_a_bad_store_url_is_one_error_line_and_writes_nothing(
     assert not (home / "notes.db").exists() and not (home / "stores").exists()
 
 
-def test_a_password_never_reaches_config_json(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://a:pw@h/db",
+        "postgresql://a@h/db?password=pw",
+        "postgresql://a@h/db?sslpassword=pw",
+    ],
+)
+def test_a_password_never_reaches_config_json(tmp_path: Path, url: str) -> None:
     home = tmp_path / "home"
-    line = _error_line(Cli(home, None)("config", "set", "store", "postgresql://a:pw@h/db"))
+    line = _error_line(Cli(home, None)("config", "set", "store", url))
     assert "PGPASSWORD" in line
     assert not (home / "config.json").exists()
 

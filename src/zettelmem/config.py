@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from zettelmem.errors import ConfigError, HomeError
 from zettelmem.redaction import carries_credentials
@@ -102,7 +102,9 @@ def check_store_url(value: str, origin: str = "") -> str:
     if parts.scheme not in STORE_SCHEMES:
         raise ConfigError(f"the store{where} must be a postgresql://USER@HOST[:PORT]/DATABASE "
                           "URL (or \"\" for the home directory)")  # fmt: skip
-    if password:
+    # libpq also takes a password as a parameter: ?password=... (and ?sslpassword=...)
+    asked = {name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    if password or asked & {"password", "sslpassword"}:
         raise ConfigError(f"the store URL{where} carries a password; passwords never go in a "
                           "URL or config.json: set PGPASSWORD or put it in ~/.pgpass")  # fmt: skip
     return text
