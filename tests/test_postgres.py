@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from served import start_http, stop
 from zettelmem.cli.main import cli
 from zettelmem.errors import HomeError
+from zettelmem.grants import token_hash
 from zettelmem.memory.core import Memory
 from zettelmem.store import pgschema
 
@@ -121,6 +122,29 @@ def test_migrate_home_to_database_and_back_is_identical(tmp_path: Path, pg_url: 
     assert _answers(back) == answers
     # Running it again adds nothing.
     assert first.ok("migrate", "--to", pg_url)["added"] == 0
+
+
+def test_access_tokens_move_with_the_memory(tmp_path: Path, pg_url: str) -> None:
+    """A home's tokens come along (hashes and grants, never the tokens): a server on the
+    database asks for the same tokens, instead of knowing none and letting anyone in."""
+    home = Cli(tmp_path / "home", None)
+    home.ok("remember", "the release checklist lives in the wiki")
+    made = CliRunner().invoke(cli, ["--home", str(tmp_path / "home"), "token", "create",
+                                    "alice", "--grant", "team/*:rw"])  # fmt: skip
+    token = made.stdout.strip()
+    moved = home.ok("migrate", "--to", pg_url)
+    assert moved["tokens"] == 1 and moved["tokens_kept"] == []
+    with Memory(tmp_path / "cache", embedder="hashing", store=pg_url) as memory:
+        [(info, digest)] = memory.records.token_hashes()
+        assert (info.name, info.grants, digest) == ("alice", ("team/*:rw",), token_hash(token))
+        assert memory.records.token_by_hash(token_hash(token)) is not None
+    # again: nothing more; the same name for another token there is kept and named
+    assert home.ok("migrate", "--to", pg_url)["tokens"] == 0
+    other = Cli(tmp_path / "other", None)
+    CliRunner().invoke(cli, ["--home", str(tmp_path / "other"), "token", "create", "alice",
+                             "--grant", "x:r"])  # fmt: skip
+    again = other("migrate", "--to", pg_url)
+    assert again.exit_code == 0 and "token 'alice' not copied" in again.stderr
 
 
 def test_migrations_run_once_and_a_newer_schema_is_refused(tmp_path: Path, pg_url: str) -> None:

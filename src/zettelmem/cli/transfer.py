@@ -215,13 +215,19 @@ def migrate(ctx: click.Context, to_url: str | None, from_url: str | None, as_jso
     out = {"notes": result.exported.notes, "added": result.restored.added,
            "skipped": result.restored.skipped, "links": result.restored.links,
            "changes": result.restored.changes, "lessons": result.restored.lessons,
+           "tokens": result.tokens, "tokens_kept": list(result.tokens_kept),
            "direction": "to" if to_url else "from"}  # fmt: skip
+    for name in result.tokens_kept:
+        click.echo(f"Warning: token {name!r} not copied: the target has another token by that "
+                   f"name; `mem token revoke {name}` there and migrate again to bring it",
+                   err=True)  # fmt: skip
     if as_json:
         click.echo(json.dumps(out, indent=2))
         return
     where = "into the database" if to_url else "into the home"
     click.echo(f"copied {out['added']} notes ({out['skipped']} there already), {out['links']} "
-               f"links, {out['changes']} changes, {out['lessons']} lessons {where}")  # fmt: skip
+               f"links, {out['changes']} changes, {out['lessons']} lessons, {out['tokens']} "
+               f"access tokens {where}")  # fmt: skip
     if to_url:
         click.echo("use it with `mem --store URL ...`, MEM_STORE, or `mem config set store URL`")
 

@@ -238,6 +238,9 @@ class RecordStore(Protocol):
     def tokens(self) -> list[TokenInfo]:
         """Every token, by name (never the token: it is not stored)."""
 
+    def token_hashes(self) -> list[tuple[TokenInfo, str]]:
+        """Every token with its hash (to move tokens between records; never shown)."""
+
     def token_by_hash(self, token_hash: str) -> TokenInfo | None: ...
 
     def revoke_token(self, name: str) -> bool:
@@ -252,7 +255,7 @@ class TextSearch(Protocol):
 
     def count(self) -> int: ...
 
-    def idf_reader(self) -> Callable[[str], float]: ...
+    def idf_reader(self, coming: Sequence[str] = ()) -> Callable[[str], float]: ...
 
     def search(
         self,

@@ -61,6 +61,11 @@ class TokenRecords:
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM tokens ORDER BY name").fetchall()
         return [_info(r) for r in rows]
 
+    def token_hashes(self) -> list[tuple[TokenInfo, str]]:
+        """Every token with its hash (to move tokens between records; never shown)."""
+        rows = self.db.execute(f"SELECT {_COLUMNS}, hash FROM tokens ORDER BY name").fetchall()
+        return [(_info(r), str(r["hash"])) for r in rows]
+
     def token_by_hash(self, token_hash: str) -> TokenInfo | None:
         row = self.db.execute(
             f"SELECT {_COLUMNS} FROM tokens WHERE hash=?", (token_hash,)

@@ -14,6 +14,8 @@ from zettelmem.transfer.export import ExportResult, RestoreResult, export_jsonl,
 class MigrateResult:
     exported: ExportResult
     restored: RestoreResult
+    tokens: int = 0  # access tokens copied
+    tokens_kept: tuple[str, ...] = ()  # names the target holds for another token already
 
 
 def migrate(source: Memory, target: Memory) -> MigrateResult:
@@ -25,4 +27,21 @@ def migrate(source: Memory, target: Memory) -> MigrateResult:
         path = Path(folder) / "memory.jsonl"
         exported = export_jsonl(source, path)
         restored = restore_jsonl(target, path)
-    return MigrateResult(exported, restored)
+    copied, kept = _tokens(source, target)
+    return MigrateResult(exported, restored, copied, kept)
+
+
+def _tokens(source: Memory, target: Memory) -> tuple[int, tuple[str, ...]]:
+    """Access tokens go along (their hashes and grants): a server on the new record must
+    ask for the same tokens as before, not fall open because it knows none. A name the
+    target holds for another token keeps the target's."""
+    there = {info.name: digest for info, digest in target.records.token_hashes()}
+    copied, kept = 0, []
+    for info, digest in source.records.token_hashes():
+        if info.name in there:
+            if there[info.name] != digest:
+                kept.append(info.name)
+            continue
+        target.records.add_token(info.name, digest, info.grants, info.created_at)
+        copied += 1
+    return copied, tuple(kept)
