@@ -440,3 +440,81 @@ def test_recall_on_the_database_ranks_as_on_the_home(
     # no category differs by more than 0.012.
     assert len(top) <= len(asked) // 6, f"{len(top)} of {len(asked)} top 10s differ: {top[:3]}"
     assert sorted(scores)[len(scores) // 2] < 0.01  # 0.0017 here, on scores of 0.1 to 1.5
+
+
+def _database(pg_url: str) -> str:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        return str(conn.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
+
+
+def _cut_off(admin: str, name: str) -> None:
+    """The database stops taking connections and drops those it has (an outage of one
+    database, without stopping the server other tests use)."""
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))  # fmt: skip
+
+
+def _bring_back(admin: str, name: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+def test_a_read_only_database_is_one_error_line(tmp_path: Path, pg_url: str) -> None:
+    """A standby after a failover takes no writes: one Error line saying so, not a trace."""
+    mem = Cli(tmp_path / "home", pg_url)
+    mem.ok("remember", "a first note about kafka consumers")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{_database(pg_url)}" SET default_transaction_read_only = on')
+    from zettelmem.store.pgconn import close_pools
+
+    close_pools(pg_url)
+    line = _error_line(mem("remember", "a second note about kafka consumers"))
+    assert "read-only" in line and "primary" in line
+    assert mem.ok("recall", "kafka")["hits"]  # reading still works
+
+
+def test_database_errors_from_any_statement_become_one_line() -> None:
+    from zettelmem.errors import from_database
+
+    denied = from_database(psycopg.errors.InsufficientPrivilege("permission denied for table x"))
+    assert denied is not None and "privilege" in str(denied) and "table x" in str(denied)
+    gone = from_database(psycopg.errors.AdminShutdown("terminating connection"))
+    assert gone is not None and "lost the connection" in str(gone)
+    assert from_database(ValueError("not ours")) is None
+
+
+def test_an_http_server_says_its_database_is_down(
+    tmp_path: Path, pg_url: str, pg_server: Any
+) -> None:
+    """With per-person tokens, each request looks its token up in the database: during an
+    outage that is a 503 naming the cause (not a bare 500), and the server recovers."""
+    import httpx
+
+    home = tmp_path / "home"
+    Cli(home, pg_url).ok("remember", "the on-call rota is in the wiki")
+    made = CliRunner().invoke(cli, ["--home", str(home), "--store", pg_url, "token", "create",
+                                    "alice", "--grant", "*:rw"])  # fmt: skip
+    token = made.stdout.strip()
+    env = _env(pg_url)
+    proc, url = start_http(home, tmp_path / "s.log", env)
+    try:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, "
+                   "text/event-stream", "Content-Type": "application/json"}  # fmt: skip
+        hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+        assert httpx.post(url, json=hello, headers=headers, timeout=60).status_code == 200
+        admin, name = pg_server.get_uri(), _database(pg_url)
+        _cut_off(admin, name)
+        try:
+            for _ in range(2):
+                down = httpx.post(url, json=hello, headers=headers, timeout=60)
+                assert down.status_code == 503, down.text
+                assert "unavailable" in down.text and "connect" in down.text
+        finally:
+            _bring_back(admin, name)
+        assert httpx.post(url, json=hello, headers=headers, timeout=60).status_code == 200
+    finally:
+        stop(proc)

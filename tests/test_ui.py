@@ -217,6 +217,11 @@ def test_mem_ui_refuses_to_leave_loopback_without_a_token(
     result = mem("ui", "--host", "0.0.0.0", "--port", "0")
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: refusing to serve on 0.0.0.0")
+    # the view takes one token, not the store's: the message must not send the user there
+    assert "not those of `mem token create`" in result.stderr
+    mem("token", "create", "alice", "--grant", "*:rw")
+    again = mem("ui", "--host", "0.0.0.0", "--port", "0")
+    assert again.exit_code == 2 and "MEM_TOKEN" in again.stderr
 
 
 def test_every_page_answers_on_a_database(

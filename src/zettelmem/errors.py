@@ -71,3 +71,27 @@ class LLMError(MemError):
 
     Callers catch it and fall back to the offline heuristics with a warning.
     """
+
+
+def from_database(exc: BaseException) -> MemError | None:
+    """A database driver's error (psycopg's, raised by a statement outside the store's own
+    translation) as one HomeError line naming the cause and what to do; None for any
+    other exception. Checked by module name, so no door imports psycopg for it."""
+    if not type(exc).__module__.startswith(("psycopg", "psycopg_pool")):
+        return None
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    state = str(getattr(exc, "sqlstate", "") or "")
+    if state == "25006":
+        what = ("it is read-only, as a standby is; point the store at the primary server, "
+                "then try again")  # fmt: skip
+        return HomeError(f"the database takes no writes ({reason}): {what}")
+    if state == "42501":
+        what = "ask its owner to grant the role zettelmem uses that privilege"
+        return HomeError(f"the database refused a statement for lack of a privilege ({reason}); "
+                         f"{what}")  # fmt: skip
+    lost = type(exc).__name__ in ("OperationalError", "PoolTimeout")
+    if state.startswith(("08", "57")) or lost:
+        return HomeError(f"lost the connection to the database ({reason}); a write under way "
+                         "was rolled back: check that the server runs, then try again")  # fmt: skip
+    return HomeError(f"the database refused a statement ({reason}); nothing of it was "
+                     "written: `mem doctor` checks the store")  # fmt: skip

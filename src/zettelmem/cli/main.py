@@ -33,7 +33,7 @@ from zettelmem.cli.tokens import TOKEN_COMMANDS
 from zettelmem.cli.transfer import VAULT_COMMANDS
 from zettelmem.cli.ui import UI_COMMANDS
 from zettelmem.config import resolve_home
-from zettelmem.errors import HomeError, InvalidInput, MemError
+from zettelmem.errors import HomeError, InvalidInput, MemError, from_database
 from zettelmem.redaction import scrub
 from zettelmem.store.sqlutil import RecordUnreadable
 from zettelmem.validation import validate_k
@@ -67,6 +67,12 @@ class MemGroup(click.Group):
             click.echo(f"Error: the record notes.db cannot be read ({scrub(str(exc))}); run "
                        "`mem doctor` to see what is wrong", err=True)  # fmt: skip
             sys.exit(HomeError.exit_code)
+        except Exception as exc:
+            found = from_database(exc)
+            if found is None:
+                raise
+            click.echo(f"Error: {' '.join(scrub(str(found)).split())}", err=True)
+            sys.exit(found.exit_code)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False

@@ -13,7 +13,7 @@ import anyio
 import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
-from zettelmem.errors import MemError, NotFound
+from zettelmem.errors import MemError, NotFound, from_database
 from zettelmem.memory.core import Memory
 from zettelmem.redaction import scrub
 from zettelmem.store.sqlutil import RecordUnreadable
@@ -104,6 +104,11 @@ class Core:
         except RecordUnreadable as exc:
             raise ToolError(f"the memory's record cannot be read ({exc}); ask the user to run "
                             "`mem doctor`") from None  # fmt: skip
+        except Exception as exc:
+            found = from_database(exc)
+            if found is None:
+                raise
+            raise ToolError(tool_message(found)) from None
 
     async def resource(self, fn: Callable[[Memory], T]) -> T:
         try:
@@ -112,6 +117,11 @@ class Core:
             raise ResourceNotFoundError(tool_message(exc)) from None
         except MemError as exc:
             raise ResourceError(tool_message(exc)) from None
+        except Exception as exc:
+            found = from_database(exc)
+            if found is None:
+                raise
+            raise ResourceError(tool_message(found)) from None
 
     def close(self) -> None:
         """Flush and close the memory if this core opened it; stop the thread."""

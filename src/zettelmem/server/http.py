@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zettelmem.config import resolve_home
-from zettelmem.errors import InvalidInput
+from zettelmem.errors import InvalidInput, MemError, from_database
 from zettelmem.grants import OWNER, TOKEN_PREFIX, Access
 from zettelmem.memory.core import Memory
 from zettelmem.server.access import SCOPE_KEY
@@ -40,14 +40,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, token: str | None, has_tokens: bool = False) -> None:
+def check_bind(
+    host: str, token: str | None, has_tokens: bool = False, store_tokens: bool = True
+) -> None:
     """Refuse to serve beyond this machine without a token (the server's, or the store's
-    from `mem token create`)."""
+    from `mem token create` where ``store_tokens`` says the door takes them)."""
     if not is_loopback(host) and not token and not has_tokens:
+        which = ("set MEM_TOKEN (or pass --token), or make one with `mem token create`"
+                 if store_tokens else "set MEM_TOKEN (or pass --token): the web view takes "
+                 "that one token, not those of `mem token create`")  # fmt: skip
         raise InvalidInput(
             f"refusing to serve on {host}, which other machines can reach, without a token; "
-            "set MEM_TOKEN (or pass --token), or make one with `mem token create`, so clients "
-            "must send Authorization: Bearer <token>; or bind 127.0.0.1"
+            f"{which}, so clients must send Authorization: Bearer <token>; or bind 127.0.0.1"
         )
 
 
@@ -91,7 +95,17 @@ class BearerAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            access = await self._access(scope)
+            try:
+                access = await self._access(scope)
+            except Exception as exc:
+                # The store is out of reach (a database outage): say so, not a bare 500.
+                found = exc if isinstance(exc, MemError) else from_database(exc)
+                if found is None:
+                    raise
+                text = " ".join(str(found).split())
+                await PlainTextResponse(f"the memory's store is unavailable: {text}",
+                                        status_code=503)(scope, receive, send)  # fmt: skip
+                return
             if access is None:
                 response = PlainTextResponse(
                     "missing or wrong bearer token; send Authorization: Bearer <token>",

@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from zettelmem.errors import InvalidInput, MemError, NotFound
+from zettelmem.errors import InvalidInput, MemError, NotFound, from_database
 from zettelmem.memory.core import Memory
 from zettelmem.models import Hit, Link
 from zettelmem.render import note_label
@@ -62,7 +62,13 @@ class UiState:
     graphs: dict[str | None, tuple[int, dict[str, object]]] = field(default_factory=dict)
 
     async def run(self, fn: Callable[[Memory], T]) -> T:
-        return await self.core.run(fn)
+        try:
+            return await self.core.run(fn)
+        except Exception as exc:  # a database outage is a page that says so, not a 500
+            found = from_database(exc)
+            if found is None:
+                raise
+            raise found from None
 
 
 def page(title: str, body: str, *, active: str = "", pending: int = 0, status: int = 200,
@@ -342,7 +348,7 @@ class Guard:
 def ui_app(core: Core, *, host: str = DEFAULT_HOST, token: str | None = None,
            allowed_hosts: Sequence[str] = ()) -> ASGIApp:  # fmt: skip
     """The web view at `/ui` over the memory ``core`` owns, with every check in place."""
-    check_bind(host, token)
+    check_bind(host, token, store_tokens=False)
     routes = [
         Route("/", home_redirect),
         Route("/ui", home_redirect),
@@ -370,7 +376,7 @@ def serve_ui(home: str | Path | None, *, host: str | None = None, port: int | No
     import uvicorn
 
     host = host or DEFAULT_HOST
-    check_bind(host, token)
+    check_bind(host, token, store_tokens=False)
     core = Core(lambda: Memory(home, guard=guard, store=store))
     try:
         app = ui_app(core, host=host, token=token, allowed_hosts=allowed_hosts)

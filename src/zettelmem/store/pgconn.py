@@ -12,6 +12,7 @@ a URL with a password); libpq reads PGPASSWORD, ~/.pgpass, PGSSLMODE and the res
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -126,7 +127,7 @@ class PgConnection:
     def conn(self) -> Any:
         """The connection, replaced first if it broke (never inside a transaction)."""
         if self._conn.broken or self._conn.closed:
-            old, self._conn = self._conn, connect(self.url)
+            old, self._conn = self._conn, connect(self.url, probe=True)
             release(self.url, old)
         return self._conn
 
@@ -172,6 +173,9 @@ def pool_for(url: str) -> Any:
     each takes a connection from here and gives it back on close)."""
     from psycopg_pool import ConnectionPool
 
+    # The pool's warnings (a dropped connection discarded, a reconnect that failed) would
+    # surround the one Error line a command prints about the same outage.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     with _POOLS_LOCK:
         pool = _POOLS.get(url)
         if pool is None:
@@ -185,8 +189,10 @@ def pool_for(url: str) -> Any:
         return pool
 
 
-def connect(url: str) -> Any:
-    """A checked-out connection, or one HomeError line naming the server and the fix."""
+def connect(url: str, probe: bool = False) -> Any:
+    """A checked-out connection, or one HomeError line naming the server and the fix.
+    ``probe``: reach the server directly first even when its pool exists (after a
+    connection broke: a server that is down fails at once, not after the pool's wait)."""
     try:
         import psycopg
     except ImportError:
@@ -194,7 +200,7 @@ def connect(url: str) -> Any:
             "a postgresql:// store needs psycopg: pip install 'zettelmem[postgres]'"
         ) from None
     try:
-        if url not in _POOLS:
+        if probe or url not in _POOLS:
             # Reach the server once directly, so a wrong URL fails at once with libpq's
             # reason (a pool would retry until its timeout).
             psycopg.connect(url, connect_timeout=10).close()
