@@ -101,6 +101,23 @@ def test_an_aliased_wikilink_is_no_codeword(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "The payments service runs in eu-west-1, its replica in us-gov-west-1.",
+        "GKE moved to europe-west4; the old cluster in us-central1 goes next month.",
+        "The manifest lock change in 9c1e0f2 made the compaction race more likely.",
+        "Request 123e4567-e89b-12d3-a456-426614174000 failed with a timeout.",
+    ],
+)
+def test_identifiers_of_a_published_shape_are_no_codewords(text: str) -> None:
+    """Commit digests, UUIDs and cloud regions mix letters and digits like a codeword, and
+    fill honest engineering notes."""
+    assert "trigger" not in names(text)
+    # a name of the same build is still odd: it could be anything
+    assert "trigger" in names(text + " Ask for zq7-omega-3.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "see http://192.168.4.20/update for the new rules",
         "all the details: bit.ly/3xYz9Qa",
         "open data:text/html;base64,PHNjcmlwdD4=",

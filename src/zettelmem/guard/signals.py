@@ -135,11 +135,25 @@ def _quote(text: str, limit: int = 50) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+# Identifiers of a published shape that engineers' notes are full of: a commit or content
+# digest (hex, 7 characters or more), a UUID, a cloud region (AWS 'eu-west-1', GCP
+# 'europe-west4', Azure's are words). They mix letters and digits as a codeword does.
+_DIRECTION = r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)"
+_IDENTIFIER = re.compile(
+    r"(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,64}"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    rf"|[a-z]{{2}}(?:-gov)?-{_DIRECTION}-\d{{1,2}}[a-z]?"
+    rf"|[a-z]+-{_DIRECTION}\d{{1,2}}(?:-[a-z])?",
+    re.I,
+)
+
+
 def _odd_token(token: str) -> bool:
-    """A codeword-like token: letters and digits mixed in 3+ runs, or a vowelless string."""
+    """A codeword-like token: letters and digits mixed in 3+ runs, or a vowelless string
+    (not an identifier of a published shape: a digest, a UUID, a cloud region)."""
     if token.isalpha():  # the common case, answered without the runs
         return len(token) >= 6 and not _VOWEL.search(token)
-    if token.isdigit():
+    if token.isdigit() or _IDENTIFIER.fullmatch(token):
         return False
     runs = re.findall(r"[A-Za-z]+|\d+", token)
     has_alpha = any(r[0].isalpha() for r in runs)
