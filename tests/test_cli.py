@@ -468,3 +468,15 @@ def test_inputs_that_could_never_match_say_so_and_nothing_to_forget_needs_no_yes
     empty = mem("import", "-", input=b"")
     assert empty.exit_code == 2 and "stdin is empty" in empty.stderr
     assert "mem-stdin" not in empty.stderr
+
+
+def test_an_import_report_names_the_links_it_counts(mem, tmp_path) -> None:
+    """An export brought back restores its links ('links restored'); a vault's wikilinks
+    are 'wikilinks linked'. Neither is the graph's own linking."""
+    a = mem.remember("The pottery class meets on Tuesdays.")
+    b = mem.remember("Bring clay tools to the pottery class.")
+    mem.ok("link", a, b, "--kind", "related")
+    dest = tmp_path / "out.jsonl"
+    mem.ok("export", str(dest))
+    line = MemCli(tmp_path / "other").ok("import", str(dest)).stdout
+    assert "links restored" in line and "wikilinks" not in line, line

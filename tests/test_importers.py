@@ -674,3 +674,19 @@ def test_locomo_is_told_by_its_keys_in_any_order_however_long_the_questions(
     except InvalidInput:
         other = "refused"
     assert other != "locomo"
+
+
+def test_one_locomo_record_alone_is_told_too(tmp_path: Path) -> None:
+    """A file of one conversation written as the record itself (not a one-item list) is
+    LoCoMo, as `load` reads it, not a chat log with no text."""
+    conversation = {"speaker_a": "A", "speaker_b": "B", "session_1_date_time": "8 May, 2023",
+                    "session_1": [{"speaker": "A", "dia_id": "D1:1", "text": "hello"}]}  # fmt: skip
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"qa": [], "conversation": conversation, "sample_id": "c"}))
+    assert importers.detect(path) == "locomo"
+    path.write_text(json.dumps({"conversation": {"messages": []}, "title": "x"}))
+    try:
+        other = importers.detect(path)
+    except InvalidInput:
+        other = "refused"
+    assert other != "locomo"

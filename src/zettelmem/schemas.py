@@ -121,6 +121,8 @@ class ImportOut(BaseModel):
     skipped: int
     redacted: int = 0
     truncated: int = 0
+    # wikilinks made between vault notes, or the links an export brought back; the links
+    # the graph makes on every write (related, follows) are not counted here
     links: int = 0
     superseded: int = 0
     rejected_count: int = 0

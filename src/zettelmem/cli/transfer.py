@@ -143,7 +143,8 @@ def import_(
     line = f"read {out.read}, {'would add' if dry_run else 'added'} {out.added}, "
     line += f"skipped {out.skipped} already stored"
     superseded = "older versions superseded" if not dry_run else "older versions to supersede"
-    for count, what in ((out.redacted, "secrets redacted"), (out.links, "wikilinks linked"),
+    linked = "links restored" if out.format.startswith("zettelmem-") else "wikilinks linked"
+    for count, what in ((out.redacted, "secrets redacted"), (out.links, linked),
                         (out.superseded, superseded),
                         (out.truncated, f"truncated at {MAX_CONTENT_CHARS:,} characters"),
                         (out.rejected_count, "rejected")):  # fmt: skip

@@ -108,24 +108,29 @@ SNIFF_BYTES = 8 * 1024 * 1024
 
 
 def looks_like(path: Path) -> bool:
-    """Content sniffing: a JSON list whose first record has a conversation and a sample_id
-    or a qa list, whatever order the keys come in (streamed, at most SNIFF_BYTES)."""
+    """Content sniffing: a JSON list whose first record, or one record alone, has a
+    conversation and a sample_id or a qa list, whatever order the keys come in
+    (streamed, at most SNIFF_BYTES)."""
     import ijson  # type: ignore[import-untyped]
 
     keys: set[str] = set()
     depth = 0
+    record = 2  # the depth of a record's keys: 2 in a list, 1 for a record alone
     try:
         with path.open("rb") as handle:
             for event, value in ijson.basic_parse(handle):
-                if depth == 0 and event != "start_array":
-                    return False  # not a list of records
+                if depth == 0:
+                    if event == "start_map":
+                        record = 1
+                    elif event != "start_array":
+                        return False  # neither a list of records nor a record
                 if event in ("start_map", "start_array"):
                     depth += 1
                 elif event in ("end_map", "end_array"):
                     depth -= 1
-                    if depth <= 1:
-                        break  # the first record ended (or the list was empty)
-                elif event == "map_key" and depth == 2:
+                    if depth < record:
+                        break  # the (first) record ended, or the list was empty
+                elif event == "map_key" and depth == record:
                     keys.add(value)
                     if "conversation" in keys and keys & {"sample_id", "qa"}:
                         return True
