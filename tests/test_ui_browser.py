@@ -156,3 +156,21 @@ def test_the_graph_file_shows_a_note_offline(view: View, tmp_path: Path) -> None
     view.wait(detail.is_displayed, "the note panel")
     assert "queue around the block" in detail.text
     assert view.errors() == []
+
+
+def test_a_long_unbroken_word_wraps_instead_of_widening_the_page(view: View) -> None:
+    """A hash or a long URL in a note wraps: no page is wider than the window."""
+    word = "sha256:" + "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" * 3
+    with Memory(view.home, embedder=EMBEDDER) as memory:
+        note = memory.remember(f"The release tarball digest is {word}", scope="trip").note
+    view.driver.set_window_size(800, 900)
+    try:
+        for path in (f"/ui/note/{note.id}", "/ui/?q=release+tarball+digest&scope=trip"):
+            view.open(path)
+            view.wait(lambda: "digest" in view.text(), path)
+            wide = view.driver.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert wide[0] <= wide[1], (path, wide)
+    finally:
+        view.driver.set_window_size(1280, 900)
