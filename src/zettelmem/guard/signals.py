@@ -139,11 +139,11 @@ def _quote(text: str, limit: int = 50) -> str:
 # digest (hex, 7 characters or more), a UUID, a cloud region (AWS 'eu-west-1', GCP
 # 'europe-west4', Azure's are words). They mix letters and digits as a codeword does.
 _DIRECTION = r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)"
+_HEX = frozenset("0123456789abcdefABCDEF")
 _IDENTIFIER = re.compile(
-    r"(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,64}"
-    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
     rf"|[a-z]{{2}}(?:-gov)?-{_DIRECTION}-\d{{1,2}}[a-z]?"
-    rf"|[a-z]+-{_DIRECTION}\d{{1,2}}(?:-[a-z])?",
+    rf"|[a-z]{{2,12}}-{_DIRECTION}\d{{1,2}}(?:-[a-z])?",
     re.I,
 )
 
@@ -154,6 +154,8 @@ def _odd_token(token: str) -> bool:
     if token.isalpha():  # the common case, answered without the runs
         return len(token) >= 6 and not _VOWEL.search(token)
     if token.isdigit() or _IDENTIFIER.fullmatch(token):
+        return False
+    if len(token) >= 7 and set(token) <= _HEX:  # a digest ('9c1e0f2'): digits and a-f
         return False
     runs = re.findall(r"[A-Za-z]+|\d+", token)
     has_alpha = any(r[0].isalpha() for r in runs)
