@@ -60,6 +60,14 @@ def test_search_shows_hits_with_score_parts_and_filters(client: Any) -> None:
     assert "0 hits" in empty.text
 
 
+def test_a_tag_may_be_written_with_its_mark(client: Any) -> None:
+    """`#travel` in the tag box, as `--tag #travel` on the command line."""
+    plain = client.get("/ui/", params={"q": "Kyoto", "tag": "nosuchtag"})
+    marked = client.get("/ui/", params={"q": "Kyoto", "tag": "#nosuchtag"})
+    assert plain.status_code == marked.status_code == 200
+    assert "0 hits" in marked.text
+
+
 def test_search_refuses_a_bad_date_with_a_message(client: Any) -> None:
     page = client.get("/ui/", params={"q": "tomatoes", "since": "yesterday-ish"})
     assert page.status_code == 400 and 'class="error"' in page.text
@@ -72,6 +80,10 @@ def test_note_page_shows_fields_links_and_history(client: Any, store: Any) -> No
     assert f'href="/ui/note/{ids["new"]}"' in page  # the link, from the other side
     assert "Revert</button>" in page and "superseded by" in page
     assert client.get("/ui/note/nope").status_code == 404
+    # the heading counts the rows below it (a link both ways is one row)
+    section = page.split('<section class="links">')[1].split("</section>")[0]
+    shown = int(section.split("Links (")[1].split(")")[0])
+    assert shown == section.count("<tr>") - 1 > 0
 
 
 def test_revert_needs_same_origin_and_the_page_token(client: Any, store: Any) -> None:

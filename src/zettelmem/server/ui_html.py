@@ -82,7 +82,9 @@ class SearchForm:
     superseded: bool = False
 
     def tags(self) -> list[str]:
-        return [t for t in (x.strip() for x in self.tag.replace(",", " ").split()) if t]
+        # "#climbing" as the CLI takes it: the mark is how tags are written, not part of them
+        words = (x.strip().lstrip("#") for x in self.tag.replace(",", " ").split())
+        return [t for t in words if t]
 
 
 def search_form(form: SearchForm, scopes: Sequence[str]) -> str:
@@ -200,7 +202,7 @@ def links_section(note_id: str, links: Sequence[Link], others: dict[str, Note]) 
         '<table><thead><tr><th>link</th><th>weight</th><th>note</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>" if rows else "<p>No links.</p>"
     )  # fmt: skip
-    return f'<section class="links"><h2>Links ({len(links)})</h2>{table}</section>'
+    return f'<section class="links"><h2>Links ({len(rows)})</h2>{table}</section>'
 
 
 def history_section(note_id: str, changes: Sequence[Change], csrf: str) -> str:
