@@ -80,8 +80,10 @@ def test_note_page_shows_fields_links_and_history(client: Any, store: Any) -> No
     assert f'href="/ui/note/{ids["new"]}"' in page  # the link, from the other side
     assert "Revert</button>" in page and "superseded by" in page
     assert client.get("/ui/note/nope").status_code == 404
-    # the heading counts the rows below it (a link both ways is one row)
-    section = page.split('<section class="links">')[1].split("</section>")[0]
+    # the heading counts the rows below it (a link both ways, as 'related', is one row)
+    linked = client.get(f"/ui/note/{ids['trip4']}").text
+    assert "↔ related" in linked
+    section = linked.split('<section class="links">')[1].split("</section>")[0]
     shown = int(section.split("Links (")[1].split(")")[0])
     assert shown == section.count("<tr>") - 1 > 0
 
