@@ -182,6 +182,7 @@ def test_reflect_on_a_topic(memory: Memory, ids: dict[str, list[str]]) -> None:
     [insight] = result.created
     assert result.updated == [] and result.unchanged == []
     assert insight.context == "insight on the topic: puppy"
+    assert insight.content.startswith("Insight on puppy (")  # the topic asked, named first
     assert insight.tags[0] == INSIGHT_TAG and insight.source == INSIGHT_SOURCE
     assert _sources(memory, insight.id) == set(ids["dogs"])
     again = memory.reflect("puppy")

@@ -92,7 +92,7 @@ class Notes(Reads):
                 result.unchanged.append(previous)
                 continue
             vectors = self.records.vectors([m.label for m in members])
-            title, body = reflect.digest(members, vectors, self.indexes.text.idf_reader())
+            title, body = reflect.digest(members, vectors, self.indexes.text.idf_reader(), topic)
             title, body = reflect.synthesize(llm, title, body, members)
             note, links, changes = reflect.plan_insight(
                 new_id(), body, title, cluster_scope, members, previous, topic
@@ -101,6 +101,8 @@ class Notes(Reads):
             stored, created = outcome.notes[0]
             if created:
                 (result.updated if previous else result.created).append(stored)
+            else:  # an insight of the same text stands already (a topic's, for the same notes)
+                result.unchanged.append(stored)
         self.indexes.catch_up()
         return result
 

@@ -76,8 +76,11 @@ def communities(records: RecordStore, scope: str | None) -> list[list[str]]:
     return ranked[:MAX_CLUSTERS]
 
 
-def digest(notes: Sequence[Note], vectors: dict[int, np.ndarray], idf: object) -> tuple[str, str]:
-    """(title, text) of an extractive digest of a cluster."""
+def digest(
+    notes: Sequence[Note], vectors: dict[int, np.ndarray], idf: object, topic: str | None = None
+) -> tuple[str, str]:
+    """(title, text) of an extractive digest of a cluster; an insight asked for on a topic
+    names it first (and so differs from the insight on the same notes as a community)."""
     speakers = sorted({s for n in notes if (s := speaker_of(n.content))})
     names = {w for s in speakers for w in construct.words(s)}
     phrases = shared_phrases(notes, idf if callable(idf) else None, names)
@@ -89,8 +92,9 @@ def digest(notes: Sequence[Note], vectors: dict[int, np.ndarray], idf: object) -
     title = ", ".join(phrases[:3]) or NO_TITLE
     quoted = " | ".join(" ".join(n.content.split())[:200] for n in central)
     who = f" Voices: {', '.join(speakers)}." if speakers else ""
+    named = f"{' '.join(topic.split())} ({title})" if topic else title
     body = (
-        f"Insight on {title}: {len(notes)} notes, {span}.{who} "
+        f"Insight on {named}: {len(notes)} notes, {span}.{who} "
         f"Key phrases: {', '.join(phrases)}. Most central: {quoted}"
     )
     return title, body
