@@ -130,7 +130,7 @@ FUNCTIONS: dict[str, Callable[[str], object]] = {
     "when": when,
     "speaker": lambda s: (speaker_of(s), strip_speaker(s), named_words(s)),
     "keywords": lambda s: construct.keywords(s, lambda w: 1.0),
-    "context line": lambda s: construct.context_line(s, None, []),
+    "context line": lambda s: construct.context_line(s, None),
     "jsonl looks_like": jsonl.looks_like,
     "markdown parts": lambda s: (markdown.front_matter(s), markdown.wikilinks(s),
                                  markdown.sections(s, "t"), markdown.tags_of({}, s)),

@@ -141,17 +141,18 @@ def test_keywords_ignore_the_speaker_prefix() -> None:
     assert "bartholomew" in " ".join(construct.keywords("bartholomew lovely weather"))
 
 
-def test_context_line_says_who_when_what_for_a_dialog_turn(memory: Memory) -> None:
+def test_context_line_says_who_and_when_for_a_dialog_turn(memory: Memory) -> None:
     note = memory.remember(KEYWORD_TEXTS[0], event_at="2023-05-08T13:56:00").note
     assert note.keywords and "caroline" not in " ".join(note.keywords)
-    assert note.context == f"Caroline, 8 May 2023: {', '.join(note.keywords[:3])}"
+    assert note.context == "Caroline, 8 May 2023"
     assert memory.get(note.id).context == note.context
 
 
-def test_context_line_of_a_plain_note_is_what_it_is_about(memory: Memory) -> None:
+def test_a_plain_note_has_key_phrases_and_no_context_line(memory: Memory) -> None:
     note = memory.remember("Replace the bathroom extractor fan before the winter damp.").note
-    assert note.keywords
-    assert note.context == ", ".join(note.keywords[:3])
+    assert note.keywords and note.context == ""
+    dated = memory.remember("Fit the new extractor fan.", event_at="2024-11-02").note
+    assert dated.context == "2 November 2024"
 
 
 def test_given_tags_are_kept_first_and_all_of_them(memory: Memory) -> None:
@@ -703,3 +704,32 @@ def test_a_writers_tag_does_not_travel_to_notes_that_only_share_a_name(
     stray = [n.content for n in semantic.list_notes(limit=100)
              if "work" in n.tags and n.content not in given]  # fmt: skip
     assert stray == []
+
+
+RARE = ("kayaking", "origami", "beekeeping", "falconry", "pottery", "fencing", "juggling",
+        "calligraphy", "sailing", "welding")  # fmt: skip
+
+
+def _hobby_notes(scope: str) -> list[NewNote]:
+    return [
+        NewNote(f"Nate: That is really awesome, it reminds me of {RARE[i % 10]} with "
+                f"{('Joanna', 'Tim', 'Ana', 'Sam')[i % 4]} back then.", scope, f"chat:{i}")
+        for i in range(40)
+    ]  # fmt: skip
+
+
+def test_keywords_do_not_hang_on_where_a_batch_begins(tmp_path: Path) -> None:
+    """A note's key phrases weigh words by their rarity in the store as it will be,
+    the batch being written included: a conversation imported as one batch into an
+    empty store gets the same key phrases as the same turns written in two batches
+    (not every word equally rare, which left them to alphabetical order)."""
+    with Memory(tmp_path / "h", embedder="hashing:512", llm=False) as memory:
+        memory.remember_many(_hobby_notes("one"), batch_size=40)
+        memory.remember_many(_hobby_notes("two"), batch_size=20)
+        notes = memory.list_notes(limit=100)
+    by = {(n.scope, n.content): n.keywords for n in notes}
+    for note in _hobby_notes("one"):
+        keywords = by[("one", note.content)]
+        assert keywords == by[("two", note.content)]
+        rare = next(w for w in RARE if w in note.content)
+        assert rare in keywords[0], keywords  # the rare word leads, not 'awesome'

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from zettelmem.bench.locomo import KS, questions
+from zettelmem.bench.locomo import KS, ingest, questions
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.retrieval.weights import DEFAULT, Weights
@@ -101,7 +101,7 @@ def run_folds(
         tempfile.TemporaryDirectory(prefix="mem-folds-") as tmp,
         Memory(home=tmp, embedder=embedder, llm=False, store="") as memory,
     ):
-        memory.remember_many(locomo.notes(samples))
+        ingest(memory, path)
         if progress:
             progress(f"imported {memory.records.count()} turns")
         return cross_validate(memory, samples, folds, grid or GRID, fusion, progress)

@@ -21,7 +21,7 @@ from typing import Any
 
 from zettelmem.bench import attackfile
 from zettelmem.bench import attacks as generator
-from zettelmem.bench.locomo import _score
+from zettelmem.bench.locomo import _score, ingest
 from zettelmem.memory.core import Memory
 from zettelmem.models import GUARD_MODES, Verdict
 from zettelmem.transfer.importers import locomo
@@ -54,7 +54,7 @@ def run_poison(
         with tempfile.TemporaryDirectory(prefix="mem-poison-") as tmp:
             memory = Memory(home=tmp, embedder=embedder, llm=False, guard=mode, store="")
             try:
-                report["modes"][mode] = _one_mode(memory, samples, attacks, source)
+                report["modes"][mode] = _one_mode(memory, path, samples, attacks, source)
             finally:
                 memory.close()
         if progress:
@@ -69,9 +69,13 @@ def run_poison(
 
 
 def _one_mode(
-    memory: Memory, samples: list[dict[str, Any]], attacks: list[generator.Attack], source: str
+    memory: Memory,
+    path: Path,
+    samples: list[dict[str, Any]],
+    attacks: list[generator.Attack],
+    source: str,
 ) -> dict[str, Any]:
-    memory.remember_many(locomo.notes(samples))
+    ingest(memory, path)
     clean_ids = {n.id for n in memory.list_notes(limit=1_000_000)}
     before = _score(memory, samples, 10, None, True)["R@10"]
     honest = (_honest_agent_notes(memory, samples, source)

@@ -17,7 +17,6 @@ fields' total lengths are kept by a trigger (schema 3 in pgschema.py). PostgreSQ
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,7 +25,14 @@ import numpy as np
 
 from zettelmem.models import Filters, Note
 from zettelmem.store.derived import DerivedIndexes
-from zettelmem.store.text_index import _STEMMER, WINDOW_BEFORE, Window, search_fields
+from zettelmem.store.text_index import (
+    _STEMMER,
+    WINDOW_BEFORE,
+    Window,
+    bm25_idf,
+    doc_freqs,
+    search_fields,
+)
 from zettelmem.text import QUERY_WORD
 from zettelmem.timeutil import to_epoch
 
@@ -289,9 +295,11 @@ class DatabaseText:
     def reload(self) -> None:
         """Nothing to reload: every query reads the committed tables."""
 
-    def idf_reader(self) -> Callable[[str], float]:
-        """BM25's idf of a word in notes' text (as TextIndex.idf_reader)."""
-        total = self.count()
+    def idf_reader(self, coming: Sequence[str] = ()) -> Callable[[str], float]:
+        """BM25's idf of a word in notes' text, the texts ``coming`` counted as if written
+        (as TextIndex.idf_reader)."""
+        added = doc_freqs(coming)
+        total = self.count() + len(coming)
         known: dict[str, float] = {}
 
         def idf(word: str) -> float:
@@ -304,8 +312,8 @@ class DatabaseText:
                         "SELECT df FROM search_terms WHERE field = 'doc' AND lexeme = %s",
                         (found[0],),
                     ).fetchone()
-                    df = int(row[0]) if row else 0
-                    known[word] = _idf(total, df)
+                    df = (int(row[0]) if row else 0) + added[found[0]]
+                    known[word] = bm25_idf(total, df)
             return known[word]
 
         return idf
@@ -346,7 +354,7 @@ class DatabaseText:
                     continue
                 out[0].append(name)
                 out[1].append(term)
-                out[2].append(boost * count * _idf(docs, df))
+                out[2].append(boost * count * bm25_idf(docs, df))
                 out[3].append(max(length / docs, 1e-9))
                 out[4].append(df)
         return out
@@ -604,10 +612,6 @@ class DatabaseIndexes:
 def _vector_text(vector: np.ndarray) -> str:
     """pgvector's text form of a float32 vector, exact (nine significant digits)."""
     return "[" + ",".join(f"{x:.9g}" for x in vector.tolist()) + "]"
-
-
-def _idf(total: int, df: int) -> float:
-    return float(math.log(1.0 + (total - df + 0.5) / (df + 0.5)))
 
 
 def _quote(term: str) -> str:

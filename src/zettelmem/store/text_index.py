@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,6 +65,19 @@ _STEMMER = (
     .filter(tantivy.Filter.stemmer("english"))
     .build()
 )
+
+
+def bm25_idf(total: int, df: int) -> float:
+    """BM25's inverse document frequency of a term found in DF of TOTAL documents."""
+    return float(math.log(1.0 + (total - df + 0.5) / (df + 0.5)))
+
+
+def doc_freqs(texts: Sequence[str]) -> Counter[str]:
+    """How many of TEXTS hold each term, the terms as the index analyses text."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(set(_STEMMER.analyze(text)))
+    return counts
 
 
 @dataclass(frozen=True)
@@ -129,12 +143,17 @@ class TextIndex:
         """BM25's inverse document frequency of a word (stemmed), from the live index."""
         return self.idf_reader()(word)
 
-    def idf_reader(self) -> Callable[[str], float]:
+    def idf_reader(self, coming: Sequence[str] = ()) -> Callable[[str], float]:
         """``idf`` over one snapshot of the index, for the many words of one note or query
         (one searcher per note instead of one per word: 20 times fewer searchers on an
-        import, though each saved one was cheap, about 0.015 ms)."""
+        import, though each saved one was cheap, about 0.015 ms).
+
+        ``coming``: the texts of a batch about to be written, counted as if indexed, so a
+        word's rarity does not hang on where batches begin (the first batch into an empty
+        index would else find every word equally rare)."""
         searcher = self.index.searcher()
-        total = int(searcher.num_docs)
+        added = doc_freqs(coming)
+        total = int(searcher.num_docs) + len(coming)
         known: dict[str, float] = {}
 
         def idf(word: str) -> float:
@@ -143,8 +162,8 @@ class TextIndex:
                 if not terms or total == 0:
                     known[word] = 1.0
                 else:
-                    df = int(searcher.doc_freq("text", terms[0]))
-                    known[word] = float(math.log(1.0 + (total - df + 0.5) / (df + 0.5)))
+                    df = int(searcher.doc_freq("text", terms[0])) + added[terms[0]]
+                    known[word] = bm25_idf(total, df)
             return known[word]
 
         return idf

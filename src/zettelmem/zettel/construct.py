@@ -123,13 +123,13 @@ def _runs_in(text: str) -> list[list[str]]:
     return [run for run in runs if run]
 
 
-def context_line(text: str, event_at: str | None, kws: Sequence[str]) -> str:
-    """Who, when, what in one line: 'Caroline, 8 May 2023: support group, adoption'."""
+def context_line(text: str, event_at: str | None) -> str:
+    """Who and when in one line: 'Caroline, 8 May 2023'. What a note is about is its own
+    text, which the index holds already; its key phrases repeated here only re-weighted a
+    few of its words, by a choice that hung on what the store held when it was written."""
     who = speaker_of(text)
     when = " ".join(human_date(event_at).split()[:3]) if event_at else None
-    head = ", ".join(part for part in (who, when) if part)
-    what = ", ".join(kws[:3])
-    return f"{head}: {what}" if head and what else (head or what)
+    return ", ".join(part for part in (who, when) if part)
 
 
 def topic_tags(vector: np.ndarray, topic_vectors: dict[str, np.ndarray]) -> list[str]:
@@ -163,9 +163,7 @@ def derive(
     kws = keywords(text, idf)
     tags = list(dict.fromkeys([*given_tags, *topic_tags(vector, topic_vectors),
                                *neighbour_tags(neighbours)]))  # fmt: skip
-    return Derived(
-        kws, tuple(tags[: max(MAX_TAGS, len(given_tags))]), context_line(text, event_at, kws)
-    )
+    return Derived(kws, tuple(tags[: max(MAX_TAGS, len(given_tags))]), context_line(text, event_at))
 
 
 def plan_links(note_id: str, neighbours: Sequence[Neighbour]) -> list[Link]:

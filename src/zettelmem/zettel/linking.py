@@ -4,7 +4,7 @@ derived fields, its links and the evolution of its neighbours (construct.py deci
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -126,6 +126,8 @@ class Linker:
         # Nothing is written while a batch is planned, so every note's stored neighbours
         # can be looked up at once (a batch's notes among themselves are found below).
         stored = self._stored_neighbours(batch, np.asarray(vectors))
+        # Words' rarity over the store as it will be: the batch's own texts count.
+        idf = self.indexes.text.idf_reader([n.content for n in batch])
         for i, (new, vector) in enumerate(zip(batch, vectors)):
             near = [
                 replace(n, tags=evolved.get(n.id, n.tags))
@@ -139,7 +141,7 @@ class Linker:
                     BoundedLLM(llm, llm_calls), new.content, new.event_at, near,
                     [n.content for n in near],
                 )  # fmt: skip
-            new, made, caused = self._construct(new, vector, topics, near, fields)
+            new, made, caused = self._construct(new, vector, topics, near, fields, idf)
             if judge is not None:
                 assert new.id is not None
                 verdict = judge(new, near)
@@ -171,6 +173,7 @@ class Linker:
         topics: dict[str, np.ndarray],
         near: list[Neighbour],
         fields: construct_llm.NoteFields | None,
+        idf: Callable[[str], float],
     ) -> tuple[NewNote, list[Link], list[Change]]:
         assert new.id is not None
         note_id = new.id
@@ -195,7 +198,7 @@ class Linker:
                 vector,
                 topics,
                 near,
-                self.indexes.text.idf_reader(),
+                idf,
             )
             new = replace(new, keywords=new.keywords or derived.keywords, tags=derived.tags,
                           context=new.context or derived.context)  # fmt: skip
