@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zettelmem.bench.locomo import questions
+from zettelmem.bench.locomo import ingest, questions
 from zettelmem.memory import core
 from zettelmem.memory.core import Memory
 from zettelmem.retrieval import fusion
@@ -63,7 +63,7 @@ def main() -> None:
     samples = locomo.load(args.file)
     with Memory(args.home, llm=False) as memory:
         if memory.stats()["notes"] == 0:
-            memory.remember_many(locomo.notes(samples))
+            ingest(memory, args.file)  # as `mem import` writes it
         results: dict[Variant, dict[str, dict[int, list[float]]]] = {}
         saved = core.fuse, fusion.BM25_SPAN_SHARE, fusion.VECTOR_SPAN
         try:
