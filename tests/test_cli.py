@@ -480,3 +480,51 @@ def test_an_import_report_names_the_links_it_counts(mem, tmp_path) -> None:
     mem.ok("export", str(dest))
     line = MemCli(tmp_path / "other").ok("import", str(dest)).stdout
     assert "links restored" in line and "wikilinks" not in line, line
+
+
+def test_recall_batch_answers_each_line_as_one_recall_would(mem, tmp_path) -> None:
+    """`--batch FILE`: many questions in one process, one JSON line an answer, the same
+    hits as asking one at a time; JSON lines override the options and echo an id."""
+    mem.remember("The pottery class meets on Tuesdays at the community hall.")
+    mem.remember("Bring clay tools to the pottery class.", "--scope", "hobby")
+    mem.remember("The dentist appointment moved to Friday.")
+    questions = tmp_path / "q.txt"
+    questions.write_text(
+        "when does the pottery class meet\n\n"
+        '{"query": "pottery tools", "scope": "hobby", "k": 1, "id": "q2"}\n'
+        "dentist\n",
+        encoding="utf-8",
+    )
+    out = mem.ok("recall", "--batch", str(questions), "-k", "2")
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["query"] for r in rows] == ["when does the pottery class meet", "pottery tools",
+                                          "dentist"]  # fmt: skip
+    one = mem.json("recall", "when does the pottery class meet", "-k", "2")
+    assert rows[0]["hits"] == one["hits"] and len(rows[0]["hits"]) == 2
+    assert rows[1]["id"] == "q2" and len(rows[1]["hits"]) == 1
+    assert rows[1]["hits"][0]["scope"] == "hobby"
+    from_stdin = mem.ok("recall", "--batch", "-", input="dentist\n").stdout
+    assert json.loads(from_stdin)["hits"] == rows[2]["hits"]
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ('fine question\n{"query": 3}\n', "line 2"),
+        ('fine question\n{"question": "x"}\n', "unknown field"),
+        ("{not json\n", "not valid JSON"),
+        ('{"query": "x", "k": 0}\n', "line 1"),
+        ('{"query": "x", "since": "someday"}\n', "line 1"),
+        ("\n\n", "no question"),
+    ],
+)
+def test_a_bad_batch_line_is_one_error_and_no_answer(mem, tmp_path, text, says) -> None:
+    mem.remember("a note to find")
+    path = tmp_path / "q.txt"
+    path.write_text(text, encoding="utf-8")
+    result = mem("recall", "--batch", str(path))
+    assert result.exit_code != 0 and result.stdout == ""
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert says in result.stderr
+    both = mem("recall", "x", "--batch", str(path))
+    assert both.exit_code != 0 and "not both" in both.stderr

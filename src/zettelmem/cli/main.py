@@ -186,7 +186,10 @@ def remember(
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", required=False)
+@click.option("--batch", metavar="FILE", help="Ask every question in FILE (one a line, or "
+              "JSON lines with query/scope/k/tags/since/until/id; - for stdin) in one "
+              "process: prints one JSON line an answer.")  # fmt: skip
 @click.option("-k", "k", default=10, show_default=True, help="How many hits.")
 @scope_option("Only notes in this scope.")
 @tag_option("Only notes with this tag (repeatable).")
@@ -201,7 +204,8 @@ def remember(
 @click.pass_context
 def recall(
     ctx: click.Context,
-    query: str,
+    query: str | None,
+    batch: str | None,
     k: int,
     scope: str | None,
     tags: tuple[str, ...],
@@ -218,6 +222,19 @@ def recall(
     from zettelmem.render import note_line, recall_out
 
     validate_k(k)
+    if (query is None) == (batch is None):
+        raise InvalidInput("pass a QUERY or --batch FILE (not both, not neither)")
+    if batch is not None:
+        from zettelmem.cli import batch as batched
+
+        asked = batched.questions(batch, scope, k, tags, since, until)
+        with _memory(ctx, warm=True) as memory:
+            for line in batched.answers(memory, asked, include_superseded=include_superseded,
+                                        as_of=as_of, include_quarantined=include_quarantined,
+                                        fusion=fusion, graph=not no_graph):  # fmt: skip
+                click.echo(line)
+        return
+    assert query is not None
     with _memory(ctx, warm=True) as memory:
         filters = memory.filters(scope=scope, tags=tags, since=since, until=until,
                                  include_superseded=include_superseded, as_of=as_of,
