@@ -142,7 +142,8 @@ def test_graph_page_embeds_labels_and_hides_quarantined(client: Any, store: Any)
 
 
 def test_host_and_origin_are_checked(client: Any) -> None:
-    assert client.get("/ui/", headers={"Host": "evil.example"}).status_code == 421
+    other = client.get("/ui/", headers={"Host": "evil.example"})
+    assert other.status_code == 421 and "--allow-host evil.example" in other.text
     assert client.get("/ui/", headers={"Origin": "http://evil.example"}).status_code == 403
     assert client.get("/ui/", headers={"Host": "localhost:8766"}).status_code == 200
 

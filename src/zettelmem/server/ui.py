@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecurityMiddleware
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -319,6 +319,14 @@ class Guard:
             return
         request = Request(scope)
         refused = await self.checks.validate_request(request, is_post=False)
+        if refused is not None and refused.status_code == 421:
+            # Opened by a name the view was not told of (the machine's address on the LAN):
+            # say which option lets it in.
+            name = request.headers.get("host", "").rsplit(":", 1)[0] or "that name"
+            refused = PlainTextResponse(
+                f"this view does not answer to the host {name!r}; start it with "
+                f"`--allow-host {name}` (it answers to loopback, the bound address and "
+                "each --allow-host)", status_code=421)  # fmt: skip
         if refused is None and self.token and not request.url.path.startswith("/ui/static/"):
             refused = self._authenticate(request)
         if refused is not None:
