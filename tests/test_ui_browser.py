@@ -93,6 +93,13 @@ def test_search_by_keyboard_then_open_a_hit(view: View) -> None:
     view.driver.switch_to.active_element.send_keys(Keys.ENTER)
     view.wait(lambda: "/ui/note/" in view.driver.current_url, "the note page")
     assert "vintage camera" in view.text() and "Links" in view.text()
+    # j on the note page moves to its first link, Enter opens the linked note
+    here = view.driver.current_url
+    view.driver.find_element("css selector", "body").send_keys("j")
+    active = view.driver.switch_to.active_element
+    assert active.tag_name == "a" and "/ui/note/" in (active.get_attribute("href") or "")
+    active.send_keys(Keys.ENTER)
+    view.wait(lambda: view.driver.current_url != here, "the linked note")
 
 
 def test_clicking_a_node_in_the_graph_opens_its_note(view: View) -> None:

@@ -2,7 +2,7 @@
    and a confirmation before a form marked data-confirm (reject) is sent. */
 (function () {
   "use strict";
-  var ITEMS = "li.hit, li.pending, ul.day li";
+  var ITEMS = "li.hit, li.pending, ul.day li, section.links tbody tr";
   var current = -1;
 
   function typing(el) {
