@@ -181,3 +181,16 @@ def test_a_long_unbroken_word_wraps_instead_of_widening_the_page(view: View) -> 
             assert wide[0] <= wide[1], (path, wide)
     finally:
         view.driver.set_window_size(1280, 900)
+
+
+def test_the_graph_keys_work_as_the_page_opens(view: View) -> None:
+    """No click first: the graph has the keyboard when its page loads (n picks the best
+    linked note, Enter opens it)."""
+    view.open("/ui/graph?scope=trip")
+    view.wait(lambda: view.driver.execute_script("return window.memGraph.settled"), "layout")
+    active = view.driver.switch_to.active_element
+    assert active.get_attribute("id") == "graph"
+    active.send_keys("n")
+    view.wait(lambda: "note:" in (active.get_attribute("aria-label") or ""), "a focused note")
+    active.send_keys("\ue007")  # Enter
+    view.wait(lambda: "/ui/note/" in view.driver.current_url, "the focused note's page")

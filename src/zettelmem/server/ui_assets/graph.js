@@ -363,6 +363,10 @@
     else used = false;
     if (used) { ev.preventDefault(); if (ev.key.indexOf("Arrow") === 0) userMoved = true; dirty = true; }
   });
+  // The graph is what the page is for: its keys work from the start, without a click first.
+  if (!document.activeElement || document.activeElement === document.body) {
+    canvas.focus({ preventScroll: true });
+  }
   var focusOrder = -1;
   function stepFocus(step) {
     if (!N) return;
