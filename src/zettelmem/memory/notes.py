@@ -43,7 +43,9 @@ class Notes(Reads):
             links.append(Link(dst, src, checked, weight))
         changes = []
         if kind == "supersedes":
-            changes.append(Change(dst, "status", "active", "superseded", f"superseded by {src}"))
+            changes.append(
+                Change(dst, "status", "active", "superseded", f"superseded by {src}", cause=src)
+            )
         self.records.write([], np.zeros((0, self.embedder.dims)), links, changes)
         return links[0]
 

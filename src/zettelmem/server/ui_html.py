@@ -3,6 +3,7 @@ markup (every value escaped), no inline script or style, so the page's CSP forbi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -205,6 +206,19 @@ def links_section(note_id: str, links: Sequence[Link], others: dict[str, Note]) 
     return f'<section class="links"><h2>Links ({len(rows)})</h2>{table}</section>'
 
 
+# A note id in a change's reason ("superseded by 01m9...: ..."): the note that caused it.
+_NOTE_ID = re.compile(r"\b[0-9a-hjkmnp-tv-z]{16}\b")
+
+
+def _linked_ids(reason: str) -> str:
+    """The reason, escaped, with each note id in it a link to that note."""
+    out, start = [], 0
+    for found in _NOTE_ID.finditer(reason):
+        out += [e(reason[start : found.start()]), note_link(found.group(0), found.group(0))]
+        start = found.end()
+    return "".join([*out, e(reason[start:])])
+
+
 def history_section(note_id: str, changes: Sequence[Change], csrf: str) -> str:
     rows = []
     for c in changes:
@@ -221,7 +235,7 @@ def history_section(note_id: str, changes: Sequence[Change], csrf: str) -> str:
         rows.append(
             f'<tr id="change-{e(c.change_id)}"><td>{e(c.at[:16])}</td><td>{e(c.field)}</td>'
             f'<td class="before">{e(c.before)}</td><td class="after">{e(c.after)}</td>'
-            f"<td>{e(c.reason)}{cause}</td><td>{action}</td></tr>"
+            f"<td>{_linked_ids(c.reason)}{cause}</td><td>{action}</td></tr>"
         )
     table = (
         '<table class="history"><thead><tr><th>at</th><th>field</th><th>before</th>'
