@@ -32,7 +32,8 @@ def doctor(ctx: click.Context, repair: bool, as_json: bool) -> None:
     if not report.ok:
         if not as_json:
             hint = "" if repair else "; `mem doctor --repair` rebuilds the indexes"
-            click.echo(f"Error: the home has problems (see above){hint}", err=True)
+            # the record may be the home's or a database's: the checks above say which
+            click.echo(f"Error: the memory has problems (see above){hint}", err=True)
         sys.exit(1)
 
 
