@@ -80,7 +80,7 @@ def test_note_page_shows_fields_links_and_history(client: Any, store: Any) -> No
     assert f'href="/ui/note/{ids["new"]}"' in page  # the link, from the other side
     assert "Revert</button>" in page and "superseded by" in page
     # the change names the note that caused it as a link, a hand-made supersede too
-    history = page.split("table class=\"history\"")[1].split("</table>")[0]
+    history = page.split('table class="history"')[1].split("</table>")[0]
     assert f'href="/ui/note/{ids["new"]}"' in history
     assert client.get("/ui/note/nope").status_code == 404
     # the heading counts the rows below it (a link both ways, as 'related', is one row)
