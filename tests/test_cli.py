@@ -164,7 +164,9 @@ def test_recall_human_output_and_no_hits(mem, diary) -> None:
     lines = mem.ok("recall", "marathon").stdout.splitlines()
     assert lines[0].startswith(" 1. ") and diary["apr"] in lines[0] and "marathon" in lines[0]
     empty = mem.ok("recall", "anything", "--scope", "nobody-here")
-    assert empty.stdout == "" and "no matching notes" in empty.stderr
+    assert empty.stdout == "" and "no notes in scope 'nobody-here'" in empty.stderr
+    nothing = mem.ok("recall", "marathon", "--since", "2099-01-01")
+    assert nothing.stdout == "" and "no matching notes" in nothing.stderr
 
 
 def test_recall_k_caps_the_hits(mem, diary) -> None:
@@ -528,3 +530,12 @@ def test_a_bad_batch_line_is_one_error_and_no_answer(mem, tmp_path, text, says) 
     assert says in result.stderr
     both = mem("recall", "x", "--batch", str(path))
     assert both.exit_code != 0 and "not both" in both.stderr
+
+
+def test_a_scope_with_no_notes_is_named_with_the_scopes_there_are(mem) -> None:
+    mem.remember("The pottery class meets on Tuesdays.", "--scope", "hobby")
+    result = mem.ok("recall", "pottery", "--scope", "hobbies")
+    assert result.stdout == ""
+    assert "no notes in scope 'hobbies'; the scopes are: hobby" in result.stderr
+    found = mem.ok("recall", "zzzqqq", "--scope", "hobby")  # a known scope: no such hint
+    assert "the scopes are" not in found.stderr

@@ -66,3 +66,8 @@ def test_locomo_dev_quality_bar() -> None:
     assert multi_hop >= plain["by_category"]["1"]["R@10"] - 0.02
     assert report["R@10"] >= plain["R@10"] - 0.01
     assert report["R@1"] <= report["R@5"] <= report["R@10"] <= report["R@20"]
+    # per conversation: every question counted once, pooled R@10 their weighted mean
+    rows = report["by_conversation"]
+    assert len(rows) == 5 and sum(r["questions"] for r in rows.values()) == 760
+    pooled = sum(r["R@10"] * r["questions"] for r in rows.values()) / 760
+    assert abs(pooled - report["R@10"]) < 0.001

@@ -94,6 +94,7 @@ def _score(
     cuts = sorted(set(KS) | {k})
     recalls: dict[int, list[float]] = defaultdict(list)
     by_cat: dict[int, list[float]] = defaultdict(list)
+    by_sample: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     latencies: list[float] = []
     for sample in samples:
         scope = str(sample["sample_id"])
@@ -108,11 +109,16 @@ def _score(
                     latencies.append((time.perf_counter() - started) * 1000)
                 found = {h.note.source.rsplit("/", 1)[-1] for h in hits}
                 recalls[cut].append(len(gold & found) / len(gold))
+                by_sample[scope][cut].append(len(gold & found) / len(gold))
                 if cut == 10:
                     by_cat[qa["category"]].append(len(gold & found) / len(gold))
     report: dict[str, Any] = {f"R@{cut}": _mean(recalls[cut]) for cut in cuts}
     report["by_category"] = {
         str(c): {"R@10": _mean(v), "questions": len(v)} for c, v in sorted(by_cat.items())
+    }
+    report["by_conversation"] = {
+        scope: {**{f"R@{cut}": _mean(got[cut]) for cut in cuts}, "questions": len(got[k])}
+        for scope, got in by_sample.items()
     }
     report["questions"] = len(recalls[k])
     report["recall_ms"] = {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95)}

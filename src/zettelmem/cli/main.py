@@ -240,7 +240,11 @@ def recall(
                                  include_superseded=include_superseded, as_of=as_of,
                                  include_quarantined=include_quarantined)  # fmt: skip
         found = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
-        empty = not found.hits and memory.stats()["notes"] == 0
+        stats: dict[str, Any] = memory.stats() if not found.hits else {}
+        empty = not found.hits and stats["notes"] == 0
+        # a mistyped scope answers nothing: say which scopes there are
+        scopes = sorted(stats.get("scopes") or {}) if scope and not found.hits else []
+        unknown = bool(scopes) and scope not in scopes
     if as_json:
         _emit(recall_out(found))
         return
@@ -250,6 +254,9 @@ def recall(
     if empty:
         click.echo(f"the memory in {memory.home} is empty; add notes with `mem remember TEXT` "
                    "or `mem import FILE`", err=True)  # fmt: skip
+    elif unknown:
+        named = ", ".join(scopes[:10]) + (", ..." if len(scopes) > 10 else "")
+        click.echo(f"no notes in scope {scope!r}; the scopes are: {named}", err=True)
     elif not hits:
         click.echo("no matching notes", err=True)
     for rank, hit in enumerate(hits, 1):
@@ -484,6 +491,9 @@ def bench_locomo(
     click.echo(" | ".join(f"R@{c} {report[f'R@{c}']:.3f}" for c in cuts if f"R@{c}" in report))
     for cat, row in report["by_category"].items():
         click.echo(f"category {cat}: R@10 {row['R@10']:.3f} ({row['questions']} questions)")
+    for name, row in report.get("by_conversation", {}).items():
+        shown = " | ".join(f"R@{c} {row[f'R@{c}']:.3f}" for c in cuts if f"R@{c}" in row)
+        click.echo(f"{name}: {shown} ({row['questions']} questions)")
     if "without_graph" in report:
         plain = report["without_graph"]
         by_cat = ", ".join(f"{c}: {r['R@10']:.3f}" for c, r in plain["by_category"].items())
