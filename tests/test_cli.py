@@ -264,6 +264,8 @@ def test_forget_query_refuses_without_yes_and_forgets_with_it(mem) -> None:
         "forgotten": [],
         "insights": [],
     }
+    nothing = mem.ok("forget", "--query", "nothing matches this", "--yes")
+    assert nothing.stdout == "" and "no notes match 'nothing matches this'" in nothing.stderr
 
 
 def test_forget_query_takes_every_version_of_what_it_matches(mem) -> None:
@@ -466,7 +468,7 @@ def test_inputs_that_could_never_match_say_so_and_nothing_to_forget_needs_no_yes
     assert swapped.exit_code == 2 and "is after until" in swapped.stderr
     assert "swap them" in swapped.stderr
     nothing = mem.ok("forget", "--query", "zebra unicycle")
-    assert "0 note" in nothing.stdout and mem.json("stats")["notes"] == 1
+    assert "no notes match" in nothing.stderr and mem.json("stats")["notes"] == 1
     empty = mem("import", "-", input=b"")
     assert empty.exit_code == 2 and "stdin is empty" in empty.stderr
     assert "mem-stdin" not in empty.stderr
@@ -539,3 +541,15 @@ def test_a_scope_with_no_notes_is_named_with_the_scopes_there_are(mem) -> None:
     assert "no notes in scope 'hobbies'; the scopes are: hobby" in result.stderr
     found = mem.ok("recall", "zzzqqq", "--scope", "hobby")  # a known scope: no such hint
     assert "the scopes are" not in found.stderr
+
+
+def test_a_relative_home_is_reported_absolute(tmp_path, offline_env, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from zettelmem.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--home", "./rel-home", "stats", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["home"] == str(tmp_path / "rel-home")

@@ -77,3 +77,17 @@ def test_a_cli_command_that_embeds_loads_the_homes_model_in_another_thread(
             if thread.name == "zettelmem-warm":
                 thread.join(timeout=10)
     assert loads == [("hashing:48", "zettelmem-warm")] * 2
+
+
+def test_the_prepared_model_is_named_by_its_content_not_its_path(tmp_path) -> None:
+    """Every install of the same wheel (another venv, a pipx tool) finds one prepared copy."""
+    from zettelmem.backends.embeddings import _model_digest
+
+    data = bytes(range(256)) * 1024  # 256 KiB: head and tail both read
+    first, second = tmp_path / "a" / "model.onnx", tmp_path / "b" / "model.onnx"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_bytes(data)
+    assert _model_digest(first) == _model_digest(second)
+    second.write_bytes(data[:-1] + b"\x00")  # other weights at the end: another model
+    assert _model_digest(first) != _model_digest(second)

@@ -173,6 +173,14 @@ def test_reflect_reports_created_then_unchanged(mem: MemCli) -> None:
     assert "1 created, 0 updated, 0 unchanged" in human.stderr
     quiet = mem.ok("reflect", "--no-llm")
     assert quiet.stdout == "" and "0 created, 0 updated, 2 unchanged" in quiet.stderr
+    assert first["reason"] is None and again["reason"] is None
+
+
+def test_reflect_json_says_why_nothing_qualified(mem: MemCli) -> None:
+    mem.remember("A lone note about sourdough starters.")
+    out = mem.json("reflect")
+    assert out["created"] == out["updated"] == out["unchanged"] == []
+    assert out["reason"] and "cluster" in out["reason"]  # the same reason the MCP tool gives
 
 
 # -- graph export ----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ GHP = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
         ("llm_base_url", "https://host.example/v1?key=abcdef123456"),
         ("llm_base_url", "https://host.example/v1?x=1&api_key=abcdef123456"),
         ("llm_base_url", "https://host.example/v1?token=abcdef123456"),
+        ("llm_base_url", "http://host/v1?token=abc"),  # a short one is a credential too
+        ("llm_base_url", "http://host/v1?a=1&key=abc"),
         ("llm_model", "Bearer abcdef1234567890ABCDEF"),
         ("llm_model", GHP),
         ("llm_model", "AKIAABCDEFGHIJKLMNOP"),

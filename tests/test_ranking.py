@@ -223,3 +223,26 @@ def test_a_failing_embedder_fails_the_recall_with_its_own_error(
         monkeypatch.setattr(memory.embedder, "embed", broken)
         with pytest.raises(ConfigError, match="is missing"):
             memory.recall("kayak", k=2)
+
+
+def test_a_note_pointing_away_from_the_query_without_its_words_is_no_hit(tmp_path: Path) -> None:
+    """Nothing shared and a vector that points away (cosine 0 or below): it matched nothing,
+    so it is not handed back to fill the list."""
+    import random
+
+    rng = random.Random(5)
+    letters = "bcdfghjklmnpqrstvwxz"
+
+    def word() -> str:
+        return "".join(rng.choice(letters) for _ in range(7))
+
+    with Memory(home=tmp_path / "home", embedder="hashing") as memory:
+        for _ in range(40):
+            memory.remember(" ".join(word() for _ in range(6)))
+        asked = 0
+        for _ in range(10):
+            query = " ".join(word() for _ in range(3))
+            hits = memory.recall(query, k=40).hits
+            asked += len(hits)
+            assert all(h.scores.get("vector", 0) > 0 for h in hits if not h.scores.get("bm25"))
+        assert asked  # the near ones by meaning are still hits

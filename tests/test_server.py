@@ -151,7 +151,7 @@ def test_structured_output_matches_the_output_schema(server: MemoryServer) -> No
 
 
 def test_recall_over_mcp_equals_mem_recall_json(home: Path, server: MemoryServer) -> None:
-    queries = ["cat", "what does Alice drink", "database decision", "marathon", "keyboard cat"]
+    queries = ["cat", "what does Alice drink", "billing database", "marathon", "keyboard cat"]
     over_mcp: dict[str, list[str]] = {}
 
     async def body(client: Client) -> None:
@@ -179,6 +179,7 @@ def test_recall_filters(server: MemoryServer) -> None:
             return {h["id"] for h in hits}
 
         assert await found(tags=["pets"]) == {ids[0], ids[4]}
+        assert await found(tags=["#pets"]) == {ids[0], ids[4]}  # as `--tag '#pets'` takes it
         assert await found(since="2024-05-15") <= {ids[3], ids[4]}
         assert ids[4] in await found(since="2024-05-15")
         assert await found(until="2024-03-02") == {ids[0]}

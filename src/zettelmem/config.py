@@ -231,12 +231,13 @@ def resolve_store(explicit: str | None, settings: Settings) -> str | None:
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """``--home`` > ``MEM_HOME`` > the platform data dir."""
+    """``--home`` > ``MEM_HOME`` > the platform data dir; absolute, so every report names
+    the same place whatever directory it was given from."""
     if explicit:
-        return Path(explicit).expanduser()
+        return Path(explicit).expanduser().absolute()
     env = os.environ.get("MEM_HOME")
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser().absolute()
     return default_home()
 
 

@@ -84,6 +84,8 @@ _URL_QUERY = re.compile(
     r"(?i)([?&](?:key|api[_-]?key|apikey|access[_-]?token|token|auth|secret|password"
     r"|passwd|sig|signature|client[_-]?secret)=)([^\s&#\"'<>]{6,})"
 )
+# In a setting's value (a whole URL) a credential-named parameter is one at any length.
+_SETTING_QUERY = re.compile(_URL_QUERY.pattern.replace("{6,}", "+"))
 _USERINFO = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\s]*@")
 _KEY_VALUE = re.compile(r"^\s*sk-[A-Za-z0-9_-]{8,}")
 _ENV_SECRETS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "MEM_TOKEN")
@@ -233,6 +235,9 @@ def carries_credentials(value: str) -> str | None:
         return "credentials in the URL's user part"
     if _KEY_VALUE.match(value):  # a whole value is held to a stricter rule than prose
         return "an API key (sk-...)"
+    query = _SETTING_QUERY.search(value)
+    if query:
+        return f"a credential in the URL's query ({query.group(1)[1:-1]}=)"
     redacted, count = redact(value)
     if count:
         kinds = re.findall(r"\[REDACTED:(\w+)\]", redacted)

@@ -120,6 +120,9 @@ def reflect(
         created=[note_out(n) for n in result.created],
         updated=[note_out(n) for n in result.updated],
         unchanged=[n.id for n in result.unchanged],
+        reason=None
+        if result.created or result.updated or result.unchanged
+        else nothing_qualified(topic),  # as the MCP tool says it
     )
     if as_json:
         _emit(out)

@@ -121,10 +121,20 @@ def _home_first(args: list[str]) -> list[str]:
     return front + rest
 
 
+def _home_given(value: str | None) -> Path | None:
+    """An empty --home (``--home "$UNSET"``) is refused, not taken as the current folder."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("is empty; pass a folder, or leave --home out to use $MEM_HOME")
+    return Path(value)
+
+
 @click.group(cls=MemGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
-    type=click.Path(file_okay=True, dir_okay=True, path_type=Path),
+    type=click.Path(file_okay=True, dir_okay=True, path_type=str),
+    callback=lambda _ctx, _param, value: _home_given(value),
     help="Memory home directory (default: $MEM_HOME, else the platform data dir).",
 )
 @click.option(
@@ -302,6 +312,9 @@ def forget(
     out = forget_out(removed, asked)
     if as_json:
         _emit(out)
+        return
+    if query and not asked:  # an empty answer says so on stderr, as everywhere
+        click.echo(f"no notes match {query!r}; nothing forgotten", err=True)
         return
     click.echo(f"forgot {len(out.forgotten)} note(s)")
     if out.insights:

@@ -210,11 +210,12 @@ class Reads(MemoryBase):
             ranked = [(label, parts, None) for label, parts in fused[:want]]
         notes = self.records.by_labels([label for label, _, _ in ranked])
         # A note without a keyword match that scores 0 (the bottom of the vector list, no
-        # speaker, no link) matched nothing: the list is never padded with it.
+        # speaker, no link), or whose vector points away from the query (cosine 0 or
+        # below), matched nothing: the list is never padded with it.
         hits = [
             Hit(note=notes[label], score=parts["final"], scores=_parts(parts), via=via)
             for label, parts, via in ranked
-            if label in notes and (parts["final"] > 0.0 or parts.get("bm25", 0.0) > 0.0)
+            if label in notes and _matched(parts)
         ]
         if self.guard_mode == "off":
             return hits
@@ -307,6 +308,12 @@ def _end_of_day(text: str | None, what: str) -> str | None:
         return None
     moment = parse_when(text, what)
     return moment[:10] + "T23:59:59" if len(text.strip()) == 10 else moment
+
+
+def _matched(parts: dict[str, float]) -> bool:
+    if parts.get("bm25", 0.0) > 0.0:
+        return True
+    return parts["final"] > 0.0 and parts.get("vector", 1.0) > 0.0
 
 
 def _parts(parts: dict[str, float]) -> dict[str, float]:

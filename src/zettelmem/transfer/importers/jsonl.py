@@ -16,6 +16,7 @@ from typing import Any
 
 from zettelmem.errors import InvalidInput
 from zettelmem.transfer.importers.units import (
+    MAX_JSON_DEPTH,
     Message,
     Rejected,
     Unit,
@@ -52,7 +53,9 @@ def looks_like(head: str) -> bool:
     line, newline, _ = body.partition("\n")
     try:
         first = json.loads(line)
-    except (ValueError, RecursionError):
+    except RecursionError:  # a first line too deep to parse: judge it by its keys
+        return line.startswith("{") and bool(_HAS_SPEAKER.search(line) and _HAS_TEXT.search(line))
+    except ValueError:
         # A first line longer than the head (one giant message): judge by its keys.
         cut = not newline and line.startswith("{")
         return cut and bool(_HAS_SPEAKER.search(line) and _HAS_TEXT.search(line))
@@ -77,7 +80,9 @@ def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iter
         first, newline, _ = body.partition("\n")
         try:
             json.loads(first)
-        except (ValueError, RecursionError):
+        except RecursionError:
+            pass  # a line too deep is one rejected line, as in _lines
+        except ValueError:
             if newline:  # a whole first line that does not parse: pretty-printed JSON
                 raise InvalidInput(
                     f"{path} is a JSON object spread over several lines, not JSON Lines; {_HINT}"
@@ -93,14 +98,39 @@ def _lines(path: Path) -> Iterator[Record | Rejected]:
             if not raw.strip():
                 continue
             try:
-                yield f"line-{number}", json.loads(raw)
+                record = json.loads(raw)
             except RecursionError:
-                yield Rejected(f"{path.name}#line-{number}", f"line {number} is nested too deeply")
+                record = None
+                deep = True
             except ValueError as exc:
                 detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
                 yield Rejected(
                     f"{path.name}#line-{number}", f"line {number} is not JSON ({detail})"
                 )
+                continue
+            else:
+                deep = _depth(record) > MAX_JSON_DEPTH
+            if deep:
+                yield Rejected(f"{path.name}#line-{number}", f"line {number} is nested more "
+                               f"than {MAX_JSON_DEPTH} levels deep")  # fmt: skip
+            else:
+                yield f"line-{number}", record
+
+
+def _depth(value: object) -> int:
+    """How deep a parsed JSON value nests (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _items(path: Path) -> Iterator[Record | Rejected]:
