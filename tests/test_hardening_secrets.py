@@ -92,3 +92,39 @@ def test_tool_messages_are_scrubbed() -> None:
     from zettelmem.server.core import tool_message
 
     assert KEY not in tool_message(ConfigError(f"invalid value {KEY!r} for llm_model"))
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"AWS key AKIAIOSFODNN7EXAMPLE secret {AWS_SECRET}; ok", AWS_SECRET),
+        (f"aws_creds: {AWS_SECRET} for the backup bucket", AWS_SECRET),
+        ("the wifi password is BlueHorse77, ask Sam", "BlueHorse77"),
+        ("my old password was Summer2024! before the reset", "Summer2024!"),
+    ],
+)
+def test_secrets_written_in_prose_are_redacted(text: str, secret: str) -> None:
+    from zettelmem.redaction import redact
+
+    clean, count = redact(text)
+    assert secret not in clean and count >= 1 and "[REDACTED:" in clean
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the token is valid until Friday",
+        "The secret is Mom's recipe",
+        "the password is in the drawer",
+        "the key is Tuesday",
+        "git commit 3f2a9c1e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a in the aws repo",
+        "Our AWS bill is 400 dollars this month",
+    ],
+)
+def test_prose_about_secrets_is_left_alone(text: str) -> None:
+    from zettelmem.redaction import redact
+
+    assert redact(text) == (text, 0)

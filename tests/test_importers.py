@@ -427,7 +427,7 @@ SECRETS = [
     ("OPENAI_API_KEY=sk-proj-abcDEF1234567890ghijKLMN", "openai_key"),
     ("use sk-1234567890abcdefghijklmnop please", "openai_key"),
     ("id AKIAIOSFODNN7EXAMPLE", "aws_access_key_id"),
-    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "secret"),
+    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key"),
     ("token ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ12", "github_token"),
     ("gho_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ12", "github_token"),
     ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "github_token"),
@@ -454,7 +454,10 @@ SECRETS = [
     ("token=abcdef123", "token"),
     ("DB_PASSWORD: 'x9!kQ'", "password"),
     # A key's name given as a label's value does not hide the assignment after it.
-    ("aws secret: aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "secret"),
+    (
+        "aws secret: aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "aws_secret_access_key",
+    ),
     ("SECRET_KEY=django-insecure-7x!k2@p#q9", "secret"),
     ("signing-key: Zx81kkLmq_p0", "api_key"),
     ("hf token hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "huggingface_token"),

@@ -57,6 +57,18 @@ _TOKENS: list[tuple[str, tuple[str, ...], re.Pattern[str], Callable[[str], bool]
         None,
     ),
     (
+        # The 40-character secret that goes with an access key id, in text that names AWS
+        # or holds such an id: mixed case and a digit, as a random base64 string has.
+        "aws_secret_access_key",
+        ("AKIA", "ASIA", "aws", "AWS", "Aws"),
+        re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
+        lambda s: (
+            any(c.isdigit() for c in s)
+            and any(c.isupper() for c in s)
+            and any(c.islower() for c in s)
+        ),
+    ),
+    (
         "github_token",
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
         re.compile(r"(?<!\w)(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"),
@@ -97,7 +109,7 @@ _URL_PASSWORD = re.compile(
 _ASSIGNMENT = re.compile(
     r"(?i)(passw(?:or)?d|pwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
     r"|token|credentials?|[_-]key)"  # the end of the key; the rest is found by looking back
-    r"([\"']?[ \t]*(?:=(?!=)|:(?!:))[ \t]*)"  # an optional closing quote and = or :
+    r"([\"']?[ \t]*(?:=(?!=)|:(?!:))[ \t]*|[ \t]+(?:is|was)[ \t]+)"  # = or : (or prose: is)
     r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"',;()\[\]{}<>]+(?![^\s\"',;()\[\]{}<>]))"  # the value
     r"(\(?)"  # a call: the value is code, not a secret
 )
@@ -150,6 +162,14 @@ def _assigned_secret(separator: str, value: str, call: str) -> bool:
         return True
     if len(inner) < 4 or (_IDENTIFIER.match(inner) and any(w in lowered for w in _NAMES)):
         return False  # `api_key=api_key`: a variable passed on, not its value
+    if separator.strip() in ("is", "was"):
+        # "the wifi password is BlueHorse77" gives one away; "the token is valid", "the
+        # secret is Mom's recipe" do not: a digit, a symbol or a capital inside the word.
+        return len(inner) >= 6 and (
+            any(c.isdigit() for c in inner)
+            or any(c.isupper() for c in inner[1:])
+            or any(not c.isalnum() for c in inner.rstrip(".!?"))
+        )
     # "password: what?" is prose; "password: hunter2" and "token=abc123" are not.
     return ":" not in separator or _secretish(inner) or len(inner) >= 16
 
