@@ -43,7 +43,9 @@ def run_poison(
     samples = locomo.load(path)
     attacks = (attackfile.load(attacks_file, samples) if attacks_file
                else generator.attacks(samples, per_kind=per_kind))  # fmt: skip
-    report: dict[str, Any] = {"attacks": len(attacks), "per_kind": per_kind,
+    # per_kind is the generator's setting: a file's attacks come as many as it holds.
+    report: dict[str, Any] = {"attacks": len(attacks),
+                              "per_kind": None if attacks_file else per_kind,
                               "attacks_from": str(attacks_file) if attacks_file else "generator",
                               "written_as": source,
                               "poison_notes": sum(len(a.notes) for a in attacks),

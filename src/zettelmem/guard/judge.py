@@ -118,7 +118,8 @@ def read_time(
                       if h.note.id in stored and stored[h.note.id].verdict != "accept"
                       and stored[h.note.id].review != "approved" else (),
                       0.0 if h.note.id in stored else None,
-                      h.note.status == "superseded")
+                      h.note.status == "superseded",
+                      "quarantined" if h.note.status == "quarantined" else "flagged")
         for h in hits
     ]  # fmt: skip
     # Below the top READ_TOP a hit has no part in the consensus: its own risk only words

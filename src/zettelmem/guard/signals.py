@@ -67,6 +67,7 @@ class HitView:
     stored_reasons: tuple[str, ...] = ()
     read_risk: float | None = None  # the text's own signal risk if known (None: computed here)
     superseded: bool = False  # replaced by a newer note: history, not a claim that stands
+    held_as: str = "flagged"  # what the guard did at write, when it held the note
 
 
 @dataclass(frozen=True)
@@ -434,7 +435,7 @@ def read_check(hits: Sequence[HitView]) -> dict[str, Judgement]:
             warnings.append(
                 f"contradicts {n} higher-trust memor{'y' if n == 1 else 'ies'} ({named}{more})"
             )
-        warnings += [f"flagged at write: {r}" for r in hit.stored_reasons[:2]]
+        warnings += [f"{hit.held_as} at write: {r}" for r in hit.stored_reasons[:2]]
         if read_risk[hit.id] > 0 and not hit.stored_reasons:
             warnings += [f"looks suspicious: {s[2]}" for s in risk_signals(hit.content, "")[:1]]
         trust = base * (AGAINST_PENALTY if stronger else 1.0)

@@ -111,10 +111,15 @@ class Notes(Reads):
     def _clusters(self, topic: str | None, scope: str | None) -> list[tuple[str, list[Note]]]:
         """Clusters to reflect on, without notes the guard holds: an insight must never
         repeat a flagged note's text with the trust of a first-party note."""
+        from zettelmem.zettel import reflect
+
         found = self._clusters_of_all(topic, scope)
         held = self.records.held([n.id for _, notes in found for n in notes])
         kept = [(s, [n for n in notes if n.id not in held]) for s, notes in found]
-        return [(s, notes) for s, notes in kept if len(notes) >= 2]
+        # Held notes do not count towards the size a cluster needs either: poison must not
+        # tip three honest notes into an insight they would not earn alone.
+        least = 2 if topic else reflect.MIN_CLUSTER
+        return [(s, notes) for s, notes in kept if len(notes) >= least]
 
     def _clusters_of_all(
         self, topic: str | None, scope: str | None

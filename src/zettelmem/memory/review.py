@@ -47,6 +47,14 @@ class Review(Writes):
         if note.status == "quarantined":
             self.records.apply_changes([Change(note_id, "status", "quarantined", "active",
                                                "approved in review")])  # fmt: skip
+            # Held in quarantine, it made no links at write; approved, it gets the ones an
+            # ordinary note makes, so graph recall and reflect reach it as any other.
+            vector = self.records.vectors([note.label]).get(note.label)
+            if vector is not None:
+                self.indexes.catch_up()
+                links = self.linker.links_for(note, vector)
+                if links:
+                    self.records.write([], np.zeros((0, self.embedder.dims)), links, [])
         old = signals.replaced_note(verdict.reasons)
         if old is not None:
             # The replacement an untrusted writer proposed, now that it is approved.

@@ -166,6 +166,16 @@ class Linker:
             notes.append(new)
         return Plan(notes, links, changes, verdicts)
 
+    def links_for(self, note: Note, vector: np.ndarray) -> list[Link]:
+        """The `related` links a stored note would have made when written: for a note held
+        in quarantine at write (which made none) once review approves it."""
+        self._hidden = self.records.matching_labels(
+            Filters(statuses=tuple(s for s in STATUSES if s != "active"))
+        )
+        self._hidden.add(note.label)  # never its own neighbour
+        [near] = self._stored_neighbours([note], np.asarray(vector)[None, :])
+        return construct.plan_links(note.id, near)
+
     def _construct(
         self,
         new: NewNote,
@@ -239,7 +249,7 @@ class Linker:
         return sorted(found, key=lambda n: -n.cos)[: construct.MAX_LINKS + 2]
 
     def _stored_neighbours(
-        self, batch: Sequence[NewNote], vectors: np.ndarray
+        self, batch: Sequence[NewNote | Note], vectors: np.ndarray
     ) -> list[list[Neighbour]]:
         """Each new note's candidate neighbours among the stored notes of its scope: the
         fused top CANDIDATES of BM25 and the vector index, active, from other sessions.
