@@ -6,6 +6,8 @@ finds the data in the record and applies what they decide.
 
 from __future__ import annotations
 
+import re
+
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -29,6 +31,29 @@ DEMOTE = 0.5  # factor on the score of a hit the read-time check demotes
 LESSONS_K = 3
 LESSON_MIN_COS = 0.35  # a lesson this close to the query comes back with the hits
 LESSON_SAME_COS = 0.9  # a new lesson this close to a kept one is not kept again
+
+
+# What may stand before a transcript line's speaker: quote marks and emphasis ("> ",
+# "**"), a bracketed stamp ("[8 May 2023]", "(14:02)"), a date or a time with its
+# separator ("2023-05-08 14:02 - ", "8 May 2023, "). Bounded pieces, so linear.
+_LINE_PREFIX = re.compile(
+    r"^(?:\s{0,8}(?:>|[*_]{1,3}|\[[^\]\n]{1,40}\]|\([^)\n]{1,40}\)"
+    r"|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?"
+    r"|\d{1,2}\s[A-Za-z]{3,9}\.?(?:\s\d{2,4})?|[A-Za-z]{3,9}\.?\s\d{1,2}(?:st|nd|rd|th)?(?:,?\s\d{4})?)"
+    r"\s{0,3}[,\-–—|]?){1,4}\s{0,3}"
+)
+
+
+def quoted_speaker(text: str) -> str | None:
+    """The participant a transcript line puts words in the mouth of: 'Caroline: ...', also
+    behind a stamp or quote mark ('[8 May 2023] Caroline: ...', '> **Caroline**: ...')."""
+    found = speaker_of(text)
+    if found is not None:
+        return found
+    head = text[:200]
+    rest = _LINE_PREFIX.sub("", head, count=1)
+    rest = re.sub(r"[*_]{1,3}", "", rest[:60]) + rest[60:]  # "**Caroline**:", "**Melanie:**"
+    return speaker_of(rest) if rest != head else None
 
 
 class Judge:
@@ -62,7 +87,7 @@ class Judge:
     def _forged_quote(self, new: NewNote) -> str | None:
         """A reason when an untrusted writer puts a line in the mouth of a participant of
         a conversation stored in this scope (a forged transcript turn), else None."""
-        speaker = speaker_of(new.content)
+        speaker = quoted_speaker(new.content)
         if speaker is None or thread_of(new.source) is not None:
             return None
         if not signals.untrusted(new.source):
