@@ -6,9 +6,8 @@ finds the data in the record and applies what they decide.
 
 from __future__ import annotations
 
-import re
-
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
