@@ -553,3 +553,13 @@ def test_a_relative_home_is_reported_absolute(tmp_path, offline_env, monkeypatch
     result = runner.invoke(cli, ["--home", "./rel-home", "stats", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["home"] == str(tmp_path / "rel-home")
+
+
+def test_a_scope_given_to_an_export_restore_is_named_as_not_applied(mem, tmp_path) -> None:
+    note = mem.remember("The pottery class meets on Tuesdays.", "--scope", "hobby")
+    dest = tmp_path / "out.jsonl"
+    mem.ok("export", str(dest))
+    other = MemCli(tmp_path / "other")
+    result = other.ok("import", str(dest), "--scope", "elsewhere")
+    assert "keeps the scope it was exported with, not --scope elsewhere" in result.stderr
+    assert other.json("show", note)["scope"] == "hobby"

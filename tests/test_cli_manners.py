@@ -108,8 +108,11 @@ def test_an_ambiguous_or_short_prefix_is_one_error_line(mem: MemCli) -> None:
     ambiguous = mem("show", shared) if len(shared) >= 4 else None
     if ambiguous is not None and sum(i.startswith(shared) for i in ids) > 1:
         assert ambiguous.exit_code != 0 and "ambiguous" in ambiguous.stderr
+        # it names some of the notes the prefix fits, so the next try can be exact
+        assert sum(i in ambiguous.stderr for i in ids if i.startswith(shared)) >= 2
     short = mem("show", ids[0][:3])
     assert short.exit_code != 0 and short.stderr.startswith("Error: ")
+    assert "a prefix needs at least 4 characters" in short.stderr
 
 
 def test_forget_takes_a_unique_prefix(mem: MemCli) -> None:

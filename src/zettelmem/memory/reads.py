@@ -82,12 +82,19 @@ class Reads(MemoryBase):
         if len(text) >= ID_LENGTH:
             return given
         if len(text) < MIN_PREFIX:
-            return self.records.get(given).id
-        found = self.records.ids_with_prefix(text)
+            try:
+                return self.records.get(given).id
+            except NotFound:
+                raise NotFound(f"no note with id {given!r} (a prefix needs at least "
+                               f"{MIN_PREFIX} characters)", hint="find_ids") from None  # fmt: skip
+        found = self.records.ids_with_prefix(text, limit=4)
         if len(found) == 1:
             return found[0]
         if found:
-            raise InvalidInput(f"id prefix {given!r} is ambiguous; give more characters")
+            # Ids begin with their time, so notes written together share long prefixes.
+            shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+            raise InvalidInput(f"id prefix {given!r} is ambiguous ({shown}); give more "
+                               "characters, or the whole id")  # fmt: skip
         raise NotFound(f"no note with id {given!r}", hint="find_ids")
 
     def list_notes(self, scope: str | None = None, limit: int = 50, offset: int = 0) -> list[Note]:

@@ -76,10 +76,17 @@ def run_import(
         validate_scope(scope)
     importers.check_readable(path)
     report = ImportReport(file=str(path), dry_run=dry_run)
-    if fmt in ("auto", "jsonl") and export.looks_like_export(path):
-        return _restore(memory, path, report, dry_run, progress)
-    if fmt in ("auto", "markdown") and vault.is_exported_vault(path):
-        return _restore(memory, path, report, dry_run, progress, exported_vault=True)
+    restored = (
+        "jsonl" if fmt in ("auto", "jsonl") and export.looks_like_export(path)
+        else "vault" if fmt in ("auto", "markdown") and vault.is_exported_vault(path)
+        else None
+    )  # fmt: skip
+    if restored is not None:
+        if scope is not None:
+            log.warning("%s is a `mem export`, restored as it was: each note keeps the scope "
+                        "it was exported with, not --scope %s", path, scope)  # fmt: skip
+        return _restore(memory, path, report, dry_run, progress,
+                        exported_vault=restored == "vault")  # fmt: skip
     report.format, units = importers.units(
         path, fmt, scope=scope, granularity=granularity, redact_secrets=redact_secrets
     )
