@@ -318,9 +318,12 @@ def _end_of_day(text: str | None, what: str) -> str | None:
 
 
 def _matched(parts: dict[str, float]) -> bool:
+    """A keyword match, or a positive score reached through the note's meaning (a positive
+    cosine) or through a link from a hit (the graph)."""
     if parts.get("bm25", 0.0) > 0.0:
         return True
-    return parts["final"] > 0.0 and parts.get("vector", 1.0) > 0.0
+    reached = parts.get("vector", 1.0) > 0.0 or parts.get("graph", 0.0) > 0.0
+    return parts["final"] > 0.0 and reached
 
 
 def _parts(parts: dict[str, float]) -> dict[str, float]:
