@@ -246,6 +246,9 @@ def test_errors_are_tool_errors_that_say_what_to_do(server: MemoryServer) -> Non
             ("forget", {}, "pass `ids` (from recall) or `query`"),
             ("forget", {"ids": [ids[0]], "query": "cat"}, "not both"),
             ("forget", {"ids": [ids[0], "nope"]}, "no note with id 'nope'; call recall"),
+            # The two switches that turn a safety off take true itself, not a word for it.
+            ("remember", {"content": "key sk-x", "keep_secrets": "yes"}, "keep_secrets"),
+            ("forget", {"query": "cat", "confirm": "yes"}, "confirm"),
             ("get_note", {"id": "nope"}, "no note with id 'nope'; call recall to find ids"),
             # A misspelt argument is named, not dropped (the tags would be lost).
             (

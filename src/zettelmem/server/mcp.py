@@ -224,7 +224,8 @@ def _add_remember(server: MemoryServer) -> None:
             bool,
             Field(
                 description="Store API keys, tokens and passwords as given; by default they "
-                "are replaced by [REDACTED:<kind>]."
+                "are replaced by [REDACTED:<kind>].",
+                strict=True,  # redaction is turned off by true itself, never by "yes"
             ),
         ] = False,
     ) -> RememberOut:
@@ -343,7 +344,9 @@ def _add_forget(server: MemoryServer) -> None:
             Field(description="With query: only this scope (default: the connection's)."),
         ] = None,
         confirm: Annotated[
-            bool, Field(description="Required with query, after checking the list.")
+            bool,
+            # strict: deleting takes true itself, not a string that reads as true ("yes")
+            Field(description="Required with query, after checking the list.", strict=True),
         ] = False,
     ) -> ForgetOut:
         """Permanently delete notes from memory and every index; this cannot be undone.
