@@ -289,3 +289,15 @@ def test_a_home_opened_read_only_reads_and_refuses_writes(
     assert mem("forget", note_id).exit_code != 0
     after = {p: p.stat().st_mtime_ns for p in mem.home.rglob("*") if p.is_file()}
     assert after == before  # nothing written, not even the indexes' state
+
+
+def test_a_bad_scope_from_the_environment_names_mem_scope(mem: MemCli, monkeypatch) -> None:
+    monkeypatch.setenv("MEM_SCOPE", "bad scope")
+    result = mem("recall", "anything")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: MEM_SCOPE: invalid scope 'bad scope'")
+    assert not mem.home.exists()  # refused before the home is made
+    monkeypatch.delenv("MEM_SCOPE")
+    flag = mem("import", "-", "--scope", "my chats", input=b"hello there")
+    assert flag.exit_code == 2 and "invalid scope 'my chats'" in flag.stderr
+    assert "MEM_SCOPE" not in flag.stderr and not mem.home.exists()

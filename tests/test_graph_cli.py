@@ -176,6 +176,15 @@ def test_reflect_reports_created_then_unchanged(mem: MemCli) -> None:
     assert first["reason"] is None and again["reason"] is None
 
 
+@pytest.mark.parametrize("topic", ["", "   "])
+def test_an_empty_reflect_topic_is_refused_not_taken_as_every_cluster(
+    mem: MemCli, topic: str
+) -> None:
+    mem.remember("A lone note about sourdough starters.")
+    result = mem("reflect", topic)
+    assert result.exit_code == 2 and "the topic is empty" in result.stderr
+
+
 def test_reflect_json_says_why_nothing_qualified(mem: MemCli) -> None:
     mem.remember("A lone note about sourdough starters.")
     out = mem.json("reflect")

@@ -114,6 +114,9 @@ def reflect(
     from zettelmem.schemas import ReflectOut
     from zettelmem.zettel.reflect import nothing_qualified
 
+    if topic is not None and not topic.strip():  # `mem reflect "$UNSET"`: not every cluster
+        raise InvalidInput("the topic is empty; pass some words, or leave TOPIC out to "
+                           "consolidate every cluster of linked notes")  # fmt: skip
     with _memory(ctx, llm=False if no_llm else None) as memory:
         result = memory.reflect(topic, scope)
     out = ReflectOut(

@@ -97,9 +97,28 @@ def wants_json(ctx: click.Context, as_json: bool) -> bool:
     return as_json or bool(parent.get("as_json"))
 
 
+def _scope_given(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A bad scope is refused before the home opens; one from the environment names
+    MEM_SCOPE (the command line shows none)."""
+    if value is None or param.name is None:
+        return value
+    from click.core import ParameterSource
+
+    from zettelmem.validation import validate_scope
+
+    try:  # checked before the home is opened, so a refused command makes no home
+        validate_scope(value)
+    except InvalidInput as exc:
+        if ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT:
+            raise InvalidInput(f"MEM_SCOPE: {exc}; fix or unset MEM_SCOPE") from None
+        raise
+    return value
+
+
 def scope_option(help_text: str) -> Callable[[F], F]:
     """``--scope``, defaulting to ``MEM_SCOPE`` (as for `mem serve`)."""
-    return click.option("--scope", envvar="MEM_SCOPE", show_envvar=True, help=help_text)
+    return click.option("--scope", envvar="MEM_SCOPE", show_envvar=True, help=help_text,
+                        callback=_scope_given)  # fmt: skip
 
 
 def _tags(_ctx: click.Context, _param: click.Parameter, value: Sequence[str]) -> tuple[str, ...]:

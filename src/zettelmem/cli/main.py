@@ -577,7 +577,7 @@ def bench_poison(
 @click.option("--http", "use_http", is_flag=True, help="Serve streamable HTTP at /mcp, not stdio.")
 @click.option("--host", help="With --http: address to bind (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="With --http: port (default 8765).")
-@click.option("--scope", envvar="MEM_SCOPE", help="Default scope for this server's calls.")
+@scope_option("Default scope for this server's calls.")
 @click.option("--token", envvar="MEM_TOKEN", help="With --http: require this bearer token.")
 @click.option(
     "--allow-host", "allow_hosts", multiple=True, help="With --http: another Host name to accept."
