@@ -693,3 +693,22 @@ def test_one_locomo_record_alone_is_told_too(tmp_path: Path) -> None:
     except InvalidInput:
         other = "refused"
     assert other != "locomo"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[{"mapping": {', "is not valid JSON .* it ends early, as a file cut off"),
+        (b'{"a": 1, "b": [1,2}', "is not valid JSON .* fix the file"),
+        (b"[]", "holds no conversations \\(an empty JSON list\\)"),
+        ("hello world".encode("utf-16"), "is UTF-16 text; convert it to UTF-8 first"),
+    ],
+)
+def test_a_broken_or_empty_file_says_what_is_wrong_with_it(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "export.json"
+    path.write_bytes(content)
+    with pytest.raises(InvalidInput, match=message) as info:
+        importers.units(path)
+    assert "\n" not in str(info.value)

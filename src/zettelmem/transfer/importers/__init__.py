@@ -17,6 +17,7 @@ from zettelmem.errors import InvalidInput
 from zettelmem.models import GRANULARITIES, IMPORT_FORMATS, NewNote
 from zettelmem.transfer.importers import chatgpt, claude, jsonl, locomo, markdown, text
 from zettelmem.transfer.importers.units import (
+    HEAD_BYTES,
     Group,
     Message,
     Rejected,
@@ -76,6 +77,7 @@ def detect(path: Path) -> str:
             if looks_like(head):
                 return name
         _wrapped_export(path, head)
+        _whole_file_problem(path, head)
         raise InvalidInput(
             f"cannot tell the format of {path}: it is JSON but not a ChatGPT, Claude.ai, LoCoMo "
             f"or chat messages export; pass --format (one of: {_choices()})"
@@ -86,6 +88,43 @@ def detect(path: Path) -> str:
             "--format text to import it as plain text"
         )
     return "markdown" if markdown.looks_like(head) else "text"
+
+
+def _whole_file_problem(path: Path, head: str) -> None:
+    """InvalidInput naming what is wrong with a small JSON file that fits no format: cut
+    off or malformed (where), or an empty list (nothing to import)."""
+    if path.stat().st_size > HEAD_BYTES:
+        return  # a large file is judged by its head only
+    import json
+
+    try:
+        whole = json.loads(head)
+    except RecursionError:
+        return
+    except json.JSONDecodeError as exc:
+        lines = [line for line in head.splitlines() if line.strip()]
+        if len(lines) > 1 and _each_line_parses(lines):
+            return  # JSON Lines, just not of chat messages
+        cut = exc.pos >= len(head.rstrip())
+        raise InvalidInput(
+            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+            + ("; it ends early, as a file cut off in a download or a copy does: export it "
+               "again" if cut else "; fix the file, or export it again")
+        ) from None
+    if whole == [] or whole == {}:
+        raise InvalidInput(f"{path} holds no conversations (an empty JSON "
+                           f"{'list' if whole == [] else 'object'}); nothing to import")  # fmt: skip
+
+
+def _each_line_parses(lines: list[str]) -> bool:
+    import json
+
+    try:
+        for line in lines[:50]:
+            json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _wrapped_export(path: Path, head: str) -> None:
