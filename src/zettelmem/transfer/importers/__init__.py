@@ -108,12 +108,16 @@ def _whole_file_problem(path: Path, head: str) -> None:
         cut = exc.pos >= len(head.rstrip())
         raise InvalidInput(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-            + ("; it ends early, as a file cut off in a download or a copy does: export it "
-               "again" if cut else "; fix the file, or export it again")
+            + (
+                "; it ends early, as a file cut off in a download or a copy does: export it again"
+                if cut
+                else "; fix the file, or export it again"
+            )
         ) from None
     if whole == [] or whole == {}:
-        raise InvalidInput(f"{path} holds no conversations (an empty JSON "
-                           f"{'list' if whole == [] else 'object'}); nothing to import")  # fmt: skip
+        shape = "list" if whole == [] else "object"
+        raise InvalidInput(f"{path} holds no conversations (an empty JSON {shape}); nothing "
+                           "to import")  # fmt: skip
 
 
 def _each_line_parses(lines: list[str]) -> bool:

@@ -306,8 +306,7 @@ def read_head(path: Path) -> str:
     except UnicodeDecodeError as exc:
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte order mark
             raise InvalidInput(
-                f"{path} is UTF-16 text; convert it to UTF-8 first, e.g. "
-                "iconv -f utf-16 -t utf-8"
+                f"{path} is UTF-16 text; convert it to UTF-8 first, e.g. iconv -f utf-16 -t utf-8"
             ) from None
         raise InvalidInput(
             f"{path} is not UTF-8 text (bad byte at {exc.start}); convert it first, "
