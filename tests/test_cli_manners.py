@@ -301,3 +301,11 @@ def test_a_bad_scope_from_the_environment_names_mem_scope(mem: MemCli, monkeypat
     flag = mem("import", "-", "--scope", "my chats", input=b"hello there")
     assert flag.exit_code == 2 and "invalid scope 'my chats'" in flag.stderr
     assert "MEM_SCOPE" not in flag.stderr and not mem.home.exists()
+
+
+def test_a_refused_import_leaves_no_home_behind(mem: MemCli, tmp_path) -> None:
+    cut = tmp_path / "cut.json"
+    cut.write_text('[{"mapping": {', encoding="utf-8")
+    result = mem("import", str(cut))
+    assert result.exit_code == 2 and "ends early" in result.stderr
+    assert not mem.home.exists()

@@ -108,9 +108,10 @@ def import_(
     Importing the same input again adds nothing; an interrupted import can be run again.
     """
     from zettelmem.schemas import ImportOut, RejectedOut
-    from zettelmem.transfer.pipeline import run_import
+    from zettelmem.transfer.pipeline import preflight, run_import
 
     with _input_path(path) as source:
+        preflight(source, fmt, scope)
         bar = _Bar(_size(source)) if sys.stderr.isatty() and not as_json else None
         try:
             with _memory(ctx, llm=False if no_llm else None) as memory:

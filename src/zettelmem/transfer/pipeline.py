@@ -61,6 +61,16 @@ class ImportReport:
 Progress = Callable[[ImportReport], None]
 
 
+def preflight(path: Path, fmt: str = "auto", scope: str | None = None) -> None:
+    """The checks an import makes before it reads a unit, for a door to run before it
+    opens a home: a refused import then leaves no home behind."""
+    if scope is not None:
+        validate_scope(scope)
+    importers.check_readable(path)
+    if fmt == "auto" and not export.looks_like_export(path) and not vault.is_exported_vault(path):
+        importers.detect(path)
+
+
 def run_import(
     memory: Memory,
     path: Path,
