@@ -62,6 +62,11 @@ OTHER = (
     r"related|stored|all|any|every|your|system|initial|following|older|contradicting|"
     r"contrary|opposing)"
 )
+# One earlier note of the writer's own, the object of a correction.
+OWN_NOTE = (
+    r"my (?:earlier|previous|last|prior|old|other) (?:note|entry|message|memo|reminder)\b"
+    r"(?:\s{1,3}(?:about|on|regarding|concerning|asking|for|from)\b|\s{0,3}(?:[,;:.!—–-]|$))"
+)
 SELF = (
     r"(?:this|these|the) (?:note|memory|message|instructions?|directive|entry|record|text|"
     r"override|rule|reminder|request|command)s?\b"
@@ -190,11 +195,15 @@ RULES: tuple[Rule, ...] = (
           r"chat\s?bot|llm)\b", address=True, anchors="AGENT|system|admin|developer|security|"
           "priority|maintenance|language"),
     # what is demanded
+    # (not a writer setting aside one note of their own: "Ignore my earlier note about the
+    # blue paint; we chose green" is a correction, as "ignore my earlier notes" or "ignore
+    # the other notes" is not)
     _rule("instruction", "override", 0.7,
           rf"\b(?:ignore|disregard|forget|override|overrule|bypass|discard|dismiss|set aside|"
           rf"pay no attention to|{NEG} (?:trust|believe|rely on|use|follow|consider))"
-          rf" {GAP}{OTHER} {GAP}{MEMORY_NOUN}", anchors="ignore|disregard|forget|override|"
-          "overrule|bypass|discard|dismiss|set aside|pay no attention|NEG"),
+          rf" (?!{OWN_NOTE}){GAP}{OTHER} {GAP}{MEMORY_NOUN}",
+          anchors="ignore|disregard|forget|override|overrule|bypass|discard|dismiss|set aside|"
+          "pay no attention|NEG"),
     _rule("instruction", "override", 0.6,
           r"\b(?:ignore|disregard|override|overrule|bypass|forget) (?:(?:all|any|the|your|these|"
           r"those) ){0,2}(?:instructions|prompts?|rules|guidelines|programming|directives|"
