@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from served import start_http, stop
 from zettelmem.cli.main import cli
-from zettelmem.errors import HomeError
+from zettelmem.errors import EmbedderMismatch, HomeError
 from zettelmem.grants import token_hash
 from zettelmem.memory.core import Memory
 from zettelmem.store import pgschema
@@ -518,3 +518,17 @@ def test_an_http_server_says_its_database_is_down(
         assert httpx.post(url, json=hello, headers=headers, timeout=60).status_code == 200
     finally:
         stop(proc)
+
+
+def test_an_embedder_mismatch_on_a_shared_store_says_whose_vectors_they_are(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Telling one machine to re-embed would re-embed the whole team's store: name the
+    store's embedder and how to match it first."""
+    with Memory(tmp_path / "a", embedder="hashing:64", store=pg_url) as one:
+        one.remember("the deploy runs at noon")
+    with pytest.raises(EmbedderMismatch) as mismatch:
+        Memory(tmp_path / "b", embedder="hashing:128", store=pg_url)
+    said = str(mismatch.value)
+    assert "shared store's vectors were made by hashing:64" in said
+    assert "mem config set embedder hashing:64" in said and "every machine" in said

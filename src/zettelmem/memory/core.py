@@ -133,6 +133,13 @@ class Memory(Notes, Review, Maintenance, Tokens):
             if not self.read_only:
                 self.records.set_meta("embedder", current)
         elif stored != current:
+            if self.store_url:  # one database, many machines: re-embedding is everyone's
+                raise EmbedderMismatch(
+                    f"the shared store's vectors were made by {stored}, but this machine's "
+                    f"embedder is {current}; set this machine's embedder to {stored} "
+                    f"(`mem config set embedder {stored}`), or re-embed the store for every "
+                    "machine with `mem reindex` and then switch them all"
+                )
             raise EmbedderMismatch(
                 f"this home's vectors were made by {stored}, but the embedder is now {current}",
                 hint="reindex",

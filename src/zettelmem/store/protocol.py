@@ -176,6 +176,9 @@ class RecordStore(Protocol):
 
     def all_lessons(self, scope: str | None) -> list[Lesson]: ...
 
+    def set_lesson_vectors(self, pairs: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Replace lessons' vectors (after the embedder changed)."""
+
     def held(self, ids: Sequence[str]) -> set[str]:
         """The ids the guard holds: flagged or quarantined, and not approved in review."""
 

@@ -149,12 +149,23 @@ def lessons_near(
             else db.execute(sql)).fetchall()  # fmt: skip
     scored = []
     for row in rows:
-        cos = float(np.frombuffer(row[5], dtype=np.float32) @ vector)
+        stored = np.frombuffer(row[5], dtype=np.float32)
+        if stored.shape != np.shape(vector):
+            continue  # made by another embedder (`mem reindex` makes it again)
+        cos = float(stored @ vector)
         if cos >= min_cos:
             lesson = Lesson(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4])
             scored.append((lesson, cos))
     scored.sort(key=lambda item: (-item[1], item[0].id))
     return scored[:k]
+
+
+def set_lesson_vectors(db: sqlite3.Connection, pairs: Sequence[tuple[str, np.ndarray]]) -> None:
+    """Replace lessons' vectors (after the embedder changed)."""
+    db.executemany(
+        "UPDATE lessons SET vector = ? WHERE id = ?",
+        [(np.asarray(v, dtype=np.float32).tobytes(), lesson_id) for lesson_id, v in pairs],
+    )
 
 
 def all_lessons(db: sqlite3.Connection, scope: str | None) -> list[Lesson]:
@@ -206,6 +217,10 @@ class VerdictRecords:
 
     def all_lessons(self, scope: str | None) -> list[Lesson]:
         return all_lessons(self.db, scope)
+
+    def set_lesson_vectors(self, pairs: Sequence[tuple[str, np.ndarray]]) -> None:
+        with self.transaction() as db:
+            set_lesson_vectors(db, pairs)
 
     def held(self, ids: Sequence[str]) -> set[str]:
         return held(self.db, ids)
