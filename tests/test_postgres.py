@@ -532,3 +532,19 @@ def test_an_embedder_mismatch_on_a_shared_store_says_whose_vectors_they_are(
     said = str(mismatch.value)
     assert "shared store's vectors were made by hashing:64" in said
     assert "mem config set embedder hashing:64" in said and "every machine" in said
+
+
+def test_a_connection_the_server_dropped_while_idle_costs_no_read(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A restart or failover ends idle connections: the next read takes a fresh one."""
+    with Memory(tmp_path / "a", embedder="hashing", store=pg_url) as memory:
+        note = memory.remember("the deploy runs at noon").note
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert ended is not None and ended[0] >= 1
+        assert memory.get(note.id).content == "the deploy runs at noon"
+        assert [h.note.id for h in memory.recall("deploy noon", k=1).hits] == [note.id]

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,27 @@ def test_eight_clients_fifty_mixed_calls_lose_nothing(served: Served) -> None:
     )  # fmt: skip
     listed = {n["id"] for n in json.loads(out.stdout)["notes"] if "marker" in n["content"]}
     assert listed == set(kept)
+
+
+@pytest.mark.parametrize(("extra", "warned"), [([], True), (["--allow-host", "mem.lan"], False)])
+def test_a_wildcard_bind_without_allowed_names_says_remote_clients_get_421(
+    tmp_path: Path, extra: list[str], warned: bool
+) -> None:
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "MEM_EMBEDDER": "hashing", "MEM_TOKEN": TOKEN}
+    env.pop("MEM_HOME", None)
+    with log.open("wb") as errors:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zettelmem", "--home", str(tmp_path / "h"), "serve",
+             "--http", "--host", "0.0.0.0", "--port", "0", *extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, env=env,
+        )  # fmt: skip
+    try:
+        wait_for_url(proc, log)
+        deadline = time.monotonic() + 3  # the line after the URL's, or none
+        while "get 421" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        said = log.read_text()
+        assert ("get 421 until you add --allow-host" in said) is warned, said
+    finally:
+        stop(proc)

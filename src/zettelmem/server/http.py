@@ -74,6 +74,11 @@ def transport_security(host: str, allowed_hosts: Sequence[str] = ()) -> Transpor
     )
 
 
+def wildcard_without_names(host: str, allowed_hosts: Sequence[str]) -> bool:
+    """Bound to every interface with no name a remote client could send as its Host."""
+    return host.strip("[]") in ("0.0.0.0", "::", "") and not allowed_hosts
+
+
 class BearerAuth:
     """Checks `Authorization: Bearer <token>` on every HTTP request and hands the caller's
     access on to the tools (in the ASGI scope, under ``SCOPE_KEY``).
@@ -262,6 +267,12 @@ def serve_http(
     sock = _listen(host, port)
     url = f"http://{_host_name(host)}:{sock.getsockname()[1]}/mcp"
     sys.stderr.write(f"zettelmem: serving MCP (streamable HTTP) at {url}\n")
+    if wildcard_without_names(host, allowed_hosts):
+        sys.stderr.write(
+            f"zettelmem: bound to {host}, but only loopback names are allowed in the Host "
+            "header: clients on other machines get 421 until you add --allow-host NAME for "
+            "each name or address they use\n"
+        )
     sys.stderr.flush()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])

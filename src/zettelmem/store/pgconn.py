@@ -135,9 +135,23 @@ class PgConnection:
         release(self.url, self._conn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        import psycopg
+
         query = translate(sql)
-        with lost_connection(self.url):
-            cursor = self.conn.execute(query, list(params) if params else None)
+        args = list(params) if params else None
+        conn = self.conn
+        # A read outside any transaction may be asked again on a fresh connection: one
+        # the server dropped while it sat idle (a restart, a failover) then costs no call.
+        again = _reads(query) and _idle(conn)
+        with lost_connection(self.url, writing=not again):
+            try:
+                cursor = conn.execute(query, args)
+            except psycopg.OperationalError:
+                if not again:
+                    raise
+                self._conn = connect(self.url, probe=True)
+                release(self.url, conn)
+                cursor = self._conn.execute(query, args)
             return Cursor(cursor, query.endswith("RETURNING label"))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]] | Iterator[Any]) -> Cursor:
@@ -149,8 +163,19 @@ class PgConnection:
             return Cursor(cursor, False)
 
 
+def _reads(query: str) -> bool:
+    return query.lstrip()[:6].upper() in ("SELECT", "WITH R") and " FOR UPDATE" not in query
+
+
+def _idle(conn: Any) -> bool:
+    """Outside any transaction (autocommit, no block open): a statement stands alone."""
+    from psycopg import pq
+
+    return bool(conn.info.transaction_status == pq.TransactionStatus.IDLE)
+
+
 @contextmanager
-def lost_connection(url: str) -> Iterator[None]:
+def lost_connection(url: str, writing: bool = True) -> Iterator[None]:
     """psycopg's OperationalError (the server went away) as one HomeError line."""
     import psycopg
 
@@ -158,9 +183,10 @@ def lost_connection(url: str) -> Iterator[None]:
         yield
     except psycopg.OperationalError as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
+        undone = "; a write under way was rolled back" if writing else ""
         raise HomeError(
-            f"lost the connection to {shown(url)} ({reason}); a write under way was rolled "
-            "back: check that the server runs, then try again"
+            f"lost the connection to {shown(url)} ({reason}){undone}: check that the server "
+            "runs, then try again"
         ) from None
 
 
