@@ -379,7 +379,11 @@ def test_one_machine_rebuilding_its_indexes_leaves_the_others_alone(
     assert not [w for w in warnings_seen if "rebuilding" in w.getMessage()]
 
 
-def test_a_dropped_connection_is_one_error_then_replaced(tmp_path: Path, pg_url: str) -> None:
+def test_a_dropped_connection_is_replaced_before_the_next_write(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A write begins with reads outside its transaction: the first of them meets the dead
+    connection and takes a fresh one, so the write goes through whole, once."""
     with Memory(tmp_path / "home", embedder="hashing", store=pg_url) as memory:
         memory.remember("the kingfisher dives at dawn")
         with psycopg.connect(pg_url, autocommit=True) as admin:
@@ -387,9 +391,7 @@ def test_a_dropped_connection_is_one_error_then_replaced(tmp_path: Path, pg_url:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-        with pytest.raises(HomeError, match="lost the connection"):
-            memory.remember("the otter swims at dusk")
-        memory.remember("the otter swims at dusk")  # on a fresh connection
+        memory.remember("the otter swims at dusk")
         assert memory.recall("otter", k=1).hits[0].note.content == "the otter swims at dusk"
         assert memory.records.count() == 2
 
