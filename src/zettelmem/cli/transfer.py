@@ -218,7 +218,12 @@ def migrate(ctx: click.Context, to_url: str | None, from_url: str | None, as_jso
            "skipped": result.restored.skipped, "links": result.restored.links,
            "changes": result.restored.changes, "lessons": result.restored.lessons,
            "tokens": result.tokens, "tokens_kept": list(result.tokens_kept),
+           "quarantined_left": result.quarantined,
            "direction": "to" if to_url else "from"}  # fmt: skip
+    if result.quarantined:
+        click.echo(f"{result.quarantined} quarantined note(s) stay in the source, awaiting "
+                   "review there (`mem review`): quarantined notes never leave their home",
+                   err=True)  # fmt: skip
     for name in result.tokens_kept:
         click.echo(f"Warning: token {name!r} not copied: the target has another token by that "
                    f"name; `mem token revoke {name}` there and migrate again to bring it",

@@ -16,6 +16,7 @@ class MigrateResult:
     restored: RestoreResult
     tokens: int = 0  # access tokens copied
     tokens_kept: tuple[str, ...] = ()  # names the target holds for another token already
+    quarantined: int = 0  # notes held in quarantine, left in the source for its review
 
 
 def migrate(source: Memory, target: Memory) -> MigrateResult:
@@ -27,8 +28,14 @@ def migrate(source: Memory, target: Memory) -> MigrateResult:
         path = Path(folder) / "memory.jsonl"
         exported = export_jsonl(source, path)
         restored = restore_jsonl(target, path)
+    if not target.store_url:
+        # Updated in place, tantivy counts replaced documents in its BM25 statistics until
+        # a merge of its own choosing; a home filled from a database is rebuilt once, so it
+        # ranks exactly as the database it came from.
+        target.indexes.rebuild()
     copied, kept = _tokens(source, target)
-    return MigrateResult(exported, restored, copied, kept)
+    held = int(source.stats()["by_status"].get("quarantined", 0))
+    return MigrateResult(exported, restored, copied, kept, held)
 
 
 def _tokens(source: Memory, target: Memory) -> tuple[int, tuple[str, ...]]:
