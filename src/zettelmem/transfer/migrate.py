@@ -34,7 +34,8 @@ def migrate(source: Memory, target: Memory) -> MigrateResult:
         # ranks exactly as the database it came from.
         target.indexes.rebuild()
     copied, kept = _tokens(source, target)
-    held = int(source.stats()["by_status"].get("quarantined", 0))
+    by_status = source.stats()["by_status"]
+    held = int(by_status.get("quarantined", 0)) if isinstance(by_status, dict) else 0
     return MigrateResult(exported, restored, copied, kept, held)
 
 
