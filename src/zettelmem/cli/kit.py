@@ -100,7 +100,7 @@ def wants_json(ctx: click.Context, as_json: bool) -> bool:
 def _scope_given(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A bad scope is refused before the home opens; one from the environment names
     MEM_SCOPE (the command line shows none)."""
-    if value is None or param.name is None:
+    if value is None or param.name is None or value == "*":  # "*": every scope, where taken
         return value
     from click.core import ParameterSource
 
