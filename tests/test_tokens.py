@@ -388,3 +388,15 @@ def test_recall_with_a_set_of_scopes_keeps_to_them_in_the_core(crowd: MemoryServ
         assert {h.note.scope for h in hits.hits} <= set(chosen)
         stored = {s for s in chosen if crowd.core.call(lambda m, s=s: m.records.count(s))}
         assert {h.note.scope for h in hits.hits} == stored  # k=30 of 40 notes: each one found
+
+
+def test_a_read_only_token_is_told_so_when_it_writes() -> None:
+    from zettelmem.errors import InvalidInput
+    from zettelmem.server.access import require_write
+
+    reader = Access("reader", parse_grants(["team/*:r", "shared:r"]))
+    with pytest.raises(InvalidInput, match="it is read-only") as refused:
+        require_write(reader, "shared")
+    assert "no scope" not in str(refused.value)
+    with pytest.raises(InvalidInput, match="it can write: team/\\*"):
+        require_write(TEAM, "shared")

@@ -82,8 +82,10 @@ def require_read(access: Access, scope: str) -> None:
 def require_write(access: Access, scope: str) -> None:
     if not access.can_write(scope):
         raise InvalidInput(
-            f"this token may not write scope {scope!r}; it can write: {access.patterns('w')}"
-        )
+            f"this token may not write scope {scope!r}; "
+            + (f"it can write: {found}" if (found := access.patterns("w")) != "no scope"
+               else "it is read-only (its grants are all `r`)")
+        )  # fmt: skip
 
 
 def scoped(m: Memory, access: Access, filters: Filters, write: bool = False) -> Filters:
