@@ -63,7 +63,7 @@ def _host_name(host: str) -> str:
 def transport_security(host: str, allowed_hosts: Sequence[str] = ()) -> TransportSecuritySettings:
     """Host and Origin allow-lists against DNS rebinding: loopback, the bind address, extras."""
     names = list(LOOPBACK_NAMES)
-    if host.strip("[]") not in ("0.0.0.0", "::", ""):
+    if not _wildcard(host):
         names.append(_host_name(host))
     names.extend(_host_name(h) for h in allowed_hosts)
     hosts = [form for name in dict.fromkeys(names) for form in (name, f"{name}:*")]
@@ -74,9 +74,14 @@ def transport_security(host: str, allowed_hosts: Sequence[str] = ()) -> Transpor
     )
 
 
+def _wildcard(host: str) -> bool:
+    """Every interface: no one name a client would send as its Host."""
+    return host.strip("[]") in ("0.0.0.0", "::", "")
+
+
 def wildcard_without_names(host: str, allowed_hosts: Sequence[str]) -> bool:
     """Bound to every interface with no name a remote client could send as its Host."""
-    return host.strip("[]") in ("0.0.0.0", "::", "") and not allowed_hosts
+    return _wildcard(host) and not allowed_hosts
 
 
 class BearerAuth:
