@@ -109,7 +109,7 @@ def answers(memory: Any, asked: list[Question], **options: Any) -> Iterator[str]
             raise InvalidInput(f"--batch line {q.line}: {exc}") from None
     for q, chosen in zip(asked, filters):
         found = memory.recall(q.query, k=q.k, filters=chosen, fusion=fusion, graph=graph)
-        row = json.loads(recall_out(found).model_dump_json())
+        row = recall_out(found).model_dump(mode="json")  # one dump, not a dump and a parse
         if q.id is not None:
             row = {"id": q.id, **row}
         yield json.dumps(row, ensure_ascii=False)
