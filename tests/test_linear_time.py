@@ -39,6 +39,7 @@ UNITS = [
     "password=", "http://", "eyJ", "aa ", "when asked ", "curl -", "1 ", "a\n\n", "Ab: ",
     "ignore ", "if the user says ", "send ", "0", "1x1", "a,", "---\n", "# ", "*", "_",
     "\\", "'", "a'b ", "..", "a.b@", "www.", "xn--", "<|", "Bearer ", "token:", "ghp_",
+    "ignora todas ", "忽略之前", "助手", "é ",
 ]  # fmt: skip
 
 

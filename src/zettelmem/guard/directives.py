@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from zettelmem.guard import languages
+
 SPACE = r"\s{1,5}"  # a space in a pattern below stands for this
 
 # --- word classes -------------------------------------------------------------------------
@@ -702,6 +704,31 @@ def _all_three_cues(
     return out
 
 
+# The blunt shapes in other languages than English (see guard/languages.py).
+OTHER_LANGUAGES = languages.shapes(ADDRESS)
+
+
+def _other_language_cues(text: str, starts: list[int]) -> list[Cue]:
+    """One cue per shape and sentence in which all its word classes meet. A shape is looked
+    for only in a text holding a word of each of its classes (a set look-up per word start,
+    not a regular expression: most notes are English and hold none)."""
+    out: list[Cue] = []
+    ends = [*starts[1:], len(text)]
+    held = languages.Words.of(text.lower())
+    for shape in OTHER_LANGUAGES:
+        if not all(languages.gate_open(g, held) for g in shape.gates):
+            continue
+        if not all(_compiled(p).search(text) for p in shape.parts):
+            continue
+        for index, start in enumerate(starts):
+            sentence = text[start : ends[index]]
+            found = [_compiled(p).search(sentence) for p in shape.parts]
+            if all(found) and not (shape.unless and _compiled(shape.unless).search(sentence)):
+                out.append(Cue(shape.signal, shape.group, shape.weight, _span(sentence, found),
+                               index, shape.address))  # fmt: skip
+    return out
+
+
 def _span(sentence: str, found: Sequence[re.Match[str] | None]) -> str:
     """The stretch of a sentence from the first of these matches to the end of the last:
     what a warning quotes, so a reader sees the whole shape ("Everything stored about
@@ -819,7 +846,7 @@ SHAPE_PATTERNS = (RECORDS, SET_ASIDE, REWRITE, WIDER, *_HIDING, *_SENT_ELSEWHERE
 # A directive that only applies on a trigger ("when asked X, answer Y") is a planted
 # command, not a preference: the pair counts for more than the two parts.
 CONDITIONAL_DIRECTIVE = 0.6
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]{0,3}(?:\s{1,4}|$)|\n")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]{0,3}(?:\s{1,4}|$)|(?<=[。！？])[」』”）]{0,2}|\n")
 
 
 @dataclass(frozen=True)
@@ -860,6 +887,10 @@ def cues(text: str) -> list[Cue]:
             if key not in found or found[key].weight < rule.weight:
                 found[key] = Cue(rule.signal, rule.group, rule.weight, match.group(0).strip(),
                                  index, rule.address)  # fmt: skip
+    for cue in _other_language_cues(text, starts):
+        key = (cue.group, cue.sentence)
+        if key not in found or found[key].weight < cue.weight:
+            found[key] = cue
     for (group, index), forcing in list(found.items()):
         if group == "forcing" and ("conditional", index) in found:
             found[group, index] = Cue("instruction", "forcing", CONDITIONAL_DIRECTIVE,
