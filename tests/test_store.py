@@ -6,6 +6,7 @@ import json
 import logging
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -14,8 +15,9 @@ import pytest
 from zettelmem.cli.kit import CLI_ARGS, CLI_HINTS
 from zettelmem.errors import EmbedderMismatch, InvalidInput, NotFound
 from zettelmem.memory.core import Memory
-from zettelmem.models import Filters, NewNote
+from zettelmem.models import Filters, NewNote, Note
 from zettelmem.store.records import SCHEMA_VERSION, Records
+from zettelmem.store.text_index import TextIndex
 from zettelmem.store.vector_index import EXACT_LIMIT, VectorIndex, _Mapped
 
 
@@ -591,3 +593,41 @@ def test_reindex_with_another_embedder_re_embeds_the_guards_lessons(tmp_path: Pa
         assert found.lessons  # the lesson still comes back, matched at the new size
         again = mem.remember(attack + " twice", scope="s", source="mcp:agent").note
         assert again.status == "quarantined"
+
+
+def test_an_interrupt_inside_the_text_commit_leaves_the_index_writable(tmp_path: Path) -> None:
+    # Ctrl-C can land inside tantivy's commit; the close that follows the interrupt opens a
+    # writer of its own, which must not find the index still locked by the interrupted one.
+    text = TextIndex(tmp_path / "text")
+    real = text.index.writer
+
+    class Interrupted:
+        def __init__(self, writer: Any) -> None:
+            self._writer = writer
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._writer, name)
+
+        def commit(self) -> None:
+            self._writer.commit()
+            raise KeyboardInterrupt
+
+    text.index = SimpleNamespace(  # type: ignore[assignment]
+        writer=lambda **kw: Interrupted(real(**kw)),
+        reload=lambda: None,
+    )
+    kept: list[BaseException] = []
+    try:
+        with text.writing() as writer:
+            writer.upsert(_note(1, "alpha bravo"))
+    except KeyboardInterrupt as interrupt:
+        kept.append(interrupt)  # its traceback keeps the frame that held the writer
+    assert kept
+    again = TextIndex(tmp_path / "text")
+    with again.writing() as writer:
+        writer.upsert(_note(2, "charlie delta"))
+    assert again.count() >= 1
+
+
+def _note(label: int, text: str) -> Note:
+    return Note(f"n{label}", text, "2026-01-01T00:00:00", None, "default", "cli", label=label)

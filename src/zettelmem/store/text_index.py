@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 from collections import Counter
@@ -132,11 +133,18 @@ class TextIndex:
         writer = self.index.writer(heap_size=30_000_000, num_threads=1)
         try:
             yield TextWriter(writer, self.schema)
+            writer.commit()
         except BaseException:
-            writer.rollback()
+            # Ctrl-C may land inside the commit itself: roll back what is not committed
+            with contextlib.suppress(Exception):
+                writer.rollback()
             raise
-        writer.commit()
-        writer.wait_merging_threads()
+        finally:
+            # Waiting for the merges consumes the writer, which frees the index's lock even
+            # when an exception's traceback keeps this frame (and the writer) alive: the
+            # close that follows an interrupt can then take a writer of its own.
+            with contextlib.suppress(Exception):
+                writer.wait_merging_threads()
         self.index.reload()
 
     def idf(self, word: str) -> float:
