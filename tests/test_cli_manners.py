@@ -184,6 +184,20 @@ def test_mcp_config_for_claude_code_is_a_command_line(home: Path) -> None:
     assert line.endswith(" serve")
 
 
+def test_mcp_config_carries_the_store_it_was_given(home: Path, monkeypatch) -> None:
+    # Without it, the server the client starts would write to the home, not the database.
+    url = "postgresql://mem@db.example:5432/memory"
+    result = _run("--home", str(home), "--store", url, "mcp-config", "cursor")
+    assert result.exit_code == 0, result.stderr
+    env = json.loads(result.stdout)["mcpServers"]["zettelmem"]["env"]
+    assert env["MEM_STORE"] == url and env["MEM_HOME"] == str(home.resolve())
+    assert result.stderr == ""
+    monkeypatch.setenv("MEM_STORE", "postgresql://mem:s3cret@db.example/memory")
+    result = _run("--home", str(home), "mcp-config", "claude-code")
+    assert "MEM_STORE=postgresql://mem:s3cret@db.example/memory" in result.stdout
+    assert "holds the database password" in result.stderr
+
+
 def test_mcp_config_runs_the_same_mem_as_the_one_running() -> None:
     result = _run("mcp-config", "cursor")
     entry = json.loads(result.stdout)["mcpServers"]["zettelmem"]

@@ -64,6 +64,7 @@ def test_cli_zoned_times_at_the_edges_are_one_line(mem, at: str) -> None:
     result = mem("remember", "edge of time", "--at", at)
     assert result.exit_code != 0
     assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
+    assert "is outside the supported range 0001-01-01 to 9999-12-31 (UTC)" in result.stderr
     result = mem("recall", "edge", "--since", at)
     assert result.exit_code != 0 and len(result.stderr.splitlines()) == 1
 

@@ -84,3 +84,26 @@ def test_forget_reports_the_insights_that_went_with_a_note(home: Path) -> None:
         assert set(out["forgotten"]) == {ids[0], insight[0].id}
 
     run(body, server)
+
+
+def test_a_prompt_with_a_wrong_or_missing_argument_is_one_sentence(
+    server: MemoryServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    async def body(client: Client) -> None:
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("save_decisions", {"subject": "databases"})
+        assert str(unknown.value) == (
+            "unknown argument `subject` for prompt save_decisions; it takes `topic`."
+        )
+        with pytest.raises(MCPError) as missing:
+            await client.get_prompt("recall_before_answering", {})
+        assert "missing argument `question` for prompt recall_before_answering" in str(
+            missing.value
+        )
+
+    run(body, server)
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.exc_info], (
+        caplog.text
+    )

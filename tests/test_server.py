@@ -493,3 +493,37 @@ def test_reflect_over_mcp_says_why_nothing_qualified(server: MemoryServer) -> No
         assert data(await client.call_tool("get_note", {"id": some[:15]}))["id"] == some
 
     run(body, server)
+
+
+def test_forget_by_ids_keeps_to_the_scope_it_is_given_and_hand_links(server: MemoryServer) -> None:
+    async def body(client: Client) -> None:
+        work = await seed(client, scope="work")
+        refused = error_text(
+            await client.call_tool("forget", {"ids": [work[0]], "scope": "personal"})
+        )
+        assert f"note {work[0]} is in scope 'work', not 'personal'" in refused, refused
+        assert data(await client.call_tool("get_note", {"id": work[0]}))["id"] == work[0]
+        done = data(await client.call_tool("forget", {"ids": [work[0]], "scope": "work"}))
+        assert done["forgotten"] == [work[0]]
+        # A note linked derived_from by hand is the user's, not an insight: it stays.
+        linked = {"from_id": work[1], "to_id": work[2], "kind": "derived_from"}
+        assert not (await client.call_tool("link", linked)).is_error
+        gone = data(await client.call_tool("forget", {"ids": [work[2]]}))
+        assert gone == {"forgotten": [work[2]], "insights": []}
+        assert data(await client.call_tool("get_note", {"id": work[1]}))["id"] == work[1]
+
+    run(body, server)
+
+
+def test_link_resolves_prefixes_and_names_unknown_ids(server: MemoryServer) -> None:
+    async def body(client: Client) -> None:
+        ids = await seed(client)
+        unknown = error_text(
+            await client.call_tool("link", {"from_id": "nope", "to_id": "nope", "kind": "related"})
+        )
+        assert "no note with id 'nope'" in unknown, unknown
+        short = {"from_id": ids[0][:12], "to_id": ids[1], "kind": "related"}
+        made = data(await client.call_tool("link", short))
+        assert made["src"] == ids[0] and made["dst"] == ids[1], made
+
+    run(body, server)

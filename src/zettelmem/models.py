@@ -17,6 +17,7 @@ FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
 # The parts of a hit's score, always all present (0 when a part did not contribute).
 SCORE_PARTS = ("bm25", "vector", "window", "speaker", "prior", "graph", "final")
 LinkKind = Literal["related", "follows", "supersedes", "derived_from", "mentions"]
+INSIGHT_SOURCE = "reflect"  # the source of the insight notes reflect writes
 LINK_KINDS: tuple[LinkKind, ...] = get_args(LinkKind)
 Review = Literal["approved", "rejected"]
 ImportFormat = Literal["chatgpt", "claude", "jsonl", "markdown", "text", "locomo"]

@@ -20,7 +20,8 @@ MIN_MOMENT = "0001-01-01T00:00:00"
 # some 20 times faster than strptime, which every note read used to pay for).
 _STORED_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 MAX_MOMENT = "9999-12-31T23:59:59"
-_RANGE = f"the supported range is {MIN_MOMENT[:10]} to {MAX_MOMENT[:10]} (UTC)"
+_SPAN = f"{MIN_MOMENT[:10]} to {MAX_MOMENT[:10]} (UTC)"
+_RANGE = f"the supported range is {_SPAN}"
 
 
 def stored(moment: datetime) -> str:
@@ -62,7 +63,7 @@ def parse_when(text: str, what: str = "date") -> str:
         try:
             moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
         except (OverflowError, ValueError):
-            raise InvalidInput(f"{{arg}} {text!r} is outside {_RANGE.removeprefix('the ')}; "
+            raise InvalidInput(f"{{arg}} {text!r} is outside the supported range {_SPAN}; "
                                "pass a moment inside it", arg=what) from None  # fmt: skip
     return stored(moment)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -29,10 +31,12 @@ def running_command() -> list[str]:
     return [str(Path(sys.executable).absolute()), "-m", "zettelmem"]
 
 
-def client_config(client: str, home: Path, scope: str | None) -> str:
+def client_config(client: str, home: Path, scope: str | None, store: str | None = None) -> str:
     """The exact snippet for one client: JSON, or for Claude Code a command line."""
     command, *pre = running_command()
     env = {"MEM_HOME": str(home)}
+    if store:  # the record in PostgreSQL: the server the client starts must use it too
+        env["MEM_STORE"] = store
     if scope:
         env["MEM_SCOPE"] = scope
     entry: dict[str, Any] = {"command": command, "args": [*pre, "serve"], "env": env}
@@ -64,7 +68,13 @@ def mcp_config(ctx: click.Context, client: str, scope: str | None) -> None:
     if scope is not None:
         validate_scope(scope)
     home = resolve_home(ctx.obj["home"]).absolute().resolve()
-    click.echo(client_config(client, home, scope))
+    # --store or MEM_STORE (a home's own `store` setting is read by the server from the home)
+    store = ctx.obj.get("store") or os.environ.get("MEM_STORE") or None
+    if store and urlsplit(store).password:
+        click.echo("note: this configuration holds the database password from the store URL; "
+                   "keep the file private, or put the password in ~/.pgpass and drop it from "
+                   "the URL", err=True)  # fmt: skip
+    click.echo(client_config(client, home, scope, store))
 
 
 @click.command()

@@ -10,7 +10,7 @@ from zettelmem.backends.llm import BoundedLLM
 from zettelmem.errors import InvalidInput
 from zettelmem.ids import new_id
 from zettelmem.memory.reads import Reads
-from zettelmem.models import LINK_KINDS, Change, Link, LinkKind, Note
+from zettelmem.models import INSIGHT_SOURCE, LINK_KINDS, Change, Link, LinkKind, Note
 from zettelmem.validation import validate_choice, validate_scope
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ class Notes(Reads):
     def link(self, src: str, dst: str, kind: str, weight: float = 1.0) -> Link:
         """Link two notes by hand; `supersedes` also marks the older note superseded."""
         checked: LinkKind = validate_choice(kind, LINK_KINDS, "link kind")
+        src, dst = self.resolve_id(src), self.resolve_id(dst)  # ids or unique prefixes
         if src == dst:
             raise InvalidInput("a note cannot link to itself; pass two different ids")
         if not 0.0 < weight <= 1.0:
@@ -131,7 +132,7 @@ class Notes(Reads):
                                 graph=False)  # fmt: skip
             by_scope: dict[str, list[Note]] = {}
             for hit in hits:
-                if hit.note.source != reflect.INSIGHT_SOURCE and hit.scores.get("bm25"):
+                if hit.note.source != INSIGHT_SOURCE and hit.scores.get("bm25"):
                     by_scope.setdefault(hit.note.scope, []).append(hit.note)
             return [(s, notes) for s, notes in by_scope.items() if len(notes) >= 2]
         out = []

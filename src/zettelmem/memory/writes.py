@@ -17,6 +17,7 @@ from zettelmem.ids import content_key, new_id
 from zettelmem.memory.base import embed_text
 from zettelmem.memory.reads import Reads
 from zettelmem.models import (
+    INSIGHT_SOURCE,
     STATUSES,
     Change,
     Filters,
@@ -197,12 +198,15 @@ class Writes(Reads):
     def forget(self, ids: Sequence[str]) -> list[Note]:
         """Remove notes from the record and every index; unknown ids fail before anything.
 
-        Insights derived from a forgotten note quote it, so they go too (the next
-        reflect writes them again from what is left).
+        Insights (reflect's notes) derived from a forgotten note quote it, so they go too
+        (the next reflect writes them again from what is left).
         """
         self.records.get_many(ids)
         wanted = list(dict.fromkeys(ids))
-        wanted += [i for i in self.records.derived_from(wanted) if i not in wanted]
+        # Only reflect's insights go with what they quote: a note a user linked
+        # `derived_from` by hand is theirs, and stays.
+        derived = [i for i in self.records.derived_from(wanted) if i not in wanted]
+        wanted += [n.id for n in self.records.get_many(derived) if n.source == INSIGHT_SOURCE]
         gone = set(wanted)
         retired = {x.dst for x in self.records.adjacent(wanted, ["supersedes"])
                    if x.src in gone and x.dst not in gone}  # fmt: skip

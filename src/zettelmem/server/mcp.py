@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 from mcp_types import ToolAnnotations
 from pydantic import Field, ValidationError
 
@@ -115,6 +117,31 @@ class MemoryServer(MCPServer[Any]):
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(argument_message(name, exc.__cause__)) from None
             raise
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None,
+        context: Context[Any, Any] | None = None,
+    ) -> Any:  # fmt: skip
+        """A prompt's arguments checked as a tool's are: a missing or unknown one is one
+        sentence naming it and what the prompt takes (a client's mistake, not a server
+        error with a traceback in the log)."""
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is not None:
+            takes = {a.name: a.required for a in prompt.arguments or ()}
+            given = set(arguments or {})
+            unknown = sorted(given - set(takes))
+            missing = sorted(a for a, required in takes.items() if required and a not in given)
+            if unknown or missing:
+                wrong = (f"unknown argument{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(f'`{u}`' for u in unknown)}" if unknown else
+                         f"missing argument{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(f'`{m}`' for m in missing)}")  # fmt: skip
+                raise MCPError(
+                    INVALID_PARAMS,
+                    f"{wrong} for prompt {name}; it takes "
+                    f"{', '.join(f'`{a}`' for a in sorted(takes)) or 'no arguments'}.",
+                )
+        return await super().get_prompt(name, arguments, context)
 
     async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
         """A resource, read with the caller's access."""
@@ -344,7 +371,10 @@ def _add_forget(server: MemoryServer) -> None:
         ] = None,
         scope: Annotated[
             str | None,
-            Field(description="With query: only this scope (default: the connection's)."),
+            Field(
+                description="With query: only this scope (default: the connection's). "
+                "With ids: every id must be a note of this scope, or nothing is deleted."
+            ),
         ] = None,
         confirm: Annotated[
             bool,
@@ -368,6 +398,14 @@ def _add_forget(server: MemoryServer) -> None:
 
             def by_ids(m: Memory) -> list[Note]:
                 may_forget(m, access, chosen)
+                if scope is not None:  # a restriction, never ignored: deleting is for good
+                    named = validate_scope(scope)
+                    elsewhere = [n for n in m.records.get_many(chosen) if n.scope != named]
+                    if elsewhere:
+                        raise ToolError(
+                            f"note {elsewhere[0].id} is in scope {elsewhere[0].scope!r}, not "
+                            f"{named!r}; drop `scope` or pass ids of notes in that scope"
+                        )
                 return m.forget(chosen)
 
             return forget_out(await server.core.tool(by_ids), chosen)

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from zettelmem.memory.core import Memory
-from zettelmem.models import LINK_KINDS, Note
+from zettelmem.models import INSIGHT_SOURCE, LINK_KINDS, Note
 from zettelmem.render import note_label
-from zettelmem.zettel.reflect import INSIGHT_SOURCE
 
 # Beyond this many notes the page draws the most linked ones and says so. 5,000 nodes
 # and their links still pan at interactive frame rates on a canvas (benchmarks/bench_ui.py).

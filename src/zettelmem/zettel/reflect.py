@@ -22,14 +22,13 @@ from pydantic import BaseModel, Field
 from zettelmem.backends.llm import LLM
 from zettelmem.errors import LLMError
 from zettelmem.ids import content_key
-from zettelmem.models import Change, Link, NewNote, Note
+from zettelmem.models import INSIGHT_SOURCE, Change, Link, NewNote, Note
 from zettelmem.store.protocol import RecordStore
 from zettelmem.text import speaker_of, strip_speaker
 from zettelmem.zettel import construct
 
 log = logging.getLogger("zettelmem")
 
-INSIGHT_SOURCE = "reflect"
 INSIGHT_TAG = "insight"
 MIN_CLUSTER = 4
 
