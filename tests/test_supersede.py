@@ -129,3 +129,23 @@ def test_a_supersede_cycle_is_refused_and_forgetting_the_newer_note_restores_the
         memory.forget([b.id])
         assert memory.get(a.id).status == "active"
         assert any("forgotten" in ch.reason for ch in memory.history(a.id))
+
+
+def test_an_older_text_said_again_is_current_again(tmp_path: Path) -> None:
+    # A preference goes back to what it was: the text is stored already, superseded; saying
+    # it again makes it the answer (a new note replacing the newer one), not a no-op that
+    # hands back a hidden note.
+    with Memory(home=tmp_path / "home", embedder="hashing") as mem:
+        aisle = mem.remember("Hannah prefers aisle seats on flights.").note
+        window = mem.remember("Hannah prefers window seats on flights.").note
+        mem.link(window.id, aisle.id, "supersedes")
+        again = mem.remember("Hannah prefers aisle seats on flights.")
+        assert again.created and again.note.id != aisle.id
+        assert again.note.status == "active"
+        assert mem.get(window.id).status == "superseded"
+        hits = mem.recall("which seats does Hannah prefer on flights", k=5).hits
+        assert [h.note.content for h in hits][:1] == ["Hannah prefers aisle seats on flights."]
+        assert {h.note.id for h in hits} & {aisle.id, window.id} == set()
+        # Said a third time, it is the current note already: nothing new.
+        third = mem.remember("Hannah prefers aisle seats on flights.")
+        assert not third.created and third.note.id == again.note.id

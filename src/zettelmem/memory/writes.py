@@ -22,6 +22,7 @@ from zettelmem.models import (
     Change,
     Filters,
     ImportSummary,
+    Link,
     NewNote,
     Note,
     StoredVerdict,
@@ -30,8 +31,9 @@ from zettelmem.models import (
 )
 from zettelmem.redaction import redact
 from zettelmem.store.derived import TEXT_WRITE_LAG
-from zettelmem.timeutil import parse_when
+from zettelmem.timeutil import now_iso, parse_when
 from zettelmem.validation import DEFAULT_SCOPE
+from zettelmem.zettel.construct import supersede
 
 log = logging.getLogger("zettelmem")
 
@@ -89,6 +91,8 @@ class Writes(Reads):
         batch = self._write([new], text_lag=TEXT_WRITE_LAG)
         self.indexes.catch_up(text_lag=TEXT_WRITE_LAG)
         [(note, created)] = batch.pairs
+        if not created and note.status == "superseded" and dedupe_key is None:
+            return self._restated(new, note)
         if not created or batch.outcome is None:
             return WriteResult(note, False)
         return WriteResult(
@@ -98,6 +102,44 @@ class Writes(Reads):
             evolved=tuple(sorted({c.note_id for c in batch.outcome.changes})),
             verdict=batch.verdicts.get(note.id),
         )
+
+    def _restated(self, new: NewNote, old: Note) -> WriteResult:
+        """The text of a note a newer one replaced, written again: it is true again. The
+        newest versions that replaced it are current unless one says the same already
+        (then that one is the answer); else the text comes in as a new note that
+        supersedes them, so recall and `as of` both give it from now on."""
+        current = self._current_versions(old.id)
+        same = [n for n in current if n.content == old.content]
+        if same or not current:
+            return WriteResult(same[0] if same else old, False)
+        key = content_key(new.content, f"restated {now_iso()}")
+        result = self.remember(new.content, tags=new.tags, scope=new.scope, source=new.source,
+                               event_at=new.event_at, dedupe_key=key,
+                               keep_secrets=True)  # already redacted  # fmt: skip
+        if not result.created or result.note.status != "active":
+            return result  # held by the guard: review decides
+        links: list[Link] = []
+        changes: list[Change] = []
+        for replaced in current:
+            made, caused = supersede(result.note.id, replaced.id, "an older text said again")
+            links += made
+            changes += caused
+        self.records.write([], np.zeros((0, self.embedder.dims)), links, changes)
+        self.indexes.catch_up(text_lag=TEXT_WRITE_LAG)
+        return replace(result, links=(*result.links, *links))
+
+    def _current_versions(self, note_id: str) -> list[Note]:
+        """The active notes at the ends of the chains of replacements of a note."""
+        seen, frontier, ends = {note_id}, [note_id], []
+        while frontier:
+            newer = sorted({x.src for x in self.records.adjacent(frontier, ["supersedes"])
+                            if x.dst in frontier} - seen)  # fmt: skip
+            seen.update(newer)
+            for note in self.records.get_many(newer):
+                if note.status == "active":
+                    ends.append(note)
+            frontier = newer
+        return ends
 
     def remember_many(self, notes: Iterable[NewNote], batch_size: int = 128) -> ImportSummary:
         """Store notes in batches: one transaction per batch (the next batch is

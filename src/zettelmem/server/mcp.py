@@ -262,8 +262,9 @@ def _add_remember(server: MemoryServer) -> None:
         event worth recalling later: one self-contained statement per call. Returns
         the stored note (id, keywords, tags, context, ...), `created` (false when the
         same text was already stored in that scope: you get the stored note back,
-        nothing is duplicated), the `links` it made to other notes, and the ids of
-        neighbours whose tags it `evolved`.
+        nothing is duplicated; a text that a newer note had replaced is written again
+        and replaces that newer note), the `links` it made to other notes, and the ids
+        of neighbours whose tags it `evolved`.
         """
         where = scope if scope is not None else server.default_scope
         origin = source or _client_source(ctx)
