@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zettelmem.errors import HomeError, NotFound
+from zettelmem.errors import HomeError, NotFound, read_only_home
 from zettelmem.ids import new_id
 from zettelmem.models import Change, Filters, Link, NewNote, Note, Op, StoredVerdict, WriteOutcome
 from zettelmem.store import tokens, verdicts
@@ -222,10 +222,7 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
         if self.read_only:
-            raise HomeError(
-                f"home {self.path.parent} is read-only: recall, list, show and stats work, "
-                "writing does not; write to a copy (or unset MEM_READ_ONLY)"
-            )
+            raise read_only_home(self.path.parent)
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
