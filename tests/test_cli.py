@@ -562,6 +562,23 @@ def test_an_export_of_a_scope_with_no_notes_is_refused_naming_the_scopes(
     assert mem.json("export", str(dest), "--format", fmt, "--scope", "hobby")["notes"] == 1
 
 
+def test_a_forced_vault_re_export_says_how_many_files_of_forgotten_notes_it_removed(
+    mem, tmp_path
+) -> None:
+    mem.remember("Dentist is Dr. Okafor on Baker Street.")
+    secret = mem.remember("My old garage PIN was 4711, forget this.")
+    vault = tmp_path / "vault"
+    mem.ok("export", str(vault), "--format", "markdown")
+    mem.ok("forget", secret)
+    line = mem.ok("export", str(vault), "--format", "markdown", "--force").stdout
+    assert line.endswith(", removed 1 file(s) of notes forgotten or quarantined since\n")
+    assert not [p for p in vault.rglob("*.md") if secret in p.name]
+    mem.ok("import", str(vault))
+    assert "4711" not in mem.ok("list").stdout
+    again = mem.json("export", str(vault), "--format", "markdown", "--force")
+    assert (again["notes"], again["removed"]) == (1, 0)
+
+
 def test_a_relative_home_is_reported_absolute(tmp_path, offline_env, monkeypatch) -> None:
     from click.testing import CliRunner
 

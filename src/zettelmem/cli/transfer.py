@@ -187,12 +187,15 @@ def export(
         else:
             result = export_markdown(memory, dest, scope, force=force)
     out = ExportOut(dest=result.dest, format=result.format, notes=result.notes,
-                    links=result.links, changes=result.changes)  # fmt: skip
+                    links=result.links, changes=result.changes,
+                    removed=result.removed)  # fmt: skip
     if as_json:
         _emit(out)
-    else:
-        click.echo(f"exported {out.notes} notes, {out.links} links, {out.changes} changes "
-                   f"to {out.dest}")  # fmt: skip
+        return
+    line = f"exported {out.notes} notes, {out.links} links, {out.changes} changes to {out.dest}"
+    if out.removed:
+        line += f", removed {out.removed} file(s) of notes forgotten or quarantined since"
+    click.echo(line)
 
 
 VAULT_COMMANDS = [import_, export]
