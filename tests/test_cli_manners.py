@@ -138,6 +138,21 @@ def test_a_hash_before_a_tag_is_dropped(mem: MemCli) -> None:
     assert [h["id"] for h in hits] == [note["id"]]
 
 
+def test_a_tag_is_one_tag_whatever_its_case_at_every_door(mem: MemCli, tmp_path: Path) -> None:
+    flight = mem.json("remember", "Flight to Oslo booked for March", "--tag", "#Travel")
+    assert flight["tags"][0] == "travel"
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "hotel.md").write_text("Hotel near Oslo central station #Travel\n")
+    mem.ok("import", str(vault))
+    tags = {n["content"]: n["tags"] for n in mem.json("list")["notes"]}
+    assert tags["Flight to Oslo booked for March"][0] == "travel"
+    assert tags["Hotel near Oslo central station #Travel"][0] == "travel"
+    for given in ("Travel", "travel", "#TRAVEL"):
+        hits = mem.json("recall", "Oslo", "--tag", given)["hits"]
+        assert len(hits) == 2, given
+
+
 def test_mem_scope_sets_the_cli_default_scope(mem: MemCli, monkeypatch: pytest.MonkeyPatch) -> None:
     mem.remember("outside the project: buy oat milk")
     monkeypatch.setenv("MEM_SCOPE", "project-x")

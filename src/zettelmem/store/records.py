@@ -169,6 +169,9 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
                 f"cannot open {path} ({exc}); check the home directory's permissions"
             ) from None
         self.db.row_factory = sqlite3.Row
+        # SQLite's lower() folds ASCII only; PostgreSQL's, like Python's, every letter (a tag
+        # filter matches "Äpfel" as "äpfel" in both records).
+        self.db.create_function("lower", 1, _lower, deterministic=True)
         self._configure()
         self._migrate()
 
@@ -665,9 +668,14 @@ def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
         clauses.append("COALESCE(event_at, created_at) <= ?")
         args.append(filters.until)
     for tag in filters.tags:
-        clauses.append("label IN (SELECT label FROM note_tags WHERE tag = ?)")
-        args.append(tag)
+        # Tags are written in lower case; a store written before may hold "Travel".
+        clauses.append("label IN (SELECT label FROM note_tags WHERE lower(tag) = ?)")
+        args.append(tag.lower())
     return clauses, args
+
+
+def _lower(text: str | None) -> str | None:
+    return text.lower() if isinstance(text, str) else text
 
 
 def _split_sql(script: str) -> list[str]:
