@@ -543,6 +543,42 @@ def test_a_scope_with_no_notes_is_named_with_the_scopes_there_are(mem) -> None:
     assert "the scopes are" not in found.stderr
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "markdown"])
+def test_an_export_of_a_scope_with_no_notes_is_refused_naming_the_scopes(
+    mem, tmp_path, fmt
+) -> None:
+    mem.remember("The pottery class meets on Tuesdays.", "--scope", "hobby")
+    mem.remember("The quarterly report is due Friday.", "--scope", "work")
+    dest = tmp_path / ("out.jsonl" if fmt == "jsonl" else "vault")
+    result = mem("export", str(dest), "--format", fmt, "--scope", "hobbies")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        "Error: no notes in scope 'hobbies'; the scopes are: hobby, work; nothing was written\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+    # the line recall gives for the same scope
+    told = mem.ok("recall", "pottery", "--scope", "hobbies").stderr
+    assert told == "no notes in scope 'hobbies'; the scopes are: hobby, work\n"
+    assert mem.json("export", str(dest), "--format", fmt, "--scope", "hobby")["notes"] == 1
+
+
+def test_a_forced_vault_re_export_says_how_many_files_of_forgotten_notes_it_removed(
+    mem, tmp_path
+) -> None:
+    mem.remember("Dentist is Dr. Okafor on Baker Street.")
+    secret = mem.remember("My old garage PIN was 4711, forget this.")
+    vault = tmp_path / "vault"
+    mem.ok("export", str(vault), "--format", "markdown")
+    mem.ok("forget", secret)
+    line = mem.ok("export", str(vault), "--format", "markdown", "--force").stdout
+    assert line.endswith(", removed 1 file(s) of notes forgotten or quarantined since\n")
+    assert not [p for p in vault.rglob("*.md") if secret in p.name]
+    mem.ok("import", str(vault))
+    assert "4711" not in mem.ok("list").stdout
+    again = mem.json("export", str(vault), "--format", "markdown", "--force")
+    assert (again["notes"], again["removed"]) == (1, 0)
+
+
 def test_a_relative_home_is_reported_absolute(tmp_path, offline_env, monkeypatch) -> None:
     from click.testing import CliRunner
 

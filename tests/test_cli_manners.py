@@ -138,6 +138,21 @@ def test_a_hash_before_a_tag_is_dropped(mem: MemCli) -> None:
     assert [h["id"] for h in hits] == [note["id"]]
 
 
+def test_a_tag_is_one_tag_whatever_its_case_at_every_door(mem: MemCli, tmp_path: Path) -> None:
+    flight = mem.json("remember", "Flight to Oslo booked for March", "--tag", "#Travel")
+    assert flight["tags"][0] == "travel"
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "hotel.md").write_text("Hotel near Oslo central station #Travel\n")
+    mem.ok("import", str(vault))
+    tags = {n["content"]: n["tags"] for n in mem.json("list")["notes"]}
+    assert tags["Flight to Oslo booked for March"][0] == "travel"
+    assert tags["Hotel near Oslo central station #Travel"][0] == "travel"
+    for given in ("Travel", "travel", "#TRAVEL"):
+        hits = mem.json("recall", "Oslo", "--tag", given)["hits"]
+        assert len(hits) == 2, given
+
+
 def test_mem_scope_sets_the_cli_default_scope(mem: MemCli, monkeypatch: pytest.MonkeyPatch) -> None:
     mem.remember("outside the project: buy oat milk")
     monkeypatch.setenv("MEM_SCOPE", "project-x")
@@ -323,3 +338,27 @@ def test_a_refused_import_leaves_no_home_behind(mem: MemCli, tmp_path) -> None:
     result = mem("import", str(cut))
     assert result.exit_code == 2 and "ends early" in result.stderr
     assert not mem.home.exists()
+
+
+def test_a_home_opened_read_only_refuses_to_change_a_setting(
+    mem: MemCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mem.remember("the boat is moored at pier 7")
+    mem.ok("config", "set", "guard", "flag")
+    config = mem.home / "config.json"
+    before = config.read_bytes()
+    monkeypatch.setenv("MEM_READ_ONLY", "1")
+    refused = mem("config", "set", "guard", "quarantine")
+    assert refused.exit_code == 4
+    assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("Error: home ")
+    # the same words as a refused note
+    assert refused.stderr == mem("remember", "a new note").stderr
+    assert refused.stdout == ""
+    assert config.read_bytes() == before
+    assert sorted(p.name for p in mem.home.iterdir() if p.name.startswith(".config")) == []
+    assert mem.ok("config", "get", "guard").stdout == "flag\n"
+    # a token lives in the record: refused with the same line
+    token = mem("token", "create", "reader", "--grant", "default:r")
+    assert token.exit_code == 4 and token.stderr == refused.stderr
+    monkeypatch.delenv("MEM_READ_ONLY")
+    assert mem.ok("config", "set", "guard", "quarantine").stdout == "guard = quarantine\n"

@@ -307,6 +307,41 @@ def test_vectors_read_from_the_whole_graph_equal_those_read_one_by_one(tmp_path:
     )
 
 
+def test_tags_are_lower_case_and_match_old_mixed_case_tags(memory: Memory, store_kind: str) -> None:
+    flight = memory.remember("Flight to Oslo booked for March", tags=["#Travel"]).note
+    assert flight.tags[0] == "travel" and memory.get(flight.id).tags[0] == "travel"
+    # a note a store holds from before tags were lower case
+    hotel = memory.remember("Hotel near Oslo central station", tags=["hotel"]).note
+    label = memory.records.get(hotel.id).label
+    memory.records.db.execute("DELETE FROM note_tags WHERE label=?", (label,))
+    for tag in ("Travel", "Äpfel"):
+        memory.records.db.execute("INSERT INTO note_tags(label, tag) VALUES (?, ?)", (label, tag))
+    memory.records.db.execute(
+        "UPDATE notes SET tags=? WHERE label=?", (json.dumps(["Travel", "Äpfel"]), label)
+    )
+
+    def found(*tags: str) -> set[str]:
+        hits = memory.recall("Oslo", k=10, filters=memory.filters(tags=tags)).hits
+        return {h.note.id for h in hits}
+
+    both = {flight.id, hotel.id}
+    assert found("travel") == found("Travel") == found("#TRAVEL") == both
+    assert found("travel", "hotel") == set()  # the stored tags are what match
+    if store_kind == "file":  # PostgreSQL's lower() folds as the database's locale does
+        assert found("äpfel") == found("ÄPFEL") == {hotel.id}
+        assert found("travel", "Äpfel") == {hotel.id}
+
+
+def test_old_mixed_case_tags_are_one_tag_to_construction_and_evolution() -> None:
+    from zettelmem.models import Neighbour
+    from zettelmem.zettel import construct
+
+    near = [Neighbour("a", 1, 0.9, ("Travel",)), Neighbour("b", 2, 0.8, ("travel",))]
+    assert construct.neighbour_tags(near) == ["travel"]  # two votes for one tag
+    # neither neighbour lacks the tag: no ["Travel", "travel"]
+    assert construct.plan_evolution("n", ["travel"], near, ["travel"]) == []
+
+
 def _saved_and_loaded(index: VectorIndex, where: Path) -> VectorIndex:
     index.save(where / "w.hnsw")
     return VectorIndex.load(where / "w.hnsw", index.dims)

@@ -209,3 +209,64 @@ def test_quarantined_notes_are_not_exported(lived_in: Memory, tmp_path: Path) ->
     assert victim.id not in (tmp_path / "m.jsonl").read_text()
     assert result.notes == lived_in.records.count() - 1
     lived_in.close()
+
+
+def _vault_names(vault: Path) -> set[str]:
+    return {p.relative_to(vault).as_posix() for p in vault.rglob("*.md")}
+
+
+def test_a_forced_re_export_removes_the_files_of_notes_forgotten_since(tmp_path: Path) -> None:
+    """Only the files this store's exports wrote go: a user's own note, a file put in the
+    place of an exported one and another home's export into the same vault all stay."""
+    vault = tmp_path / "vault"
+    other = Memory(home=tmp_path / "other", embedder="hashing:512")
+    memory = Memory(home=tmp_path / "h", embedder="hashing:512")
+    try:
+        theirs = other.remember("The allotment key hangs by the back door").note
+        export_markdown(other, vault)
+        kept = memory.remember("Dentist is Dr. Okafor on Baker Street.").note
+        secret = memory.remember("My old garage PIN was 4711, forget this.").note
+        replaced = memory.remember("The spare tyre is in the boot").note
+        family = memory.remember("Grandma's recipe uses cardamom", scope="family").note
+        first = export_markdown(memory, vault)
+        assert (first.notes, first.removed) == (4, 0)
+        own = vault / "default" / "my own note.md"
+        own.write_text("---\ntags: [home]\n---\nWater the ferns on Sundays.\n", encoding="utf-8")
+        by_id = {n.id: name for name in _vault_names(vault) for n in (kept, secret, replaced,
+                 family, theirs) if n.id in name}  # fmt: skip
+        (vault / by_id[replaced.id]).write_text("My own text now, no front matter.\n")
+        memory.forget([secret.id, replaced.id, family.id])
+        again = export_markdown(memory, vault, force=True)
+        assert (again.notes, again.removed) == (1, 2)
+        assert _vault_names(vault) == {by_id[kept.id], by_id[theirs.id], by_id[replaced.id],
+                                       "default/my own note.md"}  # fmt: skip
+        assert not (vault / "family").exists()  # a scope folder left empty goes too
+        assert run_import(memory, vault).read == 4
+        assert not any("4711" in n.content for n in memory.list_notes(limit=100))
+    finally:
+        memory.close()
+        other.close()
+
+
+def test_a_re_export_without_force_or_of_one_scope_removes_only_what_it_covers(
+    tmp_path: Path,
+) -> None:
+    vault = tmp_path / "vault"
+    memory = Memory(home=tmp_path / "h", embedder="hashing:512")
+    try:
+        work = memory.remember("The quarterly report is due Friday", scope="work").note
+        home = memory.remember("The boiler was serviced in March", scope="house").note
+        export_markdown(memory, vault)
+        names = _vault_names(vault)
+        memory.forget([work.id, home.id])
+        memory.remember("The new boiler is a combi", scope="house")
+        plain = export_markdown(memory, vault)  # without --force: nothing removed
+        assert plain.removed == 0 and names < _vault_names(vault)
+        scoped = export_markdown(memory, vault, scope="house", force=True)
+        assert scoped.removed == 1
+        left = _vault_names(vault)
+        assert any(work.id in n for n in left) and not any(home.id in n for n in left)
+        assert export_markdown(memory, vault, force=True).removed == 1  # listed still
+        assert not any(work.id in n for n in _vault_names(vault))
+    finally:
+        memory.close()

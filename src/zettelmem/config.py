@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from zettelmem.errors import ConfigError, HomeError
+from zettelmem.errors import ConfigError, HomeError, read_only_home
 from zettelmem.redaction import carries_credentials
 
 CONFIG_FILE = "config.json"
@@ -349,9 +349,13 @@ def load_settings(home: Path) -> Settings:
 def save_setting(home: Path, key: str, value: object) -> Any:
     """Validate ``value``, store it in the home's ``config.json`` atomically, return it.
 
-    Other settings in the file are kept; anything secret-looking is dropped.
+    Other settings in the file are kept; anything secret-looking is dropped. A home opened
+    read-only (``MEM_READ_ONLY``, a snapshot) is refused as every write to it is: settings
+    change how each later process on it behaves.
     """
     coerced = validate_setting(key, value)
+    if home_is_read_only(home):
+        raise read_only_home(home)
     prepare_home(home)
     path = home / CONFIG_FILE
     stored = {k: v for k, v in _read_config(path).items() if k in DEFAULTS or not looks_secret(k)}

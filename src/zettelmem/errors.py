@@ -54,6 +54,14 @@ class HomeError(MemError):
     exit_code = 4
 
 
+def read_only_home(home: object) -> HomeError:
+    """The one refusal of every write to a home opened read-only (the record, settings)."""
+    return HomeError(
+        f"home {home} is read-only: recall, list, show and stats work, writing does not; "
+        "write to a copy (or unset MEM_READ_ONLY)"
+    )
+
+
 class EmbedderMismatch(MemError):
     """The store's vectors were made by another embedder than the one configured."""
 

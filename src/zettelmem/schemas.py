@@ -135,6 +135,7 @@ class ExportOut(BaseModel):
     notes: int
     links: int
     changes: int
+    removed: int = 0  # Markdown with --force: files of notes no longer exported
 
 
 class LinkOut(BaseModel):

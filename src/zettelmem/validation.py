@@ -59,10 +59,13 @@ def validate_scope(scope: str) -> str:
 
 
 def validate_tag(tag: str) -> str:
-    """A tag as stored: "#travel" (how people and Obsidian write tags) is "travel" at every
-    door, the CLI's options, `--batch` lines and the MCP tools alike."""
+    """A tag as stored: "#Travel" (how people and Obsidian write tags) is "travel" at every
+    door, the CLI's options, `--batch` lines, the MCP tools and the importers alike. Tags
+    are lower case, so one topic is one tag (stored tags match whatever their case)."""
     if isinstance(tag, str) and tag.startswith("#"):
         tag = tag[1:]
+    if isinstance(tag, str):
+        tag = tag.lower()
     if not isinstance(tag, str) or not TAG_PATTERN.match(tag):
         raise InvalidInput(
             f"invalid tag {_shown(tag)}; use 1-64 letters, digits or ._:/+- starting with a letter "

@@ -22,6 +22,7 @@ from zettelmem.cli.kit import (
     private_files,
     read_stdin,
     resolve_ids,
+    scope_missing,
     scope_option,
     setup_logging,
     tag_option,
@@ -252,9 +253,7 @@ def recall(
         found = memory.recall(query, k=k, filters=filters, fusion=fusion, graph=not no_graph)
         stats: dict[str, Any] = memory.stats() if not found.hits else {}
         empty = not found.hits and stats["notes"] == 0
-        # a mistyped scope answers nothing: say which scopes there are
-        scopes = sorted(stats.get("scopes") or {}) if scope and not found.hits else []
-        unknown = bool(scopes) and scope not in scopes
+        unknown = scope_missing(scope, stats["scopes"]) if scope and not found.hits else None
     if as_json:
         _emit(recall_out(found))
         return
@@ -265,8 +264,7 @@ def recall(
         click.echo(f"the memory in {memory.home} is empty; add notes with `mem remember TEXT` "
                    "or `mem import FILE`", err=True)  # fmt: skip
     elif unknown:
-        named = ", ".join(scopes[:10]) + (", ..." if len(scopes) > 10 else "")
-        click.echo(f"no notes in scope {scope!r}; the scopes are: {named}", err=True)
+        click.echo(unknown, err=True)
     elif not hits:
         click.echo("no matching notes", err=True)
     for rank, hit in enumerate(hits, 1):

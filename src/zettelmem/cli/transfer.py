@@ -8,14 +8,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from zettelmem.cli.kit import _emit, _memory, json_option, scope_option
+from zettelmem.cli.kit import _emit, _memory, json_option, scope_missing, scope_option
 from zettelmem.errors import InvalidInput
 from zettelmem.models import EXPORT_FORMATS, GRANULARITIES, IMPORT_FORMATS
-from zettelmem.validation import MAX_CONTENT_CHARS
+from zettelmem.validation import MAX_CONTENT_CHARS, validate_scope
 
 if TYPE_CHECKING:  # the import machinery is loaded when a command runs, not at start-up
     from zettelmem.transfer.pipeline import ImportReport
@@ -174,18 +174,28 @@ def export(
     from zettelmem.schemas import ExportOut
     from zettelmem.transfer.export import export_jsonl, export_markdown
 
+    if scope is not None:
+        validate_scope(scope)
     with _memory(ctx) as memory:
+        # an empty export of a mistyped scope would pass for a backup: refuse it
+        stats: dict[str, Any] = memory.stats() if scope else {"scopes": {}}
+        if scope and scope not in stats["scopes"]:
+            missing = scope_missing(scope, stats["scopes"]) or f"no notes in scope {scope!r}"
+            raise InvalidInput(f"{missing}; nothing was written")
         if fmt == "jsonl":
             result = export_jsonl(memory, dest, scope, force=force)
         else:
             result = export_markdown(memory, dest, scope, force=force)
     out = ExportOut(dest=result.dest, format=result.format, notes=result.notes,
-                    links=result.links, changes=result.changes)  # fmt: skip
+                    links=result.links, changes=result.changes,
+                    removed=result.removed)  # fmt: skip
     if as_json:
         _emit(out)
-    else:
-        click.echo(f"exported {out.notes} notes, {out.links} links, {out.changes} changes "
-                   f"to {out.dest}")  # fmt: skip
+        return
+    line = f"exported {out.notes} notes, {out.links} links, {out.changes} changes to {out.dest}"
+    if out.removed:
+        line += f", removed {out.removed} file(s) of notes forgotten or quarantined since"
+    click.echo(line)
 
 
 VAULT_COMMANDS = [import_, export]

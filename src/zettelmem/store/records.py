@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zettelmem.errors import HomeError, NotFound
+from zettelmem.errors import HomeError, NotFound, read_only_home
 from zettelmem.ids import new_id
 from zettelmem.models import Change, Filters, Link, NewNote, Note, Op, StoredVerdict, WriteOutcome
 from zettelmem.store import tokens, verdicts
@@ -169,6 +169,9 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
                 f"cannot open {path} ({exc}); check the home directory's permissions"
             ) from None
         self.db.row_factory = sqlite3.Row
+        # SQLite's lower() folds ASCII only; PostgreSQL's, like Python's, every letter (a tag
+        # filter matches "Äpfel" as "äpfel" in both records).
+        self.db.create_function("lower", 1, _lower, deterministic=True)
         self._configure()
         self._migrate()
 
@@ -222,10 +225,7 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
         if self.read_only:
-            raise HomeError(
-                f"home {self.path.parent} is read-only: recall, list, show and stats work, "
-                "writing does not; write to a copy (or unset MEM_READ_ONLY)"
-            )
+            raise read_only_home(self.path.parent)
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -668,9 +668,14 @@ def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
         clauses.append("COALESCE(event_at, created_at) <= ?")
         args.append(filters.until)
     for tag in filters.tags:
-        clauses.append("label IN (SELECT label FROM note_tags WHERE tag = ?)")
-        args.append(tag)
+        # Tags are written in lower case; a store written before may hold "Travel".
+        clauses.append("label IN (SELECT label FROM note_tags WHERE lower(tag) = ?)")
+        args.append(tag.lower())
     return clauses, args
+
+
+def _lower(text: str | None) -> str | None:
+    return text.lower() if isinstance(text, str) else text
 
 
 def _split_sql(script: str) -> list[str]:

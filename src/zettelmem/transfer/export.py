@@ -28,7 +28,7 @@ from zettelmem.backends.embeddings import identity
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
 from zettelmem.timeutil import now_iso
-from zettelmem.transfer import checks
+from zettelmem.transfer import checks, manifest
 from zettelmem.validation import validate_scope
 
 FORMAT = "zettelmem-export"
@@ -56,6 +56,7 @@ class ExportResult:
     changes: int = 0
     verdicts: int = 0
     lessons: int = 0
+    removed: int = 0  # Markdown, --force: files of notes no longer exported, removed
 
 
 # -- JSONL --------------------------------------------------------------------
@@ -335,7 +336,9 @@ def export_markdown(
 
     Every file is written into a staging folder inside DEST first and moved into
     place only when all are written, so a failure (a full disk) leaves the vault
-    as it was. A note file that exists already is only replaced with ``force``.
+    as it was. A note file that exists already is only replaced with ``force``, which
+    also removes the files earlier exports of this store wrote for notes this one does
+    not hold (forgotten or quarantined since; transfer/manifest.py).
     """
     root = _plain_target(dest, scope)
     if root.exists() and not root.is_dir():
@@ -345,7 +348,7 @@ def export_markdown(
         root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     result = ExportResult(str(root), "markdown")
-    files = _vault_files(memory, scope, result)
+    files, written = _vault_files(memory, scope, result)
     targets = [_inside(root, root / folder / name) for folder, name, _ in files]
     for folder in {folder for folder, _, _ in files}:
         _inside(root, root / folder)
@@ -367,14 +370,21 @@ def export_markdown(
         shutil.rmtree(staging, ignore_errors=True)
         if made_root and not any(root.iterdir()):
             root.rmdir()
+    try:
+        result.removed = manifest.record(root, str(memory.home), scope, written, force)
+    except OSError as exc:
+        raise InvalidInput(f"{len(files)} notes exported to {root}, but {manifest.MANIFEST} "
+                           f"there could not be written ({exc.strerror or exc}): export "
+                           "again with --force once it can be") from None  # fmt: skip
     result.notes = len(files)
     return result
 
 
 def _vault_files(
     memory: Memory, scope: str | None, result: ExportResult
-) -> list[tuple[str, str, str]]:
-    """(scope folder, file name, text) of every exported note."""
+) -> tuple[list[tuple[str, str, str]], list[manifest.Written]]:
+    """(scope folder, file name, text) of every exported note, and what the vault's record
+    of written files lists for each."""
     with memory.records.dumped(scope) as dump:
         notes = list(dump.notes())
         names = {row["id"]: _file_stem(row) for row in notes}
@@ -384,11 +394,14 @@ def _vault_files(
             out_links.setdefault(link["src"], []).append(link)
             in_links.setdefault(link["dst"], []).append(link)
             result.links += 1
-    return [
+    files = [
         (_safe_part(row["scope"]), f"{names[row['id']]}.md",
          _note_markdown(row, out_links.get(row["id"], []), in_links.get(row["id"], []), names))
         for row in notes
     ]  # fmt: skip
+    written = [manifest.Written(f"{folder}/{name}", row["id"], row["scope"])
+               for (folder, name, _), row in zip(files, notes)]  # fmt: skip
+    return files, written
 
 
 def _note_markdown(

@@ -146,7 +146,7 @@ def neighbour_tags(neighbours: Sequence[Neighbour]) -> list[str]:
     for n in neighbours:
         if n.cos < EVOLVE_MIN_COS:
             continue
-        for tag in n.tags:
+        for tag in dict.fromkeys(t.lower() for t in n.tags):  # a store written before
             votes[tag] = votes.get(tag, 0.0) + n.cos
     return [tag for tag, vote in sorted(votes.items(), key=lambda kv: -kv[1]) if vote >= 1.0]
 
@@ -187,7 +187,8 @@ def plan_evolution(
     for n in sorted(neighbours, key=lambda n: -n.cos)[:MAX_EVOLVED]:
         if n.cos < EVOLVE_MIN_COS or n.id == note_id:
             continue
-        added = [t for t in offered if t not in n.tags][: max(0, MAX_TAGS - len(n.tags))]
+        has = {t.lower() for t in n.tags}  # "Travel" in a store written before is "travel"
+        added = [t for t in offered if t not in has][: max(0, MAX_TAGS - len(n.tags))]
         if added:
             reason = f"evolved by {note_id}: shares its topics"
             after = _tags_json([*n.tags, *added])
