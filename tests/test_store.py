@@ -319,6 +319,13 @@ def test_tags_are_lower_case_and_match_old_mixed_case_tags(memory: Memory, store
     memory.records.db.execute(
         "UPDATE notes SET tags=? WHERE label=?", (json.dumps(["Travel", "Äpfel"]), label)
     )
+    memory.records.db.execute("DELETE FROM meta WHERE key='tags_folded'")
+    old = memory.records.db.execute("SELECT count(*) FROM note_tags WHERE tag='Travel'")
+    assert old.fetchone()[0] == 1
+    memory.records.fold_tags()  # what opening a store written before does, once
+    assert memory.records.tags_folded
+    folded = memory.records.db.execute("SELECT count(*) FROM note_tags WHERE tag='Travel'")
+    assert folded.fetchone()[0] == 0
 
     def found(*tags: str) -> set[str]:
         hits = memory.recall("Oslo", k=10, filters=memory.filters(tags=tags)).hits

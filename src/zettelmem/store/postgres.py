@@ -58,6 +58,7 @@ class PgRecords(Records):
         self.vector_index_deferred = False  # inside bulk_writes, once the indexes dropped
         if self.get_meta("schema_version") != str(SCHEMA_VERSION):
             self.set_meta("schema_version", str(SCHEMA_VERSION))
+        self.fold_tags()
         if not pgsearch.current(self):
             # A migration, or a `mem reindex` cut short, left the search tables behind the
             # record: the end of a write transaction fills them.

@@ -40,6 +40,7 @@ from zettelmem.store.verdicts import VerdictRecords
 from zettelmem.timeutil import is_stored, now_iso
 
 SCHEMA_VERSION = 3
+TAGS_FOLDED = "tags_folded"  # meta: every stored tag is in lower case
 # The most of notes.db read through a memory map (SQLite caps it at its own build limit,
 # 2 GB by default); pages past it are read as usual.
 MMAP_BYTES = 1 << 31
@@ -148,6 +149,8 @@ def _row_to_note(row: sqlite3.Row) -> Note:
 class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
     """The SQLite record. Every write is one transaction that also appends to ops."""
 
+    tags_folded = False  # every stored tag is lower case (see fold_tags)
+
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
@@ -174,6 +177,7 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
         self.db.create_function("lower", 1, _lower, deterministic=True)
         self._configure()
         self._migrate()
+        self.fold_tags()
 
     def _configure(self) -> None:
         try:
@@ -271,6 +275,20 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
+
+    def fold_tags(self) -> None:
+        """Tags are written in lower case; fold the tags a store holds from before, once
+        (then a tag filter is an indexed look-up, not a scan of every tag). A read-only
+        store not folded yet is filtered by each tag's lower case instead."""
+        self.tags_folded = self.get_meta(TAGS_FOLDED) == "1"
+        if self.tags_folded or self.read_only:
+            return
+        with self.transaction() as db:
+            db.execute("INSERT INTO note_tags(label, tag) SELECT label, lower(tag) FROM "
+                       "note_tags WHERE tag <> lower(tag) ON CONFLICT DO NOTHING")  # fmt: skip
+            db.execute("DELETE FROM note_tags WHERE tag <> lower(tag)")
+        self.set_meta(TAGS_FOLDED, "1")
+        self.tags_folded = True
 
     # -- meta ---------------------------------------------------------------
 
@@ -376,7 +394,7 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
 
     def passing(self, labels: Sequence[int], filters: Filters) -> set[int]:
         """The labels among these that pass the filters."""
-        clauses, args = _filter_sql(filters)
+        clauses, args = _filter_sql(filters, self.tags_folded)
         where = " AND ".join(["label IN ({marks})", *clauses])
         rows = select_in(self.db, f"SELECT label FROM notes WHERE {where}", labels, after=args)
         return {int(r[0]) for r in rows}
@@ -619,7 +637,7 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
 
     def matching_labels(self, filters: Filters) -> set[int]:
         """Labels of notes that pass the filters (for the vector search)."""
-        clauses, args = _filter_sql(filters)
+        clauses, args = _filter_sql(filters, self.tags_folded)
         sql = "SELECT label FROM notes"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
@@ -648,7 +666,7 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
         return [Op(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
+def _filter_sql(filters: Filters, folded: bool = True) -> tuple[list[str], list[object]]:
     clauses: list[str] = []
     args: list[object] = []
     if filters.scope is not None:
@@ -668,8 +686,10 @@ def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
         clauses.append("COALESCE(event_at, created_at) <= ?")
         args.append(filters.until)
     for tag in filters.tags:
-        # Tags are written in lower case; a store written before may hold "Travel".
-        clauses.append("label IN (SELECT label FROM note_tags WHERE lower(tag) = ?)")
+        # Tags are written in lower case (and folded once in a store written before, where
+        # "Travel" was stored as given): an indexed look-up.
+        column = "tag" if folded else "lower(tag)"
+        clauses.append(f"label IN (SELECT label FROM note_tags WHERE {column} = ?)")
         args.append(tag.lower())
     return clauses, args
 
