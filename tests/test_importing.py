@@ -334,6 +334,48 @@ def test_an_edited_vault_note_is_imported_again_and_its_old_text_superseded(
         assert memory.records.count() == first.added + 1
 
 
+def test_an_undone_vault_edit_makes_the_earlier_text_current_again(tmp_path: Path) -> None:
+    """An edit undone in the vault (the file holds an earlier text again) brings that
+    stored version back as the current one, superseding the edit; the dry run says what
+    the run does. Undone twice over three versions, and redone, it follows the file."""
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    roof = vault / "Roof.md"
+    texts = [f"The roofer quoted {n} CHF for new tiles." for n in ("12,400", "13,900", "15,100")]
+
+    def import_text(memory: Memory, text: str) -> ImportReport:
+        roof.write_text(text + "\n", encoding="utf-8")
+        dry = run_import(memory, vault, dry_run=True)
+        report = run_import(memory, vault)
+        assert (dry.added, dry.skipped, dry.superseded) == (
+            report.added, report.skipped, report.superseded)  # fmt: skip
+        return report
+
+    def current(memory: Memory) -> list[str]:
+        return [n.content for n in memory.list_notes(limit=100) if n.status == "active"]
+
+    with _open(tmp_path / "h") as memory:
+        for text in texts[:2]:
+            import_text(memory, text)
+        undone = import_text(memory, texts[0])
+        assert (undone.added, undone.skipped, undone.superseded) == (0, 1, 1)
+        assert current(memory) == [texts[0]]
+        [hit] = memory.recall("what did the roofer quote", k=1).hits
+        assert hit.note.content == texts[0]
+        by_text = {n.content: n for n in memory.list_notes(limit=100)}
+        first, edit = by_text[texts[0]], by_text[texts[1]]
+        assert edit.status == "superseded"
+        kinds = {(x.src, x.dst) for x in memory.links(first.id) if x.kind == "supersedes"}
+        assert kinds == {(first.id, edit.id)}  # never both ways
+        assert run_import(memory, vault).superseded == 0  # imported again: nothing to do
+        import_text(memory, texts[1])  # redone
+        assert current(memory) == [texts[1]]
+        import_text(memory, texts[2])
+        import_text(memory, texts[0])  # back over two versions
+        assert current(memory) == [texts[0]]
+        assert memory.records.count() == 3
+
+
 def test_a_log_of_like_entries_is_not_taken_for_contradictions(tmp_path: Path) -> None:
     """A vault of decision-log entries written to one pattern (a numbered heading, then
     "Decision log for the X: we agreed to Y. Owner: Z.") is the user's own record, not
