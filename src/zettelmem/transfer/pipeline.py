@@ -45,6 +45,7 @@ class ImportReport:
     read: int = 0  # notes read
     added: int = 0
     skipped: int = 0  # stored already
+    forgotten: int = 0  # stored once, then forgotten: never brought back by an import
     redacted: int = 0  # secrets replaced
     truncated: int = 0  # messages cut at the note limit
     links: int = 0  # wikilinks stored
@@ -187,6 +188,12 @@ def _batches(
         report.read += len(notes)
         report.redacted += unit.redacted
         report.truncated += unit.truncated
+        gone = memory.records.forgotten_keys(notes)
+        if gone:
+            report.forgotten += sum(1 for n in notes if n.dedupe_key in gone)
+            notes = [n for n in notes if n.dedupe_key not in gone]
+            if not notes:
+                continue
         known = memory.records.duplicates(notes)
         if all(note.dedupe_key in known for note in notes):
             # Stored whole already: skipped before it costs an embedding. Dropping whole
