@@ -55,6 +55,36 @@ def test_a_fifo_is_refused_before_it_is_opened(home: Path, tmp_path: Path) -> No
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs mkfifo")
+@pytest.mark.parametrize("exported", [False, True], ids=["vault", "exported-vault"])
+def test_a_fifo_inside_a_vault_is_skipped_with_a_notice(
+    home: Path, tmp_path: Path, exported: bool
+) -> None:
+    """A file of a vault that is not a regular file is never opened (a FIFO would block
+    the import for good): one line names it and the rest is imported."""
+    vault = tmp_path / "vault"
+    env = {**os.environ, "MEM_EMBEDDER": "hashing"}
+
+    def mem(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "zettelmem", *args], capture_output=True,
+                              text=True, timeout=120, env=env, check=False)  # fmt: skip
+
+    if exported:
+        mem("--home", str(tmp_path / "source"), "remember", "Pottery class is on Mondays.")
+        mem("--home", str(tmp_path / "source"), "export", str(vault), "--format", "markdown")
+    else:
+        vault.mkdir()
+        (vault / "good.md").write_text("Pottery class is on Mondays.\n", encoding="utf-8")
+    os.mkfifo(vault / "pipe.md")
+    done = mem("--home", str(home), "import", str(vault))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("read 1, added 1")
+    assert done.stderr.strip().splitlines() == [
+        "Warning: skipped pipe.md: not a regular file (a pipe, a socket, a device or a "
+        "dangling link); only regular files are read"
+    ]
+
+
 DEEP = "[" * 100_000 + "]" * 100_000
 
 

@@ -7,8 +7,11 @@ long file becomes one note per heading section so each note stays one idea.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +30,8 @@ from zettelmem.transfer.importers.units import (
     split_text,
     when,
 )
+
+log = logging.getLogger("zettelmem")
 
 SECTION_THRESHOLD = 2000  # longer bodies are split at their # and ## headings
 SUFFIXES = (".md", ".markdown")
@@ -81,8 +86,26 @@ def vault_files(root: Path) -> Iterator[Path]:
                 continue
             if file.is_symlink() and not file.resolve().is_relative_to(top):
                 continue
+            if not _regular(file):
+                _skipped(file.relative_to(root).as_posix())
+                continue
             found.append(file)
     yield from sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _regular(file: Path) -> bool:
+    """A regular file (or a link to one), judged without opening it: a FIFO would block
+    the read forever, a device never end."""
+    try:
+        return stat.S_ISREG(file.stat().st_mode)
+    except OSError:  # a dangling link
+        return False
+
+
+@functools.lru_cache(maxsize=1024)  # a vault is listed more than once per import: said once
+def _skipped(rel: str) -> None:
+    log.warning("skipped %s: not a regular file (a pipe, a socket, a device or a dangling "
+                "link); only regular files are read", rel)  # fmt: skip
 
 
 # -- front matter ------------------------------------------------------------------------
