@@ -8,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,6 +85,28 @@ def test_a_fifo_inside_a_vault_is_skipped_with_a_notice(
         "Warning: skipped pipe.md: not a regular file (a pipe, a socket, a device or a "
         "dangling link); only regular files are read"
     ]
+
+
+def test_a_zipped_export_or_its_unzipped_folder_names_the_file_to_import(
+    mem: Any, home: Path, tmp_path: Path
+) -> None:
+    """The zip a ChatGPT or Claude.ai export downloads as, and the folder it unzips to,
+    are each refused with one line naming the conversations.json to import (no home is
+    made)."""
+    folder = tmp_path / "chatgpt-export"
+    folder.mkdir()
+    (folder / "conversations.json").write_text("[]", encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "chatgpt-export.zip", "w") as archive:
+        archive.write(folder / "conversations.json", "conversations.json")
+    for path, says in ((tmp_path / "chatgpt-export.zip", "is a zip archive; unzip it and "
+                        "import the conversations.json inside"),
+                       (folder, f"import that file: mem import '{folder / 'conversations.json'}'"),
+                       ):  # fmt: skip
+        done = mem("import", str(path))
+        assert done.exit_code == 2
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("Error: ") and says in line
+    assert not home.exists()
 
 
 DEEP = "[" * 100_000 + "]" * 100_000

@@ -66,7 +66,7 @@ def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iter
     if path.is_dir():
         files = list(vault_files(path))
         if not files:
-            raise InvalidInput(f"{path} holds no Markdown (.md) files; pass a vault or a .md file")
+            raise no_markdown(path)
         root = path
     else:
         read_head(path)  # empty or not UTF-8: say so before anything is yielded
@@ -106,6 +106,16 @@ def _regular(file: Path) -> bool:
 def _skipped(rel: str) -> None:
     log.warning("skipped %s: not a regular file (a pipe, a socket, a device or a dangling "
                 "link); only regular files are read", rel)  # fmt: skip
+
+
+def no_markdown(folder: Path) -> InvalidInput:
+    """The error for a folder with no Markdown file, naming the chat export it may be."""
+    export = folder / "conversations.json"
+    if export.is_file():
+        return InvalidInput(f"{folder} holds no Markdown (.md) files but a conversations.json "
+                            f"(a ChatGPT or Claude.ai export); import that file: mem import "
+                            f"'{export}'")  # fmt: skip
+    return InvalidInput(f"{folder} holds no Markdown (.md) files; pass a vault or a .md file")
 
 
 # -- front matter ------------------------------------------------------------------------
