@@ -8,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,6 +55,58 @@ def test_a_fifo_is_refused_before_it_is_opened(home: Path, tmp_path: Path) -> No
     assert done.returncode != 0
     assert done.stderr.startswith("Error: ") and "regular file" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs mkfifo")
+@pytest.mark.parametrize("exported", [False, True], ids=["vault", "exported-vault"])
+def test_a_fifo_inside_a_vault_is_skipped_with_a_notice(
+    home: Path, tmp_path: Path, exported: bool
+) -> None:
+    """A file of a vault that is not a regular file is never opened (a FIFO would block
+    the import for good): one line names it and the rest is imported."""
+    vault = tmp_path / "vault"
+    env = {**os.environ, "MEM_EMBEDDER": "hashing"}
+
+    def mem(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "zettelmem", *args], capture_output=True,
+                              text=True, timeout=120, env=env, check=False)  # fmt: skip
+
+    if exported:
+        mem("--home", str(tmp_path / "source"), "remember", "Pottery class is on Mondays.")
+        mem("--home", str(tmp_path / "source"), "export", str(vault), "--format", "markdown")
+    else:
+        vault.mkdir()
+        (vault / "good.md").write_text("Pottery class is on Mondays.\n", encoding="utf-8")
+    os.mkfifo(vault / "pipe.md")
+    done = mem("--home", str(home), "import", str(vault))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("read 1, added 1")
+    assert done.stderr.strip().splitlines() == [
+        "Warning: skipped pipe.md: not a regular file (a pipe, a socket, a device or a "
+        "dangling link); only regular files are read"
+    ]
+
+
+def test_a_zipped_export_or_its_unzipped_folder_names_the_file_to_import(
+    mem: Any, home: Path, tmp_path: Path
+) -> None:
+    """The zip a ChatGPT or Claude.ai export downloads as, and the folder it unzips to,
+    are each refused with one line naming the conversations.json to import (no home is
+    made)."""
+    folder = tmp_path / "chatgpt-export"
+    folder.mkdir()
+    (folder / "conversations.json").write_text("[]", encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "chatgpt-export.zip", "w") as archive:
+        archive.write(folder / "conversations.json", "conversations.json")
+    for path, says in ((tmp_path / "chatgpt-export.zip", "is a zip archive; unzip it and "
+                        "import the conversations.json inside"),
+                       (folder, f"import that file: mem import '{folder / 'conversations.json'}'"),
+                       ):  # fmt: skip
+        done = mem("import", str(path))
+        assert done.exit_code == 2
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("Error: ") and says in line
+    assert not home.exists()
 
 
 DEEP = "[" * 100_000 + "]" * 100_000

@@ -159,9 +159,9 @@ def test_a_database_from_before_search_is_filled_on_first_open(pg_url: str, tmp_
     filled = _tables(pg_url)
     # Take the database back to schema 2, as an earlier zettelmem left it.
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        for sql in ("DROP TABLE search, search_terms, search_totals",
+        for sql in ("DROP TABLE search, search_terms, search_totals, forgotten",
                     "DROP FUNCTION search_added, search_removed, search_changed",
-                    "DELETE FROM schema_version WHERE version = 3",
+                    "DELETE FROM schema_version WHERE version >= 3",
                     "UPDATE meta SET value = '2' WHERE key = 'schema_version'"):  # fmt: skip
             conn.execute(sql)
     with Memory(tmp_path / "h2", store=pg_url, embedder="hashing:64", guard="off") as mem:

@@ -270,3 +270,35 @@ def test_a_re_export_without_force_or_of_one_scope_removes_only_what_it_covers(
         assert not any(work.id in n for n in _vault_names(vault))
     finally:
         memory.close()
+
+
+def test_a_note_with_crlf_or_cr_comes_back_from_its_vault_unchanged(tmp_path: Path) -> None:
+    """Text written with CRLF or a lone CR (Windows, classic Mac; from remember or a chat
+    log) is stored with LF, so an untouched Markdown export imported back adds nothing and
+    a fresh home restored from it holds the same texts. A note stored with CRLF before
+    texts were is not taken for an edit either."""
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text(json.dumps({"role": "user", "content": "Shopping:\r\n- oat\r\n- rye"})
+                    + "\n", encoding="utf-8")  # fmt: skip
+    with Memory(home=tmp_path / "h", embedder="hashing:384") as memory:
+        crlf = memory.remember("Shopping list:\r\n- oat milk\r\n- rye bread").note
+        cr = memory.remember("Old Mac text:\rline two\rline three").note
+        legacy = memory.remember("Stored before: one\ntwo").note
+        with memory.records.transaction() as db:  # as an earlier version stored it
+            db.execute("UPDATE notes SET content = ? WHERE id = ?",
+                       ("Stored before: one\r\ntwo", legacy.id))  # fmt: skip
+        run_import(memory, chat)
+        stored = {n.id: n.content for n in memory.list_notes(limit=100)}
+        assert stored[crlf.id] == "Shopping list:\n- oat milk\n- rye bread"
+        assert stored[cr.id] == "Old Mac text:\nline two\nline three"
+        assert "User: Shopping:\n- oat\n- rye" in stored.values()
+        export_markdown(memory, tmp_path / "vault")
+        again = run_import(memory, tmp_path / "vault")
+        assert (again.added, again.superseded, again.skipped) == (0, 0, 4)
+        assert all(n.status == "active" for n in memory.list_notes(limit=100))
+    with Memory(home=tmp_path / "fresh", embedder="hashing:384") as fresh:
+        run_import(fresh, tmp_path / "vault")
+        restored = {n.id: n.content for n in fresh.list_notes(limit=100)}
+        assert {i: t for i, t in restored.items() if i != legacy.id} == {
+            i: t for i, t in stored.items() if i != legacy.id}  # fmt: skip
+        assert restored[legacy.id] == "Stored before: one\ntwo"

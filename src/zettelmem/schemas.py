@@ -119,6 +119,7 @@ class ImportOut(BaseModel):
     read: int
     added: int
     skipped: int
+    forgotten: int = 0  # notes `mem forget` removed: an import never brings them back
     redacted: int = 0
     truncated: int = 0
     # wikilinks made between vault notes, or the links an export brought back; the links

@@ -10,6 +10,13 @@ import functools
 import re
 from pathlib import Path
 
+
+def unix_newlines(text: str) -> str:
+    """CRLF and a lone CR (Windows, classic Mac) as LF: a note's text has one line ending,
+    the one every file `mem export` writes reads back with."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 # Function words and question words: "what", "did", "when" match almost every note.
 STOPWORDS = frozenset(
     (Path(__file__).parent / "data" / "stopwords.txt").read_text(encoding="utf-8").split()

@@ -6,6 +6,7 @@ import re
 from typing import TypeVar
 
 from zettelmem.errors import InvalidInput
+from zettelmem.text import unix_newlines
 
 C = TypeVar("C", bound=str)
 
@@ -46,7 +47,7 @@ def validate_content(text: str) -> str:
         )
     if "\x00" in text:
         raise InvalidInput("the note contains a NUL character; remove it and try again")
-    return text.strip()
+    return unix_newlines(text).strip()
 
 
 def validate_scope(scope: str) -> str:

@@ -133,7 +133,8 @@ def import_(
         )
     out = ImportOut(
         file=report.file, format=report.format, dry_run=report.dry_run, groups=report.groups,
-        read=report.read, added=report.added, skipped=report.skipped, redacted=report.redacted,
+        read=report.read, added=report.added, skipped=report.skipped,
+        forgotten=report.forgotten, redacted=report.redacted,
         truncated=report.truncated, links=report.links, superseded=report.superseded,
         rejected_count=report.rejected_count,
         rejected=[RejectedOut(where=w, why=y) for w, y in report.rejected],
@@ -143,6 +144,8 @@ def import_(
         return
     line = f"read {out.read}, {'would add' if dry_run else 'added'} {out.added}, "
     line += f"skipped {out.skipped} already stored"
+    if out.forgotten:
+        line += f", skipped {out.forgotten} forgotten"
     superseded = "older versions superseded" if not dry_run else "older versions to supersede"
     linked = "links restored" if out.format.startswith("zettelmem-") else "wikilinks linked"
     for count, what in ((out.redacted, "secrets redacted"), (out.links, linked),

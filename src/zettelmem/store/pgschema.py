@@ -13,7 +13,7 @@ from typing import Any
 
 from zettelmem.errors import HomeError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The advisory lock every write transaction takes (see postgres.py): one key, 'zmem'.
 WRITE_LOCK = 0x7A6D656D
@@ -198,6 +198,14 @@ _MIGRATIONS: list[str] = [
         ALTER COLUMN vector SET STORAGE EXTERNAL;
     UPDATE embeddings SET embedding = NULL;
     DELETE FROM meta WHERE key = 'search_seq';
+    """,
+    # 4: the fingerprints of forgotten notes' dedupe keys (store/forgotten.py).
+    f"""
+    CREATE TABLE forgotten (
+        fingerprint {_T} PRIMARY KEY,
+        scope {_T} NOT NULL,
+        at {_T} NOT NULL
+    );
     """,
 ]
 

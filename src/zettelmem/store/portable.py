@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from zettelmem.models import LINK_KINDS
+from zettelmem.store.forgotten import dump_forgotten
 from zettelmem.store.links import existing
 from zettelmem.store.sqlutil import select_in
 from zettelmem.store.text_index import WINDOW_BEFORE
@@ -247,6 +248,9 @@ class Dump:
 
     def lessons(self) -> Iterator[dict[str, Any]]:
         return dump_lessons(self._db, self._scope)
+
+    def forgotten(self) -> Iterator[dict[str, Any]]:
+        return dump_forgotten(self._db, self._scope)
 
 
 class PortableRecords:

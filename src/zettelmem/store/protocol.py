@@ -35,6 +35,7 @@ class Dump(Protocol):
     def changes(self) -> Iterator[dict[str, Any]]: ...
     def verdicts(self) -> Iterator[dict[str, Any]]: ...
     def lessons(self) -> Iterator[dict[str, Any]]: ...
+    def forgotten(self) -> Iterator[dict[str, Any]]: ...
 
 
 class RecordStore(Protocol):
@@ -92,6 +93,9 @@ class RecordStore(Protocol):
 
     def duplicates(self, notes: Sequence[NewNote]) -> dict[str | None, tuple[Note, bool]]:
         """Notes of the batch that are stored already, by dedupe key (as (note, False))."""
+
+    def forgotten_keys(self, notes: Sequence[NewNote]) -> set[str]:
+        """The dedupe keys of these notes that belonged to notes since forgotten."""
 
     def write(
         self,
@@ -231,6 +235,9 @@ class RecordStore(Protocol):
         self, rows: Sequence[dict[str, Any]], vectors: Sequence[np.ndarray]
     ) -> int:
         """Exported lessons with the vectors to keep; returns how many were new."""
+
+    def restore_forgotten_rows(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Exported fingerprints of forgotten notes' keys; returns how many were new."""
 
     # -- Access tokens (only their hashes) -------------------------------------
 

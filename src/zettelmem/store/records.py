@@ -14,7 +14,7 @@ import numpy as np
 from zettelmem.errors import HomeError, NotFound, read_only_home
 from zettelmem.ids import new_id
 from zettelmem.models import Change, Filters, Link, NewNote, Note, Op, StoredVerdict, WriteOutcome
-from zettelmem.store import tokens, verdicts
+from zettelmem.store import forgotten, tokens, verdicts
 from zettelmem.store.insights import InsightRecords
 from zettelmem.store.links import (
     apply_change,
@@ -39,7 +39,7 @@ from zettelmem.store.tokens import TokenRecords
 from zettelmem.store.verdicts import VerdictRecords
 from zettelmem.timeutil import is_stored, now_iso
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TAGS_FOLDED = "tags_folded"  # meta: every stored tag is in lower case
 # The most of notes.db read through a memory map (SQLite caps it at its own build limit,
 # 2 GB by default); pages past it are read as usual.
@@ -113,6 +113,8 @@ _MIGRATIONS: list[str] = [
     verdicts.SCHEMA,
     # 3: access tokens (their hashes) and grants.
     tokens.SCHEMA,
+    # 4: the fingerprints of forgotten notes' dedupe keys.
+    forgotten.SCHEMA,
 ]
 
 _NOTE_COLUMNS = (
@@ -146,7 +148,9 @@ def _row_to_note(row: sqlite3.Row) -> Note:
     )
 
 
-class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
+class Records(
+    VerdictRecords, InsightRecords, PortableRecords, TokenRecords, forgotten.ForgottenRecords
+):
     """The SQLite record. Every write is one transaction that also appends to ops."""
 
     tags_folded = False  # every stored tag is lower case (see fold_tags)
@@ -505,6 +509,8 @@ class Records(VerdictRecords, InsightRecords, PortableRecords, TokenRecords):
         gone = {note.id for note in notes}
         with self.transaction() as db:
             touched = [f for f in followers(db, gone, CONTEXT_DEPTH) if f[1] not in gone]
+            # An import of the same export must not bring them back.
+            forgotten.bury(db, [note.label for note in notes], now_iso())
             for note in notes:
                 bridge_gap(db, note.id, now_iso())
                 db.execute("DELETE FROM notes WHERE label=?", (note.label,))

@@ -32,9 +32,9 @@ from zettelmem.transfer import checks, manifest
 from zettelmem.validation import validate_scope
 
 FORMAT = "zettelmem-export"
-VERSION = 2  # 2: lessons, and the header says what is carried
-READABLE = (1, 2)
-CARRIES = ("notes", "links", "history", "verdicts", "lessons")
+VERSION = 3  # 2: lessons, and the header says what is carried; 3: forgotten keys
+READABLE = (1, 2, 3)
+CARRIES = ("notes", "links", "history", "verdicts", "lessons", "forgotten import keys")
 # Quarantined notes stay in the home that caught them; indexes are rebuilt from the record.
 LEAVES_OUT = (
     "quarantined notes",
@@ -43,7 +43,7 @@ LEAVES_OUT = (
     "derived indexes",
 )
 _PLURAL = {"note": "notes", "link": "links", "change": "changes", "verdict": "verdicts",
-           "lesson": "lessons"}  # fmt: skip
+           "lesson": "lessons", "forgotten": "forgotten"}  # fmt: skip
 _BATCH = 256
 
 
@@ -57,6 +57,7 @@ class ExportResult:
     verdicts: int = 0
     lessons: int = 0
     removed: int = 0  # Markdown, --force: files of notes no longer exported, removed
+    forgotten: int = 0  # fingerprints of forgotten notes' keys (see store/forgotten.py)
 
 
 # -- JSONL --------------------------------------------------------------------
@@ -91,6 +92,7 @@ def export_jsonl(
                 ("change", dump.changes()),
                 ("verdict", dump.verdicts()),
                 ("lesson", dump.lessons()),
+                ("forgotten", dump.forgotten()),
             ):
                 attr = _PLURAL[kind]
                 for row in rows:
@@ -165,6 +167,7 @@ def restore_jsonl(
     changes: list[dict[str, Any]] = []
     verdicts: list[dict[str, Any]] = []
     lessons: list[dict[str, Any]] = []
+    forgotten: list[dict[str, Any]] = []
 
     def flush() -> None:
         if not batch:
@@ -199,11 +202,14 @@ def restore_jsonl(
                 verdicts.append(row)
             elif kind == "lesson":
                 lessons.append(row)
+            elif kind == "forgotten":
+                forgotten.append(row)
         flush()
         # Links move the context vectors of the notes they join: inside the bulk write too.
         result.links, result.changes = memory.records.restore_other_rows(links, changes, verdicts)
         vectors = _lesson_vectors(memory, path, lessons)
         result.lessons = memory.records.restore_lesson_rows(lessons, vectors)
+        memory.records.restore_forgotten_rows(forgotten)
     memory.indexes.catch_up()
     return result
 
@@ -241,6 +247,7 @@ _REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
                 "at": (str,), "review": (str, type(None)), "reviewed_at": (str, type(None))},
     "lesson": {"id": (str,), "scope": (str,), "text": (str,), "signals": (list,),
                "created_at": (str,), "vector": (str,)},
+    "forgotten": {"fingerprint": (str,), "scope": (str,), "at": (str,)},
 }  # fmt: skip
 
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
-from zettelmem.models import Link, NewNote
+from zettelmem.models import Change, Link, NewNote, Note
+from zettelmem.store.threads import thread_of
 from zettelmem.transfer import export, importers, vault
 from zettelmem.transfer.importers.units import Group, Rejected, Unit, bytes_read
 from zettelmem.validation import validate_scope
@@ -30,6 +31,7 @@ log = logging.getLogger("zettelmem")
 
 BATCH_NOTES = 128  # a batch closes at the first group boundary past this many notes
 MAX_REJECTIONS_KEPT = 100
+DRY_NEW = "+"  # a dry run's stand-in id for a note the real run would add (never an id)
 
 
 @dataclass
@@ -43,6 +45,7 @@ class ImportReport:
     read: int = 0  # notes read
     added: int = 0
     skipped: int = 0  # stored already
+    forgotten: int = 0  # stored once, then forgotten: never brought back by an import
     redacted: int = 0  # secrets replaced
     truncated: int = 0  # messages cut at the note limit
     links: int = 0  # wikilinks stored
@@ -139,7 +142,8 @@ def _write(
         known = memory.records.duplicates([n for _, n in batch])
         report.skipped += sum(1 for _, n in batch if n.dedupe_key in known)
         report.added += sum(1 for _, n in batch if n.dedupe_key not in known)
-        ids = {n.source: known[n.dedupe_key][0].id for _, n in batch if n.dedupe_key in known}
+        ids = {n.source: known[n.dedupe_key][0].id if n.dedupe_key in known
+               else DRY_NEW + n.source for _, n in batch}  # fmt: skip
         for group in dict.fromkeys(g for g, _ in batch):
             on_stored(group, ids)
         return
@@ -184,6 +188,12 @@ def _batches(
         report.read += len(notes)
         report.redacted += unit.redacted
         report.truncated += unit.truncated
+        gone = memory.records.forgotten_keys(notes)
+        if gone:
+            report.forgotten += sum(1 for n in notes if n.dedupe_key in gone)
+            notes = [n for n in notes if n.dedupe_key not in gone]
+            if not notes:
+                continue
         known = memory.records.duplicates(notes)
         if all(note.dedupe_key in known for note in notes):
             # Stored whole already: skipped before it costs an embedding. Dropping whole
@@ -205,29 +215,60 @@ def _retire(
 ) -> None:
     """A document read again supersedes its stored notes whose text it no longer holds
     (an edited section's old text, a deleted section): the document's notes now are its
-    current version. Each is superseded by the note now at its place (or the first)."""
+    current version. Each is superseded by the note now at its place (or the first).
+
+    A text the document holds again (an edit undone) is an older version of its own, which
+    is made current again. The dry run plans the same (its new notes counted as active)."""
     if group.replaces is None or not group.notes:
         return
     current = [ids[n.source] for n in group.notes if n.source in ids]
     now = set(current)
     stale = [n for n in memory.records.active_in_thread(group.notes[0].scope, group.replaces)
              if n.id not in now]  # fmt: skip
-    if dry_run or not stale or not current:
-        report.superseded += len(stale)
+    if not stale or not current:
         return
+    stored = memory.records.get_many(sorted(i for i in now if not i.startswith(DRY_NEW)))
+    revived, unlinked = _revive(memory, group.replaces, stored, now)
     # Only a current note replaces one: a new version the guard quarantined does not.
-    active = {n.id for n in memory.records.get_many(sorted(now)) if n.status == "active"}
-    links, changes = [], []
-    for old in stale:
-        newer = ids.get(old.source, current[0])
-        if newer not in active:
-            continue
-        made, changed = supersede(newer, old.id, "the document was imported again, edited")
+    active = {i for i in now if i.startswith(DRY_NEW)} | set(revived)
+    active |= {n.id for n in stored if n.status == "active"}
+    replaced = [(ids.get(old.source, current[0]), old.id) for old in stale]
+    replaced = [(newer, old) for newer, old in replaced if newer in active]
+    report.superseded += len(replaced)
+    if dry_run or not replaced:
+        return
+    why = "the document was imported again holding this text"
+    links: list[Link] = []
+    changes = unlinked + [Change(i, "status", "superseded", "active", why) for i in revived]
+    for newer, old in replaced:
+        made, changed = supersede(newer, old, "the document was imported again, edited")
         links += made
         changes += changed
-    report.superseded += len(changes)
-    if changes:
-        memory.records.write([], np.zeros((0, memory.embedder.dims)), links, changes)
+    memory.records.write([], np.zeros((0, memory.embedder.dims)), links, changes)
+
+
+def _revive(
+    memory: Memory, thread: str, stored: list[Note], now: set[str]
+) -> tuple[list[str], list[Change]]:
+    """The document's current notes that only its own older versions superseded (the
+    text came back), and the changes that take those `supersedes` links away."""
+    held = {n.id: n for n in stored if n.status == "superseded"}
+    if not held:
+        return [], []
+    by: dict[str, list[str]] = {}
+    for link in memory.records.adjacent(sorted(held), ["supersedes"]):
+        if link.dst in held:
+            by.setdefault(link.dst, []).append(link.src)
+    revived, unlinked = [], []
+    for note_id, superseders in sorted(by.items()):
+        newer = memory.records.get_many(superseders)
+        if any(thread_of(n.source) != thread or n.id in now for n in newer):
+            continue  # replaced by another note, or within the document: it stays so
+        revived.append(note_id)
+        unlinked += [Change(n.id, f"link:{note_id}:supersedes", "1.0", "null",
+                            f"{note_id} is current again: its document holds its text")
+                     for n in newer]  # fmt: skip
+    return revived, unlinked
 
 
 def _earlier_keys(memory: Memory, notes: list[NewNote]) -> list[NewNote]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from zettelmem.errors import NotFound
 from zettelmem.memory.core import Memory
+from zettelmem.text import unix_newlines
 from zettelmem.transfer.export import LINKS_HEADING, VAULT_KEYS, RestoreResult, row_problem
 from zettelmem.transfer.importers.markdown import SUFFIXES, vault_files
 
@@ -30,8 +31,10 @@ def _edited(memory: Memory, row: dict[str, Any], result: RestoreResult) -> bool:
         stored = memory.records.get(str(row["id"]))
     except NotFound:
         return False
-    if stored.content == row["content"]:
-        return False  # not edited (a superseded note's text comes back as it was)
+    if unix_newlines(stored.content) == row["content"]:
+        # Not edited (a superseded note's text comes back as it was; a text stored with
+        # CRLF before texts were stored with LF reads back with LF).
+        return False
     seen = {stored.id}
     while stored.status == "superseded":  # an earlier edit replaced it: its newest version
         newer = [x.src for x in memory.records.adjacent([stored.id], ["supersedes"])
@@ -40,7 +43,7 @@ def _edited(memory: Memory, row: dict[str, Any], result: RestoreResult) -> bool:
             break
         stored = memory.records.get(newer[0])
         seen.add(stored.id)
-    if stored.content == row["content"] or stored.status != "active":
+    if unix_newlines(stored.content) == row["content"] or stored.status != "active":
         return False
     result.read += 1
     written = memory.remember(

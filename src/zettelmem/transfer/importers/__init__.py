@@ -64,6 +64,8 @@ def detect(path: Path) -> str:
     """The format of a file or folder, judged by its content (not its name)."""
     check_readable(path)
     if path.is_dir():
+        if next(markdown.vault_files(path), None) is None:
+            raise markdown.no_markdown(path)
         return "markdown"
     head = read_head(path)
     if _JSON_START.match(head):

@@ -7,8 +7,11 @@ long file becomes one note per heading section so each note stays one idea.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +30,8 @@ from zettelmem.transfer.importers.units import (
     split_text,
     when,
 )
+
+log = logging.getLogger("zettelmem")
 
 SECTION_THRESHOLD = 2000  # longer bodies are split at their # and ## headings
 SUFFIXES = (".md", ".markdown")
@@ -61,7 +66,7 @@ def read(path: Path, scope: str, granularity: str, redact_secrets: bool) -> Iter
     if path.is_dir():
         files = list(vault_files(path))
         if not files:
-            raise InvalidInput(f"{path} holds no Markdown (.md) files; pass a vault or a .md file")
+            raise no_markdown(path)
         root = path
     else:
         read_head(path)  # empty or not UTF-8: say so before anything is yielded
@@ -81,8 +86,36 @@ def vault_files(root: Path) -> Iterator[Path]:
                 continue
             if file.is_symlink() and not file.resolve().is_relative_to(top):
                 continue
+            if not _regular(file):
+                _skipped(file.relative_to(root).as_posix())
+                continue
             found.append(file)
     yield from sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _regular(file: Path) -> bool:
+    """A regular file (or a link to one), judged without opening it: a FIFO would block
+    the read forever, a device never end."""
+    try:
+        return stat.S_ISREG(file.stat().st_mode)
+    except OSError:  # a dangling link
+        return False
+
+
+@functools.lru_cache(maxsize=1024)  # a vault is listed more than once per import: said once
+def _skipped(rel: str) -> None:
+    log.warning("skipped %s: not a regular file (a pipe, a socket, a device or a dangling "
+                "link); only regular files are read", rel)  # fmt: skip
+
+
+def no_markdown(folder: Path) -> InvalidInput:
+    """The error for a folder with no Markdown file, naming the chat export it may be."""
+    export = folder / "conversations.json"
+    if export.is_file():
+        return InvalidInput(f"{folder} holds no Markdown (.md) files but a conversations.json "
+                            f"(a ChatGPT or Claude.ai export); import that file: mem import "
+                            f"'{export}'")  # fmt: skip
+    return InvalidInput(f"{folder} holds no Markdown (.md) files; pass a vault or a .md file")
 
 
 # -- front matter ------------------------------------------------------------------------

@@ -291,6 +291,9 @@ def chat_group(
 # -- files -------------------------------------------------------------------------------
 
 
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
+
+
 def read_head(path: Path) -> str:
     """The first ~64 KiB of a file as text (without a BOM); InvalidInput if empty or not UTF-8."""
     try:
@@ -300,6 +303,10 @@ def read_head(path: Path) -> str:
         raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
     if not raw.strip():
         raise InvalidInput(f"{path} is empty; pass a file with something to import")
+    if raw.startswith(_ZIP):
+        # An export as it is downloaded; its conversations.json is the file to import.
+        raise InvalidInput(f"{path} is a zip archive; unzip it and import the "
+                           "conversations.json inside (or the folder of .md notes)")  # fmt: skip
     try:
         # Not final: the cut may fall inside a multi-byte character.
         text = codecs.getincrementaldecoder("utf-8")().decode(raw.removeprefix(_BOM), final=False)
