@@ -149,3 +149,116 @@ def test_stdio_stdout_carries_nothing_but_protocol(home: Path) -> None:
     note = by_id[3]["result"]["structuredContent"]
     assert note["scope"] == "s1" and note["source"] == "mcp:raw"  # --scope; the client's name
     assert by_id[4]["result"]["isError"] is True
+
+
+def test_a_lone_surrogate_escape_is_served_as_a_replacement_character(home: Path) -> None:
+    """JavaScript writes half an emoji as a lone surrogate escape ("\\ud83d"): valid JSON,
+    which the SDK's parser refuses. Such a request is answered, the half emoji read as
+    U+FFFD, and stdout still carries nothing but protocol."""
+    broken = "\ud83d"  # json.dumps writes it as the escape \ud83d
+    hello = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": f"raw {broken}", "version": "0"},
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zettelmem", "--home", str(home), "serve"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "MEM_EMBEDDER": "hashing"},
+    )  # fmt: skip
+    assert proc.stdin and proc.stdout
+
+    def ask(*lines: bytes) -> dict[str, Any]:
+        assert proc.stdin and proc.stdout
+        proc.stdin.write(b"".join(lines))
+        proc.stdin.flush()
+        answer: dict[str, Any] = json.loads(proc.stdout.readline())
+        return answer
+
+    try:
+        # `initialize` is served before the next line is read, so the ping's answer comes
+        # second; a dropped `initialize` would leave the ping's answer first.
+        first = ask(_rpc("initialize", hello, 1), _rpc("ping", {}, 2))
+        assert first.get("id") == 1, first
+        assert first["result"]["serverInfo"]["name"] == "zettelmem"
+        assert json.loads(proc.stdout.readline())["id"] == 2
+        proc.stdin.write(_rpc("notifications/initialized", {}))
+        content = f"the cake had a candle shaped like a rocket {broken}"
+        stored = ask(_rpc("tools/call", {"name": "remember", "arguments": {"content": content}}, 3))
+        assert stored["id"] == 3 and not stored["result"]["isError"], stored
+        note = stored["result"]["structuredContent"]
+        assert note["content"] == "the cake had a candle shaped like a rocket \ufffd"
+        query = {"name": "recall", "arguments": {"query": f"rocket candle {broken}"}}
+        found = ask(_rpc("tools/call", query, 4))
+        assert found["id"] == 4 and not found["result"]["isError"], found
+        assert [h["id"] for h in found["result"]["structuredContent"]["hits"]][:1] == [note["id"]]
+        proc.stdin.close()
+        rest = proc.stdout.read().splitlines()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert rest == []  # nothing after the answers, on the way out
+
+
+def test_the_stdio_server_runs_as_the_sdk_does_but_for_the_repaired_lines() -> None:
+    """`MemoryServer.run_stdio_async` copies the SDK's own, with the read stream wrapped: if
+    the SDK changes how it serves stdio, bring the copy in line and update this test."""
+    import inspect
+    import textwrap
+
+    from mcp.server.mcpserver import MCPServer
+
+    body = textwrap.dedent(inspect.getsource(MCPServer.run_stdio_async))
+    code = " ".join(body.split('"""')[-1].split())  # after the docstring, one space apart
+    assert code == (
+        "async with stdio_server() as (read_stream, write_stream): "
+        "await self._lowlevel_server.run( read_stream, write_stream, "
+        "self._lowlevel_server.create_initialization_options(), )"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"jsonrpc": "2.0", "id": 7, "method": "ping", "params": {"a": "x \\ud83d"}}', "x \ufffd"),
+        ('{"jsonrpc": "2.0", "id": 7, "method": "ping", "params": {"a": "\\udc00y"}}', "\ufffdy"),
+        # a whole pair is one character; a low half before a high one is two halves
+        ('{"jsonrpc": "2.0", "id": 7, "method": "ping", "params": {"a": "\\ude00\\ud83d"}}',
+         "\ufffd\ufffd"),
+    ],
+)  # fmt: skip
+def test_a_line_refused_for_a_lone_surrogate_is_read_with_a_replacement(
+    line: str, expected: str
+) -> None:
+    from mcp_types import jsonrpc_message_adapter
+    from pydantic import ValidationError
+
+    from zettelmem.server.stdio import repaired
+
+    # What the SDK's stdio transport does with a line (and hands on when it fails).
+    with pytest.raises(ValidationError) as refused:
+        jsonrpc_message_adapter.validate_json(line, by_name=False)
+    item = repaired(refused.value)
+    message = getattr(item, "message", None)
+    assert message is not None, item
+    assert message.id == 7 and message.params == {"a": expected}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"jsonrpc": "2.0", "id": 7, "method": "ping"',  # cut short
+        '{"jsonrpc": "2.0", "id": 7, "method": "ping", "params": {"a": "\\ud83d\\ude00"}, }',
+        '{"jsonrpc": "1.0", "id": 7, "method": "ping", "params": {"a": "\\ud83d"}}',
+    ],
+)
+def test_a_line_refused_for_anything_else_stays_refused(line: str) -> None:
+    from mcp_types import jsonrpc_message_adapter
+    from pydantic import ValidationError
+
+    from zettelmem.server.stdio import repaired
+
+    with pytest.raises(ValidationError) as refused:
+        jsonrpc_message_adapter.validate_json(line, by_name=False)
+    assert isinstance(repaired(refused.value), ValidationError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import socket
 import sys
 from collections.abc import Sequence
@@ -207,6 +208,66 @@ class WholeBody:
         await self.app(scope, replay, send)
 
 
+log = logging.getLogger("zettelmem")
+
+# Where the SDK's streamable HTTP transport logs, and what it logs when the session a
+# request was for ended while the request was handled (its streams are closed).
+TRANSPORT_LOGGER = "mcp.server.streamable_http"
+TRANSPORT_POST_FAILED = "Error handling POST request"
+SESSION_GONE = (anyio.ClosedResourceError, anyio.BrokenResourceError)
+
+
+class SessionGoneFilter(logging.Filter):
+    """Keeps out of the log the transport's traceback for a request whose session ended
+    under it (`AnswerOnce` says so in one debug line instead)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.msg == TRANSPORT_POST_FAILED and isinstance(error, SESSION_GONE))
+
+
+SESSION_GONE_FILTER = SessionGoneFilter()
+
+
+class AnswerOnce:
+    """Sends one response per request, and drops quietly a request whose session ended
+    while it was handled.
+
+    The transport answers a notification (such as a client's `notifications/cancelled`)
+    with 202 before the session reads it. A client that gives up on a call cancels it and
+    ends its session (DELETE); when the DELETE lands in between, the transport finds the
+    session's streams closed, tries to send a 500 after the 202 and raises. The client
+    has its answer and has left, so nothing more is sent and the closed streams are one
+    debug line, not tracebacks in the log.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        answered = False
+
+        async def once(message: Message) -> None:
+            nonlocal answered
+            if answered:
+                return  # after a whole response the server may send nothing more
+            answered = message["type"] == "http.response.body" and not message.get(
+                "more_body", False
+            )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, once)
+        except SESSION_GONE:
+            if not answered:
+                raise
+            log.debug("%s %s: its session ended while it was handled; dropped",
+                      scope.get("method"), scope.get("path"))  # fmt: skip
+
+
 async def _plain(send: Send, status: int, text: str) -> None:
     await send({
         "type": "http.response.start",
@@ -233,7 +294,8 @@ def http_app(
         transport_security=transport_security(host, allowed_hosts),
         host=host,
     )
-    app = WholeBody(app, seconds=body_seconds, max_bytes=max_request_bytes)
+    logging.getLogger(TRANSPORT_LOGGER).addFilter(SESSION_GONE_FILTER)  # added once
+    app = WholeBody(AnswerOnce(app), seconds=body_seconds, max_bytes=max_request_bytes)
     # no body is read before the token
     return BearerAuth(app, server, token, loopback=is_loopback(host))
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 from mcp_types import ToolAnnotations
@@ -57,6 +58,7 @@ from zettelmem.server.access import (
 )
 from zettelmem.server.core import Core
 from zettelmem.server.prompts import add_prompts
+from zettelmem.server.stdio import RepairedItems
 from zettelmem.validation import DEFAULT_SCOPE, MAX_K, validate_scope
 
 DEFAULT_HOST = "127.0.0.1"
@@ -93,6 +95,16 @@ class MemoryServer(MCPServer[Any]):
 
     def close(self) -> None:
         self.core.close()
+
+    async def run_stdio_async(self) -> None:
+        """The SDK's stdio transport (fd 0 and 1 are its own while it serves), with the lines
+        its parser refuses for a lone surrogate escape read again (`stdio.repaired`); else
+        as `MCPServer.run_stdio_async`, which `tests/test_server_stdio.py` holds this to."""
+        lowlevel = self._lowlevel_server
+        async with stdio_server() as (read_stream, write_stream):
+            await lowlevel.run(
+                RepairedItems(read_stream), write_stream, lowlevel.create_initialization_options()
+            )
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
