@@ -72,7 +72,8 @@ def test_chatgpt_notes_carry_source_time_scope_and_dedupe_key() -> None:
     groups = _groups(FIX / "chatgpt" / "conversations.json", scope="me")
     first = groups[f"conversations.json#{LISBON}"].notes[0]
     assert first.source == f"chatgpt:conversations.json#{LISBON}/aaa2-u1"
-    assert thread_of(first.source) == f"chatgpt:conversations.json#{LISBON}"
+    # The thread is the conversation, whichever file it came in.
+    assert thread_of(first.source) == f"chatgpt:#{LISBON}"
     # The dedupe key names the conversation and the message, not the file.
     assert first.dedupe_key == f"chatgpt:#{LISBON}/aaa2-u1" and first.scope == "me"
     assert first.event_at == "2024-05-01T10:00:01"  # 1714557601.2 UTC
@@ -292,7 +293,7 @@ def test_a_very_long_message_is_split_never_truncated(tmp_path: Path) -> None:
     assert all(n.content.startswith("User: ") and n.content.endswith(".") for n in group.notes)
     rebuilt = " ".join(n.content.removeprefix("User: ") for n in group.notes)
     assert rebuilt == text.strip()
-    assert thread_of(group.notes[2].source) == "jsonl:long.jsonl#long"
+    assert thread_of(group.notes[2].source) == "jsonl:#long"
 
 
 def test_unknown_granularity_is_invalid_input() -> None:

@@ -37,6 +37,15 @@ def test_thread_key_is_the_source_without_its_last_part() -> None:
     assert thread_of("cli") is None and thread_of("mcp:claude") is None
 
 
+def test_a_chat_exports_thread_is_its_conversation_not_its_file() -> None:
+    for name in ("conversations.json", "conversations (1).json", "old#export.json"):
+        assert thread_of(f"chatgpt:{name}#c-1/m-2") == (
+            "chatgpt:#c-1" if "#" not in name else "chatgpt:#export.json#c-1"
+        )
+    assert thread_of("claude:a.json#c/d/m~2") == "claude:#c/d"  # an id may hold '/'
+    assert thread_of("jsonl:log.jsonl#session 7/part-1") == "jsonl:#session 7"
+
+
 def test_consecutive_turns_of_a_session_follow_each_other(memory: Memory) -> None:
     day1, later_day1, day2 = "2024-01-01T10:00:00", "2024-01-01T12:00:00", "2024-01-03T10:00:00"
     memory.remember_many([_turn(0, day1), _turn(1, day1), _turn(2, later_day1)])

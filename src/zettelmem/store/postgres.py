@@ -59,6 +59,7 @@ class PgRecords(Records):
         if self.get_meta("schema_version") != str(SCHEMA_VERSION):
             self.set_meta("schema_version", str(SCHEMA_VERSION))
         self.fold_tags()
+        self.thread_conversations()
         if not pgsearch.current(self):
             # A migration, or a `mem reindex` cut short, left the search tables behind the
             # record: the end of a write transaction fills them.

@@ -27,12 +27,14 @@ from zettelmem.store.portable import PortableRecords
 from zettelmem.store.sqlutil import select_in
 from zettelmem.store.threads import (
     CONTEXT_DEPTH,
+    THREADS_BY_CONVERSATION,
     bridge_gap,
     context_vectors,
     followers,
     link_to_previous,
     own_vectors,
     preceding,
+    rethread,
     thread_of,
 )
 from zettelmem.store.tokens import TokenRecords
@@ -182,6 +184,7 @@ class Records(
         self._configure()
         self._migrate()
         self.fold_tags()
+        self.thread_conversations()
 
     def _configure(self) -> None:
         try:
@@ -293,6 +296,17 @@ class Records(
             db.execute("DELETE FROM note_tags WHERE tag <> lower(tag)")
         self.set_meta(TAGS_FOLDED, "1")
         self.tags_folded = True
+
+    def thread_conversations(self) -> None:
+        """Once per store: the notes of chat exports stored when their thread named the
+        file take their conversation's thread, so a later import of the conversation
+        from a file of another name continues it. A read-only store waits."""
+        if self.read_only or self.get_meta(THREADS_BY_CONVERSATION) == "1":
+            return
+        with self.transaction() as db:
+            rethread(db)
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')",
+                       (THREADS_BY_CONVERSATION,))  # fmt: skip
 
     # -- meta ---------------------------------------------------------------
 

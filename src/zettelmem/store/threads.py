@@ -2,7 +2,9 @@
 
 A note that carries a thread key (its source without the last `/part` or
 `#part`: the conversation or file it came from) follows the newest earlier
-note of the same scope and thread when the two happened close in time. The
+note of the same scope and thread when the two happened close in time. A chat
+export's conversation is one thread whichever file it came in: its key is the
+conversation's id, not the file's name (see `thread_of`). The
 vector index embeds a note together with the notes it follows (see
 `context_vectors`): in a dialog, a reply is only understood with the turns
 before it.
@@ -26,11 +28,42 @@ CONTEXT_WEIGHTS = (1.0, 0.5, 0.25)
 CONTEXT_DEPTH = len(CONTEXT_WEIGHTS) - 1
 
 
+# Sources of chat exports, '<format>:<file>#<conversation>/<message>': the file's name
+# is provenance, the conversation's id (unique in the export) names the thread.
+CHAT_EXPORTS = ("chatgpt:", "claude:", "jsonl:")
+# meta: every stored note's thread is the one thread_of gives its source today
+THREADS_BY_CONVERSATION = "threads_by_conversation"
+
+
 @lru_cache(maxsize=65536)  # asked for every pair of notes a write compares
 def thread_of(source: str) -> str | None:
-    """'locomo:conv-26/D1:3' -> 'locomo:conv-26'; 'notes.txt#4' -> 'notes.txt'; 'cli' -> None."""
+    """'locomo:conv-26/D1:3' -> 'locomo:conv-26'; 'notes.txt#4' -> 'notes.txt'; 'cli' -> None;
+    'chatgpt:conversations (1).json#c-1/m-2' -> 'chatgpt:#c-1' (the same for any file name)."""
     cut = max(source.rfind("/"), source.rfind("#"))
-    return source[:cut] if cut > 0 else None
+    if cut <= 0:
+        return None
+    thread = source[:cut]
+    for prefix in CHAT_EXPORTS:
+        if thread.startswith(prefix):
+            # A message id never holds '/' or '#' (see importers' safe_id); a file name
+            # seldom holds '#' and a conversation id may, so the file ends at the first.
+            _, hash_, conversation = thread[len(prefix) :].partition("#")
+            return f"{prefix}#{conversation}" if hash_ else thread
+    return thread
+
+
+def rethread(db: sqlite3.Connection) -> int:
+    """Give every chat export's note the thread thread_of gives its source now (notes
+    stored when a thread named the file join their conversation's); returns how many."""
+    rows = db.execute(
+        "SELECT label, source, thread FROM notes WHERE "
+        + " OR ".join("source LIKE ?" for _ in CHAT_EXPORTS),
+        [f"{prefix}%" for prefix in CHAT_EXPORTS],
+    ).fetchall()
+    moved = [(new, int(r[0])) for r in rows if (new := thread_of(str(r[1]))) != r[2]]
+    if moved:
+        db.executemany("UPDATE notes SET thread=? WHERE label=?", moved)
+    return len(moved)
 
 
 def _close_in_time(before: str | None, after: str | None) -> bool:

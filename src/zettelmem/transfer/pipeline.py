@@ -23,7 +23,7 @@ from zettelmem.memory.core import Memory
 from zettelmem.models import Change, Link, NewNote, Note
 from zettelmem.store.threads import thread_of
 from zettelmem.transfer import export, importers, vault
-from zettelmem.transfer.importers.units import Group, Rejected, Unit, bytes_read
+from zettelmem.transfer.importers.units import Group, Rejected, Unit, bytes_read, message_of
 from zettelmem.validation import validate_scope
 from zettelmem.zettel.construct import supersede
 
@@ -149,8 +149,10 @@ def _write(
         return
     stored = memory.store_batch([n for _, n in batch], embedded)
     by_source: dict[str, str] = {}
-    for note, created in stored:
-        by_source[note.source] = note.id
+    # By the source read (as the dry run): a note stored from a file of another name
+    # comes back with its own.
+    for (_, new), (note, created) in zip(batch, stored):
+        by_source[new.source] = note.id
         if created:
             report.added += 1
             report.ids.append(note.id)
@@ -216,6 +218,9 @@ def _retire(
     """A document read again supersedes its stored notes whose text it no longer holds
     (an edited section's old text, a deleted section): the document's notes now are its
     current version. Each is superseded by the note now at its place (or the first).
+    A conversation supersedes only its notes of the messages its export holds off the
+    branch shown (see Group.in_place_of): an older export holds fewer messages, not
+    other ones.
 
     A text the document holds again (an edit undone) is an older version of its own, which
     is made current again. The dry run plans the same (its new notes counted as active)."""
@@ -223,35 +228,54 @@ def _retire(
         return
     current = [ids[n.source] for n in group.notes if n.source in ids]
     now = set(current)
-    stale = [n for n in memory.records.active_in_thread(group.notes[0].scope, group.replaces)
-             if n.id not in now]  # fmt: skip
-    if not stale or not current:
+    place = group.in_place_of
+    active_here = memory.records.active_in_thread(group.notes[0].scope, group.replaces)
+    stale = [n for n in active_here
+             if n.id not in now and (place is None or message_of(n.source) in place)]  # fmt: skip
+    # A current note not active in the thread may be one to make current again.
+    shown = {n.id for n in active_here}
+    held = any(i not in shown and not i.startswith(DRY_NEW) for i in now)
+    if not current or not (stale or held):
         return
     stored = memory.records.get_many(sorted(i for i in now if not i.startswith(DRY_NEW)))
-    revived, unlinked = _revive(memory, group.replaces, stored, now)
+    leaving = {n.id for n in stale}
+    revived, unlinked = _revive(memory, group, stored, now, leaving)
     # Only a current note replaces one: a new version the guard quarantined does not.
     active = {i for i in now if i.startswith(DRY_NEW)} | set(revived)
     active |= {n.id for n in stored if n.status == "active"}
-    replaced = [(ids.get(old.source, current[0]), old.id) for old in stale]
+    replaced = [(_in_place(old, ids, place) or current[0], old.id) for old in stale]
     replaced = [(newer, old) for newer, old in replaced if newer in active]
     report.superseded += len(replaced)
-    if dry_run or not replaced:
+    if dry_run or not (replaced or revived):
         return
-    why = "the document was imported again holding this text"
+    what = "document" if place is None else "conversation"
+    why = f"the {what} was imported again holding this text"
     links: list[Link] = []
     changes = unlinked + [Change(i, "status", "superseded", "active", why) for i in revived]
     for newer, old in replaced:
-        made, changed = supersede(newer, old, "the document was imported again, edited")
+        made, changed = supersede(newer, old, f"the {what} was imported again, edited")
         links += made
         changes += changed
     memory.records.write([], np.zeros((0, memory.embedder.dims)), links, changes)
 
 
+def _in_place(old: Note, ids: dict[str, str], place: dict[str, str] | None) -> str | None:
+    """The id of the note now at a stale note's place: the same source (a section's new
+    text), or the note of the message that took its place in the conversation."""
+    if old.source in ids or place is None:
+        return ids.get(old.source)
+    return ids.get(place.get(message_of(old.source), ""))
+
+
 def _revive(
-    memory: Memory, thread: str, stored: list[Note], now: set[str]
+    memory: Memory, group: Group, stored: list[Note], now: set[str], leaving: set[str]
 ) -> tuple[list[str], list[Change]]:
-    """The document's current notes that only its own older versions superseded (the
-    text came back), and the changes that take those `supersedes` links away."""
+    """The group's current notes that only its own older versions superseded, versions
+    it no longer holds (the text came back), and the changes that take those
+    `supersedes` links away. A superseding note still current elsewhere (a message of a
+    newer export that this older one does not hold) keeps the old one superseded. In a
+    conversation every turn of the branch shown is current, also one superseded by
+    another turn of it (when the turn at its place was forgotten)."""
     held = {n.id: n for n in stored if n.status == "superseded"}
     if not held:
         return [], []
@@ -259,16 +283,26 @@ def _revive(
     for link in memory.records.adjacent(sorted(held), ["supersedes"]):
         if link.dst in held:
             by.setdefault(link.dst, []).append(link.src)
+    what = "document" if group.in_place_of is None else "conversation"
     revived, unlinked = [], []
     for note_id, superseders in sorted(by.items()):
         newer = memory.records.get_many(superseders)
-        if any(thread_of(n.source) != thread or n.id in now for n in newer):
+        if not all(_going(n, group, now, leaving) for n in newer):
             continue  # replaced by another note, or within the document: it stays so
         revived.append(note_id)
         unlinked += [Change(n.id, f"link:{note_id}:supersedes", "1.0", "null",
-                            f"{note_id} is current again: its document holds its text")
+                            f"{note_id} is current again: its {what} holds its text")
                      for n in newer]  # fmt: skip
     return revived, unlinked
+
+
+def _going(newer: Note, group: Group, now: set[str], leaving: set[str]) -> bool:
+    """Whether a note that superseded one of the group's current notes gives way to it."""
+    if thread_of(newer.source) != group.replaces:
+        return False
+    if newer.id in now:
+        return group.in_place_of is not None
+    return newer.status != "active" or newer.id in leaving
 
 
 def _earlier_keys(memory: Memory, notes: list[NewNote]) -> list[NewNote]:

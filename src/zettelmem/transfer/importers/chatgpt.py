@@ -3,7 +3,10 @@
 A conversation is a tree of messages (``mapping``); editing or regenerating a
 message adds a sibling branch. What the person saw is the branch from
 ``current_node`` up to the root, so that is the one imported. System, tool
-and hidden messages, tool calls and non-text content are left out.
+and hidden messages, tool calls and non-text content are left out. The
+messages off that branch are named too, each with the message now at its
+place: imported again after an edit, a conversation's stored notes of the
+edited-away branch are superseded by the branch shown.
 """
 
 from __future__ import annotations
@@ -67,12 +70,58 @@ def conversation(
     except _Broken as exc:
         return Rejected(ref, str(exc))
     fallback = when(record.get("create_time"))
-    messages = [m for node in branch if (m := _message(node, fallback)) is not None]
+    shown = [(depth, m) for depth, node in enumerate(branch)
+             if (m := _message(node, fallback)) is not None]  # fmt: skip
     title = str(record.get("title") or "Untitled")
     key = None if ident is None else f"chatgpt:#{safe_id(ident)}"
     return chat_group(
-        ref, title, f"chatgpt:{ref}", messages, scope, granularity, redact_secrets, key
-    )
+        ref, title, f"chatgpt:{ref}", [m for _, m in shown], scope, granularity,
+        redact_secrets, key, off_branch(mapping, branch, shown),
+    )  # fmt: skip
+
+
+def off_branch(
+    mapping: dict[str, Any], branch: list[dict[str, Any]], shown: list[tuple[int, Message]]
+) -> dict[str, str]:
+    """The id of every message off the visible branch -> the id of the branch's message
+    at its place: at the same depth in the tree (or the next one down that is shown), else
+    the branch's last. An edited message's is the edit; its answer's is the new answer."""
+    if not shown:
+        return {}
+    on = {id(node) for node in branch}
+    depths: dict[str, int] = {}
+    out: dict[str, str] = {}
+    for node_id, node in mapping.items():
+        if not isinstance(node, dict) or id(node) in on:
+            continue
+        message = node.get("message")
+        depth = _depth(mapping, node_id, depths)
+        ident = str(message.get("id") or node.get("id") or "") if isinstance(message, dict) else ""
+        if not ident or depth is None:
+            continue
+        out[ident] = next((m for d, m in shown if d >= depth), shown[-1][1]).id
+    return out
+
+
+def _depth(mapping: dict[str, Any], node_id: str, known: dict[str, int]) -> int | None:
+    """How many ancestors a node has in the mapping (None inside a cycle)."""
+    chain: list[str] = []
+    seen: set[str] = set()
+    current: object = node_id
+    while isinstance(current, str) and current not in known:
+        node = mapping.get(current)
+        if not isinstance(node, dict):
+            break
+        if current in seen:
+            return None
+        seen.add(current)
+        chain.append(current)
+        current = node.get("parent")
+    depth = known.get(current, -1) if isinstance(current, str) else -1
+    for ancestor in reversed(chain):
+        depth += 1
+        known[ancestor] = depth
+    return known[node_id]
 
 
 def visible_branch(mapping: dict[str, Any], current: object) -> list[dict[str, Any]]:

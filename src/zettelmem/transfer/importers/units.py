@@ -13,7 +13,7 @@ import codecs
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import ijson  # type: ignore[import-untyped]
 from zettelmem.errors import InvalidInput
 from zettelmem.models import GRANULARITIES, NewNote
 from zettelmem.redaction import redact
+from zettelmem.store.threads import thread_of
 from zettelmem.timeutil import from_epoch, parse_when
 from zettelmem.validation import MAX_CONTENT_CHARS
 
@@ -45,6 +46,11 @@ class Group:
     # A document read whole again: the thread of its notes. Its stored notes that the
     # document no longer holds (edited or deleted text) are superseded by it.
     replaces: str | None = None
+    # A conversation (with `replaces`, its thread): only its stored notes of these
+    # messages are superseded, the messages the export holds off the branch shown (edited
+    # or regenerated away); each maps to the source of the note now at its place ("" when
+    # none). A message the export does not hold (an older export's) is left alone.
+    in_place_of: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,14 @@ def part_source(source: str, index: int) -> str:
     return source if index == 0 else f"{source}~{index + 1}"
 
 
+_PART = re.compile(r"~\d+$")
+
+
+def message_of(source: str) -> str:
+    """The message a chat note's source names (its last part, without a piece's '~n')."""
+    return _PART.sub("", source.rsplit("/", 1)[-1])
+
+
 # -- chats -------------------------------------------------------------------------------
 
 _UNSAFE_ID = re.compile(r"[/#\s]+")
@@ -223,11 +237,15 @@ def _chat_notes(
     scope: str,
     granularity: str,
     key_prefix: str | None = None,
+    holders: dict[str, str] | None = None,
 ) -> list[NewNote]:
     """Notes of a conversation; each note's source starts with ``prefix`` (the file, the
     conversation), its dedupe key with ``key_prefix`` (the conversation only, so that a
-    copy of the export under another name, or piped in, adds nothing; None: the source)."""
+    copy of the export under another name, or piped in, adds nothing; None: the source).
+    ``holders`` is filled with the source of the note holding each message (not in
+    ``session`` notes, which hold parts of the text)."""
     pieces: list[tuple[str, str, str, str | None]] = []  # (source, key, content, event_at)
+    holders = {} if holders is None else holders
     if granularity == "session":
         lines = [line for m in messages for line in _lines(m, SESSION_LIMIT)]
         for n, (text, at) in enumerate(_pack(lines, SESSION_LIMIT), 1):
@@ -239,6 +257,7 @@ def _chat_notes(
         for group in groups:
             lines = [line for m in group for line in _lines(m, MESSAGE_LIMIT)]
             base = f"{prefix}/{safe_id(group[0].id)}"
+            holders.update((m.id, base) for m in group)
             base_key = None if key_prefix is None else (
                 f"{key_prefix}/{safe_id(group[0].key or group[0].id)}")  # fmt: skip
             for i, (text, at) in enumerate(_pack(lines, MESSAGE_LIMIT)):
@@ -260,9 +279,12 @@ def chat_group(
     granularity: str,
     redact_secrets: bool,
     key_prefix: str | None = None,
+    off_branch: dict[str, str] | None = None,
 ) -> Group:
     """A conversation's messages as notes; `prefix` is the source up to the message id,
-    `key_prefix` the dedupe key's (see _chat_notes)."""
+    `key_prefix` the dedupe key's (see _chat_notes). ``off_branch``: the messages of the
+    export that are not on the branch shown, each with the message now at its place; the
+    Group then replaces the conversation's stored notes of those (see Group)."""
     kept: list[Message] = []
     redacted = truncated = 0
     for message in messages:
@@ -284,8 +306,13 @@ def chat_group(
             )
     if redact_secrets:
         title = redact(title)[0]
-    notes = _chat_notes(prefix, kept, scope, granularity, key_prefix) if kept else []
-    return Group(ref=ref, title=title, notes=notes, redacted=redacted, truncated=truncated)
+    holders: dict[str, str] = {}
+    notes = _chat_notes(prefix, kept, scope, granularity, key_prefix, holders) if kept else []
+    group = Group(ref=ref, title=title, notes=notes, redacted=redacted, truncated=truncated)
+    if off_branch is None or not notes:
+        return group
+    in_place = {safe_id(old): holders.get(new, "") for old, new in off_branch.items()}
+    return replace(group, replaces=thread_of(notes[0].source), in_place_of=in_place)
 
 
 # -- files -------------------------------------------------------------------------------
