@@ -14,6 +14,7 @@ import pytest
 
 from zettelmem.bench.poison import honest_notes
 from zettelmem.guard import directives, signals
+from zettelmem.guard import plain as plain_reading
 from zettelmem.guard.signals import FLAG_AT, QUARANTINE_AT, consensus_check, signal_risk
 from zettelmem.transfer.importers import locomo
 
@@ -120,6 +121,8 @@ def guard_patterns() -> list[re.Pattern[str]]:
         *(directives._compiled(p) for p in directives.SHAPE_PATTERNS),
         *(directives._compiled(p) for shape in directives.OTHER_LANGUAGES
           for p in (*shape.parts, shape.unless or "")),
+        plain_reading._WORD, plain_reading._SPACED, plain_reading._BASE64,
+        plain_reading._INVISIBLE, plain_reading._LEET_INSIDE,
     ]  # fmt: skip
 
 

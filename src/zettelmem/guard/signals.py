@@ -19,6 +19,7 @@ from itertools import combinations
 from zettelmem.errors import InvalidInput
 from zettelmem.guard import directives, learned
 from zettelmem.guard.contradiction import contradiction
+from zettelmem.guard.plain import plain
 from zettelmem.models import GUARD_MODES
 from zettelmem.models import Verdict as VerdictKind
 from zettelmem.text import UPDATE_CUE, lesson_quote, strip_speaker
@@ -248,8 +249,19 @@ def learned_weight(
 
 @lru_cache(maxsize=16384)
 def _text_signals(content: str) -> tuple[Signal, ...]:
-    """The text's own signals (cached: recall judges the same notes again and again)."""
-    return with_learned(_rule_signals(content), learned.score(content))
+    """The text's own signals (cached: recall judges the same notes again and again): of
+    the text as written or of its plain reading (guard/plain.py: bold letters, zero-width
+    characters, look-alike letters, spaced letters, leetspeak, base64 undone), whichever
+    is riskier. Never both added up: they are one text's words read twice."""
+    own = with_learned(_rule_signals(content), learned.score(content))
+    bare = plain(content)
+    if bare == content:
+        return own
+    undone = with_learned(_rule_signals(bare, codewords=False), learned.score(bare))
+    if combine(w for _, w, _ in undone) <= combine(w for _, w, _ in own):
+        return own
+    return tuple((name, weight, f"{reason} (once its disguise is undone)")
+                 for name, weight, reason in undone)  # fmt: skip
 
 
 def with_learned(
@@ -270,8 +282,10 @@ def with_learned(
 
 
 @lru_cache(maxsize=16384)
-def _rule_signals(content: str) -> tuple[Signal, ...]:
-    """The hand-written signals: links, codewords, the clause grammar's cues."""
+def _rule_signals(content: str, codewords: bool = True) -> tuple[Signal, ...]:
+    """The hand-written signals: links, codewords, the clause grammar's cues. Without
+    ``codewords`` for a plain reading: undoing leetspeak turns identifiers ("INC-81",
+    "24-hour") into codeword shapes no writer wrote."""
     found: dict[str, list[tuple[float, str]]] = {}
     lowered = content.lower()
     for signal, _group, weight, pattern, anchors in _COMPILED:
@@ -283,7 +297,7 @@ def _rule_signals(content: str) -> tuple[Signal, ...]:
         best = _strongest_sentence(cues, signal)
         if best:
             found.setdefault(signal, []).extend(best)
-    codeword = _codeword_signal(content)
+    codeword = _codeword_signal(content) if codewords else None
     if codeword:
         found.setdefault("trigger", []).append(codeword)
         if len(found["trigger"]) > 1:
