@@ -107,3 +107,21 @@ def test_a_prompt_with_a_wrong_or_missing_argument_is_one_sentence(
     assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.exc_info], (
         caplog.text
     )
+
+
+def test_forget_takes_id_prefixes_and_an_unknown_prompt_names_the_prompts(
+    server: MemoryServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    async def body(client: Client) -> None:
+        made = data(await client.call_tool("remember", {"content": "the cat is called Luna"}))
+        gone = data(await client.call_tool("forget", {"ids": [made["id"][:12]]}))
+        assert gone == {"forgotten": [made["id"]], "insights": []}
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("save_decision", {})
+        assert "unknown prompt 'save_decision'; the prompts are" in str(unknown.value)
+        assert "save_decisions" in str(unknown.value)
+
+    run(body, server)
+    assert not [r for r in caplog.records if r.exc_info], caplog.text

@@ -114,3 +114,23 @@ def test_an_export_of_the_earlier_version_still_imports(
     with Memory(home=tmp_path / "b", embedder="hashing:512") as fresh:
         assert run_import(fresh, dest).added == len(_notes(lived_in))
     lived_in.close()
+
+
+def test_a_restored_export_with_capitalised_tags_is_found_by_any_case(tmp_path: Path) -> None:
+    # An export written before tags were lower case (or edited by hand) says "Travel".
+    with Memory(home=tmp_path / "a", embedder="hashing") as source:
+        source.remember("Flight to Oslo booked for March", tags=["travel"])
+        export_jsonl(source, tmp_path / "out.jsonl")
+    lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    for row in rows:
+        if row.get("type") == "note":
+            row["tags"] = ["Travel", "#TRAVEL"]
+    (tmp_path / "out.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with Memory(home=tmp_path / "b", embedder="hashing") as restored:
+        run_import(restored, tmp_path / "out.jsonl")
+        [note] = restored.list_notes()
+        assert note.tags == ("travel",)
+        for tag in ("travel", "Travel"):
+            hits = restored.recall("Oslo", filters=restored.filters(tags=(tag,))).hits
+            assert [h.note.id for h in hits] == [note.id], tag

@@ -282,8 +282,8 @@ RULES: tuple[Rule, ...] = (
           r"\bthe answer (?:to|for|about|on) [^.!?\n]{1,80}? (?:is|was|=)\b", anchors="answer"),
     _rule("instruction", "delete", 0.6,
           rf"\b(?:delete|erase|remove|wipe|purge|destroy|overwrite|forget|discard) "
-          rf"{GAP}(?:{OTHER}|{SELF}|any trace) {GAP}(?:notes?|memor(?:y|ies)|records?|"
-          rf"entries|history|logs?|evidence|mentions?|data|conversations?|messages?|"
+          rf"(?!{OWN_NOTE}){GAP}(?:{OTHER}|{SELF}|any trace) {GAP}(?:notes?|memor(?:y|ies)|"
+          rf"records?|entries|history|logs?|evidence|mentions?|data|conversations?|messages?|"
           rf"[\w'’-]{{1,25}} (?:stored|saved|kept|remembered))\b", anchors="delete|erase|remove|"
           "wipe|purge|destroy|overwrite|forget|discard"),
     _rule("instruction", "delete", 0.3,

@@ -251,8 +251,8 @@ THEIR_DATA: _Words = {
     r"senhas?|mensagens|arquivos|contatos",
     "nl": r"herinneringen|notities|gesprekken|geschiedenis|gegevens|wachtwoorden|"
     r"wachtwoord|berichten|bestanden|contacten",
-    "ru": r"памят\w{0,4}|заметк\w{0,4}|переписк\w{0,4}|истори\w{0,4}|данн\w{0,4}|"
-    r"парол\w{0,4}|сообщени\w{0,4}|файл\w{0,4}|контакт\w{0,4}",
+    "ru": r"памят\w{0,4}|воспоминани\w{0,4}|заметк\w{0,4}|переписк\w{0,4}|истори\w{0,4}|"
+    r"данн\w{0,4}|парол\w{0,4}|сообщени\w{0,4}|файл\w{0,4}|контакт\w{0,4}",
     "cjk": r"记忆|記憶|笔记|筆記|对话|對話|聊天记录|聊天記錄|历史|歷史|数据|數據|密码|"
     r"密碼|文件|联系人|聯絡人|メモ|会話|履歴|データ|パスワード|連絡先|기억|메모|대화|"
     r"기록|데이터|비밀번호|연락처",
@@ -271,7 +271,8 @@ ANSWER: _Words = {
     "nl": r"antwoord|antwoorden|beantwoord|zeg|zeggen|beweer|herhaal",
     "ru": r"отвечай|отвечайте|ответь|ответьте|отвечать|говори|говорите|скажи|скажите|"
     r"утверждай|повторяй",
-    "cjk": r"回答|回复|回覆|答复|答覆|只说|只說|声称|聲稱|答えて|答えろ|返答|言って|"
+    "cjk": r"回答|回复|回覆|答复|答覆|只说|只說|就说|就說|要说|要說|请说|請說|声称|聲稱|"
+    r"答えて|答えろ|返答|言って|"
     r"답변|대답|말해",
 }
 ONLY: _Words = {
@@ -343,13 +344,16 @@ LIMITLESS: _Words = {
 # note about the paint"): a sentence with one of these sets nothing else aside.
 OWN_NOTE: _Words = {
     "es": r"mi (?:nota|mensaje|recordatorio)|mis notas",
-    "fr": r"ma note|mon message|mon rappel|mes notes",
-    "de": r"meine (?:notiz|nachricht|erinnerung)|meinen (?:eintrag|hinweis)|meine notizen",
-    "it": r"la mia nota|il mio messaggio|il mio promemoria|le mie note|mia nota",
-    "pt": r"minha nota|minha mensagem|meu lembrete|minhas notas",
-    "nl": r"mijn (?:notitie|bericht)|mijn notities",
-    "ru": r"мо\w{0,2} (?:заметк\w{0,3}|сообщени\w{0,3}|запис\w{0,3})",
-    "cjk": r"我的笔记|我的筆記|我之前的|我刚才的|我剛才的|私のメモ|내 메모",
+    "fr": r"ma (?:\w{1,15} )?note|mon (?:\w{1,15} )?(?:message|rappel)|mes notes",
+    "de": r"meine (?:\w{1,15} )?(?:notiz|nachricht|erinnerung)|meinen (?:\w{1,15} )?"
+    r"(?:eintrag|hinweis)|meine notizen",
+    "it": r"la mia (?:\w{1,15} )?nota|il mio (?:\w{1,15} )?(?:messaggio|promemoria)|"
+    r"le mie note|mia nota",
+    "pt": r"minha (?:\w{1,15} )?(?:nota|mensagem)|meu (?:\w{1,15} )?lembrete|minhas notas",
+    "nl": r"mijn (?:\w{1,15} )?(?:notitie|bericht)|mijn notities",
+    "ru": r"мо\w{0,2} (?:\w{1,15} )?(?:заметк\w{0,3}|сообщени\w{0,3}|запис\w{0,3})",
+    "cjk": r"我的笔记|我的筆記|我之前的|我刚才的|我剛才的|我之前关于|我之前關於|私のメモ|"
+    r"前のメモ|さっきのメモ|내 메모|이전 메모",
 }
 
 

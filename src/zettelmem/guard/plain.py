@@ -26,10 +26,13 @@ _LOOKALIKES = str.maketrans({
     "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ο": "o", "α": "a", "ε": "e",
     "ι": "i", "κ": "k", "ν": "v", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
 })  # fmt: skip
+# Small capitals ("ɪɢɴᴏʀᴇ"), which NFKC leaves as they are
+_SMALL_CAPS = str.maketrans(dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz")))
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
                        "@": "a", "$": "s", "!": "i", "|": "l"})  # fmt: skip
 _WORD = re.compile(r"[^\s.,;:!?()\[\]{}\"'“”‘’«»<>/\\]{2,60}")
 _LATIN = re.compile(r"[A-Za-z]")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _OTHER_SCRIPT = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f\u0261]")
 _LEET_MARK = re.compile(r"[013457@$!|]")
 _LEET_INSIDE = re.compile(r"[^\W\d_][013457@$!|]{1,8}[^\W\d_]")
@@ -45,7 +48,7 @@ _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u
 def plain(text: str) -> str:
     """The text with its disguises undone (the text itself when it has none); the text a
     base64 token in it decodes to follows it, on lines of its own."""
-    folded = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    folded = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(_SMALL_CAPS)
     decoded = [d for d in (_decoded(m.group(0)) for m in _BASE64.finditer(folded)) if d]
     return "\n".join(_undisguised(part) for part in (folded, *decoded))
 
@@ -79,4 +82,5 @@ def _decoded(token: str) -> str | None:
     except (binascii.Error, ValueError):
         return None
     printable = sum(c.isprintable() or c in "\n\t" for c in text)
-    return text if text.count(" ") >= 2 and printable >= 0.95 * len(text) else None
+    words = text.count(" ") >= 2 or len(_CJK.findall(text)) >= 4  # CJK has no spaces
+    return text if words and printable >= 0.95 * len(text) else None

@@ -138,6 +138,10 @@ class MemoryServer(MCPServer[Any]):
         sentence naming it and what the prompt takes (a client's mistake, not a server
         error with a traceback in the log)."""
         prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            known = sorted(p.name for p in self._prompt_manager.list_prompts())
+            raise MCPError(INVALID_PARAMS, f"unknown prompt {name!r}; the prompts are "
+                           f"{', '.join(known)}")  # fmt: skip
         if prompt is not None:
             takes = {a.name: a.required for a in prompt.arguments or ()}
             given = set(arguments or {})
@@ -407,9 +411,11 @@ def _add_forget(server: MemoryServer) -> None:
             raise ToolError("pass `ids` (from recall) or `query`, not both and not neither")
         access = caller()
         if ids:
-            chosen = list(ids)
+            chosen: list[str] = []
 
             def by_ids(m: Memory) -> list[Note]:
+                # whole ids or unique prefixes, as get_note and link take them
+                chosen.extend(m.resolve_id(i) for i in ids)
                 may_forget(m, access, chosen)
                 if scope is not None:  # a restriction, never ignored: deleting is for good
                     named = validate_scope(scope)

@@ -63,7 +63,8 @@ def _checked(kind: str, key: str, check: Callable[[Any], object], value: Any) ->
         raise _field(kind, key, f"is invalid ({exc})") from None
 
 
-def _words(kind: str, row: dict[str, Any], key: str, tags: bool) -> None:
+def _words(kind: str, row: dict[str, Any], key: str, tags: bool) -> list[str]:
+    """The row's words as stored: tags as `remember` writes them (lower case, no '#')."""
     value = row.get(key)
     if not isinstance(value, list) or len(value) > MAX_WORDS:
         raise _field(kind, key, f"must be a list of at most {MAX_WORDS} strings")
@@ -72,6 +73,7 @@ def _words(kind: str, row: dict[str, Any], key: str, tags: bool) -> None:
             _checked(kind, key, validate_tag, word)
         elif not isinstance(word, str) or not word.strip() or len(word) > MAX_WORD_CHARS:
             raise _field(kind, key, f"must hold strings of 1-{MAX_WORD_CHARS} characters")
+    return list(dict.fromkeys(validate_tag(w) for w in value)) if tags else list(value)
 
 
 def check_note(row: dict[str, Any]) -> dict[str, Any]:
@@ -86,14 +88,14 @@ def check_note(row: dict[str, Any]) -> dict[str, Any]:
     _moment("note", row, "created_at")
     _moment("note", row, "event_at", optional=True)
     _words("note", row, "keywords", tags=False)
-    _words("note", row, "tags", tags=True)
+    tags = _words("note", row, "tags", tags=True)
     _text("note", row, "context", MAX_CONTENT_CHARS)
     _text("note", row, "dedupe_key", MAX_SOURCE_CHARS, optional=True)
     if row.get("status") not in STATUSES:
         raise _field("note", "status", f"must be one of: {', '.join(STATUSES)}")
     # The optional fields may be absent from a hand-made row: absent means none.
-    return {**row, "event_at": row.get("event_at"), "dedupe_key": row.get("dedupe_key"),
-            "content": validate_content(content)}  # fmt: skip
+    return {**row, "tags": tags, "event_at": row.get("event_at"),
+            "dedupe_key": row.get("dedupe_key"), "content": validate_content(content)}  # fmt: skip
 
 
 def _weight(kind: str, key: str, value: Any, low: float, high: float, open_low: bool) -> None:
