@@ -424,7 +424,8 @@ def _spellings(pattern: str) -> list[tuple[str, bool]]:
     return out
 
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# Chinese, Japanese and Korean characters (scripts without spaces between words)
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _WORD = re.compile(r"\w+")
 
 
@@ -510,7 +511,7 @@ def gate_open(gate: Gate, held: Words) -> bool:
                 for start, conditions in gate.by_start.items():
                     if word.startswith(start) and any(_holds(held, c) for c in conditions):
                         return True
-    return bool(_CJK.search(held.text)) and any(a in held.text for a in gate.cjk)
+    return bool(CJK.search(held.text)) and any(a in held.text for a in gate.cjk)
 
 
 @dataclass(frozen=True)

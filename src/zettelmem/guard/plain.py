@@ -19,6 +19,8 @@ import binascii
 import re
 import unicodedata
 
+from zettelmem.guard.languages import CJK
+
 # Cyrillic and Greek letters drawn like Latin ones (lower case; upper case is folded first)
 _LOOKALIKES = str.maketrans({
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
@@ -32,7 +34,6 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
                        "@": "a", "$": "s", "!": "i", "|": "l"})  # fmt: skip
 _WORD = re.compile(r"[^\s.,;:!?()\[\]{}\"'“”‘’«»<>/\\]{2,60}")
 _LATIN = re.compile(r"[A-Za-z]")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _OTHER_SCRIPT = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f\u0261]")
 _LEET_MARK = re.compile(r"[013457@$!|]")
 _LEET_INSIDE = re.compile(r"[^\W\d_][013457@$!|]{1,8}[^\W\d_]")
@@ -82,5 +83,5 @@ def _decoded(token: str) -> str | None:
     except (binascii.Error, ValueError):
         return None
     printable = sum(c.isprintable() or c in "\n\t" for c in text)
-    words = text.count(" ") >= 2 or len(_CJK.findall(text)) >= 4  # CJK has no spaces
+    words = text.count(" ") >= 2 or len(CJK.findall(text)) >= 4  # CJK has no spaces
     return text if words and printable >= 0.95 * len(text) else None
