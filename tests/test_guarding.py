@@ -193,6 +193,11 @@ def test_forged_quotes_are_held_but_an_agents_own_words_are_not(tmp_path: Path) 
         reasons = verdicts.verdicts_of(memory.records.db, [forged.id])[forged.id].reasons
         assert reasons[0].startswith("impersonation")
         assert own.status == stranger.status == typed.status == "active"
+        # The shell's forged line is flagged (a script may pipe one in), not held.
+        held = verdicts.verdicts_of(memory.records.db, [typed.id, own.id, stranger.id])
+        assert held[typed.id].verdict == "flag"
+        assert held[typed.id].reasons[0].startswith("impersonation: written by cli")
+        assert held[own.id].verdict == held[stranger.id].verdict == "accept"
 
 
 def test_nothing_quarantined_leaks_into_exports(tmp_path: Path) -> None:

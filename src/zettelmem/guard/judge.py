@@ -15,7 +15,7 @@ import numpy as np
 
 from zettelmem.backends.llm import LLM
 from zettelmem.guard import signals
-from zettelmem.models import Hit, Lesson, Neighbour, NewNote, Note, StoredVerdict
+from zettelmem.models import INSIGHT_SOURCE, Hit, Lesson, Neighbour, NewNote, Note, StoredVerdict
 from zettelmem.store.protocol import RecordStore
 from zettelmem.store.threads import thread_of
 from zettelmem.text import speaker_of
@@ -26,6 +26,11 @@ log = logging.getLogger("zettelmem")
 # An untrusted writer quoting a conversation's participant: with the untrusted-source
 # signal this reaches signals.QUARANTINE_AT, so quarantine mode holds forged turns for review.
 IMPERSONATION_WEIGHT = 0.6
+# A trusted writer (the shell, a script) doing the same is flagged, not held: a user may
+# paste a later line of a chat they imported, and a script may pipe in a forged one. The
+# flag keeps it recallable with a warning and out of evolution; with any signal of its own
+# (an instruction, a trigger) it reaches the quarantine line.
+TYPED_IMPERSONATION_WEIGHT = signals.FLAG_AT
 DEMOTE = 0.5  # factor on the score of a hit the read-time check demotes
 LESSONS_K = 3
 LESSON_MIN_COS = 0.35  # a lesson this close to the query comes back with the hits
@@ -75,7 +80,9 @@ class Judge:
         verdict = signals.consensus_check(new.content, new.source, related, self.mode)
         forged = self._forged_quote(new)
         if forged:
-            risk = round(signals.combine([verdict.risk, IMPERSONATION_WEIGHT]), 3)
+            weight = (IMPERSONATION_WEIGHT if signals.untrusted(new.source)
+                      else TYPED_IMPERSONATION_WEIGHT)  # fmt: skip
+            risk = round(signals.combine([verdict.risk, weight]), 3)
             verdict = signals.Verdict(
                 signals.decide(risk, self.mode), risk, (forged, *verdict.reasons)
             )
@@ -84,12 +91,13 @@ class Judge:
         return verdict
 
     def _forged_quote(self, new: NewNote) -> str | None:
-        """A reason when an untrusted writer puts a line in the mouth of a participant of
-        a conversation stored in this scope (a forged transcript turn), else None."""
+        """A reason when a writer other than an import puts a line in the mouth of a
+        participant of a conversation stored in this scope (a forged transcript turn), else
+        None. Insights quote what they summarise, so they are not asked."""
         speaker = quoted_speaker(new.content)
         if speaker is None or thread_of(new.source) is not None:
             return None
-        if not signals.untrusted(new.source):
+        if new.source == INSIGHT_SOURCE:
             return None
         if new.scope not in self._participants:
             self._participants[new.scope] = self.records.participants(new.scope)
