@@ -109,3 +109,50 @@ def test_only_a_real_moment_in_the_stored_shape_counts_as_stored(text: object, k
     from zettelmem.timeutil import is_stored
 
     assert is_stored(text) is kept
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("Jan 17, 2024", "2024-01-17T00:00:00"),
+        ("17 January 2024", "2024-01-17T00:00:00"),
+        ("Tue, 16 Jan 2024 10:05", "2024-01-16T10:05:00"),
+        ("May 12, 2024 3:05 pm", "2024-05-12T15:05:00"),
+        ("Sept. 3rd, 2023 at 12:30 am", "2023-09-03T00:30:00"),
+    ],
+)
+def test_an_import_reads_dates_with_the_month_spelled_out(given: str, stored: str) -> None:
+    assert when(given) == stored
+
+
+@pytest.mark.parametrize("given", ["12/05/2024", "15/01/2024 10:00", "Feb 30, 2024",
+                                   "Smarch 3, 2024", "May 12, 2024 13:05 pm"])  # fmt: skip
+def test_an_import_does_not_guess_an_ambiguous_or_impossible_date(given: str) -> None:
+    assert when(given) is None
+
+
+def test_an_import_counts_the_timestamps_it_could_not_read(tmp_path: Path) -> None:
+    """A note whose timestamp is unreadable is dated by the import: the report says how many,
+    on stderr and in --json, so a user can fix the file instead of finding wrong dates."""
+    from conftest import MemCli
+
+    rows = [
+        {"speaker": "Maria", "text": "My dog Rex is a beagle.", "timestamp": "15/01/2024 10:00"},
+        {"speaker": "Maria", "text": "Rex likes carrots.", "timestamp": "Jan 17, 2024"},
+        {"speaker": "Maria", "text": "Rex hates the vacuum.", "timestamp": "2024-01-16"},
+        {"speaker": "Maria", "text": "Rex has no date."},
+    ]
+    path = tmp_path / "pets.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    mem = MemCli(tmp_path / "h")
+    out = mem.ok("import", str(path))
+    assert "1 timestamp(s) not understood" in out.stderr
+    dated = {n["content"]: n["event_at"] for n in mem.json("list")["notes"]}
+    assert dated["Maria: Rex likes carrots."] == "2024-01-17T00:00:00"
+    assert dated["Maria: Rex hates the vacuum."] == "2024-01-16T00:00:00"
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "a.md").write_text("---\ndate: 12/05/2024\n---\nDentist with Dr. Lee.\n")
+    (vault / "b.md").write_text("---\ndate: May 12, 2024\n---\nPassport renewal sent.\n")
+    report = mem.json("import", str(vault), "--scope", "v")
+    assert (report["added"], report["undated"]) == (2, 1)

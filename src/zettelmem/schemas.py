@@ -126,6 +126,9 @@ class ImportOut(BaseModel):
     # the graph makes on every write (related, follows) are not counted here
     links: int = 0
     superseded: int = 0
+    undated: int = 0  # timestamps given but not understood (those notes are dated now)
+    flagged: int = 0  # added notes the guard flagged (recalled with a warning)
+    quarantined: int = 0  # added notes the guard quarantined (see `mem review`)
     rejected_count: int = 0
     rejected: list[RejectedOut] = []
 

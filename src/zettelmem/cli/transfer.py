@@ -136,6 +136,7 @@ def import_(
         read=report.read, added=report.added, skipped=report.skipped,
         forgotten=report.forgotten, redacted=report.redacted,
         truncated=report.truncated, links=report.links, superseded=report.superseded,
+        undated=report.undated, flagged=report.flagged, quarantined=report.quarantined,
         rejected_count=report.rejected_count,
         rejected=[RejectedOut(where=w, why=y) for w, y in report.rejected],
     )  # fmt: skip
@@ -155,6 +156,21 @@ def import_(
         if count:
             line += f", {count} {what}"
     click.echo(line + (" (dry run: nothing written)" if dry_run else ""))
+    if out.undated:
+        click.echo(f"warning: {out.undated} timestamp(s) not understood; those notes are dated "
+                   "by this import. Write them as ISO-8601 (2024-01-15T10:00:00) or with "
+                   "the month spelled out (Jan 15, 2024)", err=True)  # fmt: skip
+    if out.flagged or out.quarantined:
+        held = [
+            f"{n} {what}"
+            for n, what in (
+                (out.quarantined, "quarantined (not recalled until approved)"),
+                (out.flagged, "flagged (recalled with a warning)"),
+            )
+            if n
+        ]
+        click.echo(f"guard: {' and '.join(held)}; review with `mem review`, then "
+                   "`mem review approve ID` or `mem review reject ID`", err=True)  # fmt: skip
     for rejected in out.rejected[:SHOWN_REJECTIONS]:
         click.echo(f"rejected {rejected.where}: {rejected.why}", err=True)
     if out.rejected_count > SHOWN_REJECTIONS:

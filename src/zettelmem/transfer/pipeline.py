@@ -23,7 +23,14 @@ from zettelmem.memory.core import Memory
 from zettelmem.models import Change, Link, NewNote, Note
 from zettelmem.store.threads import thread_of
 from zettelmem.transfer import export, importers, vault
-from zettelmem.transfer.importers.units import Group, Rejected, Unit, bytes_read, message_of
+from zettelmem.transfer.importers.units import (
+    Group,
+    Rejected,
+    Unit,
+    bytes_read,
+    counting_unread,
+    message_of,
+)
 from zettelmem.validation import validate_scope
 from zettelmem.zettel.construct import supersede
 
@@ -50,6 +57,9 @@ class ImportReport:
     truncated: int = 0  # messages cut at the note limit
     links: int = 0  # wikilinks stored
     superseded: int = 0  # stored notes of a document whose text it no longer holds
+    undated: int = 0  # moments given that could not be read: those notes are dated now
+    flagged: int = 0  # added notes the guard flagged (recalled with a warning)
+    quarantined: int = 0  # added notes the guard quarantined (not recalled until approved)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
     rejected_count: int = 0
     ids: list[str] = field(default_factory=list)
@@ -100,6 +110,7 @@ def run_import(
                         "it was exported with, not --scope %s", path, scope)  # fmt: skip
         return _restore(memory, path, report, dry_run, progress,
                         exported_vault=restored == "vault")  # fmt: skip
+    unread = counting_unread()
     report.format, units = importers.units(
         path, fmt, scope=scope, granularity=granularity, redact_secrets=redact_secrets
     )
@@ -120,6 +131,7 @@ def run_import(
         if progress:
             report.bytes_done = bytes_read(path)
             progress(report)
+    report.undated = unread[0]
     if not dry_run:
         memory.indexes.catch_up()
         report.links = _store_wikilinks(memory, titles, wikilinks)
@@ -158,6 +170,12 @@ def _write(
             report.ids.append(note.id)
         else:
             report.skipped += 1
+    added = [note.id for note, created in stored if created]
+    for verdict in memory.records.verdicts_of(added).values() if added else ():
+        if verdict.verdict == "quarantine":
+            report.quarantined += 1
+        elif verdict.verdict == "flag":
+            report.flagged += 1
     for group in dict.fromkeys(g for g, _ in batch):
         on_stored(group, by_source)
 

@@ -13,6 +13,7 @@ from typing import Any
 from zettelmem.errors import InvalidInput
 from zettelmem.models import NewNote
 from zettelmem.timeutil import stored
+from zettelmem.transfer.importers.units import when
 
 _SESSION = re.compile(r"^session_(\d+)$")
 
@@ -36,7 +37,9 @@ def parse_locomo_date(text: str) -> str | None:
             return stored(datetime.strptime(cleaned, fmt))
         except ValueError:
             continue
-    return None
+    # Any other form an import reads ("2024-05-01 10:00", "May 1, 2024"); one it cannot
+    # read is counted for the import's report.
+    return when(cleaned) if cleaned else None
 
 
 def turn_text(turn: dict[str, Any]) -> str:

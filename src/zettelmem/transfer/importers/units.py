@@ -10,10 +10,12 @@ a last Rejected unit instead of an exception.
 from __future__ import annotations
 
 import codecs
+import contextvars
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from zettelmem.errors import InvalidInput
 from zettelmem.models import GRANULARITIES, NewNote
 from zettelmem.redaction import redact
 from zettelmem.store.threads import thread_of
-from zettelmem.timeutil import from_epoch, parse_when
+from zettelmem.timeutil import from_epoch, parse_when, stored
 from zettelmem.validation import MAX_CONTENT_CHARS
 
 MESSAGE_LIMIT = 20_000  # longer messages (and exchanges) become several notes
@@ -83,8 +85,41 @@ _COMPACT_OFFSET = re.compile(r"([+-]\d\d)(\d\d)$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
+# Moments an import was given but could not read (its notes are then dated by the
+# import): counted per import run (see `counting_unread`), reported to the user.
+_UNREAD: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "zettelmem_unread_moments", default=None
+)
+
+
+def counting_unread() -> list[int]:
+    """Start counting the moments `when` cannot read in this context; returns the counter
+    (one integer in a list) the importers add to."""
+    tally = [0]
+    _UNREAD.set(tally)
+    return tally
+
+
+def unread(value: object) -> None:
+    """Count a moment the input gives that could not be read (for the import's report)."""
+    tally = _UNREAD.get()
+    if tally is not None and value not in (None, "") and not isinstance(value, bool):
+        tally[0] += 1
+
+
 def when(value: object) -> str | None:
-    """Epoch seconds or milliseconds, or ISO-8601 text, in the stored UTC format (else None)."""
+    """Epoch seconds or milliseconds, ISO-8601 text, or a date with its month spelled out
+    ("Jan 17, 2024", "17 January 2024 10:00"), in the stored UTC format; else None (and,
+    for a value that is there but unreadable, counted: see `counting_unread`). Dates of
+    digits alone in another order ("12/05/2024") are not guessed: day and month could be
+    either way round."""
+    found = _when(value)
+    if found is None and not (isinstance(value, str) and not value.strip()):
+        unread(value)
+    return found
+
+
+def _when(value: object) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -94,13 +129,52 @@ def when(value: object) -> str | None:
         return None
     text = value.strip()
     if _NUMBER.match(text):
-        return when(float(text)) if len(text) < 40 else None
+        return _when(float(text)) if len(text) < 40 else None
     # Python 3.10 reads only 3 or 6 fraction digits and offsets with a colon.
     text = _FRACTION.sub(lambda m: f"{m.group(1)}.{m.group(2)[:6].ljust(6, '0')}", text)
     text = _COMPACT_OFFSET.sub(r"\1:\2", text)
     try:
         return parse_when(text)
     except InvalidInput:
+        return spelled_date(text)
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+         ("dec", "december")), 1)
+    for name in names
+}  # fmt: skip
+_SPELLED = re.compile(
+    r"^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
+    r"(?:(?P<m1>[a-z]+)\.?\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?|"
+    r"(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>[a-z]+)\.?),?\s+(?P<y>\d{4})"
+    r"(?:,?\s+(?:at\s+)?(?P<h>\d{1,2}):(?P<min>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ap>[ap]\.?m\.?)?)?$",
+    re.IGNORECASE,
+)
+
+
+def spelled_date(text: str) -> str | None:
+    """ "Jan 17, 2024", "17 January 2024", "Tue, 17 Jan 2024 10:00", "May 12, 2024 3:05 pm"
+    in the stored format (naive, as written); None for anything else."""
+    found = _SPELLED.match(" ".join(text.split()))
+    if not found:
+        return None
+    month = _MONTHS.get((found["m1"] or found["m2"]).lower())
+    if month is None:
+        return None
+    day, year = int(found["d1"] or found["d2"]), int(found["y"])
+    hour, minute, second = int(found["h"] or 0), int(found["min"] or 0), int(found["s"] or 0)
+    if found["ap"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if found["ap"].lower().startswith("p") else 0)
+    try:
+        return stored(datetime(year, month, day, hour, minute, second))
+    except ValueError:
         return None
 
 
