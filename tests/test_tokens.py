@@ -271,6 +271,17 @@ def test_writes_go_only_to_writable_scopes(home: Path) -> None:
         assert data(await client.call_tool("link", link))["dst"] == team
         gone = data(await client.call_tool("forget", {"ids": [made["id"]]}))
         assert gone["forgotten"] == [made["id"]]
+        # By query: when every match is one it may read but not change, that is said
+        # (not an empty success that reads as "nothing matched").
+        asked = {"query": "alpha budget", "confirm": True, "scope": "team/a"}
+        assert data(await client.call_tool("forget", asked))["forgotten"] == [team]
+        assert data(await client.call_tool("forget", asked))["forgotten"] == []
+        kept = error_text(await client.call_tool("forget", {"query": "alpha budget",
+                                                            "confirm": True}))  # fmt: skip
+        assert "1 matching note(s)" in kept and "may not change ('shared')" in kept
+        assert "pass `scope`" in kept
+        missing = {"query": "no such words anywhere", "confirm": True}
+        assert data(await client.call_tool("forget", missing))["forgotten"] == []
 
     world.run(TEAM, body)
 

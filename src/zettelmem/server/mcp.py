@@ -431,8 +431,20 @@ def _add_forget(server: MemoryServer) -> None:
 
         def by_query(m: Memory) -> ForgetOut:
             assert query is not None
-            filters = scoped(m, access, m.filters(scope=server.scope(scope)), write=True)
+            asked_in = m.filters(scope=server.scope(scope))
+            filters = scoped(m, access, asked_in, write=True)
             matches = m.forget_preview(query, filters)
+            if not matches and not access.unrestricted and asked_in.scope is None:
+                # Matches this token may read but not change: "nothing matched" would be
+                # wrong, so say why they stay.
+                seen = m.forget_preview(query, scoped(m, access, asked_in))
+                kept = sorted({n.scope for n in seen})
+                if kept:
+                    raise ToolError(
+                        f"{sum(n.scope in kept for n in seen)} matching note(s) are in scopes "
+                        f"this token may not change ({', '.join(map(repr, kept[:3]))}); "
+                        "pass `scope` naming a scope it may write, or ask the memory's owner"
+                    )
             if matches and not confirm:
                 raise _refusal(query, matches)
             asked = [n.id for n in matches]
