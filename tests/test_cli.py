@@ -543,6 +543,14 @@ def test_a_scope_with_no_notes_is_named_with_the_scopes_there_are(mem) -> None:
     assert "no notes in scope 'hobbies'; the scopes are: hobby" in result.stderr
     found = mem.ok("recall", "zzzqqq", "--scope", "hobby")  # a known scope: no such hint
     assert "the scopes are" not in found.stderr
+    # every command that reads a scope says the same of a scope with no notes
+    line = "no notes in scope 'hobbies'; the scopes are: hobby"
+    for args in (("list",), ("forget", "--query", "zzzqqq", "--yes"), ("review",),
+                 ("reflect",)):  # fmt: skip
+        told = mem.ok(*args, "--scope", "hobbies").stderr
+        assert line in told, (args, told)
+        assert "the scopes are" not in mem.ok(*args, "--scope", "hobby").stderr
+    assert mem.json("stats")["notes"] == 1
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "markdown"])
@@ -601,3 +609,27 @@ def test_a_scope_given_to_an_export_restore_is_named_as_not_applied(mem, tmp_pat
     result = other.ok("import", str(dest), "--scope", "elsewhere")
     assert "keeps the scope it was exported with, not --scope elsewhere" in result.stderr
     assert other.json("show", note)["scope"] == "hobby"
+
+
+def test_import_names_what_a_locomo_or_longmemeval_file_needs(mem, tmp_path: Path) -> None:
+    """A sample_id that cannot be a scope points at --scope; a turn without a dia_id is
+    counted as rejected, not lost; a session dated in ISO keeps its date; a LongMemEval
+    file points at the benchmark that reads it."""
+    record = {"sample_id": "single one", "qa": [], "conversation": {
+        "speaker_a": "Ann", "speaker_b": "Bo", "session_1_date_time": "2024-05-01 10:00",
+        "session_1": [{"speaker": "Ann", "dia_id": "D1:1", "text": "I bought a red bike."},
+                      {"speaker": "Bo", "text": "Nice colour!"}]}}  # fmt: skip
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([record]))
+    refused = mem("import", str(path))
+    assert refused.exit_code == 2
+    assert "sample_id 'single one' cannot name a scope; pass --scope NAME" in refused.stderr
+    assert mem.json("stats")["notes"] == 0
+    done = mem("import", str(path), "--scope", "bikes")
+    assert done.exit_code == 0 and "1 rejected" in done.stdout
+    assert "session_1 turn 2: a turn without a dia_id" in done.stderr
+    [note] = mem.json("list")["notes"]
+    assert note["event_at"] == "2024-05-01T10:00:00" and note["scope"] == "bikes"
+    fixture = Path(__file__).parent / "fixtures" / "longmemeval_mini.json"
+    wrong = mem("import", str(fixture))
+    assert wrong.exit_code == 2 and "`mem bench longmemeval FILE`" in wrong.stderr

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from zettelmem.cli.kit import _emit, _memory, json_option, scope_option
+from zettelmem.cli.kit import _emit, _memory, json_option, missing_scope_line, scope_option
 from zettelmem.errors import InvalidInput
 from zettelmem.models import LINK_KINDS
 
@@ -119,6 +119,8 @@ def reflect(
                            "consolidate every cluster of linked notes")  # fmt: skip
     with _memory(ctx, llm=False if no_llm else None) as memory:
         result = memory.reflect(topic, scope)
+        nothing = not (result.created or result.updated or result.unchanged)
+        typo = missing_scope_line(memory, scope) if nothing else None
     out = ReflectOut(
         created=[note_out(n) for n in result.created],
         updated=[note_out(n) for n in result.updated],
@@ -138,7 +140,9 @@ def reflect(
         f"{len(result.unchanged)} unchanged",
         err=True,
     )
-    if not (result.created or result.updated or result.unchanged):
+    if typo:
+        click.echo(typo, err=True)
+    elif nothing:
         hint = "" if topic else " (see `mem links ID`, or link notes with `mem link`)"
         click.echo(nothing_qualified(topic) + hint, err=True)
 

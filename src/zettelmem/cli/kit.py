@@ -141,6 +141,14 @@ def scope_missing(scope: str, scopes: Collection[str]) -> str | None:
     return f"no notes in scope {scope!r}; the scopes are: {listed}"
 
 
+def missing_scope_line(memory: Any, scope: str | None) -> str | None:
+    """For a command that found nothing in ``--scope``: the `scope_missing` line when that
+    scope holds no note at all (a typo, most likely), else None."""
+    if not scope:
+        return None
+    return scope_missing(scope, memory.stats()["scopes"])
+
+
 def read_stdin() -> str:
     """All of stdin as UTF-8 text (for the `-` argument)."""
     data = sys.stdin.buffer.read()

@@ -19,6 +19,7 @@ from zettelmem.cli.kit import (
     _emit,
     _memory,
     json_option,
+    missing_scope_line,
     private_files,
     read_stdin,
     resolve_ids,
@@ -307,12 +308,14 @@ def forget(
         else:
             asked = resolve_ids(memory, ids)
         removed = memory.forget(asked) if asked else []
+        typo = missing_scope_line(memory, scope) if query and not asked else None
     out = forget_out(removed, asked)
     if as_json:
         _emit(out)
         return
     if query and not asked:  # an empty answer says so on stderr, as everywhere
-        click.echo(f"no notes match {query!r}; nothing forgotten", err=True)
+        click.echo(f"{typo}; nothing forgotten" if typo
+                   else f"no notes match {query!r}; nothing forgotten", err=True)  # fmt: skip
         return
     click.echo(f"forgot {len(out.forgotten)} note(s)")
     if out.insights:
@@ -349,12 +352,13 @@ def list_(ctx: click.Context, scope: str | None, limit: int, as_json: bool) -> N
 
     with _memory(ctx) as memory:
         notes = memory.list_notes(scope=scope, limit=limit)
+        typo = missing_scope_line(memory, scope) if not notes else None
     if as_json:
         _emit(NotesOut(notes=[note_out(n) for n in notes]))
         return
     if not notes:
         where = f" in scope {scope!r}" if scope else ""
-        click.echo(f"no notes{where}; add one with `mem remember TEXT`", err=True)
+        click.echo(typo or f"no notes{where}; add one with `mem remember TEXT`", err=True)
     for note in notes:
         click.echo(note_line(note))
 

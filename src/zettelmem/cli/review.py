@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from zettelmem.cli.kit import _emit, _memory, json_option, wants_json
+from zettelmem.cli.kit import _emit, _memory, json_option, missing_scope_line, wants_json
 
 # render and schemas (pydantic) are imported inside the commands: start-up stays light.
 
@@ -22,11 +22,12 @@ def review(ctx: click.Context, scope: str | None, as_json: bool) -> None:
         return
     with _memory(ctx) as memory:
         pending = memory.review(scope)
+        typo = missing_scope_line(memory, scope) if not pending else None
     if as_json:
         _emit(ReviewOut(pending=[verdict_out(n, v) for n, v in pending]))
         return
     if not pending:
-        click.echo("nothing awaiting review", err=True)
+        click.echo(typo or "nothing awaiting review", err=True)
     for note, verdict in pending:
         click.echo(f"{verdict.verdict:<10} risk {verdict.risk:.2f}  {note_line(note)}")
         for reason in verdict.reasons:

@@ -26,6 +26,7 @@ from zettelmem.transfer.importers.units import (
     check_granularity,
     read_head,
 )
+from zettelmem.validation import validate_scope
 
 __all__ = ["FORMATS", "GRANULARITIES", "Group", "Rejected", "Unit", "detect", "read", "units"]
 
@@ -71,6 +72,11 @@ def detect(path: Path) -> str:
     if _JSON_START.match(head):
         if locomo.looks_like(path):
             return "locomo"
+        if '"haystack_sessions"' in head and '"question_id"' in head:
+            raise InvalidInput(
+                f"{path} is a LongMemEval benchmark file, not an export to import; score "
+                "recall on it with `mem bench longmemeval FILE`"
+            )
         for name, looks_like in (
             ("chatgpt", chatgpt.looks_like),
             ("claude", claude.looks_like),
@@ -175,7 +181,28 @@ def _locomo_units(
     path: Path, scope: str | None, granularity: str, redact_secrets: bool
 ) -> Iterator[Unit]:
     samples = locomo.load(path)  # LoCoMo files are small; load checks their shape up front
-    return (_locomo_group(path, s, scope, granularity, redact_secrets) for s in samples)
+    return (unit for s in samples for unit in _locomo_sample(path, s, scope, granularity,
+                                                            redact_secrets))  # fmt: skip
+
+
+def _locomo_sample(
+    path: Path, sample: dict[str, Any], scope: str | None, granularity: str, redact_secrets: bool
+) -> Iterator[Unit]:
+    """A sample's turns without a dia_id (each rejected: it names the turn), then the sample
+    as one group, or its rejection when its sample_id cannot name a scope."""
+    sample_id = str(sample["sample_id"])
+    if scope is None:
+        try:
+            validate_scope(sample_id)
+        except InvalidInput:
+            yield Rejected(f"{path.name}#{sample_id}",
+                           f"sample_id {sample_id!r} cannot name a scope; pass --scope NAME to "
+                           "import the file into that scope")  # fmt: skip
+            return
+    for where in locomo.unnamed_turns(sample):
+        yield Rejected(f"{path.name}#{sample_id} {where}",
+                       "a turn without a dia_id (LoCoMo names every turn); add one")  # fmt: skip
+    yield _locomo_group(path, sample, scope, granularity, redact_secrets)
 
 
 def _locomo_group(

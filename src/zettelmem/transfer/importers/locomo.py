@@ -87,6 +87,18 @@ def turns(sample: dict[str, Any]) -> Iterator[Turn]:
             yield Turn(str(sample["sample_id"]), str(turn["dia_id"]), turn_text(turn), when, number)
 
 
+def unnamed_turns(sample: dict[str, Any]) -> list[str]:
+    """Where the sample's turns without a dia_id are ('session_2 turn 3'): `turns` skips
+    them, since a turn's dia_id is its identity (its source and dedupe key)."""
+    conv = sample["conversation"]
+    out = []
+    for key in sorted((k for k in conv if _SESSION.match(k)), key=lambda k: int(k.split("_")[1])):
+        for index, turn in enumerate(conv[key] or [], 1):
+            if isinstance(turn, dict) and not turn.get("dia_id"):
+                out.append(f"{key} turn {index}")
+    return out
+
+
 def notes(samples: list[dict[str, Any]], scope: str | None = None) -> list[NewNote]:
     """The protocol's memories: one per turn, scoped by conversation, dated by session."""
     out = []
