@@ -143,7 +143,8 @@ def diary(diary_home, mem) -> dict[str, str]:
 
 def test_recall_json_has_the_documented_shape(mem, diary) -> None:
     out = mem.json("recall", "pottery class")
-    assert set(out) == {"query", "hits", "lessons"} and out["query"] == "pottery class"
+    assert set(out) == {"query", "hits", "lessons", "hint"} and out["query"] == "pottery class"
+    assert out["hint"] is None
     assert out["lessons"] == []  # nothing was ever caught in this home
     hits = out["hits"]
     assert hits and hits[0]["id"] == diary["feb"]

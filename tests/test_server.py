@@ -184,6 +184,12 @@ def test_recall_filters(server: MemoryServer) -> None:
         assert ids[4] in await found(since="2024-05-15")
         assert await found(until="2024-03-02") == {ids[0]}
         assert len(await found(k=1)) == 1
+        # a scope that holds no notes (mistyped) says so and names the scopes there are
+        typo = data(await client.call_tool("recall", {"query": "cat", "scope": "defualt"}))
+        assert typo["hits"] == [] and typo["hint"].startswith("no notes in scope 'defualt'")
+        assert "the scopes are: default" in typo["hint"]
+        plain = data(await client.call_tool("recall", {"query": "zzzqqq"}))
+        assert plain["hits"] == [] and plain["hint"] is None
 
     run(body, server)
 

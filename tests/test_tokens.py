@@ -282,6 +282,10 @@ def test_writes_go_only_to_writable_scopes(home: Path) -> None:
         assert "pass `scope`" in kept
         missing = {"query": "no such words anywhere", "confirm": True}
         assert data(await client.call_tool("forget", missing))["forgotten"] == []
+        # a mistyped scope's hint names only the scopes this token may read
+        hint = data(await client.call_tool("recall", {"query": "alpha", "scope": "team/c"}))
+        assert hint["hint"].startswith("no notes in scope 'team/c'; the scopes are: ")
+        assert "private" not in hint["hint"] and "shared" in hint["hint"]
 
     world.run(TEAM, body)
 

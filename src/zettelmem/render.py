@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from zettelmem.models import (
@@ -146,12 +146,23 @@ def note_block(note: Note) -> str:
     return f"{head}\n\n{note.content}"
 
 
-def recall_out(result: RecallResult) -> RecallOut:
-    """One recall, as both front doors print it (`--json`) or return it (MCP)."""
+def recall_out(result: RecallResult, hint: str | None = None) -> RecallOut:
+    """One recall, as both front doors print it (`--json`) or return it (MCP); ``hint``
+    says why nothing was found when the scope asked holds no notes (`scope_missing`)."""
     from zettelmem.schemas import RecallOut
 
     return RecallOut(query=result.query, hits=[hit_out(h) for h in result.hits],
-                     lessons=[lesson_out(x) for x in result.lessons])  # fmt: skip
+                     lessons=[lesson_out(x) for x in result.lessons], hint=hint)  # fmt: skip
+
+
+def scope_missing(scope: str, scopes: Collection[str]) -> str | None:
+    """A mistyped ``--scope`` finds nothing: the line saying so and naming the scopes there
+    are, or None when SCOPE holds notes, is "*" (every scope), or the memory holds none."""
+    if not scopes or scope in scopes or scope == "*":
+        return None
+    named = sorted(scopes)
+    listed = ", ".join(named[:10]) + (", ..." if len(named) > 10 else "")
+    return f"no notes in scope {scope!r}; the scopes are: {listed}"
 
 
 def note_label(note: Note, width: int = 40) -> str:

@@ -68,6 +68,11 @@ class RecallOut(BaseModel):
     lessons: list[LessonOut] = Field(
         default_factory=list, description="Lessons from caught poisoning attempts near this query."
     )
+    hint: str | None = Field(
+        default=None,
+        description="When nothing was found because the scope asked holds no notes: that, "
+        "and the scopes there are (a mistyped scope).",
+    )
 
 
 class VerdictOut(BaseModel):

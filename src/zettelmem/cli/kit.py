@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,6 +15,7 @@ import click
 
 from zettelmem.errors import InvalidInput
 from zettelmem.redaction import scrub
+from zettelmem.render import scope_missing as scope_missing
 
 if TYPE_CHECKING:  # imported when a command runs, not at start-up
     from pydantic import BaseModel
@@ -129,16 +130,6 @@ def _tags(_ctx: click.Context, _param: click.Parameter, value: Sequence[str]) ->
 def tag_option(help_text: str) -> Callable[[F], F]:
     """``--tag`` (repeatable); a leading ``#`` is dropped."""
     return click.option("--tag", "tags", multiple=True, callback=_tags, help=help_text)
-
-
-def scope_missing(scope: str, scopes: Collection[str]) -> str | None:
-    """A mistyped ``--scope`` finds nothing: the line saying so and naming the scopes there
-    are, or None when SCOPE holds notes, is "*" (every scope), or the memory holds none."""
-    if not scopes or scope in scopes or scope == "*":
-        return None
-    named = sorted(scopes)
-    listed = ", ".join(named[:10]) + (", ..." if len(named) > 10 else "")
-    return f"no notes in scope {scope!r}; the scopes are: {listed}"
 
 
 def missing_scope_line(memory: Any, scope: str | None) -> str | None:

@@ -256,7 +256,7 @@ def recall(
         empty = not found.hits and stats["notes"] == 0
         unknown = scope_missing(scope, stats["scopes"]) if scope and not found.hits else None
     if as_json:
-        _emit(recall_out(found))
+        _emit(recall_out(found, hint=unknown))
         return
     hits, lessons = found.hits, found.lessons
     for lesson in lessons:

@@ -33,6 +33,7 @@ from zettelmem.render import (
     note_line,
     note_out,
     recall_out,
+    scope_missing,
     verdict_out,
 )
 from zettelmem.schemas import (
@@ -359,7 +360,11 @@ def _add_recall(server: MemoryServer) -> None:
             # The filters already keep other scopes out; this is the last line of defence.
             hits = [h for h in found.hits if access.can_read(h.note.scope)]
             lessons = [x for x in found.lessons if access.can_read(x.scope)]
-            return recall_out(replace(found, hits=hits, lessons=lessons))
+            hint = None
+            if not hits and filters.scope is not None:  # a mistyped scope: name the real ones
+                readable = [s for s in m.scopes() if access.can_read(s)]
+                hint = scope_missing(filters.scope, readable)
+            return recall_out(replace(found, hits=hits, lessons=lessons), hint=hint)
 
         return await server.core.tool(search)
 
