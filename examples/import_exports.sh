@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Import every chat export dropped into a folder, then leave it alone.
 #
-# Re-importing a file adds nothing (each note's source is its key), so this is
-# safe to run on a schedule, e.g. every night from cron:
+# Re-importing a file adds nothing (each note's source is its key), and an
+# older export of a conversation, whichever order the files come in, never
+# undoes a newer one, so this is safe to run on a schedule, e.g. every night
+# from cron:
 #
 #   15 3 * * *  /path/to/import_exports.sh "$HOME/Downloads/exports" >> "$HOME/.mem-import.log" 2>&1
 #

@@ -399,9 +399,9 @@ def test_import_locomo_follows_the_protocol(mem, write_locomo) -> None:
     path = write_locomo(SESSIONS)
     out = mem.json("import", str(path), "--format", "locomo")
     assert out == {"file": str(path), "format": "locomo", "read": 3, "added": 3, "skipped": 0,
-                   "forgotten": 0, "dry_run": False, "groups": 1, "links": 0, "redacted": 0,
-                   "truncated": 0, "superseded": 0, "rejected_count": 0, "undated": 0,
-                   "flagged": 0, "quarantined": 0,
+                   "forgotten": 0, "outdated": 0, "dry_run": False, "groups": 1, "links": 0,
+                   "redacted": 0, "truncated": 0, "superseded": 0, "rejected_count": 0,
+                   "undated": 0, "flagged": 0, "quarantined": 0,
                    "rejected": []}  # fmt: skip
     notes = {n["source"]: n for n in mem.json("list")["notes"]}
     assert set(notes) == {"locomo:conv-7/D1:1", "locomo:conv-7/D1:2", "locomo:conv-7/D2:1"}

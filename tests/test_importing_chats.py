@@ -11,6 +11,7 @@ import pytest
 
 from zettelmem.memory.core import Memory
 from zettelmem.store.threads import THREADS_BY_CONVERSATION
+from zettelmem.transfer.export import export_jsonl, restore_jsonl
 from zettelmem.transfer.pipeline import run_import
 
 pytestmark = pytest.mark.usefixtures("offline_env")
@@ -23,8 +24,15 @@ def _open(home: Path) -> Memory:
     return Memory(home=home, embedder="hashing:384", llm=False)
 
 
-def _chatgpt(path: Path, turns: list[Turn], current: str, conversation: str = "conv-1") -> Path:
-    """A ChatGPT export of one conversation: the messages' tree and the one shown."""
+def _chatgpt(
+    path: Path,
+    turns: list[Turn],
+    current: str,
+    conversation: str = "conv-1",
+    updated: float | None = None,
+) -> Path:
+    """A ChatGPT export of one conversation: the messages' tree and the one shown (and,
+    with ``updated``, the conversation's last change, its ``update_time``)."""
     mapping: dict[str, Any] = {
         "root": {"id": "root", "message": None, "parent": None, "children": []}
     }
@@ -38,6 +46,8 @@ def _chatgpt(path: Path, turns: list[Turn], current: str, conversation: str = "c
         mapping[parent or "root"]["children"].append(nid)
     record = {"title": "Chat", "create_time": START, "id": conversation,
               "current_node": current, "mapping": mapping}  # fmt: skip
+    if updated is not None:
+        record["update_time"] = updated
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([record]), encoding="utf-8")
     return path
@@ -100,6 +110,7 @@ def _import(memory: Memory, path: Path, **options: Any) -> tuple[int, int, int]:
     report = run_import(memory, path, **options)
     counts = (report.added, report.skipped, report.superseded)
     assert (dry.added, dry.skipped, dry.superseded) == counts
+    assert dry.outdated == report.outdated
     return counts
 
 
@@ -212,3 +223,130 @@ def test_a_forgotten_turn_stays_forgotten_whichever_branch_an_export_shows(
             run_import(fresh, july)
             assert _active(memory) == _active(fresh)
         assert all(EDITED[2] not in n.content for n in memory.list_notes(limit=100))
+
+
+CAPITAL: list[Turn] = [
+    ("u1", None, "What is the capital of Australia?"),
+    ("a1", "u1", "Sydney is the capital of Australia."),
+    ("a1b", "u1", "Canberra is the capital of Australia."),  # the answer regenerated
+]
+
+
+def _history(memory: Memory) -> tuple[int, int]:
+    """How many changes the history holds, and how many supersedes links there are."""
+    db = memory.records.db
+    changes = db.execute("SELECT count(*) FROM history").fetchone()[0]
+    links = db.execute("SELECT count(*) FROM links WHERE kind = 'supersedes'").fetchone()[0]
+    return int(changes), int(links)
+
+
+@pytest.mark.parametrize("holds_regenerated", [True, False])
+def test_an_older_export_after_a_newer_one_leaves_the_newer_branch_current(
+    tmp_path: Path, holds_regenerated: bool
+) -> None:
+    """examples/import_exports.sh imports a folder in glob order, so every night the newer
+    `conversations (1).json` comes before the older `conversations.json`. The older
+    export (by the conversation's update_time) shows the first answer, whether it already
+    holds the regenerated one (the first answer was chosen again before that export) or
+    not: it neither supersedes the newer branch nor comes back beside it, and no night
+    writes history. Recall answers as after a fresh import of the newer export."""
+    inbox = tmp_path / "inbox"
+    older = _chatgpt(inbox / "conversations.json",
+                     CAPITAL if holds_regenerated else CAPITAL[:2], "a1",
+                     updated=START + (600 if holds_regenerated else 150))  # fmt: skip
+    newer = _chatgpt(inbox / "conversations (1).json", CAPITAL, "a1b", updated=START + 1200)
+    with _open(tmp_path / "fresh") as fresh:
+        run_import(fresh, newer)
+        expected = _active(fresh)
+    with _open(tmp_path / "h") as memory:
+        assert _import(memory, newer) == (2, 0, 0)
+        history = _history(memory)
+        for night in range(3):
+            assert _import(memory, newer) == (0, 2, 0), night
+            assert _import(memory, older) == (0, 1, 0), night  # the question only is stored
+            assert _active(memory) == expected, night
+            assert _history(memory) == history, night
+        assert all(n.status == "active" for n in memory.list_notes(limit=100))
+        report = run_import(memory, older)
+        assert (report.read, report.skipped, report.outdated) == (2, 1, 1)
+        hits = memory.recall("capital of Australia", k=3).hits
+        assert [h.note.content for h in hits if "capital of Australia." in h.note.content] == [
+            f"ChatGPT: {CAPITAL[2][2]}"
+        ]
+
+
+def test_a_newer_export_after_an_older_one_still_makes_its_branch_current(
+    tmp_path: Path,
+) -> None:
+    """The other order: the newer export supersedes the older one's answer as before, an
+    even newer one that chose the first answer again makes it current again, and the
+    conversation's version goes along with a JSONL export: a restored home, too, leaves
+    the older export alone."""
+    older = _chatgpt(tmp_path / "may.json", CAPITAL, "a1", updated=START + 600)
+    newer = _chatgpt(tmp_path / "june.json", CAPITAL, "a1b", updated=START + 1200)
+    newest = _chatgpt(tmp_path / "july.json", CAPITAL, "a1", updated=START + 1800)
+    with _open(tmp_path / "fresh") as fresh:
+        run_import(fresh, newer)
+        expected = _active(fresh)
+    with _open(tmp_path / "h") as memory:
+        assert _import(memory, older) == (2, 0, 0)
+        assert _import(memory, newer) == (1, 1, 1)  # Sydney superseded by Canberra
+        assert _active(memory) == expected
+        export_jsonl(memory, tmp_path / "backup.jsonl")
+        assert _import(memory, older) == (0, 2, 0)
+        assert _active(memory) == expected
+        assert _import(memory, newest) == (0, 2, 1)  # Sydney current again
+        assert f"ChatGPT: {CAPITAL[1][2]}" in _active(memory)
+        assert f"ChatGPT: {CAPITAL[2][2]}" not in _active(memory)
+    with _open(tmp_path / "restored") as restored:
+        restore_jsonl(restored, tmp_path / "backup.jsonl")
+        history = _history(restored)
+        assert _import(restored, older) == (0, 2, 0)
+        assert (_active(restored), _history(restored)) == (expected, history)
+
+
+def _claude(path: Path, turns: list[Turn], updated: str) -> Path:
+    """A Claude.ai export of one conversation: every message, of every branch, in order."""
+    chat = [{"uuid": nid, "sender": "human" if nid.startswith("u") else "assistant",
+             "text": text, "created_at": f"2024-05-01T00:0{n}:00Z"}
+            for n, (nid, _, text) in enumerate(turns, 1)]  # fmt: skip
+    record = {"uuid": "conv-1", "name": "Chat", "created_at": "2024-05-01T00:00:00Z",
+              "updated_at": updated, "chat_messages": chat}  # fmt: skip
+    path.write_text(json.dumps([record]), encoding="utf-8")
+    return path
+
+
+def test_an_older_claude_export_after_a_newer_one_changes_nothing(tmp_path: Path) -> None:
+    """A Claude.ai export lists every message of a conversation and no branch is chosen,
+    so an import supersedes nothing: an older export after a newer one holds no message
+    the store lacks, adds nothing and writes no history."""
+    older = _claude(tmp_path / "conversations.json", CAPITAL[:2], "2024-05-01T00:05:00Z")
+    newer = _claude(tmp_path / "conversations (1).json", CAPITAL, "2024-05-01T00:09:00Z")
+    with _open(tmp_path / "h") as memory:
+        assert _import(memory, newer) == (3, 0, 0)
+        active, history = _active(memory), _history(memory)
+        assert _import(memory, older) == (0, 2, 0)
+        assert (_active(memory), _history(memory)) == (active, history)
+
+
+def test_either_record_keeps_each_conversation_as_of_its_newest_export(
+    tmp_path: Path, store_kind: str
+) -> None:
+    """In the home's SQLite record and in PostgreSQL alike: a conversation's date only moves
+    forward, whichever order its exports come in."""
+    exports = {
+        (conversation, name): _chatgpt(
+            tmp_path / conversation / f"{name}.json", CAPITAL, shown,
+            conversation=conversation, updated=START + at,
+        )
+        for conversation in ("conv-1", "conv-2")
+        for name, shown, at in (("older", "a1", 600), ("newer", "a1b", 1200))
+    }  # fmt: skip
+    canberra, sydney = f"ChatGPT: {CAPITAL[2][2]}", f"ChatGPT: {CAPITAL[1][2]}"
+    with _open(tmp_path / "h") as memory:
+        assert _import(memory, exports["conv-1", "newer"]) == (2, 0, 0)
+        assert _import(memory, exports["conv-1", "older"]) == (0, 1, 0)
+        assert _import(memory, exports["conv-2", "older"]) == (2, 0, 0)
+        assert _import(memory, exports["conv-2", "newer"]) == (1, 1, 1)
+        assert _import(memory, exports["conv-2", "older"]) == (0, 2, 0)
+        assert _active(memory).count(canberra) == 2 and sydney not in _active(memory)

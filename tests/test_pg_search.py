@@ -159,7 +159,8 @@ def test_a_database_from_before_search_is_filled_on_first_open(pg_url: str, tmp_
     filled = _tables(pg_url)
     # Take the database back to schema 2, as an earlier zettelmem left it.
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        for sql in ("DROP TABLE search, search_terms, search_totals, forgotten",
+        for sql in ("DROP TABLE search, search_terms, search_totals, forgotten, "
+                    "conversation_versions",
                     "DROP FUNCTION search_added, search_removed, search_changed",
                     "DELETE FROM schema_version WHERE version >= 3",
                     "UPDATE meta SET value = '2' WHERE key = 'schema_version'"):  # fmt: skip

@@ -134,6 +134,16 @@ class Neighbour:
 
 
 @dataclass(frozen=True)
+class ConversationVersion:
+    """When a chat export's conversation last changed, in the export an import took it
+    from (see store/conversations.py)."""
+
+    scope: str
+    thread: str
+    updated_at: str  # stored format
+
+
+@dataclass(frozen=True)
 class StoredVerdict:
     """The guard's verdict on a note, as the record keeps it."""
 

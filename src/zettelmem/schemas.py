@@ -125,6 +125,8 @@ class ImportOut(BaseModel):
     added: int
     skipped: int
     forgotten: int = 0  # notes `mem forget` removed: an import never brings them back
+    # notes of a conversation the store holds from a later export: not brought in
+    outdated: int = 0
     redacted: int = 0
     truncated: int = 0
     # wikilinks made between vault notes, or the links an export brought back; the links

@@ -134,7 +134,7 @@ def import_(
     out = ImportOut(
         file=report.file, format=report.format, dry_run=report.dry_run, groups=report.groups,
         read=report.read, added=report.added, skipped=report.skipped,
-        forgotten=report.forgotten, redacted=report.redacted,
+        forgotten=report.forgotten, outdated=report.outdated, redacted=report.redacted,
         truncated=report.truncated, links=report.links, superseded=report.superseded,
         undated=report.undated, flagged=report.flagged, quarantined=report.quarantined,
         rejected_count=report.rejected_count,
@@ -147,6 +147,8 @@ def import_(
     line += f"skipped {out.skipped} already stored"
     if out.forgotten:
         line += f", skipped {out.forgotten} forgotten"
+    if out.outdated:
+        line += f", skipped {out.outdated} of an older export"
     superseded = "older versions superseded" if not dry_run else "older versions to supersede"
     linked = "links restored" if out.format.startswith("zettelmem-") else "wikilinks linked"
     for count, what in ((out.redacted, "secrets redacted"), (out.links, linked),

@@ -13,7 +13,7 @@ from typing import Any
 
 from zettelmem.errors import HomeError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # The advisory lock every write transaction takes (see postgres.py): one key, 'zmem'.
 WRITE_LOCK = 0x7A6D656D
@@ -205,6 +205,14 @@ _MIGRATIONS: list[str] = [
         fingerprint {_T} PRIMARY KEY,
         scope {_T} NOT NULL,
         at {_T} NOT NULL
+    );
+    """,
+    # 5: the version of each conversation imported (store/conversations.py).
+    f"""
+    CREATE TABLE conversation_versions (
+        fingerprint {_T} PRIMARY KEY,
+        scope {_T} NOT NULL,
+        updated_at {_T} NOT NULL
     );
     """,
 ]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from zettelmem.models import LINK_KINDS
+from zettelmem.store.conversations import dump_conversation_versions
 from zettelmem.store.forgotten import dump_forgotten
 from zettelmem.store.links import existing
 from zettelmem.store.sqlutil import select_in
@@ -251,6 +252,9 @@ class Dump:
 
     def forgotten(self) -> Iterator[dict[str, Any]]:
         return dump_forgotten(self._db, self._scope)
+
+    def conversation_versions(self) -> Iterator[dict[str, Any]]:
+        return dump_conversation_versions(self._db, self._scope)
 
 
 class PortableRecords:

@@ -16,6 +16,7 @@ import numpy as np
 from zettelmem.grants import TokenInfo
 from zettelmem.models import (
     Change,
+    ConversationVersion,
     Filters,
     Lesson,
     Link,
@@ -36,6 +37,7 @@ class Dump(Protocol):
     def verdicts(self) -> Iterator[dict[str, Any]]: ...
     def lessons(self) -> Iterator[dict[str, Any]]: ...
     def forgotten(self) -> Iterator[dict[str, Any]]: ...
+    def conversation_versions(self) -> Iterator[dict[str, Any]]: ...
 
 
 class RecordStore(Protocol):
@@ -96,6 +98,14 @@ class RecordStore(Protocol):
 
     def forgotten_keys(self, notes: Sequence[NewNote]) -> set[str]:
         """The dedupe keys of these notes that belonged to notes since forgotten."""
+
+    def conversation_version(self, scope: str, thread: str) -> str | None:
+        """The newest last update of the exports of this conversation imported (None: no
+        import said)."""
+
+    def keep_conversation_versions(self, versions: Sequence[ConversationVersion]) -> None:
+        """Remember the conversations imported, each as of its export (in one transaction;
+        a version older than the one kept changes nothing)."""
 
     def write(
         self,
@@ -238,6 +248,10 @@ class RecordStore(Protocol):
 
     def restore_forgotten_rows(self, rows: Sequence[dict[str, Any]]) -> int:
         """Exported fingerprints of forgotten notes' keys; returns how many were new."""
+
+    def restore_conversation_rows(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Exported conversation versions (the newer of two is kept); returns how many
+        rows were written."""
 
     # -- Access tokens (only their hashes) -------------------------------------
 

@@ -14,7 +14,7 @@ import numpy as np
 from zettelmem.errors import HomeError, NotFound, read_only_home
 from zettelmem.ids import new_id
 from zettelmem.models import Change, Filters, Link, NewNote, Note, Op, StoredVerdict, WriteOutcome
-from zettelmem.store import forgotten, tokens, verdicts
+from zettelmem.store import conversations, forgotten, tokens, verdicts
 from zettelmem.store.insights import InsightRecords
 from zettelmem.store.links import (
     apply_change,
@@ -41,7 +41,7 @@ from zettelmem.store.tokens import TokenRecords
 from zettelmem.store.verdicts import VerdictRecords
 from zettelmem.timeutil import is_stored, now_iso
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 TAGS_FOLDED = "tags_folded"  # meta: every stored tag is in lower case
 # The most of notes.db read through a memory map (SQLite caps it at its own build limit,
 # 2 GB by default); pages past it are read as usual.
@@ -117,6 +117,8 @@ _MIGRATIONS: list[str] = [
     tokens.SCHEMA,
     # 4: the fingerprints of forgotten notes' dedupe keys.
     forgotten.SCHEMA,
+    # 5: the version of each conversation imported from a chat export.
+    conversations.SCHEMA,
 ]
 
 _NOTE_COLUMNS = (
@@ -151,7 +153,12 @@ def _row_to_note(row: sqlite3.Row) -> Note:
 
 
 class Records(
-    VerdictRecords, InsightRecords, PortableRecords, TokenRecords, forgotten.ForgottenRecords
+    VerdictRecords,
+    InsightRecords,
+    PortableRecords,
+    TokenRecords,
+    forgotten.ForgottenRecords,
+    conversations.ConversationRecords,
 ):
     """The SQLite record. Every write is one transaction that also appends to ops."""
 

@@ -2,14 +2,15 @@
 
 A restored note passes the same checks as a note from `remember` (content,
 scope, tags, id, source, moments in the supported range, a known status);
-links, changes and verdicts are checked for the values the record and its
-readers rely on. A row that fails raises InvalidInput naming the field.
+links, changes, verdicts and conversation versions are checked for the values
+the record and its readers rely on. A row that fails raises InvalidInput naming the field.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from zettelmem.validation import (
 MAX_WORDS = 256  # keywords (and tags) a note may carry
 MAX_WORD_CHARS = 256
 REVIEWS = ("approved", "rejected")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _field(kind: str, key: str, why: str) -> InvalidInput:
@@ -164,9 +166,21 @@ def check_verdict(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def check_conversation_version(row: dict[str, Any]) -> dict[str, Any]:
+    """A conversation's version decides which of its exports an import follows: a damaged
+    one must not leave every later export of it looking older."""
+    value = row.get("fingerprint")
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise _field("conversation_version", "fingerprint", "must be 64 lower-case hex digits")
+    _checked("conversation_version", "scope", validate_scope, row.get("scope"))
+    _moment("conversation_version", row, "updated_at")
+    return row
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "note": check_note,
     "link": check_link,
     "change": check_change,
     "verdict": check_verdict,
+    "conversation_version": check_conversation_version,
 }

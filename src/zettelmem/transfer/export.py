@@ -32,9 +32,12 @@ from zettelmem.transfer import checks, manifest
 from zettelmem.validation import validate_scope
 
 FORMAT = "zettelmem-export"
-VERSION = 3  # 2: lessons, and the header says what is carried; 3: forgotten keys
-READABLE = (1, 2, 3)
-CARRIES = ("notes", "links", "history", "verdicts", "lessons", "forgotten import keys")
+# 2: lessons, and the header says what is carried; 3: forgotten keys; 4: the versions of
+# conversations imported from chat exports
+VERSION = 4
+READABLE = (1, 2, 3, 4)
+CARRIES = ("notes", "links", "history", "verdicts", "lessons", "forgotten import keys",
+           "conversation versions")  # fmt: skip
 # Quarantined notes stay in the home that caught them; indexes are rebuilt from the record.
 LEAVES_OUT = (
     "quarantined notes",
@@ -43,7 +46,8 @@ LEAVES_OUT = (
     "derived indexes",
 )
 _PLURAL = {"note": "notes", "link": "links", "change": "changes", "verdict": "verdicts",
-           "lesson": "lessons", "forgotten": "forgotten"}  # fmt: skip
+           "lesson": "lessons", "forgotten": "forgotten",
+           "conversation_version": "conversation_versions"}  # fmt: skip
 _BATCH = 256
 
 
@@ -58,6 +62,7 @@ class ExportResult:
     lessons: int = 0
     removed: int = 0  # Markdown, --force: files of notes no longer exported, removed
     forgotten: int = 0  # fingerprints of forgotten notes' keys (see store/forgotten.py)
+    conversation_versions: int = 0  # see store/conversations.py
 
 
 # -- JSONL --------------------------------------------------------------------
@@ -93,6 +98,7 @@ def export_jsonl(
                 ("verdict", dump.verdicts()),
                 ("lesson", dump.lessons()),
                 ("forgotten", dump.forgotten()),
+                ("conversation_version", dump.conversation_versions()),
             ):
                 attr = _PLURAL[kind]
                 for row in rows:
@@ -168,6 +174,7 @@ def restore_jsonl(
     verdicts: list[dict[str, Any]] = []
     lessons: list[dict[str, Any]] = []
     forgotten: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
 
     def flush() -> None:
         if not batch:
@@ -204,12 +211,15 @@ def restore_jsonl(
                 lessons.append(row)
             elif kind == "forgotten":
                 forgotten.append(row)
+            elif kind == "conversation_version":
+                versions.append(row)
         flush()
         # Links move the context vectors of the notes they join: inside the bulk write too.
         result.links, result.changes = memory.records.restore_other_rows(links, changes, verdicts)
         vectors = _lesson_vectors(memory, path, lessons)
         result.lessons = memory.records.restore_lesson_rows(lessons, vectors)
         memory.records.restore_forgotten_rows(forgotten)
+        memory.records.restore_conversation_rows(versions)
     memory.indexes.catch_up()
     return result
 
@@ -248,6 +258,7 @@ _REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
     "lesson": {"id": (str,), "scope": (str,), "text": (str,), "signals": (list,),
                "created_at": (str,), "vector": (str,)},
     "forgotten": {"fingerprint": (str,), "scope": (str,), "at": (str,)},
+    "conversation_version": {"fingerprint": (str,), "scope": (str,), "updated_at": (str,)},
 }  # fmt: skip
 
 

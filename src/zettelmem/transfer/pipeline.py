@@ -20,7 +20,7 @@ import numpy as np
 
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
-from zettelmem.models import Change, Link, NewNote, Note
+from zettelmem.models import Change, ConversationVersion, Link, NewNote, Note
 from zettelmem.store.threads import thread_of
 from zettelmem.transfer import export, importers, vault
 from zettelmem.transfer.importers.units import (
@@ -53,6 +53,8 @@ class ImportReport:
     added: int = 0
     skipped: int = 0  # stored already
     forgotten: int = 0  # stored once, then forgotten: never brought back by an import
+    # not stored, of a conversation the store took from a later export (left as it is)
+    outdated: int = 0
     redacted: int = 0  # secrets replaced
     truncated: int = 0  # messages cut at the note limit
     links: int = 0  # wikilinks stored
@@ -116,10 +118,13 @@ def run_import(
     )
     titles: dict[str, str] = {}  # lower-cased title -> note id
     wikilinks: list[tuple[str, str]] = []  # (note id, target title)
+    versions: list[ConversationVersion] = []  # of the conversations written, kept per batch
 
     def known(group: Group, ids: dict[str, str]) -> None:
         _collect_titles(group, ids, titles, wikilinks)
         _retire(memory, group, ids, report, dry_run)
+        if not dry_run and (version := _version(group)) is not None:
+            versions.append(version)
 
     batches = _batches(memory, units, report, known)
     paired: Iterable[tuple[Batch, dict[str, np.ndarray]]] = (
@@ -128,11 +133,13 @@ def run_import(
     )  # fmt: skip
     for batch, embedded in paired:
         _write(memory, batch, embedded, dry_run, report, known)
+        _keep_versions(memory, versions)
         if progress:
             report.bytes_done = bytes_read(path)
             progress(report)
     report.undated = unread[0]
     if not dry_run:
+        _keep_versions(memory, versions)  # of conversations stored whole already
         memory.indexes.catch_up()
         report.links = _store_wikilinks(memory, titles, wikilinks)
     return report
@@ -215,6 +222,13 @@ def _batches(
             if not notes:
                 continue
         known = memory.records.duplicates(notes)
+        if _outdated(memory, unit):
+            # Its branch is not the conversation's now: neither superseding the stored
+            # turns nor coming in beside them.
+            held = sum(1 for n in notes if n.dedupe_key in known)
+            report.skipped += held
+            report.outdated += len(notes) - held
+            continue
         if all(note.dedupe_key in known for note in notes):
             # Stored whole already: skipped before it costs an embedding. Dropping whole
             # groups keeps the later batches' boundaries those of an uninterrupted run.
@@ -238,7 +252,8 @@ def _retire(
     current version. Each is superseded by the note now at its place (or the first).
     A conversation supersedes only its notes of the messages its export holds off the
     branch shown (see Group.in_place_of): an older export holds fewer messages, not
-    other ones.
+    other ones. (An export older than one the store took the conversation from, by the
+    conversation's last update, does not come here: see _outdated.)
 
     A text the document holds again (an edit undone) is an older version of its own, which
     is made current again. The dry run plans the same (its new notes counted as active)."""
@@ -275,6 +290,32 @@ def _retire(
         links += made
         changes += changed
     memory.records.write([], np.zeros((0, memory.embedder.dims)), links, changes)
+
+
+def _outdated(memory: Memory, group: Group) -> bool:
+    """Whether the store took the group's conversation from an export that changed it
+    later than this one did. Turns cannot tell: the older export may hold the newer
+    branch too (the earlier answer chosen again before it), and a newer one may show an
+    earlier branch again. Without a date on either side, the export is not older."""
+    version = _version(group)
+    if version is None:
+        return False
+    kept = memory.records.conversation_version(version.scope, version.thread)
+    return kept is not None and version.updated_at < kept
+
+
+def _version(group: Group) -> ConversationVersion | None:
+    """The date a conversation written holds in the store from now on (the newest kept,
+    so that an older export, imported next, is known as older)."""
+    if group.updated is None or group.replaces is None or not group.notes:
+        return None
+    return ConversationVersion(group.notes[0].scope, group.replaces, group.updated)
+
+
+def _keep_versions(memory: Memory, versions: list[ConversationVersion]) -> None:
+    if versions:
+        memory.records.keep_conversation_versions(versions)
+        versions.clear()
 
 
 def _in_place(old: Note, ids: dict[str, str], place: dict[str, str] | None) -> str | None:

@@ -6,7 +6,9 @@ message adds a sibling branch. What the person saw is the branch from
 and hidden messages, tool calls and non-text content are left out. The
 messages off that branch are named too, each with the message now at its
 place: imported again after an edit, a conversation's stored notes of the
-edited-away branch are superseded by the branch shown.
+edited-away branch are superseded by the branch shown. The conversation's
+``update_time`` dates the export: one older than an export the store already
+took the conversation from changes nothing in it.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def conversation(
     return chat_group(
         ref, title, f"chatgpt:{ref}", [m for _, m in shown], scope, granularity,
         redact_secrets, key, off_branch(mapping, branch, shown),
+        when(record.get("update_time")),
     )  # fmt: skip
 
 

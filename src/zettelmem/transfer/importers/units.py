@@ -53,6 +53,10 @@ class Group:
     # or regenerated away); each maps to the source of the note now at its place ("" when
     # none). A message the export does not hold (an older export's) is left alone.
     in_place_of: dict[str, str] | None = None
+    # A conversation (with `replaces`): when it last changed in this export (stored format;
+    # None when the export does not say). Its export is older than one the store took the
+    # conversation from when this is earlier: it then leaves the conversation alone.
+    updated: str | None = None
 
 
 @dataclass(frozen=True)
@@ -354,11 +358,13 @@ def chat_group(
     redact_secrets: bool,
     key_prefix: str | None = None,
     off_branch: dict[str, str] | None = None,
+    updated: str | None = None,
 ) -> Group:
     """A conversation's messages as notes; `prefix` is the source up to the message id,
     `key_prefix` the dedupe key's (see _chat_notes). ``off_branch``: the messages of the
     export that are not on the branch shown, each with the message now at its place; the
-    Group then replaces the conversation's stored notes of those (see Group)."""
+    Group then replaces the conversation's stored notes of those (see Group), unless the
+    store took the conversation from an export changed later than ``updated``."""
     kept: list[Message] = []
     redacted = truncated = 0
     for message in messages:
@@ -386,7 +392,8 @@ def chat_group(
     if off_branch is None or not notes:
         return group
     in_place = {safe_id(old): holders.get(new, "") for old, new in off_branch.items()}
-    return replace(group, replaces=thread_of(notes[0].source), in_place_of=in_place)
+    return replace(group, replaces=thread_of(notes[0].source), in_place_of=in_place,
+                   updated=updated)  # fmt: skip
 
 
 # -- files -------------------------------------------------------------------------------
