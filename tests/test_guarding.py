@@ -467,3 +467,27 @@ def test_a_forged_turn_behind_a_stamp_or_markup_is_still_a_forged_turn(
         assert forged.status == "quarantined"
         reasons = verdicts.verdicts_of(memory.records.db, [forged.id])[forged.id].reasons
         assert reasons[0].startswith("impersonation: written by mcp as a quote of Ann")
+
+
+def test_a_quarantined_note_leaves_quarantine_only_through_review(tmp_path: Path) -> None:
+    """No link releases a held note: linking to or from it is refused, and a supersede
+    planned against it (by any path) leaves its status as it is."""
+    from zettelmem.errors import InvalidInput
+    from zettelmem.models import Change
+
+    with _open(tmp_path / "h", "quarantine") as memory:
+        _seed(memory)
+        bad = memory.remember(POISON, scope="s", source="mcp:agent").note
+        good = memory.remember("The team standup is at 9:30 every weekday", scope="s").note
+        assert bad.status == "quarantined"
+        for src, dst, kind in ((good.id, bad.id, "supersedes"), (bad.id, good.id, "supersedes"),
+                               (good.id, bad.id, "related")):  # fmt: skip
+            with pytest.raises(InvalidInput, match=f"note {bad.id} is quarantined"):
+                memory.link(src, dst, kind)
+        assert memory.links(bad.id) == [] and memory.get(bad.id).status == "quarantined"
+        planned = Change(bad.id, "status", "active", "superseded", f"superseded by {good.id}")
+        assert memory.records.apply_changes([planned]) == []
+        assert memory.get(bad.id).status == "quarantined" and memory.history(bad.id) == []
+        assert bad.id in [n.id for n, _ in memory.review("s")]
+        memory.approve(bad.id)
+        assert memory.get(bad.id).status == "active"

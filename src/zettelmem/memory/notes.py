@@ -34,7 +34,12 @@ class Notes(Reads):
             raise InvalidInput("a note cannot link to itself; pass two different ids")
         if not 0.0 < weight <= 1.0:
             raise InvalidInput(f"link weight must be in (0, 1], got {weight}")
-        self.records.get_many([src, dst])
+        ends = self.records.get_many([src, dst])
+        held = [n.id for n in ends if n.status == "quarantined"]
+        if held:
+            raise InvalidInput(f"note {held[0]} is quarantined by the guard and takes no links "
+                               "until it is approved or rejected in review",
+                               hint="open_review")  # fmt: skip
         if checked == "supersedes" and self._supersedes(dst, src):
             raise InvalidInput(f"{dst} already supersedes {src} (or a note that does); a note "
                                "cannot supersede what replaces it: link the other way round "

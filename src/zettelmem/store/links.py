@@ -98,6 +98,10 @@ def apply_change(db: sqlite3.Connection, change: Change) -> Change | None:
     before = _current(db, change.note_id, change.field)
     if before == change.after:
         return None
+    if change.field == "status" and before == "quarantined" and change.before != before:
+        # Only a change planned from quarantine (review's approve) releases a held note:
+        # a supersede planned against an active note never turns one into "superseded".
+        return None
     _set(db, change.note_id, change.field, change.after)
     logged = Change(change.note_id, change.field, before, change.after, change.reason,
                     change_id=new_id(), at=now_iso())  # fmt: skip
