@@ -415,3 +415,14 @@ def test_a_read_only_token_is_told_so_when_it_writes() -> None:
     assert "no scope" not in str(refused.value)
     with pytest.raises(InvalidInput, match="it can write: team/\\*"):
         require_write(TEAM, "shared")
+
+
+def test_a_read_only_token_asking_to_reflect_is_told_it_is_read_only(home: Path) -> None:
+    world = World(home)
+
+    async def body(client: Client) -> None:
+        text = error_text(await client.call_tool("reflect", {}))
+        assert "this token is read-only, and reflect writes insight notes" in text
+        assert "no scope" not in text
+
+    world.run(Access("reader", parse_grants(["team/*:r", "shared:r"])), body)

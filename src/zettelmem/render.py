@@ -121,12 +121,14 @@ def verdict_out(note: Note, verdict: StoredVerdict) -> VerdictOut:
 
 
 def note_line(note: Note, width: int = 100) -> str:
-    """One line for lists: id, when, scope, the start of the content."""
+    """One line for lists: id, when, scope, the status when not active (a quarantined or
+    superseded note is never shown as if it were current), the start of the content."""
     when = (note.event_at or note.created_at)[:10]
     text = " ".join(note.content.split())
     if len(text) > width:
         text = text[: width - 1] + "…"
-    return f"{note.id}  {when}  [{note.scope}]  {text}"
+    status = f"({note.status})  " if note.status != "active" else ""
+    return f"{note.id}  {when}  [{note.scope}]  {status}{text}"
 
 
 def note_block(note: Note) -> str:

@@ -511,8 +511,12 @@ def _add_reflect(server: MemoryServer) -> None:
                                    "consolidate every cluster of linked notes")  # fmt: skip
             if not access.unrestricted:
                 if where is None:
-                    raise InvalidInput("name the scope to reflect on; this token may write "
-                                       f"only {access.patterns('w')}")  # fmt: skip
+                    writable = access.patterns("w")
+                    raise InvalidInput(
+                        "name the scope to reflect on; "
+                        + (f"this token may write only {writable}" if writable != "no scope"
+                           else "this token is read-only, and reflect writes insight notes")
+                    )  # fmt: skip
                 require_read(access, where)
                 require_write(access, where)
             from zettelmem.zettel.reflect import nothing_qualified
