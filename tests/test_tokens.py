@@ -422,7 +422,7 @@ def test_a_read_only_token_asking_to_reflect_is_told_it_is_read_only(home: Path)
 
     async def body(client: Client) -> None:
         text = error_text(await client.call_tool("reflect", {}))
-        assert "this token is read-only, and reflect writes insight notes" in text
+        assert "reflect writes insight notes, and this token may only read" in text
         assert "no scope" not in text
 
     world.run(Access("reader", parse_grants(["team/*:r", "shared:r"])), body)

@@ -515,7 +515,7 @@ def _add_reflect(server: MemoryServer) -> None:
                     raise InvalidInput(
                         "name the scope to reflect on; "
                         + (f"this token may write only {writable}" if writable != "no scope"
-                           else "this token is read-only, and reflect writes insight notes")
+                           else "reflect writes insight notes, and this token may only read")
                     )  # fmt: skip
                 require_read(access, where)
                 require_write(access, where)
