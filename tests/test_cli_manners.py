@@ -151,6 +151,12 @@ def test_a_tag_is_one_tag_whatever_its_case_at_every_door(mem: MemCli, tmp_path:
     for given in ("Travel", "travel", "#TRAVEL"):
         hits = mem.json("recall", "Oslo", "--tag", given)["hits"]
         assert len(hits) == 2, given
+    # a dotted capital I and a decomposed accent fold to the letters a user types
+    trip = mem.json("remember", "Ferry across the Bosphorus", "--tag", "İstanbul",
+                    "--tag", "Cafe\u0301")  # fmt: skip
+    assert trip["tags"] == ["istanbul", "caf\u00e9"]
+    assert len(mem.json("recall", "ferry", "--tag", "istanbul")["hits"]) == 1
+    assert len(mem.json("recall", "ferry", "--tag", "#İSTANBUL")["hits"]) == 1
 
 
 def test_mem_scope_sets_the_cli_default_scope(mem: MemCli, monkeypatch: pytest.MonkeyPatch) -> None:

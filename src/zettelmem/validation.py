@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TypeVar
 
 from zettelmem.errors import InvalidInput
@@ -66,7 +67,9 @@ def validate_tag(tag: str) -> str:
     if isinstance(tag, str) and tag.startswith("#"):
         tag = tag[1:]
     if isinstance(tag, str):
-        tag = tag.lower()
+        # Lower case, composed ("café" typed either way is one tag); the dotted capital I
+        # lowers to "i" plus a combining dot, which no one types: "İstanbul" is "istanbul".
+        tag = unicodedata.normalize("NFC", tag.lower()).replace("i\u0307", "i")
     if not isinstance(tag, str) or not TAG_PATTERN.match(tag):
         raise InvalidInput(
             f"invalid tag {_shown(tag)}; use 1-64 letters, digits or ._:/+- starting with a letter "
