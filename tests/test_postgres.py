@@ -564,3 +564,19 @@ def test_migrate_says_how_many_quarantined_notes_stay_behind(tmp_path: Path, pg_
     out = json.loads(moved.stdout)
     assert out["quarantined_left"] == 1 and out["added"] == 1
     assert "1 quarantined note(s) stay in the source" in moved.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "told"),
+    [
+        ("postgresql://postgres@/db1?host=/tmp/pg&password=x", "postgresql://postgres@/db1?host=/tmp/pg"),
+        ("postgresql://u:pw@db.example:5433/team?sslmode=require", "postgresql://u@db.example:5433/team"),
+        ("postgresql:///db2", "postgresql:///db2"),
+    ],
+)  # fmt: skip
+def test_a_database_url_is_shown_where_it_points_without_its_secrets(url: str, told: str) -> None:
+    """A Unix socket is never shown as localhost (that would send a reader to a TCP port);
+    a password never shows, in the URL's user part or its query."""
+    from zettelmem.store.pgconn import shown
+
+    assert shown(url) == told

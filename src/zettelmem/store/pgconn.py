@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from zettelmem.errors import HomeError
 
@@ -32,10 +32,15 @@ _EXTRA_SET = {"embeddings": ", embedding = NULL"}
 def shown(url: str) -> str:
     """The URL as messages show it: user, host and database, never a password or query."""
     parts = urlsplit(url)
-    host = parts.hostname or "localhost"
     user = f"{parts.username}@" if parts.username else ""
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+    if parts.hostname:
+        return f"{parts.scheme}://{user}{parts.hostname}{port}{parts.path}"
+    # No host in the URL: a Unix socket, named by ?host=/dir (else libpq's default one),
+    # never "localhost", which would send the reader to a TCP port.
+    socket = next((v for k, v in parse_qsl(parts.query) if k == "host" and v), None)
+    where = f"?host={socket}" if socket else ""
+    return f"{parts.scheme}://{user}{port}{parts.path}{where}"
 
 
 @lru_cache(maxsize=512)
