@@ -99,6 +99,8 @@ class Judge:
             return None
         if new.source == INSIGHT_SOURCE:
             return None
+        if speaker.lower() == "user" and not signals.untrusted(new.source):
+            return None  # a chat export's "User" is whoever types at the shell
         if new.scope not in self._participants:
             self._participants[new.scope] = self.records.participants(new.scope)
         if speaker.lower() not in self._participants[new.scope]:
