@@ -19,6 +19,7 @@ from zettelmem.errors import InvalidInput, NotFound
 from zettelmem.models import Change, Filters, Link, NewNote, StoredVerdict
 from zettelmem.store import links, portable, postgres, records, verdicts
 from zettelmem.store.records import Records
+from zettelmem.store.unfinished import Unfinished
 
 DIMS = 8
 
@@ -200,6 +201,17 @@ def _script(rec: Records) -> list[tuple[str, Any]]:
     rec.token_used("ann", "2024-01-02T00:00:00")
     note("tokens", (rec.tokens(), rec.token_by_hash("h1"), rec.token_by_hash("nope"),
                     rec.revoke_token("ann"), rec.revoke_token("ann"), rec.tokens()))  # fmt: skip
+    first, second = (Unfinished(f"the home /h{i} on host x", "run it again", f"2024-01-0{i}")
+                     for i in (2, 1))  # fmt: skip
+    rec.begin_migration("home:x:/h2", first)
+    rec.begin_migration("home:x:/h1", second)
+    rec.begin_migration("home:x:/h2", first)  # a second attempt from one source: one mark
+    rec.set_meta("migration_unfinishedX", "not a mark")
+    note("unfinished_migrations", rec.unfinished_migrations())
+    rec.end_migration("home:x:/h1")
+    note("end_migration", rec.unfinished_migrations())
+    rec.end_migration("home:x:/h2")
+    note("end_migration, the last", rec.unfinished_migrations())
     head = rec.ops_head()
     note("ops", (head, rec.ops_since(0), rec.ops_since(2, 4), rec.op_mark(head), rec.op_mark(0)))
     stats = rec.stats()

@@ -26,6 +26,7 @@ from zettelmem.models import (
     StoredVerdict,
     WriteOutcome,
 )
+from zettelmem.store.unfinished import Unfinished
 
 
 class Dump(Protocol):
@@ -252,6 +253,16 @@ class RecordStore(Protocol):
     def restore_conversation_rows(self, rows: Sequence[dict[str, Any]]) -> int:
         """Exported conversation versions (the newer of two is kept); returns how many
         rows were written."""
+
+    def begin_migration(self, source_key: str, mark: Unfinished) -> None:
+        """Mark the record as holding part of a migration from this source (before its
+        first write; see store/unfinished.py)."""
+
+    def end_migration(self, source_key: str) -> None:
+        """Remove that mark (after the migration's last write)."""
+
+    def unfinished_migrations(self) -> list[Unfinished]:
+        """The marks of migrations into this record that have not finished."""
 
     # -- Access tokens (only their hashes) -------------------------------------
 

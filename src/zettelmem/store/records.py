@@ -38,6 +38,7 @@ from zettelmem.store.threads import (
     thread_of,
 )
 from zettelmem.store.tokens import TokenRecords
+from zettelmem.store.unfinished import UnfinishedRecords
 from zettelmem.store.verdicts import VerdictRecords
 from zettelmem.timeutil import is_stored, now_iso
 
@@ -159,6 +160,7 @@ class Records(
     TokenRecords,
     forgotten.ForgottenRecords,
     conversations.ConversationRecords,
+    UnfinishedRecords,
 ):
     """The SQLite record. Every write is one transaction that also appends to ops."""
 
