@@ -227,6 +227,7 @@ def test_doctor_on_a_database_finds_drifted_search_tables_and_repairs_them(
     assert code == 0 and report["ok"], report
     assert [c["name"] for c in report["checks"]] == [
         "record",
+        "migration",
         "record values",
         "search tables",
         "vector index",

@@ -31,7 +31,8 @@ def doctor(ctx: click.Context, repair: bool, as_json: bool) -> None:
             click.echo("repaired: the indexes were rebuilt from the record")
     if not report.ok:
         if not as_json:
-            hint = "" if repair else "; `mem doctor --repair` rebuilds the indexes"
+            mends = report.repairable and not repair
+            hint = "; `mem doctor --repair` rebuilds the indexes" if mends else ""
             # the record may be the home's or a database's: the checks above say which
             click.echo(f"Error: the memory has problems (see above){hint}", err=True)
         sys.exit(1)

@@ -242,7 +242,7 @@ def migrate(ctx: click.Context, to_url: str | None, from_url: str | None, as_jso
     source_store, target_store = ("", url) if to_url else (url, "")
     with (
         _memory(ctx, store=source_store) as source,
-        _memory(ctx, store=target_store) as target,
+        _memory(ctx, store=target_store, migrating=True) as target,
     ):
         result = run_migrate(source, target)
     out = {"notes": result.exported.notes, "added": result.restored.added,

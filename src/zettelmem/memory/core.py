@@ -19,15 +19,17 @@ from zettelmem.config import (
     resolve_home,
     resolve_store,
 )
-from zettelmem.errors import EmbedderMismatch
+from zettelmem.errors import EmbedderMismatch, HomeError
 from zettelmem.memory.maintenance import Maintenance
 from zettelmem.memory.notes import Notes
 from zettelmem.memory.review import Review
 from zettelmem.memory.tokens import Tokens
 from zettelmem.models import GUARD_MODES
 from zettelmem.store.derived import DerivedIndexes, cache_ready
+from zettelmem.store.pgconn import shown
 from zettelmem.store.protocol import SearchIndexes
 from zettelmem.store.records import Records
+from zettelmem.store.unfinished import refusal
 
 if TYPE_CHECKING:  # the LLM backends (and pydantic) load when an LLM is first asked for
     from zettelmem.backends.llm import LLM
@@ -50,11 +52,14 @@ class Memory(Notes, Review, Maintenance, Tokens):
         llm: LLM | None | bool = None,
         guard: str | None = None,
         store: str | None = None,
+        migrating: bool = False,
     ) -> None:
         """``llm``: an LLM to use, False for none (``--no-llm``), None for the configured one.
         ``guard``: off, flag or quarantine for this instance (default: the home's setting).
         ``store``: a postgresql:// URL (default: ``MEM_STORE``, else the home's ``store``
-        setting, else the home's own record)."""
+        setting, else the home's own record). ``migrating``: opened as the target of
+        `mem migrate`, the one use of a record that holds part of an unfinished migration
+        (every other use is refused, see store/unfinished.py)."""
         where = resolve_home(home)
         self.config_home = where
         self.settings = settings or load_settings(where)
@@ -72,6 +77,8 @@ class Memory(Notes, Review, Maintenance, Tokens):
             self.read_only = home_is_read_only(where)
             self.home = prepare_home(where, read_only=self.read_only)
             self.records = Records(self.home / "notes.db", read_only=self.read_only)
+        if not migrating:
+            self._refuse_unfinished_migration()
         if not reindexing:
             self._check_embedder()
         self.indexes = self._open_indexes()
@@ -125,6 +132,19 @@ class Memory(Notes, Review, Maintenance, Tokens):
         """Search this machine's indexes from now on (they catch up before each answer)."""
         self.indexes = self._local_indexes()
         self.linker.indexes = self.indexes
+
+    def _refuse_unfinished_migration(self) -> None:
+        """A record a migration stopped half-way through holds part of a memory and looks
+        whole: refuse it (one line naming the migration and how to finish it) rather than
+        let anyone search, serve or copy the part."""
+        found = self.records.unfinished_migrations()
+        if not found:
+            return
+        self.records.close()
+        record = (
+            f"the database {shown(self.store_url)}" if self.store_url else f"the home {self.home}"
+        )
+        raise HomeError(refusal(record, found))
 
     def _check_embedder(self) -> None:
         stored = self.records.get_meta("embedder")

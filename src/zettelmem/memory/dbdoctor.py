@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zettelmem.memory.doctor import SHOWN, Check, DoctorReport, _sample, _values
+from zettelmem.memory.doctor import SHOWN, Check, DoctorReport, _sample, _values, migration
 from zettelmem.models import Filters
 from zettelmem.store.pgconn import shown
 from zettelmem.store.pgsearch import (
@@ -36,6 +36,7 @@ def examine_database(url: str) -> DoctorReport:
     try:
         count = records.count()
         report.checks.append(Check("record", True, f"schema current, {count} notes"))
+        report.checks.append(migration(records, f"the database {report.home}"))
         report.checks.append(_values(records))
         report.checks.append(_caught_up(records))
         report.checks.append(_vector_index(records.conn))

@@ -22,6 +22,7 @@ from zettelmem.store.derived import disagreement, file_digest, read_state
 from zettelmem.store.health import RecordUnreadable, integrity, raw_notes, spread_sample
 from zettelmem.store.records import Records
 from zettelmem.store.text_index import TEXT_SCHEMA, CorruptIndex, TextIndex
+from zettelmem.store.unfinished import refusal
 from zettelmem.store.vector_index import VectorIndex
 from zettelmem.text import QUERY_WORD, STOPWORDS
 from zettelmem.timeutil import is_stored
@@ -37,7 +38,7 @@ _DAMAGED = (
 
 @dataclass
 class Check:
-    name: str  # record | record values | agreement | text index | vector index
+    name: str  # record | migration | record values | agreement | text index | vector index
     ok: bool
     detail: str
 
@@ -51,6 +52,15 @@ class DoctorReport:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
+
+    @property
+    def repairable(self) -> bool:
+        """Whether rebuilding the derived indexes can mend what failed: not a damaged
+        record, nor one holding part of an unfinished migration (run it again)."""
+        return all(c.ok for c in self.checks if c.name in UNREPAIRABLE)
+
+
+UNREPAIRABLE = ("record", "migration")
 
 
 def diagnose(
@@ -66,15 +76,14 @@ def diagnose(
         from zettelmem.memory.dbdoctor import examine_database, repair_database
 
         report = examine_database(url)
-        if repair and report.checks[0].ok and not report.ok:
+        if repair and report.repairable and not report.ok:
             repair_database(url)
             report = examine_database(url)
             report.repaired = True
         return report
     embedder = get_embedder(str(settings.get("embedder")))
     report = examine(home, embedder.dims)
-    record_ok = bool(report.checks) and report.checks[0].ok
-    if repair and record_ok and not report.ok:
+    if repair and report.repairable and not report.ok:
         with Memory(home, embedder=embedder, settings=settings, reindexing=True) as memory:
             memory.reindex()
         report = examine(home, embedder.dims)
@@ -98,6 +107,7 @@ def examine(home: str | Path | None, dims: int) -> DoctorReport:
         report.checks.append(_record(records))
         if not report.checks[-1].ok:
             return report
+        report.checks.append(migration(records, f"the home {path}"))
         report.checks.append(_values(records))
         report.checks.append(_agreement(records, path))
         report.checks.append(_text(records, path))
@@ -119,6 +129,14 @@ def _record(records: Records) -> Check:
     if dangling:
         return Check("record", False, f"{dangling} rows point at missing notes; {_DAMAGED}")
     return Check("record", True, f"integrity check passed, {records.count()} notes")
+
+
+def migration(records: Records, record: str) -> Check:
+    """Whether the record holds part of a migration that did not finish."""
+    found = records.unfinished_migrations()
+    if found:
+        return Check("migration", False, refusal(record, found))
+    return Check("migration", True, "no unfinished migration into it")
 
 
 def _bad_fields(row: dict[str, object]) -> Iterator[str]:
