@@ -12,6 +12,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,33 @@ def pg_url(pg_server: Any, request: pytest.FixtureRequest) -> Iterator[str]:
         close_pools(url)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_outage(pg_server: Any) -> Callable[[str], AbstractContextManager[None]]:
+    """``with pg_outage(url):`` the database at ``url`` takes no connections and loses those
+    it has until the block ends: an outage of one database, while the server other tests
+    use keeps running."""
+    import psycopg
+
+    admin = pg_server.get_uri()
+
+    @contextmanager
+    def outage(url: str) -> Iterator[None]:
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT current_database()").fetchone()
+        name = str(row[0]) if row else ""
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))  # fmt: skip
+        try:
+            yield
+        finally:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+    return outage
 
 
 @pytest.fixture(params=["file", "postgres", "postgres-search"])

@@ -449,20 +449,6 @@ def _database(pg_url: str) -> str:
         return str(conn.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
 
 
-def _cut_off(admin: str, name: str) -> None:
-    """The database stops taking connections and drops those it has (an outage of one
-    database, without stopping the server other tests use)."""
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))  # fmt: skip
-
-
-def _bring_back(admin: str, name: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-
-
 def test_a_read_only_database_is_one_error_line(tmp_path: Path, pg_url: str) -> None:
     """A standby after a failover takes no writes: one Error line saying so, not a trace."""
     mem = Cli(tmp_path / "home", pg_url)
@@ -488,7 +474,7 @@ def test_database_errors_from_any_statement_become_one_line() -> None:
 
 
 def test_an_http_server_says_its_database_is_down(
-    tmp_path: Path, pg_url: str, pg_server: Any
+    tmp_path: Path, pg_url: str, pg_outage: Any
 ) -> None:
     """With per-person tokens, each request looks its token up in the database: during an
     outage that is a 503 naming the cause (not a bare 500), and the server recovers."""
@@ -508,15 +494,11 @@ def test_an_http_server_says_its_database_is_down(
             "protocolVersion": "2025-06-18", "capabilities": {},
             "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
         assert httpx.post(url, json=hello, headers=headers, timeout=60).status_code == 200
-        admin, name = pg_server.get_uri(), _database(pg_url)
-        _cut_off(admin, name)
-        try:
+        with pg_outage(pg_url):
             for _ in range(2):
                 down = httpx.post(url, json=hello, headers=headers, timeout=60)
                 assert down.status_code == 503, down.text
                 assert "unavailable" in down.text and "connect" in down.text
-        finally:
-            _bring_back(admin, name)
         assert httpx.post(url, json=hello, headers=headers, timeout=60).status_code == 200
     finally:
         stop(proc)

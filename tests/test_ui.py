@@ -4,6 +4,7 @@ Origin, token and CSRF rules, the graph view's data, and `mem graph` with labels
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -268,3 +269,39 @@ def test_every_page_answers_on_a_database(
     with Memory(home, embedder=EMBEDDER) as memory:
         assert memory.records.count() == len(ids)
     assert not (home / "notes.db").exists()  # the notes live in the database
+
+
+def test_every_page_says_when_its_database_is_unreachable(
+    pg_url: str, pg_outage: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    warnings_seen: list[logging.LogRecord],
+) -> None:  # fmt: skip
+    """A database outage is a 503 page on every route that says so in one line, with one
+    log line per request (no traceback); the view answers again once the database does."""
+    monkeypatch.setenv("MEM_STORE", pg_url)
+    home = tmp_path / "home"
+    ids = seed(home)
+    core = Core(lambda: Memory(home, embedder=EMBEDDER))
+    if core.warming is not None:
+        core.warming.join()  # this machine's indexes are built before the outage
+    pages = ["/ui/?q=Kyoto+temples", "/ui/", f"/ui/note/{ids['old']}", "/ui/note/nope",
+             "/ui/graph", "/ui/timeline?scope=trip", "/ui/review"]  # fmt: skip
+    try:
+        with testclient.TestClient(ui_app(core), base_url=BASE) as c:
+            form = {"id": ids["poison"], "csrf": _csrf(c.get("/ui/review").text)}
+            with pg_outage(pg_url):
+                for path in pages:
+                    down = c.get(path)
+                    assert down.status_code == 503, (path, down.text)
+                    assert "store is unreachable" in down.text and "connect" in down.text
+                    assert "that the server runs" in down.text
+                settle = c.post("/ui/review/approve", data=form, headers={"Origin": BASE})
+                assert settle.status_code == 503 and "unreachable" in settle.text
+            said = [r for r in warnings_seen if "unreachable" in r.getMessage()]
+            assert len(said) == len(pages) + 1 and not any(r.exc_info for r in said)
+            assert "\n" not in said[0].getMessage() and "/ui/" in said[0].getMessage()
+            for path in pages:
+                assert c.get(path).status_code == (404 if "nope" in path else 200), path
+    finally:
+        core.close()
+    with Memory(home, embedder=EMBEDDER) as memory:
+        assert memory.get(ids["poison"]).status == "quarantined"  # the approve did not land

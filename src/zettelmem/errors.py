@@ -54,6 +54,12 @@ class HomeError(MemError):
     exit_code = 4
 
 
+class StoreUnreachable(HomeError):
+    """The store did not answer: its database server is down or unreachable, the database
+    is gone, or the connection dropped. Unlike other home errors it passes: the same call
+    succeeds once the store is back (a server door answers 503, not 400)."""
+
+
 def read_only_home(home: object) -> HomeError:
     """The one refusal of every write to a home opened read-only (the record, settings)."""
     return HomeError(
@@ -99,7 +105,8 @@ def from_database(exc: BaseException) -> MemError | None:
                          f"{what}")  # fmt: skip
     lost = type(exc).__name__ in ("OperationalError", "PoolTimeout")
     if state.startswith(("08", "57")) or lost:
-        return HomeError(f"lost the connection to the database ({reason}); a write under way "
-                         "was rolled back: check that the server runs, then try again")  # fmt: skip
+        return StoreUnreachable(f"lost the connection to the database ({reason}); a write "
+                                "under way was rolled back: check that the server runs, then "
+                                "try again")  # fmt: skip
     return HomeError(f"the database refused a statement ({reason}); nothing of it was "
                      "written: `mem doctor` checks the store")  # fmt: skip

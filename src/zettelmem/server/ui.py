@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import sys
 import threading
@@ -24,9 +25,10 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from zettelmem.errors import InvalidInput, MemError, NotFound, from_database
+from zettelmem.errors import InvalidInput, MemError, NotFound, StoreUnreachable, from_database
 from zettelmem.memory.core import Memory
 from zettelmem.models import Hit, Link
+from zettelmem.redaction import scrub
 from zettelmem.render import note_label
 from zettelmem.server import ui_html as H
 from zettelmem.server import ui_views as V
@@ -36,6 +38,7 @@ from zettelmem.server.mcp import DEFAULT_HOST
 from zettelmem.server.ui_graph import load_view
 
 T = TypeVar("T")
+log = logging.getLogger("zettelmem")
 DEFAULT_UI_PORT = 8766
 MAX_FORM_BYTES = 64 * 1024
 GRAPHS_KEPT = 8  # laid-out graphs kept, by scope, until the next write
@@ -53,6 +56,11 @@ SECURITY_HEADERS = {
 }
 
 
+class Unreachable(Exception):
+    """The store did not answer a page's call. Not a MemError, so no page takes it for a
+    bad request of its own: every page answers it alike, in `unreachable`."""
+
+
 @dataclass
 class UiState:
     """What every request shares: the core thread, the CSRF token, the graph cache."""
@@ -62,13 +70,26 @@ class UiState:
     graphs: dict[str | None, tuple[int, dict[str, object]]] = field(default_factory=dict)
 
     async def run(self, fn: Callable[[Memory], T]) -> T:
+        """fn(memory) on the core thread; a database's own error becomes one MemError line,
+        and a store that does not answer (an outage) `Unreachable`."""
         try:
             return await self.core.run(fn)
-        except Exception as exc:  # a database outage is a page that says so, not a 500
-            found = from_database(exc)
-            if found is None:
+        except Exception as exc:
+            found = exc if isinstance(exc, MemError) else from_database(exc)
+            if isinstance(found, StoreUnreachable):
+                raise Unreachable(str(found)) from None
+            if found is None or found is exc:
                 raise
             raise found from None
+
+
+async def unreachable(request: Request, exc: Exception) -> Response:
+    """Any page while the store does not answer: a 503 page with the one-line reason and
+    one log line, not a traceback per request. The next request asks the store again."""
+    text = " ".join(scrub(str(exc)).split())
+    log.warning("web view: %s %s: the store is unreachable: %s", request.method,
+                request.url.path, text)  # fmt: skip
+    return page("Store unreachable", V.unreachable_page(text), status=503)
 
 
 def page(title: str, body: str, *, active: str = "", pending: int = 0, status: int = 200,
@@ -370,7 +391,8 @@ def ui_app(core: Core, *, host: str = DEFAULT_HOST, token: str | None = None,
         Route("/ui/static/{name}", static),
         Route("/favicon.ico", no_icon),
     ]
-    app = Starlette(routes=routes)
+    # A database outage is one 503 page for every route, whichever call met it.
+    app = Starlette(routes=routes, exception_handlers={Unreachable: unreachable})
     app.state.ui = UiState(core)
     guarded = Guard(app, host, token, allowed_hosts)
     return RequestBodyLimitMiddleware(guarded, MAX_FORM_BYTES)

@@ -160,6 +160,17 @@ def message_page(title: str, text: str) -> str:
     return f"<h1>{e(title)}</h1><p>{e(text)}</p>"
 
 
+def unreachable_page(reason: str) -> str:
+    """Every page while the store does not answer (a database down, gone, unreachable)."""
+    return (
+        "<h1>The memory's store is unreachable</h1>"
+        f'<p class="error" role="alert">{e(reason)}</p>'
+        "<p>Check that the database server runs and takes connections (the line above says "
+        "what failed); <code>mem doctor</code> checks the store from the shell. Reload this "
+        "page once the store answers again: the view asks it afresh on every request.</p>"
+    )
+
+
 def token_page(path: str) -> str:
     """Asked for when a token guards the view and the browser holds none yet."""
     return (

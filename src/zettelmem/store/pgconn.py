@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from zettelmem.errors import HomeError
+from zettelmem.errors import HomeError, StoreUnreachable
 
 # The primary key of each table an ``INSERT OR REPLACE`` writes to.
 _KEYS = {"meta": ("key",), "embeddings": ("label",), "verdicts": ("note_id",)}
@@ -189,7 +189,7 @@ def lost_connection(url: str, writing: bool = True) -> Iterator[None]:
     except psycopg.OperationalError as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         undone = "; a write under way was rolled back" if writing else ""
-        raise HomeError(
+        raise StoreUnreachable(
             f"lost the connection to {shown(url)} ({reason}){undone}: check that the server "
             "runs, then try again"
         ) from None
@@ -238,7 +238,7 @@ def connect(url: str, probe: bool = False) -> Any:
         return pool_for(url).getconn()
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise HomeError(
+        raise StoreUnreachable(
             f"cannot connect to {shown(url)} ({reason}); check the URL, that the server "
             "runs, and PGPASSWORD or ~/.pgpass"
         ) from None
