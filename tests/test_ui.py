@@ -305,3 +305,13 @@ def test_every_page_says_when_its_database_is_unreachable(
         core.close()
     with Memory(home, embedder=EMBEDDER) as memory:
         assert memory.get(ids["poison"]).status == "quarantined"  # the approve did not land
+
+
+def test_a_timeline_month_must_be_a_month(client: Any) -> None:
+    for bad in ("garbage", "2026-13", "2024-5", "0000-01"):
+        page = client.get("/ui/timeline", params={"month": bad})
+        assert page.status_code == 400, (bad, page.text)
+        assert f"malformed month &#x27;{bad}&#x27;; use YYYY-MM" in page.text
+    shown = client.get("/ui/timeline", params={"scope": "trip", "month": "2023-01"})
+    assert shown.status_code == 200 and "showing 2023-01" in shown.text
+    assert "Ana lives in Lisbon" in shown.text and "Ana moved to Porto" not in shown.text

@@ -68,6 +68,18 @@ def parse_when(text: str, what: str = "date") -> str:
     return stored(moment)
 
 
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def parse_month(text: str, what: str = "month") -> str:
+    """A calendar month as YYYY-MM (the first seven characters of a stored moment)."""
+    month = text.strip()
+    if not _MONTH.fullmatch(month) or month < MIN_MOMENT[:7]:
+        raise InvalidInput(f"malformed {{arg}} {text!r}; use YYYY-MM such as 2024-05",
+                           arg=what)  # fmt: skip
+    return month
+
+
 def from_epoch(seconds: float) -> str | None:
     """Epoch seconds in the stored format, or None outside the supported range."""
     if not math.isfinite(seconds):

@@ -36,6 +36,7 @@ from zettelmem.server.core import Core
 from zettelmem.server.http import _host_name, _listen, check_bind, transport_security
 from zettelmem.server.mcp import DEFAULT_HOST
 from zettelmem.server.ui_graph import load_view
+from zettelmem.timeutil import parse_month
 
 T = TypeVar("T")
 log = logging.getLogger("zettelmem")
@@ -225,6 +226,7 @@ async def timeline(request: Request) -> Response:
         return V.timeline_page(notes, _scopes(m, stats), scope, month), _pending(m)
 
     try:
+        month = parse_month(month) if month is not None else None
         body, pending = await state.run(work)
     except MemError as exc:
         return await _failed(state, exc, "timeline")
