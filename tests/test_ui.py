@@ -3,6 +3,7 @@ Origin, token and CSRF rules, the graph view's data, and `mem graph` with labels
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -315,3 +316,29 @@ def test_a_timeline_month_must_be_a_month(client: Any) -> None:
     shown = client.get("/ui/timeline", params={"scope": "trip", "month": "2023-01"})
     assert shown.status_code == 200 and "showing 2023-01" in shown.text
     assert "Ana lives in Lisbon" in shown.text and "Ana moved to Porto" not in shown.text
+
+
+def test_a_scope_that_holds_no_notes_names_the_scopes_there_are(client: Any) -> None:
+    """As `mem recall --scope` and MCP recall say it: a mistyped scope is not '0 hits'."""
+    said = "no notes in scope 'nosuch'; the scopes are: garden, trip"
+    for path, params in [("/ui/", {"q": "Kyoto", "scope": "nosuch"}),
+                         ("/ui/timeline", {"scope": "nosuch"}),
+                         ("/ui/graph", {"scope": "nosuch"})]:  # fmt: skip
+        page = client.get(path, params=params)
+        assert page.status_code == 200 and said in html.unescape(page.text), path
+    # a scope that holds notes, none of them matching: no such line
+    other = client.get("/ui/", params={"q": "Kyoto", "scope": "garden", "since": "2030-01-01"})
+    assert "0 hits" in other.text and "the scopes are" not in other.text
+
+
+def test_an_empty_memory_says_how_to_add_notes(tmp_path: Path) -> None:
+    core = Core(lambda: Memory(tmp_path / "empty", embedder=EMBEDDER))
+    said = "the memory is empty; add notes with `mem remember TEXT` or `mem import FILE`"
+    try:
+        with testclient.TestClient(ui_app(core), base_url=BASE) as c:
+            for path in ("/ui/", "/ui/?q=anything", "/ui/?q=x&scope=nosuch", "/ui/graph",
+                         "/ui/timeline", "/ui/timeline?scope=nosuch"):  # fmt: skip
+                page = c.get(path)
+                assert page.status_code == 200 and said in html.unescape(page.text), path
+    finally:
+        core.close()

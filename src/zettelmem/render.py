@@ -167,6 +167,13 @@ def scope_missing(scope: str, scopes: Collection[str]) -> str | None:
     return f"no notes in scope {scope!r}; the scopes are: {listed}"
 
 
+def memory_empty(where: object | None = None) -> str:
+    """What a read that finds nothing says when the memory holds no notes at all: that,
+    and how to add some (``where``: the home, when the door names it)."""
+    place = f" in {where}" if where is not None else ""
+    return f"the memory{place} is empty; add notes with `mem remember TEXT` or `mem import FILE`"
+
+
 def note_label(note: Note, width: int = 40) -> str:
     """A short title for a graph node: the first line of the content, cut at a word."""
     first = " ".join(note.content.strip().splitlines()[0].split()) if note.content.strip() else ""

@@ -231,7 +231,7 @@ def recall(
     as_json: bool,
 ) -> None:
     """Find the notes that best match QUERY (BM25 + vectors fused, spread along links)."""
-    from zettelmem.render import note_line, recall_out
+    from zettelmem.render import memory_empty, note_line, recall_out
 
     validate_k(k)
     if (query is None) == (batch is None):
@@ -262,8 +262,7 @@ def recall(
     for lesson in lessons:
         click.echo(f"lesson: {lesson.text}")
     if empty:
-        click.echo(f"the memory in {memory.home} is empty; add notes with `mem remember TEXT` "
-                   "or `mem import FILE`", err=True)  # fmt: skip
+        click.echo(memory_empty(memory.home), err=True)
     elif unknown:
         click.echo(unknown, err=True)
     elif not hits:

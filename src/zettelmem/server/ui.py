@@ -29,7 +29,7 @@ from zettelmem.errors import InvalidInput, MemError, NotFound, StoreUnreachable,
 from zettelmem.memory.core import Memory
 from zettelmem.models import Hit, Link
 from zettelmem.redaction import scrub
-from zettelmem.render import note_label
+from zettelmem.render import memory_empty, note_label, scope_missing
 from zettelmem.server import ui_html as H
 from zettelmem.server import ui_views as V
 from zettelmem.server.core import Core
@@ -101,13 +101,22 @@ def page(title: str, body: str, *, active: str = "", pending: int = 0, status: i
     return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
 
 
-def _scopes(memory: Memory, stats: dict[str, object] | None = None) -> list[str]:
-    scopes = (stats or memory.stats())["scopes"]
+def _scopes(stats: dict[str, object]) -> list[str]:
+    scopes = stats["scopes"]
     return sorted(scopes) if isinstance(scopes, dict) else []
 
 
 def _pending(memory: Memory) -> int:
     return len(memory.review())
+
+
+def _nothing_found(stats: dict[str, object], scope: str | None) -> str:
+    """Why a page that found nothing found nothing, when the filters are not the reason:
+    the memory holds no notes (and how to add some), or the scope asked for holds none
+    (and the scopes there are, all of which the view's owner may read); else ""."""
+    if int(str(stats["notes"])) == 0:
+        return memory_empty()
+    return (scope_missing(scope, _scopes(stats)) or "") if scope else ""
 
 
 # -- pages ------------------------------------------------------------------
@@ -129,9 +138,11 @@ async def search(request: Request) -> Response:
     form = search_form(request)
 
     def work(m: Memory) -> tuple[list[str], int, str]:
-        scopes, pending = _scopes(m), _pending(m)
-        if not form.q:
-            return scopes, pending, H.search_page(form, scopes, None, [], {})
+        stats = m.stats()
+        scopes, pending = _scopes(stats), _pending(m)
+        if not form.q:  # nothing asked yet: an empty memory says so all the same
+            empty = _nothing_found(stats, None)
+            return scopes, pending, H.search_page(form, scopes, None, [], {}, empty)
         filters = m.filters(
             scope=form.scope or None, tags=form.tags(), since=form.since or None,
             until=form.until or None, include_superseded=form.superseded,
@@ -141,12 +152,13 @@ async def search(request: Request) -> Response:
         vias = {x for h in _vias(hits) for x in (h.src, h.dst)} - {h.note.id for h in hits}
         labels = {i: note_label(m.get(i)) for i in vias}
         labels.update({h.note.id: note_label(h.note) for h in hits})
-        return scopes, pending, H.search_page(form, scopes, hits, lessons, labels)
+        why = "" if hits else _nothing_found(stats, form.scope or None)
+        return scopes, pending, H.search_page(form, scopes, hits, lessons, labels, why)
 
     try:
         scopes, pending, body = await state.run(work)
     except InvalidInput as exc:
-        scopes, pending = await state.run(lambda m: (_scopes(m), _pending(m)))
+        scopes, pending = await state.run(lambda m: (_scopes(m.stats()), _pending(m)))
         body = H.search_form(form, scopes)
         return page("Search", body, active="search", pending=pending, status=400, error=str(exc))
     title = f"{form.q} · Search" if form.q else "Search"
@@ -196,7 +208,7 @@ async def graph(request: Request) -> Response:
     state: UiState = request.app.state.ui
     scope = request.query_params.get("scope") or None
 
-    def work(m: Memory) -> tuple[list[str], int, dict[str, object]]:
+    def work(m: Memory) -> tuple[list[str], int, dict[str, object], str]:
         stats = m.stats()
         head = int(str(stats["ops_head"]))
         cached = state.graphs.get(scope)
@@ -204,13 +216,14 @@ async def graph(request: Request) -> Response:
             if len(state.graphs) >= GRAPHS_KEPT:
                 state.graphs.pop(next(iter(state.graphs)))
             state.graphs[scope] = cached = (head, load_view(m, scope))
-        return _scopes(m, stats), _pending(m), cached[1]
+        why = "" if cached[1]["total"] else _nothing_found(stats, scope)
+        return _scopes(stats), _pending(m), cached[1], why
 
     try:
-        scopes, pending, doc = await state.run(work)
+        scopes, pending, doc, why = await state.run(work)
     except MemError as exc:
         return await _failed(state, exc, "graph")
-    return page("Graph", V.graph_page(doc, scopes), active="graph", pending=pending,
+    return page("Graph", V.graph_page(doc, scopes, why), active="graph", pending=pending,
                 scripts=["graph.js"])  # fmt: skip
 
 
@@ -223,7 +236,8 @@ async def timeline(request: Request) -> Response:
         stats = m.stats()
         count = int(str(stats["notes"]))
         notes = [n for n in m.list_notes(scope, limit=max(1, count)) if n.status != "quarantined"]
-        return V.timeline_page(notes, _scopes(m, stats), scope, month), _pending(m)
+        why = "" if notes else _nothing_found(stats, scope)
+        return V.timeline_page(notes, _scopes(stats), scope, month, why), _pending(m)
 
     try:
         month = parse_month(month) if month is not None else None

@@ -66,6 +66,11 @@ def when(note: Note) -> str:
     return (note.event_at or note.created_at)[:16].replace("T", " ")
 
 
+def notice(text: str) -> str:
+    """Why a page shows nothing (an empty memory, a scope that holds no notes), or ""."""
+    return f'<p class="notice" role="status">{e(text)}</p>' if text else ""
+
+
 def note_link(note_id: str, text: str) -> str:
     return f'<a href="{url("/note/" + note_id)}">{e(text)}</a>'
 
@@ -104,16 +109,19 @@ def search_form(form: SearchForm, scopes: Sequence[str]) -> str:
 
 
 def search_page(form: SearchForm, scopes: Sequence[str], hits: Sequence[Hit] | None,
-                lessons: Sequence[Lesson], labels: dict[str, str]) -> str:  # fmt: skip
-    """The search form, then lessons, then the hits (None: nothing asked yet)."""
+                lessons: Sequence[Lesson], labels: dict[str, str],
+                why: str = "") -> str:  # fmt: skip
+    """The search form, then lessons, then the hits (None: nothing asked yet); ``why``
+    says why there are none when the filters are not the reason."""
     parts = [search_form(form, scopes)]
     if lessons:
         items = "".join(f"<li>{e(x.text)} <small>({e(x.scope)})</small></li>" for x in lessons)
         parts.append(f'<section class="lessons"><h2>Lessons</h2><ul>{items}</ul></section>')
-    if hits is not None:
-        found = f"{len(hits)} hit" + ("" if len(hits) == 1 else "s")
-        parts.append(f'<p class="count" id="count">{found} for “{e(form.q)}”</p>')
-        parts.append('<ol class="hits">' + "".join(hit_item(h, labels) for h in hits) + "</ol>")
+    if hits is None:
+        return "".join([*parts, notice(why)])
+    found = f"{len(hits)} hit" + ("" if len(hits) == 1 else "s")
+    parts.append(f'<p class="count" id="count">{found} for “{e(form.q)}”</p>{notice(why)}')
+    parts.append('<ol class="hits">' + "".join(hit_item(h, labels) for h in hits) + "</ol>")
     return "".join(parts)
 
 

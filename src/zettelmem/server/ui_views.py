@@ -9,7 +9,16 @@ from collections.abc import Sequence
 from importlib import resources
 
 from zettelmem.models import Note, StoredVerdict
-from zettelmem.server.ui_html import csrf_field, e, note_link, options, status_badge, url, when
+from zettelmem.server.ui_html import (
+    csrf_field,
+    e,
+    note_link,
+    notice,
+    options,
+    status_badge,
+    url,
+    when,
+)
 
 # Notes listed at once on the timeline; a bigger scope is shown a month at a time.
 TIMELINE_PAGE = 400
@@ -57,8 +66,9 @@ def scope_picker(path: str, scopes: Sequence[str], scope: str | None) -> str:
 
 
 def timeline_page(notes: Sequence[Note], scopes: Sequence[str], scope: str | None,
-                  month: str | None) -> str:  # fmt: skip
-    """Notes by when they happened: a month histogram, then one month's (or all) notes."""
+                  month: str | None, why: str = "") -> str:  # fmt: skip
+    """Notes by when they happened: a month histogram, then one month's (or all) notes;
+    ``why`` says why there are none when that is not for lack of notes in the month."""
     ordered = sorted(notes, key=lambda n: (n.event_at or n.created_at, n.id))
     months = Counter((n.event_at or n.created_at)[:7] for n in ordered)
     if month is None and len(ordered) > TIMELINE_PAGE and months:
@@ -76,7 +86,7 @@ def timeline_page(notes: Sequence[Note], scopes: Sequence[str], scope: str | Non
         f"<h1>Timeline{' of ' + e(scope) if scope else ''}</h1>"
         f"{scope_picker('/timeline', scopes, scope)}"
         f"<p>{len(ordered)} notes by when they happened"
-        f"{'; showing ' + e(month) if month else ''}.</p>"
+        f"{'; showing ' + e(month) if month else ''}.</p>{notice(why)}"
         f'<ol class="months">{bars}</ol>'
     )
     return head + _days(shown)
@@ -136,11 +146,11 @@ def graph_body(doc: dict[str, object], *, mode: str) -> str:
     )
 
 
-def graph_page(doc: dict[str, object], scopes: Sequence[str]) -> str:
+def graph_page(doc: dict[str, object], scopes: Sequence[str], why: str = "") -> str:
+    """The graph of a scope (or all) under a scope picker; ``why`` says why it is empty."""
     scope = doc.get("scope")
-    return scope_picker("/graph", scopes, str(scope) if scope else None) + graph_body(
-        doc, mode="server"
-    )
+    picker = scope_picker("/graph", scopes, str(scope) if scope else None)
+    return picker + notice(why) + graph_body(doc, mode="server")
 
 
 def graph_file(doc: dict[str, object]) -> str:
