@@ -6,13 +6,18 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from served import stop
 from ui_browser import EMBEDDER, seed
 from zettelmem.errors import InvalidInput
 from zettelmem.memory.core import Memory
@@ -342,3 +347,32 @@ def test_an_empty_memory_says_how_to_add_notes(tmp_path: Path) -> None:
                 assert page.status_code == 200 and said in html.unescape(page.text), path
     finally:
         core.close()
+
+
+@pytest.mark.parametrize(("extra", "warned"), [([], True), (["--allow-host", "mem.lan"], False)])
+def test_mem_ui_on_every_interface_says_other_machines_get_421(
+    tmp_path: Path, extra: list[str], warned: bool
+) -> None:
+    """As `mem serve --http` says it: the two follow the same rules."""
+    log = tmp_path / "ui.log"
+    env = {**os.environ, "MEM_EMBEDDER": "hashing", "MEM_TOKEN": TOKEN}
+    env.pop("MEM_HOME", None)
+    with log.open("wb") as errors:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zettelmem", "--home", str(tmp_path / "h"), "ui",
+             "--host", "0.0.0.0", "--port", "0", *extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, env=env,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while "web view at" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.05)
+        deadline = time.monotonic() + 3  # the line after the address's, or none
+        while "get 421" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        said = log.read_text()
+        assert "web view at" in said, said
+        assert ("get 421 until you add --allow-host" in said) is warned, said
+    finally:
+        stop(proc)

@@ -85,6 +85,17 @@ def wildcard_without_names(host: str, allowed_hosts: Sequence[str]) -> bool:
     return _wildcard(host) and not allowed_hosts
 
 
+def warn_wildcard_without_names(host: str, allowed_hosts: Sequence[str]) -> None:
+    """Say on stderr that other machines get 421 from a server (`mem serve --http`, `mem ui`)
+    bound to every interface but told no name they could use."""
+    if wildcard_without_names(host, allowed_hosts):
+        sys.stderr.write(
+            f"zettelmem: bound to {host}, but only loopback names are allowed in the Host "
+            "header: clients on other machines get 421 until you add --allow-host NAME for "
+            "each name or address they use\n"
+        )
+
+
 class BearerAuth:
     """Checks `Authorization: Bearer <token>` on every HTTP request and hands the caller's
     access on to the tools (in the ASGI scope, under ``SCOPE_KEY``).
@@ -334,12 +345,7 @@ def serve_http(
     sock = _listen(host, port)
     url = f"http://{_host_name(host)}:{sock.getsockname()[1]}/mcp"
     sys.stderr.write(f"zettelmem: serving MCP (streamable HTTP) at {url}\n")
-    if wildcard_without_names(host, allowed_hosts):
-        sys.stderr.write(
-            f"zettelmem: bound to {host}, but only loopback names are allowed in the Host "
-            "header: clients on other machines get 421 until you add --allow-host NAME for "
-            "each name or address they use\n"
-        )
+    warn_wildcard_without_names(host, allowed_hosts)
     sys.stderr.flush()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])

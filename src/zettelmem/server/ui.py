@@ -33,7 +33,13 @@ from zettelmem.render import memory_empty, note_label, scope_missing
 from zettelmem.server import ui_html as H
 from zettelmem.server import ui_views as V
 from zettelmem.server.core import Core
-from zettelmem.server.http import _host_name, _listen, check_bind, transport_security
+from zettelmem.server.http import (
+    _host_name,
+    _listen,
+    check_bind,
+    transport_security,
+    warn_wildcard_without_names,
+)
 from zettelmem.server.mcp import DEFAULT_HOST
 from zettelmem.server.ui_graph import load_view
 from zettelmem.timeutil import parse_month
@@ -431,6 +437,7 @@ def serve_ui(home: str | Path | None, *, host: str | None = None, port: int | No
         address = f"http://{_host_name(shown)}:{sock.getsockname()[1]}/ui/"
         opened = address + (f"?{urlencode({'token': token})}" if token else "")
         sys.stderr.write(f"zettelmem: web view at {opened}\n")
+        warn_wildcard_without_names(host, allowed_hosts)
         sys.stderr.flush()
         if open_browser:
             threading.Thread(target=webbrowser.open, args=(opened,), daemon=True).start()
