@@ -344,6 +344,23 @@ def decide(risk: float, mode: str) -> VerdictKind:
     return "quarantine" if mode == "quarantine" and risk >= QUARANTINE_AT else "flag"
 
 
+_STRENGTH: tuple[VerdictKind, ...] = ("accept", "flag", "quarantine")  # mildest first
+
+
+def stricter(checked: Verdict | None, claimed: Verdict | None, mode: str) -> Verdict | None:
+    """The verdict on a note restored from a file: the guard's own check (None when the
+    guard is off) made stricter by the verdict the file claims, never milder. A claim is
+    only text anyone can write, so it may hold a note the check lets through (a note
+    flagged in the home it was exported from) but never clears one the check holds."""
+    parts = [v for v in (checked, claimed) if v is not None]
+    if not parts:
+        return None
+    risk = round(max(v.risk for v in parts), 3)
+    kinds = [v.verdict for v in parts] + ([decide(risk, mode)] if checked is not None else [])
+    reasons = tuple(dict.fromkeys(r for v in parts for r in v.reasons))
+    return Verdict(max(kinds, key=_STRENGTH.index), risk, reasons)
+
+
 _REPLACES = re.compile(r"^replaces note (\S+), written by a more trusted source")
 
 

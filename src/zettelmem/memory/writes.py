@@ -13,6 +13,7 @@ import numpy as np
 
 from zettelmem.errors import InvalidInput
 from zettelmem.guard.judge import Judge, keep_lesson, stored_verdict
+from zettelmem.guard.signals import Verdict
 from zettelmem.ids import content_key, new_id
 from zettelmem.memory.base import embed_text
 from zettelmem.memory.reads import Reads
@@ -202,6 +203,18 @@ class Writes(Reads):
         written = iter(outcome.notes)  # in the order of `fresh`, duplicates of it included
         pairs = [known[n.dedupe_key] if n.dedupe_key in known else next(written) for n in batch]
         return _Batch(pairs, outcome, stored)
+
+    def check(self, notes: Sequence[NewNote], vectors: np.ndarray) -> list[Verdict | None]:
+        """The guard's verdict on each of NOTES (with ids), to be stored as they are (a
+        restore): checked as a write is, against its own signals and its neighbours (the
+        stored notes, and the earlier of these); None for each with the guard off."""
+        if self.guard_mode == "off" or not notes:
+            return [None] * len(notes)
+        self.indexes.catch_up()  # earlier batches must be findable as neighbours
+        calls = int(self.settings.get("llm_max_calls_per_write"))
+        judge = Judge(self.records, self.guard_mode, self.llm, calls)
+        near = self.linker.neighbours(notes, vectors)
+        return [judge(note, around) for note, around in zip(notes, near)]
 
     def embedded_ahead(
         self, batches: Iterable[B], texts_of: Callable[[B], list[str]]

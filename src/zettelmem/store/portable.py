@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from zettelmem.models import LINK_KINDS
+from zettelmem.models import LINK_KINDS, StoredVerdict
 from zettelmem.store.conversations import dump_conversation_versions
 from zettelmem.store.forgotten import dump_forgotten
 from zettelmem.store.links import existing
 from zettelmem.store.sqlutil import select_in
 from zettelmem.store.text_index import WINDOW_BEFORE
 from zettelmem.store.threads import CONTEXT_DEPTH, followers, thread_of
+from zettelmem.store.verdicts import put_verdicts
 from zettelmem.text import without_lesson_quote
 from zettelmem.timeutil import now_iso
 
@@ -275,10 +276,17 @@ class PortableRecords:
         return known_notes(self.db, rows)
 
     def restore_note_rows(
-        self, rows: Sequence[dict[str, Any]], vectors: np.ndarray
+        self,
+        rows: Sequence[dict[str, Any]],
+        vectors: np.ndarray,
+        judged: Sequence[StoredVerdict] = (),
     ) -> list[tuple[int, str]]:
         with self.transaction() as db:
-            return restore_notes(db, rows, vectors)
+            written = restore_notes(db, rows, vectors)
+            # Only the notes written now: a note stored already keeps its own verdict.
+            new = {note_id for _, note_id in written}
+            put_verdicts(db, [v for v in judged if v.note_id in new])
+            return written
 
     def restore_other_rows(
         self,

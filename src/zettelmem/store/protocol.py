@@ -231,8 +231,15 @@ class RecordStore(Protocol):
         ...
 
     def restore_note_rows(
-        self, rows: Sequence[dict[str, Any]], vectors: np.ndarray
-    ) -> list[tuple[int, str]]: ...
+        self,
+        rows: Sequence[dict[str, Any]],
+        vectors: np.ndarray,
+        judged: Sequence[StoredVerdict] = (),
+    ) -> list[tuple[int, str]]:
+        """Exported notes, verbatim, with the guard's verdicts on those written (in the
+        same transaction: a note is never stored without the verdict that holds it);
+        returns (label, id) of the notes written."""
+        ...
 
     def restore_other_rows(
         self,

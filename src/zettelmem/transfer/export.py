@@ -152,6 +152,8 @@ class RestoreResult:
     changes: int = 0
     lessons: int = 0
     superseded: int = 0  # stored notes whose edited text came back (a vault edited since)
+    flagged: int = 0  # notes added that the guard flagged (a vault's)
+    quarantined: int = 0  # notes added that the guard quarantined (a vault's)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
 
 
@@ -406,6 +408,7 @@ def _vault_files(
     with memory.records.dumped(scope) as dump:
         notes = list(dump.notes())
         names = {row["id"]: _file_stem(row) for row in notes}
+        held = {row["note_id"]: row for row in dump.verdicts() if _pending(row)}
         out_links: dict[str, list[dict[str, Any]]] = {}
         in_links: dict[str, list[dict[str, Any]]] = {}
         for link in dump.links():
@@ -414,7 +417,8 @@ def _vault_files(
             result.links += 1
     files = [
         (_safe_part(row["scope"]), f"{names[row['id']]}.md",
-         _note_markdown(row, out_links.get(row["id"], []), in_links.get(row["id"], []), names))
+         _note_markdown(row, out_links.get(row["id"], []), in_links.get(row["id"], []), names,
+                        held.get(row["id"])))
         for row in notes
     ]  # fmt: skip
     written = [manifest.Written(f"{folder}/{name}", row["id"], row["scope"])
@@ -422,15 +426,22 @@ def _vault_files(
     return files, written
 
 
+def _pending(verdict: dict[str, Any]) -> bool:
+    """A verdict that holds its note: flagged or quarantined, and not settled in review."""
+    return verdict["verdict"] != "accept" and verdict["review"] is None
+
+
 def _note_markdown(
     row: dict[str, Any],
     outgoing: list[dict[str, Any]],
     incoming: list[dict[str, Any]],
     names: dict[str, str],
+    held: dict[str, Any] | None = None,
 ) -> str:
     lines = ["---"]
-    for key in VAULT_KEYS:
-        lines.append(f"{key}: {_yaml_value(row[key])}")
+    lines += [f"{key}: {_yaml_value(row[key])}" for key in VAULT_KEYS]
+    if held is not None:
+        lines += [f"{key}: {_yaml_value(held[key])}" for key in VAULT_HELD_KEYS]
     lines += ["---", "", row["content"], ""]
     if outgoing or incoming:
         lines.append(LINKS_HEADING)
@@ -455,6 +466,10 @@ def _yaml_value(value: Any) -> str:
 # `mem import` reads back exactly (transfer/vault.py).
 VAULT_KEYS = ("id", "scope", "source", "event_at", "created_at", "status", "tags", "keywords",
               "context", "dedupe_key")  # fmt: skip
+# ... then, for a note the guard holds (flagged or quarantined, not approved), its verdict:
+# a restore holds the note at least as firmly (guard/signals.stricter). An approval is not
+# written: a claim in a file anyone can edit may hold a note, never clear it.
+VAULT_HELD_KEYS = ("verdict", "risk", "reasons")
 # The generated section after a note's content: its links, which are not content.
 LINKS_HEADING = "## Links"
 

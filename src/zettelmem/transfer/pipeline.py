@@ -444,6 +444,7 @@ def _restore(
     restored = restore(memory, path, progress=step)
     report.read, report.added, report.skipped = restored.read, restored.added, restored.skipped
     report.links, report.superseded = restored.links, restored.superseded
+    report.flagged, report.quarantined = restored.flagged, restored.quarantined
     for where, why in restored.rejected:
         report.reject(where, why)
     return report

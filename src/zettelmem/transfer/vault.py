@@ -1,26 +1,46 @@
 """Reading back a vault that `mem export --format markdown` wrote: each note as its front
 matter says (id, scope, dates, tags, ...), its content without the generated Links
-section, and its outgoing links, restored verbatim as a JSONL export is."""
+section, and its outgoing links, restored as a JSONL export is. A file is text anyone
+can write, so the guard checks every note it brings, as any write: the verdict a file
+claims may hold its note more firmly than the check does, never less."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zettelmem.errors import NotFound
+from zettelmem.errors import InvalidInput, NotFound
+from zettelmem.guard.judge import keep_lesson, stored_verdict
+from zettelmem.guard.signals import QUARANTINE_AT, Verdict, stricter
 from zettelmem.memory.core import Memory
+from zettelmem.models import Filters, NewNote, StoredVerdict
 from zettelmem.text import unix_newlines
-from zettelmem.transfer.export import LINKS_HEADING, VAULT_KEYS, RestoreResult, row_problem
+from zettelmem.transfer.checks import check_verdict
+from zettelmem.transfer.export import (
+    LINKS_HEADING,
+    VAULT_HELD_KEYS,
+    VAULT_KEYS,
+    RestoreResult,
+    row_problem,
+)
 from zettelmem.transfer.importers.markdown import SUFFIXES, vault_files
 
 _OUTGOING = re.compile(r"^- ([a-z_]+) \(([0-9.eE+-]+)\): \[\[(.+)\]\]$")
 _INCOMING = re.compile(r"^- ([a-z_]+) from \(([0-9.eE+-]+)\): \[\[(.+)\]\]$")
 _BATCH = 256
 
-VaultNote = tuple[dict[str, Any], list[dict[str, Any]]]  # (note row, its outgoing link rows)
+
+@dataclass(frozen=True)
+class VaultNote:
+    """One note file of an exported vault."""
+
+    row: dict[str, Any]  # the note's row, as a JSONL export holds it
+    links: list[dict[str, Any]]  # its outgoing links' rows
+    claimed: Verdict | None  # the verdict its front matter says holds it, if any
 
 
 def _edited(memory: Memory, row: dict[str, Any], result: RestoreResult) -> bool:
@@ -68,19 +88,42 @@ def read_note(path: Path) -> VaultNote | None:
         return None
     end = lines.index("---", 1)
     row: dict[str, Any] = {"dedupe_key": None}  # vaults before it was written
+    held: dict[str, Any] = {}
     try:
         for line in lines[1:end]:
             key, _, value = line.partition(": ")
             if key in VAULT_KEYS:
                 row[key] = json.loads(value)
+            elif key in VAULT_HELD_KEYS:
+                held[key] = json.loads(value)
     except ValueError:
         return None
     content, links = _split_links("\n".join(lines[end + 1 :]))
     row["content"] = content
     if row_problem("note", row) is not None:
         return None
-    return row, [{"src": row["id"], "dst": dst, "kind": kind, "weight": weight,
-                  "created_at": row["created_at"]} for kind, weight, dst in links]  # fmt: skip
+    try:
+        claimed = _claimed(row, held)
+    except InvalidInput:
+        return None  # not a verdict an export writes
+    return VaultNote(row, [{"src": row["id"], "dst": dst, "kind": kind, "weight": weight,
+                            "created_at": row["created_at"]} for kind, weight, dst in links],
+                     claimed)  # fmt: skip
+
+
+def _claimed(row: dict[str, Any], held: dict[str, Any]) -> Verdict | None:
+    """The verdict a note's front matter claims: its verdict keys, or a status of
+    quarantined (which no export writes: read as a claim to hold the note, and the note
+    as active, so that review can settle it)."""
+    if row.get("status") == "quarantined":
+        row["status"] = "active"
+        held = held or {"verdict": "quarantine", "risk": QUARANTINE_AT,
+                        "reasons": ["quarantined, says the note's front matter"]}  # fmt: skip
+    if not held:
+        return None
+    checked = check_verdict({**held, "note_id": row["id"], "at": row["created_at"],
+                             "review": None, "reviewed_at": None})  # fmt: skip
+    return Verdict(checked["verdict"], float(checked["risk"]), tuple(checked["reasons"]))
 
 
 def _split_links(body: str) -> tuple[str, list[tuple[str, float, str]]]:
@@ -124,21 +167,62 @@ def restore_vault(
 
     Notes already stored (same id, or same scope and dedupe key) are left alone, so
     importing a vault again adds nothing; a stored note whose text was edited in the
-    vault since comes back as a new note that supersedes it.
+    vault since comes back as a new note that supersedes it. Every note is checked by the
+    guard (see _restore_batch); one it quarantines is left unlinked.
     """
     result = RestoreResult()
     notes = [note for note in map(read_note, _files(path)) if note is not None]
-    notes = [(row, out) for row, out in notes if not _edited(memory, row, result)]
+    notes = [note for note in notes if not _edited(memory, note.row, result)]
     for start in range(0, len(notes), _BATCH):
-        rows = [row for row, _ in notes[start : start + _BATCH]]
-        vectors = memory.embedder.embed([row["content"] for row in rows])
-        written = memory.records.restore_note_rows(rows, vectors)
-        result.read += len(rows)
-        result.added += len(written)
-        result.skipped += len(rows) - len(written)
+        batch = notes[start : start + _BATCH]
+        _restore_batch(memory, batch, result)
         if progress:
-            progress(len(rows))
-    links = [link for _, out in notes for link in out]
+            progress(len(batch))
+    # A quarantined note is left unlinked, as at write (approving it links it).
+    labels = memory.records.matching_labels(Filters(statuses=("quarantined",)))
+    held = {n.id for n in memory.records.by_labels(sorted(labels)).values()} if labels else set()
+    links = [link for note in notes for link in note.links
+             if link["src"] not in held and link["dst"] not in held]  # fmt: skip
     result.links, _ = memory.records.restore_other_rows(links, [], [])
     memory.indexes.catch_up()
     return result
+
+
+def _restore_batch(memory: Memory, batch: list[VaultNote], result: RestoreResult) -> None:
+    """Store a batch's notes not stored yet, each with the guard's verdict: its own check,
+    as on any write, made stricter by the verdict its file claims."""
+    known = memory.records.known_note_rows([note.row for note in batch])
+    fresh = [note for note in batch if note.row["id"] not in known]
+    rows = [dict(note.row) for note in fresh]
+    vectors = memory.embed_texts([row["content"] for row in rows], {})
+    checked = memory.check([_as_new(row) for row in rows], vectors)
+    judged: list[StoredVerdict] = []
+    for row, note, own in zip(rows, fresh, checked):
+        verdict = stricter(own, note.claimed, memory.guard_mode)
+        if verdict is None:
+            continue
+        if verdict.verdict == "quarantine" and memory.guard_mode == "quarantine":
+            # Held back as a write is; a superseded version stays superseded (approving
+            # it must not make it current).
+            row["status"] = "quarantined" if row["status"] == "active" else row["status"]
+        judged.append(stored_verdict(row["id"], verdict))
+    written = {note_id for _, note_id in memory.records.restore_note_rows(rows, vectors, judged)}
+    for row, vector in zip(rows, vectors):
+        if row["id"] in written and row["status"] == "quarantined":
+            reasons = next(v.reasons for v in judged if v.note_id == row["id"])
+            keep_lesson(memory.records, row["scope"], row["content"], reasons, vector)
+    result.read += len(batch)
+    result.added += len(written)
+    result.skipped += len(batch) - len(written)
+    held = memory.records.held(sorted(written))
+    verdicts = memory.records.verdicts_of(sorted(held)) if held else {}
+    result.quarantined += sum(1 for v in verdicts.values() if v.verdict == "quarantine")
+    result.flagged += sum(1 for v in verdicts.values() if v.verdict == "flag")
+
+
+def _as_new(row: dict[str, Any]) -> NewNote:
+    return NewNote(content=row["content"], scope=row["scope"], source=row["source"],
+                   event_at=row["event_at"], keywords=tuple(row["keywords"]),
+                   tags=tuple(row["tags"]), context=row["context"],
+                   dedupe_key=row["dedupe_key"], id=row["id"],
+                   status=row["status"])  # fmt: skip

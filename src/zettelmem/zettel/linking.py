@@ -176,6 +176,17 @@ class Linker:
         [near] = self._stored_neighbours([note], np.asarray(vector)[None, :])
         return construct.plan_links(note.id, near)
 
+    def neighbours(self, batch: Sequence[NewNote], vectors: np.ndarray) -> list[list[Neighbour]]:
+        """Each note's neighbours as `plan` finds them (stored notes of its scope, and the
+        batch's earlier notes), for the guard's check of notes stored as they are (a
+        restore), which plan nothing else."""
+        self._hidden = self.records.matching_labels(
+            Filters(statuses=tuple(s for s in STATUSES if s != "active"))
+        )
+        stored = self._stored_neighbours(batch, np.asarray(vectors))
+        return [self._neighbours(new, vectors[i], batch[:i], vectors[:i], stored[i])
+                for i, new in enumerate(batch)]  # fmt: skip
+
     def _construct(
         self,
         new: NewNote,
