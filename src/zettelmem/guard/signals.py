@@ -361,7 +361,18 @@ def stricter(checked: Verdict | None, claimed: Verdict | None, mode: str) -> Ver
     return Verdict(max(kinds, key=_STRENGTH.index), risk, reasons)
 
 
-_REPLACES = re.compile(r"^replaces note (\S+), written by a more trusted source")
+_REPLACES = re.compile(r"^replaces note (\S+), ")
+
+
+def replacing(old_id: str, why: str) -> str:
+    """The reason that makes a held note a replacement of OLD_ID: review applies it when
+    the note is approved (see replaced_notes)."""
+    return f"replaces note {old_id}, {why}: held for review (approving it applies the replacement)"
+
+
+# Why a held note replaces another (the text after "replaces note ID, ").
+BY_LESS_TRUSTED = "written by a more trusted source"
+AS_EDITED = "of which it is an edited version"
 
 
 def held_for_replacing(verdict: Verdict, old_id: str, mode: str) -> Verdict:
@@ -369,18 +380,14 @@ def held_for_replacing(verdict: Verdict, old_id: str, mode: str) -> Verdict:
     note OLD_ID, written by a more trusted one (the replacement waits for review)."""
     if mode == "off":
         return verdict
-    reason = (f"replaces note {old_id}, written by a more trusted source: held for review "
-              "(approving it applies the replacement)")  # fmt: skip
+    reason = replacing(old_id, BY_LESS_TRUSTED)
     kind: VerdictKind = "quarantine" if verdict.verdict == "quarantine" else "flag"
     return Verdict(kind, round(max(verdict.risk, FLAG_AT), 3), (*verdict.reasons, reason))
 
 
-def replaced_note(reasons: Sequence[str]) -> str | None:
-    """The note a held replacement would retire, from its verdict's reasons (or None)."""
-    for reason in reasons:
-        if found := _REPLACES.match(reason):
-            return found.group(1)
-    return None
+def replaced_notes(reasons: Sequence[str]) -> list[str]:
+    """The notes a held replacement would retire, from its verdict's reasons."""
+    return [found.group(1) for reason in reasons if (found := _REPLACES.match(reason))]
 
 
 def _consensus(content: str, related: Sequence[Related]) -> Signal | None:

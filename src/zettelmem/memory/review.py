@@ -55,17 +55,24 @@ class Review(Writes):
                 links = self.linker.links_for(note, vector)
                 if links:
                     self.records.write([], np.zeros((0, self.embedder.dims)), links, [])
-        old = signals.replaced_note(verdict.reasons)
-        if old is not None:
-            # The replacement an untrusted writer proposed, now that it is approved.
+        for old in signals.replaced_notes(verdict.reasons):
+            # The replacement it was held for (an untrusted writer's, an edited version),
+            # now that it is approved.
             try:
                 still = self.records.get(old)
             except NotFound:
-                still = None
-            if still is not None and still.status == "active":
+                continue
+            if still.status == "active":
                 links, changes = supersede(note_id, old, "approved in review")
                 self.records.write([], np.zeros((0, self.embedder.dims)), links, changes)
         return self.records.get(note_id)
+
+    def hold_replacement(self, note_id: str, old_id: str, why: str) -> None:
+        """Record that NOTE_ID, which the guard holds, would replace OLD_ID (WHY: see
+        guard/signals.py): OLD_ID stays current while it waits in review, and approving
+        it applies the replacement."""
+        if self.held(note_id) is not None:
+            self.records.add_reason(note_id, signals.replacing(old_id, why))
 
     def reject(self, note_id: str) -> tuple[Note, Lesson | None]:
         """Settle a note as poison: keep a lesson from it, then forget it."""

@@ -179,6 +179,9 @@ class RecordStore(Protocol):
 
     def settle(self, note_id: str, review: str) -> None: ...
 
+    def add_reason(self, note_id: str, reason: str) -> None:
+        """One more reason on an unsettled verdict (a replacement it is held for)."""
+
     def participants(self, scope: str) -> set[str]: ...
 
     def lessons_near(

@@ -91,6 +91,18 @@ def settle(db: sqlite3.Connection, note_id: str, review: str) -> None:
     )
 
 
+def add_reason(db: sqlite3.Connection, note_id: str, reason: str) -> None:
+    """One more reason on a note's verdict (once), kept only while it is not settled."""
+    row = db.execute(
+        "SELECT reasons FROM verdicts WHERE note_id = ? AND review IS NULL", (note_id,)
+    ).fetchone()
+    reasons = json.loads(str(row[0])) if row is not None else None
+    if reasons is None or reason in reasons:
+        return
+    db.execute("UPDATE verdicts SET reasons = ? WHERE note_id = ?",
+               (json.dumps([*reasons, reason]), note_id))  # fmt: skip
+
+
 def held(db: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
     """The ids the guard holds: flagged or quarantined, and not approved in review."""
     return {
@@ -200,6 +212,10 @@ class VerdictRecords:
     def settle(self, note_id: str, review: str) -> None:
         with self.transaction() as db:
             settle(db, note_id, review)
+
+    def add_reason(self, note_id: str, reason: str) -> None:
+        with self.transaction() as db:
+            add_reason(db, note_id, reason)
 
     def participants(self, scope: str) -> set[str]:
         return participants(self.db, scope)

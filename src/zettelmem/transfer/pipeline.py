@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from zettelmem.errors import InvalidInput
+from zettelmem.guard.signals import AS_EDITED
 from zettelmem.memory.core import Memory
 from zettelmem.models import Change, ConversationVersion, Link, NewNote, Note
 from zettelmem.store.threads import thread_of
@@ -273,13 +274,19 @@ def _retire(
     stored = memory.records.get_many(sorted(i for i in now if not i.startswith(DRY_NEW)))
     leaving = {n.id for n in stale}
     revived, unlinked = _revive(memory, group, stored, now, leaving)
-    # Only a current note replaces one: a new version the guard quarantined does not.
+    # Only a current note replaces one: a new version the guard quarantined does not. A
+    # document's waits in review instead, and approving it applies the replacement.
     active = {i for i in now if i.startswith(DRY_NEW)} | set(revived)
     active |= {n.id for n in stored if n.status == "active"}
-    replaced = [(_in_place(old, ids, place) or current[0], old.id) for old in stale]
-    replaced = [(newer, old) for newer, old in replaced if newer in active]
+    pairs = [(_in_place(old, ids, place) or current[0], old.id) for old in stale]
+    replaced = [(newer, old) for newer, old in pairs if newer in active]
     report.superseded += len(replaced)
-    if dry_run or not (replaced or revived):
+    if dry_run:
+        return
+    for newer, old in pairs if place is None else ():
+        if newer not in active:
+            memory.hold_replacement(newer, old, AS_EDITED)  # when the guard holds it
+    if not (replaced or revived):
         return
     what = "document" if place is None else "conversation"
     why = f"the {what} was imported again holding this text"

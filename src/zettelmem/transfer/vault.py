@@ -15,7 +15,7 @@ from typing import Any
 
 from zettelmem.errors import InvalidInput, NotFound
 from zettelmem.guard.judge import keep_lesson, stored_verdict
-from zettelmem.guard.signals import QUARANTINE_AT, Verdict, stricter
+from zettelmem.guard.signals import AS_EDITED, QUARANTINE_AT, Verdict, stricter
 from zettelmem.memory.core import Memory
 from zettelmem.models import Filters, NewNote, StoredVerdict
 from zettelmem.text import unix_newlines
@@ -46,7 +46,8 @@ class VaultNote:
 def _edited(memory: Memory, row: dict[str, Any], result: RestoreResult) -> bool:
     """Whether ROW is a stored, current note whose text was edited in the vault; if so,
     the edit is written as a new note (through the write path: linked and checked) that
-    supersedes it."""
+    supersedes it; one the guard quarantines waits in review, and approving it applies
+    the replacement."""
     try:
         stored = memory.records.get(str(row["id"]))
     except NotFound:
@@ -70,10 +71,20 @@ def _edited(memory: Memory, row: dict[str, Any], result: RestoreResult) -> bool:
         row["content"], tags=list(row.get("tags") or ()), scope=stored.scope,
         source=stored.source, event_at=stored.event_at, keep_secrets=True,
     )  # fmt: skip
-    if written.note.id != stored.id and written.note.status == "active":
+    if written.note.id == stored.id:
+        return True
+    verdict = memory.held(written.note.id)
+    held = verdict is not None
+    result.added += int(written.created)
+    result.skipped += int(not written.created)
+    if written.created and verdict is not None:
+        result.quarantined += int(verdict.verdict == "quarantine")
+        result.flagged += int(verdict.verdict == "flag")
+    if written.note.status == "active":
         memory.link(written.note.id, stored.id, "supersedes")
-        result.added += int(written.created)
         result.superseded += 1
+    elif held:  # quarantined: the stored note stays current until review approves the edit
+        memory.hold_replacement(written.note.id, stored.id, AS_EDITED)
     return True
 
 
