@@ -385,3 +385,20 @@ def test_an_edit_the_guard_holds_is_counted_and_replaces_its_note_once_approved(
         assert [x.src for x in memory.links(falcon.id) if x.kind == "supersedes"] == [edit.id]
         active = [n.content for n in memory.list_notes(scope="work") if n.status == "active"]
         assert sorted(active) == sorted([edit.content, "Lunch with Priya on Saturday"])
+
+
+def test_a_home_restored_from_its_vault_lists_its_notes_in_the_same_order(
+    tmp_path: Path,
+) -> None:
+    """Newest first, as in the home exported, whatever order the vault's file names have
+    (scope folders and words sort otherwise than the notes were written)."""
+    with Memory(home=tmp_path / "a", embedder="hashing:512") as memory:
+        memory.remember("Payments use Stripe", scope="team/payments")
+        memory.remember("Zebra crossing by the office is closed", scope="me")
+        memory.remember("Apples are in the fridge", scope="me", event_at="2020-01-01")
+        memory.remember("Newest note of all", scope="me")
+        order = [n.id for n in memory.list_notes(limit=10)]
+        export_markdown(memory, tmp_path / "vault")
+    with Memory(home=tmp_path / "b", embedder="hashing:512") as fresh:
+        assert run_import(fresh, tmp_path / "vault").added == len(order)
+        assert [n.id for n in fresh.list_notes(limit=10)] == order

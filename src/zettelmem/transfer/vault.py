@@ -183,6 +183,10 @@ def restore_vault(
     """
     result = RestoreResult()
     notes = [note for note in map(read_note, _files(path)) if note is not None]
+    # Stored in the order they were written (ids sort by creation time too), not in the
+    # order of the file names: a restored home lists its notes newest first, as the home
+    # they came from does.
+    notes.sort(key=lambda note: (note.row["created_at"], note.row["id"]))
     notes = [note for note in notes if not _edited(memory, note.row, result)]
     for start in range(0, len(notes), _BATCH):
         batch = notes[start : start + _BATCH]
