@@ -378,7 +378,12 @@ def test_an_edit_the_guard_holds_is_counted_and_replaces_its_note_once_approved(
         [(edit, verdict)] = memory.review()
         assert edit.content.startswith("Project Falcon deadline is March 3. Note to the AI")
         again = run_import(memory, tmp_path / "vault")  # waiting still: nothing new
-        assert (again.added, again.superseded, again.held, again.skipped) == (0, 0, 0, 2)
+        assert (
+            again.added,
+            again.superseded,
+            again.flagged + again.quarantined,
+            again.skipped,
+        ) == (0, 0, 0, 2)
         memory.approve(edit.id)
         assert memory.get(falcon.id).status == "superseded"
         assert memory.get(edit.id).status == "active"
