@@ -113,32 +113,32 @@ def run_import(
                         "it was exported with, not --scope %s", path, scope)  # fmt: skip
         return _restore(memory, path, report, dry_run, progress,
                         exported_vault=restored == "vault")  # fmt: skip
-    unread = counting_unread()
-    report.format, units = importers.units(
-        path, fmt, scope=scope, granularity=granularity, redact_secrets=redact_secrets
-    )
-    titles: dict[str, str] = {}  # lower-cased title -> note id
-    wikilinks: list[tuple[str, str]] = []  # (note id, target title)
-    versions: list[ConversationVersion] = []  # of the conversations written, kept per batch
+    with counting_unread() as unread:
+        report.format, units = importers.units(
+            path, fmt, scope=scope, granularity=granularity, redact_secrets=redact_secrets
+        )
+        titles: dict[str, str] = {}  # lower-cased title -> note id
+        wikilinks: list[tuple[str, str]] = []  # (note id, target title)
+        versions: list[ConversationVersion] = []  # of the conversations written, kept per batch
 
-    def known(group: Group, ids: dict[str, str]) -> None:
-        _collect_titles(group, ids, titles, wikilinks)
-        _retire(memory, group, ids, report, dry_run)
-        if not dry_run and (version := _version(group)) is not None:
-            versions.append(version)
+        def known(group: Group, ids: dict[str, str]) -> None:
+            _collect_titles(group, ids, titles, wikilinks)
+            _retire(memory, group, ids, report, dry_run)
+            if not dry_run and (version := _version(group)) is not None:
+                versions.append(version)
 
-    batches = _batches(memory, units, report, known)
-    paired: Iterable[tuple[Batch, dict[str, np.ndarray]]] = (
-        ((b, {}) for b in batches) if dry_run
-        else memory.embedded_ahead(batches, lambda b: [n.content for _, n in b])
-    )  # fmt: skip
-    for batch, embedded in paired:
-        _write(memory, batch, embedded, dry_run, report, known)
-        _keep_versions(memory, versions)
-        if progress:
-            report.bytes_done = bytes_read(path)
-            progress(report)
-    report.undated = unread[0]
+        batches = _batches(memory, units, report, known)
+        paired: Iterable[tuple[Batch, dict[str, np.ndarray]]] = (
+            ((b, {}) for b in batches) if dry_run
+            else memory.embedded_ahead(batches, lambda b: [n.content for _, n in b])
+        )  # fmt: skip
+        for batch, embedded in paired:
+            _write(memory, batch, embedded, dry_run, report, known)
+            _keep_versions(memory, versions)
+            if progress:
+                report.bytes_done = bytes_read(path)
+                progress(report)
+        report.undated = unread[0]
     if not dry_run:
         _keep_versions(memory, versions)  # of conversations stored whole already
         memory.indexes.catch_up()

@@ -78,8 +78,7 @@ def load(path: Path) -> list[dict[str, Any]]:
 def turns(sample: dict[str, Any]) -> Iterator[Turn]:
     """Every turn of one conversation, session by session, in order."""
     conv = sample["conversation"]
-    sessions = sorted((int(m.group(1)), key) for key in conv if (m := _SESSION.match(key)))
-    for number, key in sessions:
+    for number, key in _sessions(conv):
         when = parse_locomo_date(str(conv.get(f"{key}_date_time", "")))
         for turn in conv[key] or []:
             if not isinstance(turn, dict) or not turn.get("dia_id"):
@@ -87,12 +86,17 @@ def turns(sample: dict[str, Any]) -> Iterator[Turn]:
             yield Turn(str(sample["sample_id"]), str(turn["dia_id"]), turn_text(turn), when, number)
 
 
+def _sessions(conv: dict[str, Any]) -> list[tuple[int, str]]:
+    """(number, key) of a conversation's sessions, in their order."""
+    return sorted((int(m.group(1)), key) for key in conv if (m := _SESSION.match(key)))
+
+
 def unnamed_turns(sample: dict[str, Any]) -> list[str]:
     """Where the sample's turns without a dia_id are ('session_2 turn 3'): `turns` skips
     them, since a turn's dia_id is its identity (its source and dedupe key)."""
     conv = sample["conversation"]
     out = []
-    for key in sorted((k for k in conv if _SESSION.match(k)), key=lambda k: int(k.split("_")[1])):
+    for _, key in _sessions(conv):
         for index, turn in enumerate(conv[key] or [], 1):
             if isinstance(turn, dict) and not turn.get("dia_id"):
                 out.append(f"{key} turn {index}")

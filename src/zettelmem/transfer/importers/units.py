@@ -10,6 +10,7 @@ a last Rejected unit instead of an exception.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import contextvars
 import hashlib
 import re
@@ -96,12 +97,16 @@ _UNREAD: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
 )
 
 
-def counting_unread() -> list[int]:
-    """Start counting the moments `when` cannot read in this context; returns the counter
-    (one integer in a list) the importers add to."""
+@contextlib.contextmanager
+def counting_unread() -> Iterator[list[int]]:
+    """Count the moments `when` cannot read in this context while the block runs: yields
+    the counter (one integer in a list) the importers add to."""
     tally = [0]
-    _UNREAD.set(tally)
-    return tally
+    token = _UNREAD.set(tally)
+    try:
+        yield tally
+    finally:
+        _UNREAD.reset(token)
 
 
 def unread(value: object) -> None:
